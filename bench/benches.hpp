@@ -1,0 +1,12 @@
+#pragma once
+/// The benchmarks that mirror ../shared/peers. Each prints one line in the peers' form, `agner` first.
+#include <string>
+
+#include "agner/runtime/runtime.hpp"
+
+namespace agner::bench {
+std::string spawn(runtime_options opts, long n);
+std::string pingpong(runtime_options opts, long pairs, long roundtrips);
+std::string ring(runtime_options opts, long n, long hops);
+std::string counting(runtime_options opts, long msgs);
+}  // namespace agner::bench

@@ -1,0 +1,69 @@
+// agner-bench: the runtime's benchmarks, printing the same lines as ../shared/peers with `agner` first.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "benches.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: agner-bench [--schedulers N] BENCH [ARGS...]
+  spawn N                   spawn N idle processes: ns per spawn, bytes per idle process
+  pingpong PAIRS ROUNDTRIPS PAIRS pairs doing ROUNDTRIPS request/reply round trips each
+  ring N HOPS               a ring of N processes passing one token HOPS times
+  counting MSGS             one producer floods one process with MSGS messages, then asks the total
+  all                       each of the above with the peers' parameters
+)";
+
+long arg(const std::vector<std::string>& args, std::size_t i) {
+  if (i >= args.size()) {
+    std::fputs(usage, stderr);
+    std::exit(2);
+  }
+  char* end = nullptr;
+  long v = std::strtol(args[i].c_str(), &end, 10);
+  if (*end != '\0' || v <= 0) {
+    std::fprintf(stderr, "agner-bench: '%s' is not a positive integer\n", args[i].c_str());
+    std::exit(2);
+  }
+  return v;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  agner::runtime_options opts;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() >= 2 && args[0] == "--schedulers") {
+    opts.schedulers = static_cast<unsigned>(arg(args, 1));
+    args.erase(args.begin(), args.begin() + 2);
+  }
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(usage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  namespace b = agner::bench;
+  const std::string& what = args[0];
+  auto print = [](const std::string& line) { std::printf("%s\n", line.c_str()), std::fflush(stdout); };
+  if (what == "spawn") {
+    print(b::spawn(opts, arg(args, 1)));
+  } else if (what == "pingpong") {
+    print(b::pingpong(opts, arg(args, 1), arg(args, 2)));
+  } else if (what == "ring") {
+    print(b::ring(opts, arg(args, 1), arg(args, 2)));
+  } else if (what == "counting") {
+    print(b::counting(opts, arg(args, 1)));
+  } else if (what == "all") {
+    print(b::pingpong(opts, 1, 2000000));
+    print(b::pingpong(opts, 100, 20000));
+    print(b::ring(opts, 1000, 5000000));
+    print(b::spawn(opts, 1000000));
+    print(b::counting(opts, 10000000));
+  } else {
+    std::fprintf(stderr, "agner-bench: unknown benchmark '%s'\n%s", what.c_str(), usage);
+    return 2;
+  }
+  return 0;
+}

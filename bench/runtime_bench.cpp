@@ -1,0 +1,188 @@
+#include <algorithm>
+#include <chrono>
+#include <latch>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "benches.hpp"
+#include "memory.hpp"
+
+namespace agner::bench {
+namespace {
+
+using clock = std::chrono::steady_clock;
+double seconds_since(clock::time_point t0) {
+  return std::chrono::duration<double>(clock::now() - t0).count();
+}
+
+struct stop {};
+
+/// Waits for a message that never comes (Erlang's `receive stop -> ok end`).
+class idle final : public behaviour {
+ public:
+  void handle(context& ctx, message&) override { ctx.exit(); }
+};
+
+struct ping {
+  pid from;
+};
+struct pong {};
+
+class ponger final : public behaviour {
+ public:
+  void handle(context& ctx, message& m) override {
+    if (auto* p = m.get<ping>()) {
+      ctx.send(p->from, pong{});
+    } else {
+      ctx.exit();
+    }
+  }
+};
+
+class pinger final : public behaviour {
+ public:
+  pinger(pid partner, long roundtrips, std::latch& done)
+      : partner_(partner), left_(roundtrips), done_(done) {}
+  void init(context& ctx) { ctx.send(partner_, ping{ctx.self()}); }
+  void handle(context& ctx, message&) override {
+    if (--left_ > 0) {
+      ctx.send(partner_, ping{ctx.self()});
+    } else {
+      ctx.send(partner_, stop{});
+      done_.count_down();
+      ctx.exit();
+    }
+  }
+
+ private:
+  pid partner_;
+  long left_;
+  std::latch& done_;
+};
+
+struct link_to {
+  pid next;
+};
+
+class ring_node final : public behaviour {
+ public:
+  ring_node(pid next, std::latch& done) : next_(next), done_(done) {}
+  void handle(context& ctx, message& m) override {
+    if (auto* hops = m.get<long>()) {
+      if (*hops == 0) {
+        done_.count_down();
+      } else {
+        ctx.send(next_, *hops - 1);
+      }
+    } else if (auto* l = m.get<link_to>()) {
+      next_ = l->next;
+    }
+  }
+
+ private:
+  pid next_;
+  std::latch& done_;
+};
+
+struct more {};
+struct get_total {};
+
+class counter final : public behaviour {
+ public:
+  counter(long& total, std::latch& done) : total_(total), done_(done) {}
+  void handle(context&, message& m) override {
+    if (auto* v = m.get<long>()) {
+      count_ += *v;
+    } else if (m.is<get_total>()) {
+      total_ = count_;
+      done_.count_down();
+    }
+  }
+
+ private:
+  long count_ = 0;
+  long& total_;
+  std::latch& done_;
+};
+
+/// Floods `target` with `msgs` ones in chunks, so it never holds a scheduler for long.
+class producer final : public behaviour {
+ public:
+  producer(pid target, long msgs) : target_(target), left_(msgs) {}
+  void init(context& ctx) { ctx.send(ctx.self(), more{}); }
+  void handle(context& ctx, message&) override {
+    constexpr long chunk = 1000;
+    long n = left_ < chunk ? left_ : chunk;
+    for (long i = 0; i < n; ++i) ctx.send(target_, 1L);
+    ctx.add_reductions(static_cast<std::uint64_t>(n));
+    left_ -= n;
+    if (left_ > 0) {
+      ctx.send(ctx.self(), more{});
+    } else {
+      ctx.send(target_, get_total{});
+      ctx.exit();
+    }
+  }
+
+ private:
+  pid target_;
+  long left_;
+};
+
+}  // namespace
+
+std::string spawn(runtime_options opts, long n) {
+  opts.process_limit = std::max<std::uint32_t>(opts.process_limit, static_cast<std::uint32_t>(n) + 16);
+  runtime rt(opts);
+  std::vector<pid> pids;
+  pids.reserve(static_cast<std::size_t>(n));
+  const std::size_t rss0 = resident_bytes(), heap0 = allocated_bytes();
+  auto t0 = clock::now();
+  for (long i = 0; i < n; ++i) pids.push_back(rt.spawn<idle>());
+  const double s = seconds_since(t0);
+  const std::size_t rss1 = resident_bytes(), heap1 = allocated_bytes();
+  const double grown = static_cast<double>(std::max(rss1 - rss0, heap1 - heap0));
+  return fmt::format("agner spawn n={} ns_per_spawn={:.1f} bytes_per_process={:.1f}", n, s * 1e9 / n,
+                     grown / n);
+}
+
+std::string pingpong(runtime_options opts, long pairs, long roundtrips) {
+  runtime rt(opts);
+  std::latch done(pairs);
+  auto t0 = clock::now();
+  for (long i = 0; i < pairs; ++i) rt.spawn<pinger>(rt.spawn<ponger>(), roundtrips, done);
+  done.wait();
+  const double s = seconds_since(t0);
+  const long msgs = pairs * roundtrips * 2;
+  return fmt::format("agner pingpong pairs={} msgs={} msgs_per_sec={:.0f}", pairs, msgs, msgs / s);
+}
+
+std::string ring(runtime_options opts, long n, long hops) {
+  runtime rt(opts);
+  std::latch done(1);
+  pid first = rt.spawn<ring_node>(pid{}, done);
+  pid last = first;
+  for (long i = 1; i < n; ++i) last = rt.spawn<ring_node>(last, done);
+  rt.send(first, link_to{last});
+  auto t0 = clock::now();
+  rt.send(last, hops);
+  done.wait();
+  const double s = seconds_since(t0);
+  return fmt::format("agner ring n={} hops={} msgs_per_sec={:.0f}", n, hops, hops / s);
+}
+
+std::string counting(runtime_options opts, long msgs) {
+  runtime rt(opts);
+  long total = 0;
+  std::latch done(1);
+  auto t0 = clock::now();
+  pid target = rt.spawn<counter>(total, done);
+  rt.spawn<producer>(target, msgs);
+  done.wait();
+  const double s = seconds_since(t0);
+  if (total != msgs) return fmt::format("agner counting msgs={} ERROR counted={}", msgs, total);
+  return fmt::format("agner counting msgs={} msgs_per_sec={:.0f}", msgs, msgs / s);
+}
+
+}  // namespace agner::bench

@@ -1,0 +1,45 @@
+#pragma once
+/// Plain values read from the runtime's counters. The introspection module builds its snapshot on these.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "agner/runtime/pid.hpp"
+
+namespace agner {
+
+/// Erlang's process states that Agner has today.
+enum class process_status : std::uint8_t {
+  waiting,   ///< idle, mailbox empty
+  runnable,  ///< has messages, in a run queue
+  running,   ///< a scheduler is running its handler
+  exiting,   ///< terminating; its slot is about to be freed
+};
+std::string_view to_string(process_status s);
+
+struct process_counters {
+  pid id;
+  std::string registered_name;           ///< empty when none
+  std::uint64_t reductions = 0;          ///< monotonic: one per message plus declared extra work
+  std::uint64_t messages_received = 0;   ///< messages handed to the handler
+  std::uint64_t message_queue_len = 0;   ///< sent to it and not yet handled
+  process_status status = process_status::waiting;
+};
+
+struct scheduler_counters {
+  unsigned id = 0;
+  std::uint64_t run_queue_length = 0;  ///< runnable processes queued on this scheduler
+  std::uint64_t reductions = 0;        ///< monotonic
+  std::uint64_t context_switches = 0;  ///< process activations, monotonic
+  std::uint64_t busy_ns = 0;           ///< time not idle (spinning for work counts as idle)
+  std::uint64_t wall_ns = 0;           ///< time since the scheduler started
+};
+
+/// Node-wide message accounting. After the node quiesces, sent == delivered + dead_letters exactly.
+struct message_counters {
+  std::uint64_t sent = 0;          ///< every send, including sends to dead pids
+  std::uint64_t delivered = 0;     ///< handed to a live receiver's handler
+  std::uint64_t dead_letters = 0;  ///< to a dead pid, or left in a mailbox when its process ended
+};
+
+}  // namespace agner

@@ -1,0 +1,73 @@
+#pragma once
+/// Messages: a value of any movable type in an envelope. The receiver owns the envelope; no two
+/// processes ever share a mutable payload.
+#include <cstdint>
+#include <string>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+
+namespace agner {
+
+/// What the runtime knows about a payload type: how to destroy it and what to call it.
+struct message_type {
+  void (*destroy)(struct message*) noexcept;
+  std::uint32_t size;          ///< sizeof the payload
+  const std::type_info* info;  ///< typeid(T)
+};
+
+/// A message envelope. Intrusive `next` link, so enqueueing allocates nothing beyond the envelope.
+/// Only the receiving process touches an envelope after it has been sent.
+struct message {
+  message* next = nullptr;
+  const message_type* type = nullptr;
+  std::uint32_t target_serial = 0;  ///< serial of the pid it was sent to; a reused slot drops it
+
+  /// The payload if it has type T, else nullptr. One pointer compare.
+  template <class T>
+  T* get() noexcept;
+  template <class T>
+  bool is() const noexcept;
+
+  /// Demangled payload type name, e.g. "ping" (for logs and introspection; allocates).
+  std::string type_name() const;
+};
+
+template <class T>
+struct typed_message final : message {
+  T value;
+  template <class... A>
+  explicit typed_message(A&&... a) : value(std::forward<A>(a)...) {}
+};
+
+namespace detail {
+template <class T>
+void destroy_message(message* m) noexcept {
+  delete static_cast<typed_message<T>*>(m);
+}
+template <class T>
+inline constexpr message_type type_of{&destroy_message<T>, sizeof(T), &typeid(T)};
+}  // namespace detail
+
+template <class T>
+T* message::get() noexcept {
+  return type == &detail::type_of<T> ? &static_cast<typed_message<T>*>(this)->value : nullptr;
+}
+template <class T>
+bool message::is() const noexcept {
+  return type == &detail::type_of<T>;
+}
+
+/// Allocates an envelope holding `T(args...)`. The caller hands it to a send, which takes ownership.
+template <class T, class... A>
+message* make_message(A&&... args) {
+  static_assert(std::is_nothrow_destructible_v<T>);
+  auto* m = new typed_message<T>(std::forward<A>(args)...);
+  m->type = &detail::type_of<T>;
+  return m;
+}
+
+/// Destroys an envelope and its payload.
+inline void destroy(message* m) noexcept { m->type->destroy(m); }
+
+}  // namespace agner

@@ -1,0 +1,129 @@
+#pragma once
+/// The runtime: a process table, schedulers with work stealing, and the counters that describe them.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agner/runtime/behaviour.hpp"
+#include "agner/runtime/counters.hpp"
+#include "agner/runtime/message.hpp"
+#include "agner/runtime/pid.hpp"
+
+namespace agner {
+
+struct runtime_options {
+  /// Scheduler threads; 0 means one per core.
+  unsigned schedulers = 0;
+  /// Most processes alive at once (Erlang's +P). Spawning past it throws spawn_error(system_limit).
+  std::uint32_t process_limit = 4'194'304;
+  /// Reductions a scheduler runs before it rotates to the next runnable process.
+  std::uint32_t slice_reductions = 2000;
+  /// How long an idle scheduler spins and yields looking for work before it parks. Waking a parked
+  /// thread on another core costs ~29 us on KVM guests, so a short spin saves a lot under load.
+  std::chrono::microseconds spin_before_park{60};
+  /// Where crash reports and other log lines go; default: one line each to stderr.
+  std::function<void(std::string_view)> log;
+};
+
+struct spawn_options {
+  /// Registers the process under this name (released when it dies); empty for none.
+  std::string name;
+};
+
+/// Thrown by spawn when the process cannot be created.
+class spawn_error : public std::runtime_error {
+ public:
+  enum class reason { system_limit, name_taken };
+  spawn_error(reason r, const std::string& what) : std::runtime_error(what), reason_(r) {}
+  reason why() const noexcept { return reason_; }
+
+ private:
+  reason reason_;
+};
+
+class runtime {
+ public:
+  /// Starts the schedulers. Throws std::invalid_argument naming the bad option.
+  explicit runtime(runtime_options options = {});
+  /// Stops the schedulers and destroys every process still alive (their queued messages are dead
+  /// letters). Must not be called from a scheduler thread.
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Creates a process running `B(args...)`. Thread-safe. The behaviour is constructed on the calling
+  /// thread; its init (if it has one) and handlers run on schedulers. Throws spawn_error.
+  template <class B, class... A>
+  pid spawn(A&&... args) {
+    return spawn_with<B>(spawn_options{}, std::forward<A>(args)...);
+  }
+  template <class B, class... A>
+  pid spawn_with(const spawn_options& opts, A&&... args) {
+    return spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), opts,
+                           detail::init_of<B>(), nullptr);
+  }
+  /// Spawns a process whose handler is `f(context&, message&)`.
+  template <class F>
+  pid spawn_fn(F f, const spawn_options& opts = {}) {
+    return spawn_with<fn_behaviour<F>>(opts, std::move(f));
+  }
+
+  /// Sends from any thread (inside a handler, prefer context::send). Never blocks; a dead pid makes
+  /// a dead letter. FIFO per sender-receiver pair.
+  template <class T>
+  void send(pid to, T&& value) {
+    send_message(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
+  }
+  /// Sends to a registered name; false (and nothing sent) when no process has that name.
+  template <class T>
+  bool send(std::string_view name, T&& value) {
+    auto to = whereis(name);
+    if (!to) return false;
+    send(*to, std::forward<T>(value));
+    return true;
+  }
+  /// Takes ownership of `m`.
+  void send_message(pid to, message* m);
+
+  /// The pid registered under `name`. Thread-safe; takes the registry's read lock.
+  std::optional<pid> whereis(std::string_view name) const;
+
+  // --- counters: thread-safe, lock-free, never stop a scheduler ---------------------------------
+
+  /// Processes alive now. O(1).
+  std::uint32_t process_count() const noexcept;
+  std::uint32_t process_limit() const noexcept;
+  /// One process's counters, or nullopt if `p` is not alive. O(1) plus a registry lookup for the name.
+  std::optional<process_counters> process_info(pid p) const;
+  /// Sums per-scheduler and per-thread counters: O(schedulers), touches no process.
+  message_counters messages() const noexcept;
+  /// One row per scheduler: O(schedulers).
+  std::vector<scheduler_counters> schedulers() const;
+  unsigned scheduler_count() const noexcept;
+  /// Runnable processes waiting in the global queue (sent to from outside the schedulers). O(1).
+  std::uint64_t global_run_queue_length() const noexcept;
+
+  /// Internal: the implementation, for context and the schedulers.
+  struct impl;
+  impl& internals() noexcept { return *impl_; }
+
+ private:
+  friend class context;
+  pid spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts, detail::init_fn init,
+                      detail::scheduler* local);
+  std::unique_ptr<impl> impl_;
+};
+
+template <class B, class... A>
+pid context::spawn(A&&... args) {
+  return rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), spawn_options{},
+                              detail::init_of<B>(), sched_);
+}
+
+}  // namespace agner

@@ -1,0 +1,134 @@
+#pragma once
+/// A process's mailbox: multi-producer, single-consumer, FIFO per producer, lock-free.
+///
+/// Producers push onto an intrusive LIFO stack with one CAS. The owner takes the whole stack with one
+/// exchange and reverses it into a private FIFO cache, so its fast path uses no atomics at all. The
+/// head also carries the owner's state: `blocked` (idle: the producer that replaces it must schedule
+/// the owner) and `closed` (dead: pushes fail and become dead letters). Lengths come from two
+/// monotonic counters, `pushed` (producers) and `popped` (owner), so reading one is two loads.
+#include <atomic>
+#include <cstdint>
+
+#include "agner/runtime/message.hpp"
+
+namespace agner::detail {
+
+class mailbox {
+ public:
+  enum class push_result : std::uint8_t { queued, woke_owner, closed };
+
+  mailbox() = default;
+  mailbox(const mailbox&) = delete;
+  mailbox& operator=(const mailbox&) = delete;
+
+  // --- any thread ---------------------------------------------------------------------------
+
+  /// Queues `m` unless the mailbox is closed. `woke_owner` means the owner was idle and the caller
+  /// must now schedule it. On `closed` the caller still owns `m`.
+  push_result push(message* m) noexcept {
+    pushed_.fetch_add(1, std::memory_order_relaxed);  // before the push: length never goes negative
+    message* head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (head == closed_tag()) {
+        pushed_.fetch_sub(1, std::memory_order_relaxed);
+        return push_result::closed;
+      }
+      m->next = head == blocked_tag() ? nullptr : head;
+      if (head_.compare_exchange_weak(head, m, std::memory_order_acq_rel, std::memory_order_relaxed))
+        return head == blocked_tag() ? push_result::woke_owner : push_result::queued;
+    }
+  }
+
+  /// Serial of the current owner; a pid whose serial differs designates a dead process.
+  std::uint32_t serial() const noexcept { return serial_.load(std::memory_order_acquire); }
+
+  /// Messages pushed and not yet popped. Exact once producers are quiet; never negative.
+  std::uint64_t length() const noexcept {
+    auto popped = popped_.load(std::memory_order_relaxed);
+    auto pushed = pushed_.load(std::memory_order_relaxed);
+    return pushed > popped ? pushed - popped : 0;
+  }
+
+  bool is_closed() const noexcept { return head_.load(std::memory_order_acquire) == closed_tag(); }
+
+  // --- the owner only ------------------------------------------------------------------------
+
+  /// The oldest queued message, or nullptr if none is queued right now.
+  message* pop() noexcept {
+    if (!cache_) refill();
+    message* m = cache_;
+    if (m) {
+      cache_ = m->next;
+      popped_.store(popped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+    return m;
+  }
+
+  /// If nothing is queued, marks the mailbox blocked and returns true: the owner is now idle and the
+  /// next push will report `woke_owner`. After true the caller must not touch the owner again.
+  bool try_block() noexcept {
+    if (cache_) return false;
+    message* expected = nullptr;
+    return head_.compare_exchange_strong(expected, blocked_tag(), std::memory_order_acq_rel,
+                                         std::memory_order_relaxed);
+  }
+
+  /// Closes the mailbox, retires the owner's serial and returns what was still queued, oldest first
+  /// (the caller counts and destroys them). Later pushes fail.
+  message* close() noexcept {
+    serial_.store(serial_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    message* rest = reverse(head_.exchange(closed_tag(), std::memory_order_acq_rel));
+    message* all = cache_;
+    if (!all) {
+      all = rest;
+    } else {
+      message* tail = all;
+      while (tail->next) tail = tail->next;
+      tail->next = rest;
+    }
+    cache_ = nullptr;
+    std::uint64_t n = 0;
+    for (message* m = all; m; m = m->next) ++n;
+    popped_.store(popped_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    return all;
+  }
+
+  /// Reopens a closed mailbox for a new owner, idle (`blocked`) or about to run (`runnable`).
+  /// Only the thread that owns the slot may call it. Returns the new owner's serial.
+  std::uint32_t open(bool runnable) noexcept {
+    head_.store(runnable ? nullptr : blocked_tag(), std::memory_order_release);
+    return serial_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  static message* blocked_tag() noexcept { return reinterpret_cast<message*>(std::uintptr_t{1}); }
+  static message* closed_tag() noexcept { return reinterpret_cast<message*>(std::uintptr_t{2}); }
+
+  /// Reverses a pushed stack into FIFO order; tags count as empty.
+  static message* reverse(message* m) noexcept {
+    if (m == blocked_tag() || m == closed_tag()) return nullptr;
+    message* fifo = nullptr;
+    while (m) {
+      message* next = m->next;
+      m->next = fifo;
+      fifo = m;
+      m = next;
+    }
+    return fifo;
+  }
+
+  void refill() noexcept {
+    if (head_.load(std::memory_order_relaxed) == nullptr) return;
+    cache_ = reverse(head_.exchange(nullptr, std::memory_order_acquire));
+  }
+
+  // Producers' cache line.
+  std::atomic<message*> head_{closed_tag()};
+  std::atomic<std::uint64_t> pushed_{0};
+  std::atomic<std::uint32_t> serial_{0};
+  // The owner's cache line (the process's own fields follow in its tail padding).
+  alignas(64) message* cache_ = nullptr;
+  std::atomic<std::uint64_t> popped_{0};
+};
+
+}  // namespace agner::detail

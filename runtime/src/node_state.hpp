@@ -1,0 +1,62 @@
+#pragma once
+/// Everything a runtime owns, shared by its schedulers. Private to the runtime module.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "agner/runtime/runtime.hpp"
+#include "process_table.hpp"
+#include "run_queue.hpp"
+#include "scheduler.hpp"
+
+namespace agner::detail {
+
+/// Counters of threads that are not schedulers, striped so unrelated threads rarely share a line.
+struct alignas(64) outside_counters {
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> dead_letters{0};
+};
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+struct node_state {
+  explicit node_state(runtime& rt, runtime_options opts);
+
+  runtime& rt;
+  runtime_options options;
+  process_table table;
+  global_run_queue global;
+  std::vector<std::unique_ptr<scheduler>> schedulers;
+  std::atomic<bool> stopping{false};
+  std::atomic<unsigned> spinning{0};  // schedulers looking for work (or woken to)
+  std::atomic<unsigned> sleeping{0};  // schedulers parked
+  std::array<outside_counters, 16> outside;
+
+  mutable std::shared_mutex registry_mutex;
+  std::unordered_map<std::string, pid, string_hash, std::equal_to<>> names;
+  std::unordered_map<std::uint32_t, std::string> name_of;  // by slot index
+
+  /// Sends `m` to `to` from `local` (the caller's scheduler, or nullptr for other threads).
+  void send(pid to, message* m, scheduler* local);
+  /// Makes an idle process runnable.
+  void schedule(process* p, scheduler* local);
+  /// Called after work was queued: wakes a parked scheduler if nobody is looking for work.
+  void notify_work() noexcept;
+  void log(std::string_view line) const;
+  std::string name_of_process(std::uint32_t index) const;
+  void unregister(std::uint32_t index);
+  outside_counters& outside_stripe() noexcept;
+};
+
+std::uint64_t now_ns() noexcept;
+
+}  // namespace agner::detail

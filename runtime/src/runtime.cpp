@@ -1,0 +1,264 @@
+#include "agner/runtime/runtime.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "node_state.hpp"
+
+namespace agner {
+
+std::string_view to_string(process_status s) {
+  switch (s) {
+    case process_status::waiting: return "waiting";
+    case process_status::runnable: return "runnable";
+    case process_status::running: return "running";
+    case process_status::exiting: return "exiting";
+  }
+  return "unknown";
+}
+
+namespace detail {
+
+std::uint64_t now_ns() noexcept {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+namespace {
+runtime_options checked(runtime_options o) {
+  if (o.schedulers == 0) o.schedulers = std::max(1u, std::thread::hardware_concurrency());
+  if (o.schedulers > 1024) throw std::invalid_argument("schedulers must be at most 1024");
+  if (o.process_limit == 0 || o.process_limit > process_table::max_limit)
+    throw std::invalid_argument(
+        fmt::format("process_limit must be between 1 and {}", process_table::max_limit));
+  if (o.slice_reductions == 0) throw std::invalid_argument("slice_reductions must be at least 1");
+  if (o.spin_before_park.count() < 0) throw std::invalid_argument("spin_before_park must not be negative");
+  return o;
+}
+}  // namespace
+
+node_state::node_state(runtime& r, runtime_options opts)
+    : rt(r), options(checked(std::move(opts))), table(options.process_limit) {}
+
+void node_state::send(pid to, message* m, scheduler* local) {
+  if (local) {
+    local->count_sent();
+  } else {
+    outside_stripe().sent.fetch_add(1, std::memory_order_relaxed);
+  }
+  process* p = to ? table.slot(to.index) : nullptr;
+  if (p && p->serial() == to.serial) {
+    m->target_serial = to.serial;
+    switch (p->push(m)) {
+      case mailbox::push_result::queued: return;
+      case mailbox::push_result::woke_owner: schedule(p, local); return;
+      case mailbox::push_result::closed: break;
+    }
+  }
+  destroy(m);
+  if (local) {
+    local->count_dead_letter();
+  } else {
+    outside_stripe().dead_letters.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void node_state::schedule(process* p, scheduler* local) {
+  p->set_status(process_status::runnable);
+  if (local) {
+    local->run_next(p);
+  } else {
+    global.push(p);
+    notify_work();
+  }
+}
+
+void node_state::notify_work() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (spinning.load(std::memory_order_relaxed) != 0 || sleeping.load(std::memory_order_relaxed) == 0)
+    return;
+  unsigned none = 0;
+  if (!spinning.compare_exchange_strong(none, 1, std::memory_order_seq_cst)) return;
+  for (auto& s : schedulers)
+    if (s->unpark()) return;  // it starts out counted as spinning
+  spinning.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void node_state::log(std::string_view line) const {
+  if (options.log) {
+    options.log(line);
+  } else {
+    std::string text = fmt::format("agner: {}\n", line);
+    std::fwrite(text.data(), 1, text.size(), stderr);
+  }
+}
+
+std::string node_state::name_of_process(std::uint32_t index) const {
+  std::shared_lock lock(registry_mutex);
+  auto it = name_of.find(index);
+  return it == name_of.end() ? std::string() : it->second;
+}
+
+void node_state::unregister(std::uint32_t index) {
+  std::unique_lock lock(registry_mutex);
+  auto it = name_of.find(index);
+  if (it == name_of.end()) return;
+  names.erase(it->second);
+  name_of.erase(it);
+}
+
+outside_counters& node_state::outside_stripe() noexcept {
+  thread_local const std::size_t stripe = std::hash<std::thread::id>{}(std::this_thread::get_id());
+  return outside[stripe % outside.size()];
+}
+
+}  // namespace detail
+
+struct runtime::impl : detail::node_state {
+  using node_state::node_state;
+};
+
+runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>(*this, std::move(options))) {
+  for (unsigned i = 0; i < impl_->options.schedulers; ++i)
+    impl_->schedulers.push_back(std::make_unique<detail::scheduler>(*impl_, i));
+  for (auto& s : impl_->schedulers) s->start();
+}
+
+runtime::~runtime() {
+  auto& n = *impl_;
+  n.stopping.store(true, std::memory_order_seq_cst);
+  for (auto& s : n.schedulers) s->unpark();
+  for (auto& s : n.schedulers) s->join();
+  // Single-threaded from here: end every process still alive.
+  std::uint64_t dropped = 0;
+  for (std::uint32_t i = 0; i < n.table.high_water(); ++i) {
+    detail::process* p = n.table.slot(i);
+    if (!p->code) continue;
+    for (message* m = p->close(); m;) {
+      message* next = m->next;
+      destroy(m);
+      ++dropped;
+      m = next;
+    }
+    delete p->code;
+    p->code = nullptr;
+  }
+  n.outside_stripe().dead_letters.fetch_add(dropped, std::memory_order_relaxed);
+}
+
+pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts,
+                             detail::init_fn init, detail::scheduler* local) {
+  auto& n = *impl_;
+  if (!local) local = detail::scheduler::current(n);
+  detail::process* p = n.table.acquire();
+  if (!p)
+    throw spawn_error(spawn_error::reason::system_limit,
+                      fmt::format("cannot spawn: the process limit of {} is reached "
+                                  "(raise runtime_options::process_limit)",
+                                  n.table.limit()));
+  p->code = b.release();
+  p->init = init;
+  p->reductions.set(0);
+  p->received.set(0);
+  p->registered = !opts.name.empty();
+  p->set_status(init ? process_status::runnable : process_status::waiting);
+  pid id;
+  if (opts.name.empty()) {
+    id = pid{p->index, p->open(init != nullptr)};
+  } else {
+    std::unique_lock lock(n.registry_mutex);
+    if (auto it = n.names.find(opts.name); it != n.names.end()) {
+      pid holder = it->second;
+      lock.unlock();
+      delete p->code;
+      p->code = nullptr;
+      p->registered = false;
+      n.table.release(p);
+      throw spawn_error(spawn_error::reason::name_taken,
+                        fmt::format("cannot spawn: the name '{}' is already registered to {}",
+                                    opts.name, holder));
+    }
+    id = pid{p->index, p->open(init != nullptr)};
+    n.names.emplace(opts.name, id);
+    n.name_of.emplace(p->index, opts.name);
+  }
+  if (init) n.schedule(p, local);
+  return id;
+}
+
+void runtime::send_message(pid to, message* m) {
+  impl_->send(to, m, detail::scheduler::current(*impl_));
+}
+
+std::optional<pid> runtime::whereis(std::string_view name) const {
+  std::shared_lock lock(impl_->registry_mutex);
+  auto it = impl_->names.find(name);
+  if (it == impl_->names.end()) return std::nullopt;
+  return it->second;
+}
+
+std::uint32_t runtime::process_count() const noexcept { return impl_->table.live(); }
+std::uint32_t runtime::process_limit() const noexcept { return impl_->table.limit(); }
+unsigned runtime::scheduler_count() const noexcept {
+  return static_cast<unsigned>(impl_->schedulers.size());
+}
+
+std::optional<process_counters> runtime::process_info(pid id) const {
+  const detail::process* p = id ? impl_->table.slot(id.index) : nullptr;
+  if (!p || p->serial() != id.serial) return std::nullopt;
+  process_counters c;
+  c.id = id;
+  c.reductions = p->reductions.get();
+  c.messages_received = p->received.get();
+  c.message_queue_len = p->length();
+  c.status = p->status.load(std::memory_order_relaxed);
+  {
+    std::shared_lock lock(impl_->registry_mutex);
+    if (auto it = impl_->name_of.find(id.index); it != impl_->name_of.end()) c.registered_name = it->second;
+  }
+  if (p->serial() != id.serial) return std::nullopt;  // died while we read
+  return c;
+}
+
+message_counters runtime::messages() const noexcept {
+  message_counters c;
+  for (auto& s : impl_->schedulers) {
+    c.sent += s->sent();
+    c.delivered += s->delivered();
+    c.dead_letters += s->dead_letters();
+  }
+  for (auto& o : impl_->outside) {
+    c.sent += o.sent.load(std::memory_order_relaxed);
+    c.dead_letters += o.dead_letters.load(std::memory_order_relaxed);
+  }
+  return c;
+}
+
+std::vector<scheduler_counters> runtime::schedulers() const {
+  std::vector<scheduler_counters> rows;
+  rows.reserve(impl_->schedulers.size());
+  for (auto& s : impl_->schedulers) rows.push_back(s->counters());
+  return rows;
+}
+
+std::uint64_t runtime::global_run_queue_length() const noexcept { return impl_->global.size(); }
+
+// --- context ------------------------------------------------------------------------------------
+
+pid context::self() const noexcept { return proc_->id(); }
+
+void context::send_message(pid to, message* m) { rt_->internals().send(to, m, sched_); }
+
+void context::exit(std::string reason) {
+  if (!proc_->exit_reason) proc_->exit_reason = std::make_unique<std::string>(std::move(reason));
+}
+
+void context::add_reductions(std::uint64_t n) noexcept { sched_->add_reductions(proc_, n); }
+
+}  // namespace agner

@@ -1,0 +1,89 @@
+#pragma once
+/// A scheduler: one thread, its own run queue, stealing from the others when it runs dry.
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "agner/runtime/counters.hpp"
+#include "counter.hpp"
+#include "process.hpp"
+#include "run_queue.hpp"
+
+namespace agner {
+class runtime;
+}
+
+namespace agner::detail {
+
+struct node_state;
+
+class scheduler {
+ public:
+  scheduler(node_state& node, unsigned id);
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  void start();
+  void join();
+
+  /// The scheduler whose thread is calling, if it belongs to `node`; else nullptr.
+  static scheduler* current(const node_state& node) noexcept;
+
+  /// This scheduler's thread only: makes `p` (just woken by a send from here) run next.
+  void run_next(process* p);
+  /// This scheduler's thread only: queues `p` behind the other runnable processes.
+  void enqueue(process* p);
+
+  /// This scheduler's thread only: handler-side counters.
+  void count_sent() noexcept { sent_.add(); }
+  void count_dead_letter(std::uint64_t n = 1) noexcept { dead_letters_.add(n); }
+  void add_reductions(process* p, std::uint64_t n) noexcept;
+
+  /// Any thread.
+  scheduler_counters counters() const;
+  std::uint64_t sent() const noexcept { return sent_.get(); }
+  std::uint64_t delivered() const noexcept { return delivered_.get(); }
+  std::uint64_t dead_letters() const noexcept { return dead_letters_.get(); }
+
+  /// Any thread: if parked, wake it. True if this call woke it.
+  bool unpark() noexcept;
+
+  local_run_queue& queue() noexcept { return queue_; }
+
+ private:
+  void loop();
+  process* find_work();
+  process* find_elsewhere();
+  process* steal_stuck_next(std::uint64_t now);
+  process* idle();
+  bool park();
+  void run(process* p);
+  void terminate(process* p);
+  bool others_waiting() const noexcept;
+
+  node_state& node_;
+  unsigned id_;
+  std::thread thread_;
+  local_run_queue queue_;
+  std::atomic<process*> next_{nullptr};  // runs before the queue; not stolen (keeps pairs together)
+  std::uint32_t slice_left_ = 0;
+  std::uint32_t tick_ = 0;
+  std::vector<process*> overflow_;
+  struct watch {
+    std::uint64_t switches = 0, since_ns = 0;
+  };
+  std::vector<watch> watched_;  // per victim: when its context-switch count last moved
+
+  alignas(64) single_writer_counter reductions_;
+  single_writer_counter context_switches_;
+  single_writer_counter sent_;
+  single_writer_counter delivered_;
+  single_writer_counter dead_letters_;
+  single_writer_counter idle_ns_;
+  std::atomic<std::uint64_t> idle_since_ns_{0};  // 0 while busy
+  std::atomic<std::uint64_t> started_ns_{0};
+  alignas(64) std::atomic<std::uint32_t> parked_{0};
+};
+
+}  // namespace agner::detail

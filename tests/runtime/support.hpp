@@ -1,0 +1,50 @@
+#pragma once
+// Helpers shared by the runtime tests.
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "agner/runtime/runtime.hpp"
+
+namespace agner::test {
+
+/// Waits for a condition another thread will make true, yielding meanwhile. The deadline is a bound
+/// on a hang, not a timing assertion: it is far above anything a correct runtime needs.
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::seconds deadline = std::chrono::seconds(60)) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > end) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+/// Collects the runtime's log lines.
+struct captured_log {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  std::function<void(std::string_view)> sink() {
+    return [this](std::string_view line) {
+      std::lock_guard lock(mutex);
+      lines.emplace_back(line);
+    };
+  }
+  std::vector<std::string> snapshot() {
+    std::lock_guard lock(mutex);
+    return lines;
+  }
+};
+
+inline runtime_options two_schedulers() {
+  runtime_options o;
+  o.schedulers = 2;
+  return o;
+}
+
+}  // namespace agner::test
