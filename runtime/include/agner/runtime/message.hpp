@@ -1,6 +1,7 @@
 #pragma once
 /// Messages: a value of any movable type in an envelope. The receiver owns the envelope; no two
 /// processes ever share a mutable payload.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -15,6 +16,13 @@ struct message_type {
   std::uint32_t size;          ///< sizeof the payload
   const std::type_info* info;  ///< typeid(T)
 };
+
+namespace detail {
+/// Envelope memory: thread-local size-class caches that trade batches through a bounded global
+/// depot, so an envelope allocated on one scheduler and freed on another costs no lock per message.
+void* allocate_envelope(std::size_t size);
+void free_envelope(void* p, std::size_t size) noexcept;
+}  // namespace detail
 
 /// A message envelope. Intrusive `next` link, so enqueueing allocates nothing beyond the envelope.
 /// Only the receiving process touches an envelope after it has been sent.
@@ -31,6 +39,9 @@ struct message {
 
   /// Demangled payload type name, e.g. "ping" (for logs and introspection; allocates).
   std::string type_name() const;
+
+  static void* operator new(std::size_t size) { return detail::allocate_envelope(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { detail::free_envelope(p, size); }
 };
 
 template <class T>
