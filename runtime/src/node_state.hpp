@@ -45,8 +45,15 @@ struct node_state {
   std::unordered_map<std::string, pid, string_hash, std::equal_to<>> names;
   std::unordered_map<std::uint32_t, std::string> name_of;  // by slot index
 
+  std::atomic<std::uint64_t> next_ref{1};  // monitor and request references
+
   /// Sends `m` to `to` from `local` (the caller's scheduler, or nullptr for other threads).
-  void send(pid to, message* m, scheduler* local);
+  /// True if it was queued; false if it became a dead letter.
+  bool send(pid to, message* m, scheduler* local);
+  template <class T>
+  bool send_value(pid to, T&& value, scheduler* local) {
+    return send(to, make_message<std::decay_t<T>>(std::forward<T>(value)), local);
+  }
   /// Makes an idle process runnable.
   void schedule(process* p, scheduler* local);
   /// Called after work was queued: wakes a parked scheduler if nobody is looking for work.

@@ -6,26 +6,51 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/counters.hpp"
+#include "agner/runtime/signals.hpp"
 #include "counter.hpp"
 #include "mailbox.hpp"
 
 namespace agner::detail {
+
+/// What only some processes need: links, monitors, trap_exit, the exit reason. Allocated on first
+/// use so an idle process stays two cache lines.
+struct process_ext {
+  std::string exit_reason;
+  std::vector<pid> links;
+  std::vector<std::pair<monitor_ref, pid>> monitored_by;  ///< they get a DOWN when this one ends
+  std::vector<std::pair<monitor_ref, pid>> monitoring;    ///< monitors this process holds
+  bool trap_exit = false;
+};
 
 /// Fields after the mailbox belong to whichever scheduler runs the process; the hand-off through the
 /// mailbox and the run queues orders them. Readers on other threads use only the atomics.
 struct process : mailbox {
   behaviour* code = nullptr;     ///< owned; null while the slot is free
   init_fn init = nullptr;        ///< pending init, cleared once run
-  std::unique_ptr<std::string> exit_reason;  ///< set by context::exit or a crash
+  std::unique_ptr<process_ext> ext;  ///< see process_ext; null until needed
   single_writer_counter reductions;
   single_writer_counter received;
   std::uint32_t index = 0;       ///< slot index, fixed
   std::atomic<process_status> status{process_status::exiting};
   bool registered = false;       ///< has a registered name to release when it dies
-  bool crashed = false;          ///< exit_reason came from an exception (already logged)
+  bool crashed = false;          ///< the exit reason came from an exception (already logged)
+  bool exiting = false;          ///< ends once the current handler returns; reason in ext
+
+  process_ext& extension() {
+    if (!ext) ext = std::make_unique<process_ext>();
+    return *ext;
+  }
+  /// Marks the process to end with `reason`; the first reason given wins.
+  void set_exit(std::string reason) {
+    if (exiting) return;
+    exiting = true;
+    extension().exit_reason = std::move(reason);
+  }
 
   pid id() const noexcept { return pid{index, serial()}; }
   void set_status(process_status s) noexcept { status.store(s, std::memory_order_relaxed); }

@@ -1,5 +1,6 @@
 #include "agner/runtime/runtime.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "node_state.hpp"
+#include "signals.hpp"
 
 namespace agner {
 
@@ -46,7 +48,7 @@ runtime_options checked(runtime_options o) {
 node_state::node_state(runtime& r, runtime_options opts)
     : rt(r), options(checked(std::move(opts))), table(options.process_limit) {}
 
-void node_state::send(pid to, message* m, scheduler* local) {
+bool node_state::send(pid to, message* m, scheduler* local) {
   if (local) {
     local->count_sent();
   } else {
@@ -56,8 +58,8 @@ void node_state::send(pid to, message* m, scheduler* local) {
   if (p && p->serial() == to.serial) {
     m->target_serial = to.serial;
     switch (p->push(m)) {
-      case mailbox::push_result::queued: return;
-      case mailbox::push_result::woke_owner: schedule(p, local); return;
+      case mailbox::push_result::queued: return true;
+      case mailbox::push_result::woke_owner: schedule(p, local); return true;
       case mailbox::push_result::closed: break;
     }
   }
@@ -67,6 +69,7 @@ void node_state::send(pid to, message* m, scheduler* local) {
   } else {
     outside_stripe().dead_letters.fetch_add(1, std::memory_order_relaxed);
   }
+  return false;
 }
 
 void node_state::schedule(process* p, scheduler* local) {
@@ -153,7 +156,7 @@ runtime::~runtime() {
 }
 
 pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts,
-                             detail::init_fn init, detail::scheduler* local) {
+                             detail::init_fn init, detail::scheduler* local, pid link_to) {
   auto& n = *impl_;
   if (!local) local = detail::scheduler::current(n);
   detail::process* p = n.table.acquire();
@@ -168,6 +171,7 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   p->received.set(0);
   p->registered = !opts.name.empty();
   p->set_status(init ? process_status::runnable : process_status::waiting);
+  if (link_to) p->extension().links.push_back(link_to);
   pid id;
   if (opts.name.empty()) {
     id = pid{p->index, p->open(init != nullptr)};
@@ -178,6 +182,7 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
       lock.unlock();
       delete p->code;
       p->code = nullptr;
+      p->ext.reset();
       p->registered = false;
       n.table.release(p);
       throw spawn_error(spawn_error::reason::name_taken,
@@ -190,6 +195,11 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   }
   if (init) n.schedule(p, local);
   return id;
+}
+
+void runtime::exit(pid to, std::string reason) {
+  impl_->send_value(to, detail::exit_signal{pid{}, std::move(reason), false},
+                    detail::scheduler::current(*impl_));
 }
 
 void runtime::send_message(pid to, message* m) {
@@ -255,8 +265,49 @@ pid context::self() const noexcept { return proc_->id(); }
 
 void context::send_message(pid to, message* m) { rt_->internals().send(to, m, sched_); }
 
-void context::exit(std::string reason) {
-  if (!proc_->exit_reason) proc_->exit_reason = std::make_unique<std::string>(std::move(reason));
+void context::exit(std::string reason) { proc_->set_exit(std::move(reason)); }
+
+void context::note_link(pid child) { proc_->extension().links.push_back(child); }
+
+void context::link(pid other) {
+  auto& links = proc_->extension().links;
+  if (other == self() || std::find(links.begin(), links.end(), other) != links.end()) return;
+  links.push_back(other);
+  auto& n = rt_->internals();
+  if (!n.send_value(other, detail::link_signal{self()}, sched_))
+    n.send_value(self(), detail::exit_signal{other, "noproc", true}, sched_);
+}
+
+void context::unlink(pid other) {
+  auto& links = proc_->extension().links;
+  auto it = std::find(links.begin(), links.end(), other);
+  if (it == links.end()) return;
+  links.erase(it);
+  rt_->internals().send_value(other, detail::unlink_signal{self()}, sched_);
+}
+
+void context::trap_exit(bool on) { proc_->extension().trap_exit = on; }
+
+void context::send_exit(pid to, std::string reason) {
+  rt_->internals().send_value(to, detail::exit_signal{self(), std::move(reason), false}, sched_);
+}
+
+monitor_ref context::monitor(pid other) {
+  auto& n = rt_->internals();
+  monitor_ref ref{n.next_ref.fetch_add(1, std::memory_order_relaxed)};
+  proc_->extension().monitoring.emplace_back(ref, other);
+  if (!n.send_value(other, detail::monitor_signal{self(), ref}, sched_))
+    n.send_value(self(), detail::down_signal{ref, other, "noproc"}, sched_);
+  return ref;
+}
+
+void context::demonitor(monitor_ref ref) {
+  auto& mons = proc_->extension().monitoring;
+  auto it = std::find_if(mons.begin(), mons.end(), [&](const auto& e) { return e.first == ref; });
+  if (it == mons.end()) return;
+  pid target = it->second;
+  mons.erase(it);
+  rt_->internals().send_value(target, detail::demonitor_signal{ref}, sched_);
 }
 
 void context::add_reductions(std::uint64_t n) noexcept { sched_->add_reductions(proc_, n); }

@@ -1,6 +1,11 @@
 #include "scheduler.hpp"
 
+#include <linux/futex.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <ctime>
 
 #include <exception>
 
@@ -17,6 +22,18 @@ thread_local const node_state* this_thread_node = nullptr;
 inline void cpu_relax() noexcept { __builtin_ia32_pause(); }
 
 constexpr std::uint32_t global_check_interval = 61;  // ticks between looks at the global queue
+/// A parked scheduler wakes this often to take a process stuck behind a long handler (see
+/// steal_stuck_next); 100 wake-ups a second cost an idle node next to nothing.
+constexpr std::uint64_t park_check_ns = 10'000'000;
+
+/// Sleeps while *word == expected, at most `ns`. Raw futex: C++20's atomic wait has no timeout.
+void futex_wait(std::atomic<std::uint32_t>& word, std::uint32_t expected, std::uint64_t ns) {
+  timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAIT_PRIVATE, expected, &ts, nullptr, 0);
+}
+void futex_wake(std::atomic<std::uint32_t>& word) {
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
 
 }  // namespace
 
@@ -75,7 +92,7 @@ scheduler_counters scheduler::counters() const {
 bool scheduler::unpark() noexcept {
   std::uint32_t expected = 1;
   if (!parked_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) return false;
-  parked_.notify_one();
+  futex_wake(parked_);
   return true;
 }
 
@@ -166,7 +183,7 @@ process* scheduler::idle() {
       continue;
     }
     node_.spinning.fetch_sub(1, std::memory_order_seq_cst);
-    bool woken = park();
+    bool woken = park(found);
     if (!woken) node_.spinning.fetch_add(1, std::memory_order_seq_cst);
     round_start = now_ns();
   }
@@ -180,7 +197,9 @@ process* scheduler::idle() {
 
 /// Sleeps until another thread unparks this scheduler. Returns true when woken by a waker (which
 /// counted this scheduler as spinning for it), false when it found work or a stop on its own.
-bool scheduler::park() {
+/// Meanwhile it looks now and then for a process stuck behind a long handler, and returns it in
+/// `found`.
+bool scheduler::park(process*& found) {
   parked_.store(1, std::memory_order_seq_cst);
   node_.sleeping.fetch_add(1, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -192,90 +211,19 @@ bool scheduler::park() {
     node_.sleeping.fetch_sub(1, std::memory_order_seq_cst);
     return !cancelled;
   }
-  while (parked_.load(std::memory_order_acquire) == 1) parked_.wait(1, std::memory_order_acquire);
+  while (parked_.load(std::memory_order_acquire) == 1) {
+    futex_wait(parked_, 1, park_check_ns);
+    if (parked_.load(std::memory_order_acquire) == 0) break;
+    if (process* p = steal_stuck_next(now_ns())) {
+      found = p;
+      std::uint32_t expected = 1;
+      bool cancelled = parked_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
+      node_.sleeping.fetch_sub(1, std::memory_order_seq_cst);
+      return !cancelled;
+    }
+  }
   node_.sleeping.fetch_sub(1, std::memory_order_seq_cst);
   return true;
-}
-
-void scheduler::run(process* p) {
-  context_switches_.add();
-  p->set_status(process_status::running);
-  context ctx(&node_.rt, p, this);
-  behaviour& code = *p->code;
-  auto crash = [&](const char* what) {
-    if (!p->exit_reason) p->exit_reason = std::make_unique<std::string>(what);
-    p->crashed = true;
-    node_.log(fmt::format("process {}{} crashed: {}", p->id(),
-                          p->registered ? fmt::format(" ({})", node_.name_of_process(p->index)) : "",
-                          what));
-  };
-  auto guarded = [&](auto&& call) {
-    try {
-      call();
-    } catch (const std::exception& e) {
-      crash(e.what());
-    } catch (...) {
-      crash("unknown exception");
-    }
-  };
-  if (p->init) {
-    init_fn init = p->init;
-    p->init = nullptr;
-    guarded([&] { init(code, ctx); });
-  }
-  const std::uint32_t serial = p->serial();
-  while (!p->exit_reason) {
-    message* m = p->pop();
-    if (!m) {
-      p->set_status(process_status::waiting);
-      if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere
-      p->set_status(process_status::running);
-      continue;
-    }
-    if (m->target_serial != serial) {  // sent to an earlier owner of this slot
-      dead_letters_.add();
-      destroy(m);
-      continue;
-    }
-    delivered_.add();
-    p->received.add();
-    add_reductions(p, 1);
-    guarded([&] { code.handle(ctx, *m); });
-    destroy(m);
-    if (slice_left_ == 0 && !p->exit_reason) {
-      if (others_waiting()) {
-        p->set_status(process_status::runnable);
-        enqueue(p);
-        return;
-      }
-      slice_left_ = node_.options.slice_reductions;
-    }
-  }
-  terminate(p);
-}
-
-void scheduler::terminate(process* p) {
-  p->set_status(process_status::exiting);
-  const std::string& reason = *p->exit_reason;
-  if (!p->crashed && reason != "normal" && reason != "shutdown") {  // crashes were logged already
-    node_.log(fmt::format("process {}{} exited: {}", p->id(),
-                          p->registered ? fmt::format(" ({})", node_.name_of_process(p->index)) : "",
-                          reason));
-  }
-  if (p->registered) node_.unregister(p->index);
-  std::uint64_t dropped = 0;
-  for (message* m = p->close(); m;) {
-    message* next = m->next;
-    destroy(m);
-    ++dropped;
-    m = next;
-  }
-  dead_letters_.add(dropped);
-  delete p->code;
-  p->code = nullptr;
-  p->exit_reason.reset();
-  p->crashed = false;
-  node_.table.release(p);
 }
 
 }  // namespace agner::detail

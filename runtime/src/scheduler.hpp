@@ -57,8 +57,10 @@ class scheduler {
   process* find_elsewhere();
   process* steal_stuck_next(std::uint64_t now);
   process* idle();
-  bool park();
+  bool park(process*& found);
+  // process_lifecycle.cpp
   void run(process* p);
+  message* on_signal(process* p, message* m);
   void terminate(process* p);
   bool others_waiting() const noexcept;
 

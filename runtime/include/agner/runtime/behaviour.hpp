@@ -7,6 +7,7 @@
 
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
+#include "agner/runtime/signals.hpp"
 
 namespace agner {
 
@@ -49,6 +50,27 @@ class context {
   /// Spawns a process (see runtime::spawn); its init, if any, runs on this scheduler soon after.
   template <class B, class... A>
   pid spawn(A&&... args);
+  /// Spawns a process linked to this one, atomically: if it dies at once, this one still gets
+  /// its exit signal with the real reason.
+  template <class B, class... A>
+  pid spawn_link(A&&... args);
+
+  /// Links this process to `other`: when either ends, the other gets an exit signal with the reason.
+  /// A process that does not trap exits dies with any reason but "normal"; one that traps gets an
+  /// exit_message. Linking to a dead process delivers an exit signal with reason "noproc".
+  void link(pid other);
+  /// Removes a link; no exit signal from it arrives after this returns.
+  void unlink(pid other);
+  /// Turns exit signals from links into exit_message messages ("kill" still kills).
+  void trap_exit(bool on);
+  /// Sends an exit signal to `to` (Erlang's exit/2). "kill" cannot be trapped and ends `to` with
+  /// reason "killed"; "normal" is ignored by a process that does not trap exits.
+  void send_exit(pid to, std::string reason);
+  /// Monitors `other`: exactly one down_message follows when it ends (at once, with "noproc", if it
+  /// is already dead), unless demonitor is called first.
+  monitor_ref monitor(pid other);
+  /// Cancels a monitor; its down_message will not be delivered, even if already on the way.
+  void demonitor(monitor_ref ref);
 
   /// Ends this process once the current handler returns. "normal" is a quiet exit; any other reason
   /// is logged as an abnormal exit. Messages still queued become dead letters.
@@ -60,6 +82,7 @@ class context {
 
  private:
   friend class detail::scheduler;
+  void note_link(pid child);
   context(runtime* rt, detail::process* p, detail::scheduler* s) : rt_(rt), proc_(p), sched_(s) {}
   runtime* rt_;
   detail::process* proc_;
@@ -78,6 +101,11 @@ class fn_behaviour final : public behaviour {
 };
 
 namespace detail {
+/// Where a fresh process is linked at birth (spawn_link).
+struct spawn_link_to {
+  pid parent;
+};
+
 template <class B>
 concept has_init = requires(B& b, context& c) { b.init(c); };
 

@@ -15,6 +15,7 @@ struct message_type {
   void (*destroy)(struct message*) noexcept;
   std::uint32_t size;          ///< sizeof the payload
   const std::type_info* info;  ///< typeid(T)
+  bool signal;                 ///< handled by the runtime (links, monitors, replies), not the handler
 };
 
 namespace detail {
@@ -30,6 +31,7 @@ struct message {
   message* next = nullptr;
   const message_type* type = nullptr;
   std::uint32_t target_serial = 0;  ///< serial of the pid it was sent to; a reused slot drops it
+  bool signal = false;              ///< copy of type->signal, kept here so the check costs no load
 
   /// The payload if it has type T, else nullptr. One pointer compare.
   template <class T>
@@ -57,7 +59,8 @@ void destroy_message(message* m) noexcept {
   delete static_cast<typed_message<T>*>(m);
 }
 template <class T>
-inline constexpr message_type type_of{&destroy_message<T>, sizeof(T), &typeid(T)};
+inline constexpr message_type type_of{&destroy_message<T>, sizeof(T), &typeid(T),
+                                      requires { T::agner_signal; }};
 }  // namespace detail
 
 template <class T>
@@ -75,6 +78,7 @@ message* make_message(A&&... args) {
   static_assert(std::is_nothrow_destructible_v<T>);
   auto* m = new typed_message<T>(std::forward<A>(args)...);
   m->type = &detail::type_of<T>;
+  m->signal = detail::type_of<T>.signal;
   return m;
 }
 

@@ -66,7 +66,7 @@ class runtime {
   template <class B, class... A>
   pid spawn_with(const spawn_options& opts, A&&... args) {
     return spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), opts,
-                           detail::init_of<B>(), nullptr);
+                           detail::init_of<B>(), nullptr, pid{});
   }
   /// Spawns a process whose handler is `f(context&, message&)`.
   template <class F>
@@ -90,6 +90,10 @@ class runtime {
   }
   /// Takes ownership of `m`.
   void send_message(pid to, message* m);
+
+  /// Sends an exit signal to `to` from outside any process (an operator's kill): "kill" cannot be
+  /// trapped; other reasons behave as context::send_exit. Thread-safe.
+  void exit(pid to, std::string reason);
 
   /// The pid registered under `name`. Thread-safe; takes the registry's read lock.
   std::optional<pid> whereis(std::string_view name) const;
@@ -116,14 +120,22 @@ class runtime {
  private:
   friend class context;
   pid spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts, detail::init_fn init,
-                      detail::scheduler* local);
+                      detail::scheduler* local, pid link_to);
   std::unique_ptr<impl> impl_;
 };
 
 template <class B, class... A>
 pid context::spawn(A&&... args) {
   return rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), spawn_options{},
-                              detail::init_of<B>(), sched_);
+                              detail::init_of<B>(), sched_, pid{});
+}
+
+template <class B, class... A>
+pid context::spawn_link(A&&... args) {
+  pid child = rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), spawn_options{},
+                                   detail::init_of<B>(), sched_, self());
+  note_link(child);
+  return child;
 }
 
 }  // namespace agner

@@ -1,0 +1,163 @@
+// Running a process: its messages and signals, and its end (exit signals to links, DOWN to monitors).
+#include <algorithm>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "node_state.hpp"
+#include "scheduler.hpp"
+#include "signals.hpp"
+
+namespace agner::detail {
+namespace {
+
+template <class V, class K>
+bool erase_first(V& v, const K& key) {
+  auto it = std::find(v.begin(), v.end(), key);
+  if (it == v.end()) return false;
+  v.erase(it);
+  return true;
+}
+
+template <class V>
+bool erase_ref(V& v, monitor_ref ref) {
+  auto it = std::find_if(v.begin(), v.end(), [&](const auto& e) { return e.first == ref; });
+  if (it == v.end()) return false;
+  v.erase(it);
+  return true;
+}
+
+std::string name_suffix(node_state& node, const process* p) {
+  return p->registered ? fmt::format(" ({})", node.name_of_process(p->index)) : std::string();
+}
+
+}  // namespace
+
+void scheduler::run(process* p) {
+  context_switches_.add();
+  p->set_status(process_status::running);
+  context ctx(&node_.rt, p, this);
+  behaviour& code = *p->code;
+  auto guarded = [&](auto&& call) {
+    try {
+      call();
+    } catch (const std::exception& e) {
+      p->set_exit(e.what());
+      p->crashed = true;
+      node_.log(fmt::format("process {}{} crashed: {}", p->id(), name_suffix(node_, p), e.what()));
+    } catch (...) {
+      p->set_exit("unknown exception");
+      p->crashed = true;
+      node_.log(fmt::format("process {}{} crashed: unknown exception", p->id(), name_suffix(node_, p)));
+    }
+  };
+  if (p->init) {
+    init_fn init = p->init;
+    p->init = nullptr;
+    guarded([&] { init(code, ctx); });
+  }
+  const std::uint32_t serial = p->serial();
+  while (!p->exiting) {
+    message* m = p->pop();
+    if (!m) {
+      p->set_status(process_status::waiting);
+      if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere
+      p->set_status(process_status::running);
+      continue;
+    }
+    if (m->target_serial != serial) {  // sent to an earlier owner of this slot
+      dead_letters_.add();
+      destroy(m);
+      continue;
+    }
+    delivered_.add();
+    p->received.add();
+    add_reductions(p, 1);
+    if (m->signal) {
+      message* user = on_signal(p, m);
+      destroy(m);
+      m = user;
+    }
+    if (m) {
+      guarded([&] { code.handle(ctx, *m); });
+      destroy(m);
+    }
+    if (slice_left_ == 0 && !p->exiting) {
+      if (others_waiting()) {
+        p->set_status(process_status::runnable);
+        enqueue(p);
+        return;
+      }
+      slice_left_ = node_.options.slice_reductions;
+    }
+  }
+  terminate(p);
+}
+
+/// Applies a signal to `p`. Returns what the handler should see instead (an exit_message for a
+/// process that traps exits, a down_message), or nullptr.
+message* scheduler::on_signal(process* p, message* m) {
+  if (auto* s = m->get<exit_signal>()) {
+    process_ext& x = p->extension();
+    if (s->from_link && !erase_first(x.links, s->from)) return nullptr;  // unlinked meanwhile
+    if (!s->from_link && s->reason == "kill") {
+      p->set_exit("killed");  // cannot be trapped
+    } else if (x.trap_exit) {
+      return make_message<exit_message>(exit_message{s->from, std::move(s->reason)});
+    } else if (s->reason != "normal") {
+      p->set_exit(std::move(s->reason));
+    }
+    return nullptr;
+  }
+  if (auto* s = m->get<down_signal>()) {
+    if (!erase_ref(p->extension().monitoring, s->ref)) return nullptr;  // demonitored meanwhile
+    return make_message<down_message>(down_message{s->ref, s->who, std::move(s->reason)});
+  }
+  if (auto* s = m->get<link_signal>()) {
+    auto& links = p->extension().links;
+    if (std::find(links.begin(), links.end(), s->from) == links.end()) links.push_back(s->from);
+  } else if (auto* u = m->get<unlink_signal>()) {
+    erase_first(p->extension().links, u->from);
+  } else if (auto* mon = m->get<monitor_signal>()) {
+    p->extension().monitored_by.emplace_back(mon->ref, mon->from);
+  } else if (auto* d = m->get<demonitor_signal>()) {
+    erase_ref(p->extension().monitored_by, d->ref);
+  }
+  return nullptr;
+}
+
+void scheduler::terminate(process* p) {
+  p->set_status(process_status::exiting);
+  const pid self = p->id();
+  const std::string reason = p->extension().exit_reason;
+  if (!p->crashed && reason != "normal" && reason != "shutdown")  // crashes were logged already
+    node_.log(fmt::format("process {}{} exited: {}", self, name_suffix(node_, p), reason));
+  if (p->registered) node_.unregister(p->index);
+  // What was still queued is a dead letter; a link or monitor that arrived too late learns the
+  // process is gone, as if it had been dead all along.
+  std::uint64_t dropped = 0;
+  for (message* m = p->close(); m;) {
+    message* next = m->next;
+    if (auto* l = m->get<link_signal>()) {
+      node_.send_value(l->from, exit_signal{self, "noproc", true}, this);
+    } else if (auto* mon = m->get<monitor_signal>()) {
+      node_.send_value(mon->from, down_signal{mon->ref, self, "noproc"}, this);
+    }
+    destroy(m);
+    ++dropped;
+    m = next;
+  }
+  dead_letters_.add(dropped);
+  process_ext& x = *p->ext;
+  for (pid linked : x.links) node_.send_value(linked, exit_signal{self, reason, true}, this);
+  for (auto& [ref, watcher] : x.monitored_by) node_.send_value(watcher, down_signal{ref, self, reason}, this);
+  for (auto& [ref, target] : x.monitoring) node_.send_value(target, demonitor_signal{ref}, this);
+  delete p->code;
+  p->code = nullptr;
+  p->ext.reset();
+  p->crashed = false;
+  p->exiting = false;
+  node_.table.release(p);
+}
+
+}  // namespace agner::detail

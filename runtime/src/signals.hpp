@@ -1,0 +1,42 @@
+#pragma once
+/// Signals travel through the mailbox like messages (so they keep their order with the sender's
+/// messages) but are handled by the runtime before any handler sees them.
+#include <string>
+
+#include "agner/runtime/message.hpp"
+#include "agner/runtime/pid.hpp"
+#include "agner/runtime/signals.hpp"
+
+namespace agner::detail {
+
+struct link_signal {
+  static constexpr bool agner_signal = true;
+  pid from;
+};
+struct unlink_signal {
+  static constexpr bool agner_signal = true;
+  pid from;
+};
+struct exit_signal {
+  static constexpr bool agner_signal = true;
+  pid from;
+  std::string reason;
+  bool from_link = false;  ///< the sender ended while linked (else: an explicit exit(pid, reason))
+};
+struct monitor_signal {
+  static constexpr bool agner_signal = true;
+  pid from;
+  monitor_ref ref;
+};
+struct demonitor_signal {
+  static constexpr bool agner_signal = true;
+  monitor_ref ref;
+};
+struct down_signal {
+  static constexpr bool agner_signal = true;
+  monitor_ref ref;
+  pid who;
+  std::string reason;
+};
+
+}  // namespace agner::detail

@@ -1,0 +1,280 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <latch>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace agner;
+using agner::test::eventually;
+
+namespace {
+
+struct stop {
+  std::string reason = "normal";
+};
+struct do_link {
+  pid other;
+};
+
+/// Links on request, ends on `stop` with its reason, records exit and down messages.
+class peer final : public behaviour {
+ public:
+  struct log {
+    std::mutex mutex;
+    std::vector<std::string> events;
+    void add(std::string e) {
+      std::lock_guard lock(mutex);
+      events.push_back(std::move(e));
+    }
+    std::vector<std::string> get() {
+      std::lock_guard lock(mutex);
+      return events;
+    }
+  };
+  explicit peer(log& l, bool trap = false) : log_(l), trap_(trap) {}
+  void init(context& ctx) { ctx.trap_exit(trap_); }
+  void handle(context& ctx, message& m) override {
+    if (auto* l = m.get<do_link>()) ctx.link(l->other);
+    if (auto* s = m.get<stop>()) ctx.exit(s->reason);
+    if (auto* e = m.get<exit_message>()) log_.add(fmt::format("EXIT {} {}", e->from, e->reason));
+    if (auto* d = m.get<down_message>()) log_.add(fmt::format("DOWN {} {}", d->who, d->reason));
+    if (auto* i = m.get<int>()) log_.add(fmt::format("msg {}", *i));
+  }
+
+ private:
+  log& log_;
+  bool trap_;
+};
+
+bool alive(runtime& rt, pid p) { return rt.process_info(p).has_value(); }
+
+}  // namespace
+
+TEST_CASE("a linked process dies with its partner's abnormal reason; normal does not propagate") {
+  test::captured_log logs;
+  runtime_options o = test::two_schedulers();
+  o.log = logs.sink();
+  runtime rt(o);
+  peer::log log;
+  pid a = rt.spawn<peer>(log), b = rt.spawn<peer>(log), c = rt.spawn<peer>(log);
+  rt.send(a, do_link{b});
+  rt.send(b, do_link{c});
+  CHECK(eventually([&] { return rt.process_info(a)->messages_received >= 1 && rt.process_info(c)->messages_received >= 1; }));
+  rt.send(c, stop{"normal"});
+  CHECK(eventually([&] { return !alive(rt, c); }));
+  rt.send(b, 0);  // b handles this after c's exit signal (if any) ...
+  CHECK(eventually([&] { return log.get().size() == 1; }));
+  CHECK(alive(rt, b));  // ... and is still here: normal does not propagate
+  rt.send(b, stop{"disk_full"});
+  CHECK(eventually([&] { return rt.process_count() == 0; }));  // a followed b
+  auto lines = logs.snapshot();
+  CHECK(std::count(lines.begin(), lines.end(), fmt::format("process {} exited: disk_full", a)) == 1);
+}
+
+TEST_CASE("a process that traps exits gets exit messages, but kill still kills it") {
+  runtime rt(test::two_schedulers());
+  peer::log log;
+  pid trapper = rt.spawn<peer>(log, true);
+  pid victim = rt.spawn<peer>(log);
+  pid watcher = rt.spawn<peer>(log, true);
+  rt.send(trapper, do_link{victim});
+  rt.send(watcher, do_link{trapper});
+  // Both links in place (a link signal counts as received) before the victim goes.
+  CHECK(eventually([&] {
+    return rt.process_info(victim)->messages_received == 1 && rt.process_info(trapper)->messages_received == 2;
+  }));
+  rt.send(victim, stop{"bad_state"});
+  CHECK(eventually([&] { return log.get().size() == 1; }));
+  CHECK(log.get()[0] == fmt::format("EXIT {} bad_state", victim));
+  CHECK(alive(rt, trapper));
+  rt.exit(trapper, "kill");
+  CHECK(eventually([&] { return log.get().size() == 2; }));
+  CHECK(log.get()[1] == fmt::format("EXIT {} killed", trapper));  // linked processes see "killed"
+  CHECK(!alive(rt, trapper));
+}
+
+TEST_CASE("an exit signal that is not kill is ignored when normal and trapped otherwise") {
+  runtime rt(test::two_schedulers());
+  peer::log log;
+  pid plain = rt.spawn<peer>(log);
+  pid trapper = rt.spawn<peer>(log, true);
+  rt.exit(plain, "normal");
+  rt.exit(trapper, "shutdown");
+  rt.send(plain, 1);
+  CHECK(eventually([&] { return log.get().size() == 2; }));
+  CHECK(alive(rt, plain));
+  CHECK(alive(rt, trapper));
+  rt.exit(plain, "shutdown");
+  CHECK(eventually([&] { return !alive(rt, plain); }));
+}
+
+TEST_CASE("linking to a dead process delivers noproc") {
+  runtime rt(test::two_schedulers());
+  peer::log log;
+  pid gone = rt.spawn<peer>(log);
+  rt.send(gone, stop{});
+  CHECK(eventually([&] { return !alive(rt, gone); }));
+  pid trapper = rt.spawn<peer>(log, true);
+  rt.send(trapper, do_link{gone});
+  CHECK(eventually([&] { return log.get().size() == 1; }));
+  CHECK(log.get()[0] == fmt::format("EXIT {} noproc", gone));
+}
+
+TEST_CASE("after unlink no exit signal arrives") {
+  runtime rt(test::two_schedulers());
+  peer::log log;
+  std::latch unlinked(1);
+  pid other = rt.spawn<peer>(log);
+  pid p = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<do_link>()) {
+      ctx.link(other);
+      ctx.unlink(other);
+      unlinked.count_down();
+    }
+  });
+  rt.send(p, do_link{});
+  unlinked.wait();
+  rt.send(other, stop{"crash"});
+  CHECK(eventually([&] { return !alive(rt, other); }));
+  rt.send(p, 0);
+  CHECK(eventually([&] { return rt.process_info(p)->messages_received == 2; }));
+  CHECK(alive(rt, p));
+}
+
+TEST_CASE("spawn_link ties a child to its parent from birth") {
+  runtime rt(test::two_schedulers());
+  peer::log log;
+  struct child final : behaviour {
+    void init(context& ctx) { ctx.exit("died_young"); }
+    void handle(context&, message&) override {}
+  };
+  pid parent = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) {
+      ctx.trap_exit(true);
+      ctx.spawn_link<child>();
+    } else if (auto* e = m.get<exit_message>()) {
+      log.add(e->reason);
+    }
+  });
+  rt.send(parent, 0);
+  CHECK(eventually([&] { return log.get().size() == 1; }));
+  CHECK(log.get()[0] == "died_young");
+}
+
+TEST_CASE("a monitor delivers exactly one DOWN, at once with noproc for a dead target") {
+  runtime rt(test::two_schedulers());
+  peer::log log;
+  pid target = rt.spawn<peer>(log);
+  pid dead = rt.spawn<peer>(log);
+  rt.send(dead, stop{});
+  CHECK(eventually([&] { return !alive(rt, dead); }));
+  std::atomic<int> downs{0};
+  pid watcher = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) {
+      ctx.monitor(target);
+      ctx.monitor(target);  // two monitors, two DOWNs
+      ctx.monitor(dead);
+    } else if (auto* d = m.get<down_message>()) {
+      log.add(fmt::format("DOWN {} {}", d->who, d->reason));
+      ++downs;
+    }
+  });
+  rt.send(watcher, 0);
+  CHECK(eventually([&] { return downs.load() == 1; }));
+  CHECK(log.get()[0] == fmt::format("DOWN {} noproc", dead));
+  rt.send(target, stop{"overload"});
+  CHECK(eventually([&] { return downs.load() == 3; }));
+  rt.send(watcher, 1.5);  // anything after the DOWNs; no further DOWN may follow
+  CHECK(eventually([&] { return rt.process_info(watcher)->messages_received == 5; }));
+  CHECK(downs.load() == 3);
+  CHECK(log.get()[1] == fmt::format("DOWN {} overload", target));
+  CHECK(log.get()[2] == fmt::format("DOWN {} overload", target));
+}
+
+TEST_CASE("demonitor drops a DOWN that is already on its way") {
+  runtime rt(test::two_schedulers());
+  peer::log log;
+  pid target = rt.spawn<peer>(log);
+  std::atomic<int> downs{0};
+  pid watcher = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) {
+      monitor_ref ref = ctx.monitor(target);
+      ctx.send_exit(target, "kill");
+      // Wait (test only) until the target is gone: its DOWN is then in our mailbox.
+      while (ctx.node().process_info(target)) std::this_thread::yield();
+      ctx.demonitor(ref);
+    } else if (m.is<down_message>()) {
+      ++downs;
+    }
+  });
+  rt.send(watcher, 0);
+  rt.send(watcher, 1.5);
+  CHECK(eventually([&] { return rt.process_info(watcher) && rt.process_info(watcher)->messages_received >= 3; }));
+  CHECK(downs.load() == 0);
+}
+
+TEST_CASE("an exit signal stays behind the messages its sender sent first") {
+  runtime rt(test::two_schedulers());
+  peer::log log;
+  pid trapper = rt.spawn<peer>(log, true);
+  pid plain = rt.spawn<peer>(log);
+  std::atomic<long> plain_got{0};
+  pid counter = rt.spawn_fn([&](context&, message& m) {
+    if (m.is<int>()) ++plain_got;
+  });
+  rt.spawn_fn([&](context&, message&) {});  // unrelated
+  pid sender = rt.spawn_fn([&](context& ctx, message&) {
+    for (int i = 0; i < 100; ++i) ctx.send(trapper, i);
+    ctx.send_exit(trapper, "done");
+    for (int i = 0; i < 100; ++i) ctx.send(counter, i);
+    ctx.send_exit(counter, "done");
+    ctx.send(counter, 0);  // after the exit signal: never handled
+  });
+  (void)plain;
+  rt.send(sender, 0);
+  CHECK(eventually([&] { return log.get().size() == 101; }));
+  auto events = log.get();
+  for (int i = 0; i < 100; ++i) CHECK(events[static_cast<std::size_t>(i)] == fmt::format("msg {}", i));
+  CHECK(events[100] == fmt::format("EXIT {} done", sender));
+  CHECK(eventually([&] { return !alive(rt, counter); }));
+  CHECK(plain_got.load() == 100);
+}
+
+TEST_CASE("many watchers of many dying processes each get exactly one DOWN per monitor") {
+  test::captured_log logs;
+  runtime_options o = test::two_schedulers();
+  o.log = logs.sink();
+  runtime rt(o);
+  constexpr int targets = 200, watchers = 20;
+  peer::log unused;
+  std::vector<pid> ts;
+  for (int i = 0; i < targets; ++i) ts.push_back(rt.spawn<peer>(unused));
+  std::mutex mutex;
+  std::map<std::uint64_t, int> downs_per_ref;
+  std::atomic<int> monitors_set{0}, downs{0};
+  for (int w = 0; w < watchers; ++w) {
+    pid watcher = rt.spawn_fn([&](context& ctx, message& m) {
+      if (m.is<int>()) {
+        for (pid t : ts) ctx.monitor(t);
+        ++monitors_set;
+      } else if (auto* d = m.get<down_message>()) {
+        std::lock_guard lock(mutex);
+        ++downs_per_ref[d->ref.id];
+        ++downs;
+      }
+    });
+    rt.send(watcher, 0);
+  }
+  // Kill while monitors are still being set up: some DOWNs come from exits, some are noproc.
+  for (int i = 0; i < targets; ++i) rt.exit(ts[static_cast<std::size_t>(i)], i % 2 ? "kill" : "shutdown");
+  CHECK(eventually([&] { return monitors_set.load() == watchers && downs.load() >= targets * watchers; }));
+  CHECK(eventually([&] { return rt.process_count() == watchers; }));
+  std::lock_guard lock(mutex);
+  CHECK(downs.load() == targets * watchers);
+  CHECK(downs_per_ref.size() == static_cast<std::size_t>(targets * watchers));
+  for (auto& [ref, n] : downs_per_ref) CHECK(n == 1);
+}
