@@ -14,6 +14,7 @@
 #include "process_table.hpp"
 #include "run_queue.hpp"
 #include "scheduler.hpp"
+#include "timer_service.hpp"
 
 namespace agner::detail {
 
@@ -45,6 +46,7 @@ struct node_state {
   std::unordered_map<std::string, pid, string_hash, std::equal_to<>> names;
   std::unordered_map<std::uint32_t, std::string> name_of;  // by slot index
 
+  std::unique_ptr<timer_service> timers;  // started after the schedulers, stopped before them
   std::atomic<std::uint64_t> next_ref{1};  // monitor and request references
 
   /// Sends `m` to `to` from `local` (the caller's scheduler, or nullptr for other threads).

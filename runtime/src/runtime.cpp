@@ -131,10 +131,13 @@ runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>(*this, 
   for (unsigned i = 0; i < impl_->options.schedulers; ++i)
     impl_->schedulers.push_back(std::make_unique<detail::scheduler>(*impl_, i));
   for (auto& s : impl_->schedulers) s->start();
+  impl_->timers = std::make_unique<detail::timer_service>(
+      *impl_, impl_->options.clock ? impl_->options.clock : std::make_shared<steady_clock>());
 }
 
 runtime::~runtime() {
   auto& n = *impl_;
+  n.timers.reset();
   n.stopping.store(true, std::memory_order_seq_cst);
   for (auto& s : n.schedulers) s->unpark();
   for (auto& s : n.schedulers) s->join();
@@ -201,6 +204,14 @@ void runtime::exit(pid to, std::string reason) {
   impl_->send_value(to, detail::exit_signal{pid{}, std::move(reason), false},
                     detail::scheduler::current(*impl_));
 }
+
+timer_ref runtime::start_timer(clock::duration delay, pid to, message* m) {
+  return timer_ref{impl_->timers->start(delay, to, m)};
+}
+
+bool runtime::cancel_timer(timer_ref ref) { return impl_->timers->cancel(ref.id); }
+
+clock::time_point runtime::now() const { return impl_->timers->time().now(); }
 
 void runtime::send_message(pid to, message* m) {
   impl_->send(to, m, detail::scheduler::current(*impl_));

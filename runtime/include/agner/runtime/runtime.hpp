@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agner/runtime/behaviour.hpp"
+#include "agner/runtime/clock.hpp"
 #include "agner/runtime/counters.hpp"
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
@@ -27,8 +28,15 @@ struct runtime_options {
   /// How long an idle scheduler spins and yields looking for work before it parks. Waking a parked
   /// thread on another core costs ~29 us on KVM guests, so a short spin saves a lot under load.
   std::chrono::microseconds spin_before_park{60};
+  /// Time for timers and supervisors; default: steady_clock. Tests pass a manual_clock.
+  std::shared_ptr<agner::clock> clock;
   /// Where crash reports and other log lines go; default: one line each to stderr.
   std::function<void(std::string_view)> log;
+};
+
+/// Names one timer; returned by runtime::send_after.
+struct timer_ref {
+  std::uint64_t id = 0;
 };
 
 struct spawn_options {
@@ -95,6 +103,17 @@ class runtime {
   /// trapped; other reasons behave as context::send_exit. Thread-safe.
   void exit(pid to, std::string reason);
 
+  /// Sends `value` to `to` once `delay` has passed on the runtime's clock (never earlier; at
+  /// millisecond resolution). Dropped if `to` has died by then. Thread-safe.
+  template <class T>
+  timer_ref send_after(clock::duration delay, pid to, T&& value) {
+    return start_timer(delay, to, make_message<std::decay_t<T>>(std::forward<T>(value)));
+  }
+  /// True if the timer was pending and now never fires. Thread-safe.
+  bool cancel_timer(timer_ref ref);
+  /// The runtime's clock. Thread-safe.
+  clock::time_point now() const;
+
   /// The pid registered under `name`. Thread-safe; takes the registry's read lock.
   std::optional<pid> whereis(std::string_view name) const;
 
@@ -119,6 +138,7 @@ class runtime {
 
  private:
   friend class context;
+  timer_ref start_timer(clock::duration delay, pid to, message* m);
   pid spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts, detail::init_fn init,
                       detail::scheduler* local, pid link_to);
   std::unique_ptr<impl> impl_;
