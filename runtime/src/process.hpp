@@ -4,6 +4,7 @@
 /// mailbox safely: the mailbox's serial and the message's target serial keep such sends out.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -24,6 +25,12 @@ struct process_ext {
   std::vector<pid> links;
   std::vector<std::pair<monitor_ref, pid>> monitored_by;  ///< they get a DOWN when this one ends
   std::vector<std::pair<monitor_ref, pid>> monitoring;    ///< monitors this process holds
+  struct pending_reply {
+    std::uint64_t ref;
+    std::uint64_t timer;
+    std::function<void(context&, reply&)> on_reply;
+  };
+  std::vector<pending_reply> pending;  ///< requests awaiting an answer
   bool trap_exit = false;
 };
 

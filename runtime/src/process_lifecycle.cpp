@@ -76,6 +76,12 @@ void scheduler::run(process* p) {
     if (m->signal) {
       message* user = on_signal(p, m);
       destroy(m);
+      if (user && user->is<continuation_call>()) {
+        auto* k = user->get<continuation_call>();
+        guarded([&] { k->fn(ctx, k->result); });
+        destroy(user);
+        user = nullptr;
+      }
       m = user;
     }
     if (m) {
@@ -112,6 +118,26 @@ message* scheduler::on_signal(process* p, message* m) {
   if (auto* s = m->get<down_signal>()) {
     if (!erase_ref(p->extension().monitoring, s->ref)) return nullptr;  // demonitored meanwhile
     return make_message<down_message>(down_message{s->ref, s->who, std::move(s->reason)});
+  }
+  if (auto* r = m->get<reply_signal>()) {
+    auto& pending = p->extension().pending;
+    auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& e) { return e.ref == r->ref; });
+    if (it == pending.end()) {  // timed out already: never reaches unrelated code
+      late_replies_.add();
+      return nullptr;
+    }
+    node_.timers->cancel(it->timer);
+    auto fn = std::move(it->on_reply);
+    pending.erase(it);
+    return make_message<continuation_call>(continuation_call{std::move(fn), reply(r->status, std::move(r->body))});
+  }
+  if (auto* t = m->get<request_timeout_signal>()) {
+    auto& pending = p->extension().pending;
+    auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& e) { return e.ref == t->ref; });
+    if (it == pending.end()) return nullptr;  // answered in time
+    auto fn = std::move(it->on_reply);
+    pending.erase(it);
+    return make_message<continuation_call>(continuation_call{std::move(fn), reply(reply::status::timeout, nullptr)});
   }
   if (auto* s = m->get<link_signal>()) {
     auto& links = p->extension().links;
@@ -152,6 +178,7 @@ void scheduler::terminate(process* p) {
   for (pid linked : x.links) node_.send_value(linked, exit_signal{self, reason, true}, this);
   for (auto& [ref, watcher] : x.monitored_by) node_.send_value(watcher, down_signal{ref, self, reason}, this);
   for (auto& [ref, target] : x.monitoring) node_.send_value(target, demonitor_signal{ref}, this);
+  for (auto& waiting : x.pending) node_.timers->cancel(waiting.timer);
   delete p->code;
   p->code = nullptr;
   p->ext.reset();

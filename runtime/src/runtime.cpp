@@ -213,6 +213,11 @@ bool runtime::cancel_timer(timer_ref ref) { return impl_->timers->cancel(ref.id)
 
 clock::time_point runtime::now() const { return impl_->timers->time().now(); }
 
+void runtime::check_not_on_scheduler(const char* what) const {
+  if (detail::scheduler::current(*impl_))
+    throw std::logic_error(fmt::format("{} blocks, so it must not be called from a handler", what));
+}
+
 void runtime::send_message(pid to, message* m) {
   impl_->send(to, m, detail::scheduler::current(*impl_));
 }
@@ -253,6 +258,7 @@ message_counters runtime::messages() const noexcept {
     c.sent += s->sent();
     c.delivered += s->delivered();
     c.dead_letters += s->dead_letters();
+    c.late_replies += s->late_replies();
   }
   for (auto& o : impl_->outside) {
     c.sent += o.sent.load(std::memory_order_relaxed);
@@ -295,6 +301,28 @@ void context::unlink(pid other) {
   if (it == links.end()) return;
   links.erase(it);
   rt_->internals().send_value(other, detail::unlink_signal{self()}, sched_);
+}
+
+std::uint64_t context::new_ref() noexcept {
+  return rt_->internals().next_ref.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool context::send_tracked(pid to, message* m) { return rt_->internals().send(to, m, sched_); }
+
+void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
+                          std::function<void(context&, agner::reply&)> on_reply, bool queued) {
+  auto& n = rt_->internals();
+  std::uint64_t timer = 0;
+  if (queued) {
+    timer = n.timers->start(timeout, self(), make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
+  } else {
+    n.send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
+  }
+  proc_->extension().pending.push_back({ref, timer, std::move(on_reply)});
+}
+
+void context::send_reply(const reply_to& to, message* body) {
+  rt_->internals().send_value(to.from, detail::reply_signal{to.ref, reply::status::ok, message_ptr(body)}, sched_);
 }
 
 void context::trap_exit(bool on) { proc_->extension().trap_exit = on; }

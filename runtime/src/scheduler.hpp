@@ -45,6 +45,7 @@ class scheduler {
   std::uint64_t sent() const noexcept { return sent_.get(); }
   std::uint64_t delivered() const noexcept { return delivered_.get(); }
   std::uint64_t dead_letters() const noexcept { return dead_letters_.get(); }
+  std::uint64_t late_replies() const noexcept { return late_replies_.get(); }
 
   /// Any thread: if parked, wake it. True if this call woke it.
   bool unpark() noexcept;
@@ -82,6 +83,7 @@ class scheduler {
   single_writer_counter sent_;
   single_writer_counter delivered_;
   single_writer_counter dead_letters_;
+  single_writer_counter late_replies_;
   single_writer_counter idle_ns_;
   std::atomic<std::uint64_t> idle_since_ns_{0};  // 0 while busy
   std::atomic<std::uint64_t> started_ns_{0};

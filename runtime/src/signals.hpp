@@ -1,10 +1,13 @@
 #pragma once
 /// Signals travel through the mailbox like messages (so they keep their order with the sender's
 /// messages) but are handled by the runtime before any handler sees them.
+#include <functional>
 #include <string>
 
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
+#include "agner/runtime/behaviour.hpp"
+#include "agner/runtime/request.hpp"
 #include "agner/runtime/signals.hpp"
 
 namespace agner::detail {
@@ -37,6 +40,26 @@ struct down_signal {
   monitor_ref ref;
   pid who;
   std::string reason;
+};
+
+}  // namespace agner::detail
+
+namespace agner::detail {
+
+struct reply_signal {
+  static constexpr bool agner_signal = true;
+  std::uint64_t ref;
+  reply::status status;
+  message_ptr body;
+};
+struct request_timeout_signal {
+  static constexpr bool agner_signal = true;
+  std::uint64_t ref;
+};
+/// Not a signal: what on_signal hands back to run a requester's continuation under the crash guard.
+struct continuation_call {
+  std::function<void(context&, reply&)> fn;
+  reply result;
 };
 
 }  // namespace agner::detail

@@ -1,12 +1,15 @@
 #pragma once
 /// What a process runs: a user class with a message handler, and the context it is handed.
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
+#include "agner/runtime/request.hpp"
 #include "agner/runtime/signals.hpp"
 
 namespace agner {
@@ -72,6 +75,23 @@ class context {
   /// Cancels a monitor; its down_message will not be delivered, even if already on the way.
   void demonitor(monitor_ref ref);
 
+  /// Sends `request<T>{reply_to, body}` to `to` and returns at once. Exactly one of these follows,
+  /// as a call of `on_reply(context&, reply&)` on this process: the answer, a timeout after
+  /// `timeout`, or noproc if `to` was dead. An answer after the timeout is dropped and counted as a
+  /// late reply; it never reaches unrelated code.
+  template <class T, class F>
+  void request(pid to, T&& body, std::chrono::nanoseconds timeout, F&& on_reply) {
+    using R = agner::request<std::decay_t<T>>;
+    const std::uint64_t ref = new_ref();
+    const bool queued = send_tracked(to, make_message<R>(R{reply_to{self(), ref}, std::forward<T>(body)}));
+    await_reply(ref, timeout, std::function<void(context&, agner::reply&)>(std::forward<F>(on_reply)), queued);
+  }
+  /// Answers a request.
+  template <class T>
+  void reply(const reply_to& to, T&& value) {
+    send_reply(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
+  }
+
   /// Ends this process once the current handler returns. "normal" is a quiet exit; any other reason
   /// is logged as an abnormal exit. Messages still queued become dead letters.
   void exit(std::string reason = "normal");
@@ -83,6 +103,11 @@ class context {
  private:
   friend class detail::scheduler;
   void note_link(pid child);
+  std::uint64_t new_ref() noexcept;
+  bool send_tracked(pid to, message* m);
+  void await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
+                   std::function<void(context&, agner::reply&)> on_reply, bool queued);
+  void send_reply(const reply_to& to, message* body);
   context(runtime* rt, detail::process* p, detail::scheduler* s) : rt_(rt), proc_(p), sched_(s) {}
   runtime* rt_;
   detail::process* proc_;

@@ -40,6 +40,7 @@ struct message_counters {
   std::uint64_t sent = 0;          ///< every send, including sends to dead pids
   std::uint64_t delivered = 0;     ///< handed to a live receiver's handler
   std::uint64_t dead_letters = 0;  ///< to a dead pid, or left in a mailbox when its process ended
+  std::uint64_t late_replies = 0;  ///< answers that arrived after their request timed out (delivered, then dropped)
 };
 
 }  // namespace agner

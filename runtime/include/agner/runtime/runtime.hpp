@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -114,6 +115,11 @@ class runtime {
   /// The runtime's clock. Thread-safe.
   clock::time_point now() const;
 
+  /// A blocking request from a plain thread: sends `request<T>` to `to` and waits for the answer,
+  /// the timeout (on the runtime's clock) or noproc. Throws std::logic_error on a scheduler thread.
+  template <class T>
+  reply call(pid to, T body, clock::duration timeout);
+
   /// The pid registered under `name`. Thread-safe; takes the registry's read lock.
   std::optional<pid> whereis(std::string_view name) const;
 
@@ -138,6 +144,7 @@ class runtime {
 
  private:
   friend class context;
+  void check_not_on_scheduler(const char* what) const;
   timer_ref start_timer(clock::duration delay, pid to, message* m);
   pid spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts, detail::init_fn init,
                       detail::scheduler* local, pid link_to);
@@ -148,6 +155,38 @@ template <class B, class... A>
 pid context::spawn(A&&... args) {
   return rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), spawn_options{},
                               detail::init_of<B>(), sched_, pid{});
+}
+
+namespace detail {
+/// The short-lived process behind runtime::call.
+template <class T>
+class caller final : public behaviour {
+ public:
+  caller(pid to, T body, clock::duration timeout, std::promise<reply>& answer)
+      : to_(to), body_(std::move(body)), timeout_(timeout), answer_(answer) {}
+  void init(context& ctx) {
+    ctx.request(to_, std::move(body_), timeout_, [this](context& c, reply& r) {
+      answer_.set_value(std::move(r));
+      c.exit();
+    });
+  }
+  void handle(context&, message&) override {}
+
+ private:
+  pid to_;
+  T body_;
+  clock::duration timeout_;
+  std::promise<reply>& answer_;
+};
+}  // namespace detail
+
+template <class T>
+reply runtime::call(pid to, T body, clock::duration timeout) {
+  check_not_on_scheduler("runtime::call");
+  std::promise<reply> answer;
+  auto result = answer.get_future();
+  spawn<detail::caller<T>>(to, std::move(body), timeout, answer);
+  return result.get();
 }
 
 template <class B, class... A>
