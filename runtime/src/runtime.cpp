@@ -213,6 +213,8 @@ bool runtime::cancel_timer(timer_ref ref) { return impl_->timers->cancel(ref.id)
 
 clock::time_point runtime::now() const { return impl_->timers->time().now(); }
 
+void runtime::log(std::string_view line) const { impl_->log(line); }
+
 void runtime::check_not_on_scheduler(const char* what) const {
   if (detail::scheduler::current(*impl_))
     throw std::logic_error(fmt::format("{} blocks, so it must not be called from a handler", what));

@@ -120,6 +120,9 @@ class runtime {
   template <class T>
   reply call(pid to, T body, clock::duration timeout);
 
+  /// Writes one line to the runtime's log (runtime_options::log). Thread-safe.
+  void log(std::string_view line) const;
+
   /// The pid registered under `name`. Thread-safe; takes the registry's read lock.
   std::optional<pid> whereis(std::string_view name) const;
 

@@ -1,0 +1,233 @@
+#include "agner/runtime/supervisor.hpp"
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "agner/runtime/runtime.hpp"
+
+namespace agner {
+
+supervisor::supervisor(supervisor_flags flags, std::vector<child_spec> children) : flags_(flags) {
+  if (flags.intensity < 0) throw std::invalid_argument("supervisor intensity must not be negative");
+  if (flags.period.count() <= 0) throw std::invalid_argument("supervisor period must be positive");
+  std::set<std::string> ids;
+  for (auto& spec : children) {
+    if (spec.id.empty()) throw std::invalid_argument("every child_spec needs an id");
+    if (!spec.start) throw std::invalid_argument(fmt::format("child '{}' has no start function", spec.id));
+    if (!ids.insert(spec.id).second) throw std::invalid_argument(fmt::format("child id '{}' is used twice", spec.id));
+    children_.push_back(entry{std::move(spec), pid{}});
+  }
+}
+
+child_spec supervisor::child(std::string id, supervisor_flags flags, std::vector<child_spec> children) {
+  child_spec s;
+  s.id = std::move(id);
+  s.start = [flags, children](context& ctx) { return ctx.spawn_link<supervisor>(flags, children); };
+  s.shutdown = std::chrono::milliseconds::max();  // a supervisor gets the time its children need
+  return s;
+}
+
+void supervisor::init(context& ctx) {
+  ctx.trap_exit(true);
+  for (std::size_t i = 0; i < children_.size(); ++i) {
+    if (!start(ctx, i)) {
+      shut_down(ctx, fmt::format("failed to start child '{}'", children_[i].spec.id));
+      return;
+    }
+  }
+}
+
+bool supervisor::start(context& ctx, std::size_t index) {
+  entry& c = children_[index];
+  try {
+    c.current = c.spec.start(ctx);
+  } catch (const std::exception& e) {
+    ctx.node().log(fmt::format("supervisor {}: child '{}' failed to start: {}", ctx.self(), c.spec.id, e.what()));
+    c.current = pid{};
+  }
+  return static_cast<bool>(c.current);
+}
+
+std::optional<std::size_t> supervisor::find(pid p) const {
+  if (!p) return std::nullopt;  // an operator's exit signal comes from no pid; so does a stopped child
+  for (std::size_t i = 0; i < children_.size(); ++i)
+    if (children_[i].current == p) return i;
+  return std::nullopt;
+}
+
+std::optional<std::size_t> supervisor::find(const std::string& id) const {
+  for (std::size_t i = 0; i < children_.size(); ++i)
+    if (children_[i].spec.id == id) return i;
+  return std::nullopt;
+}
+
+void supervisor::handle(context& ctx, message& m) {
+  if (auto* e = m.get<exit_message>()) {
+    on_exit(ctx, e->from, e->reason);
+  } else if (auto* t = m.get<shutdown_timeout>()) {
+    if (plan_ && plan_->stopping == t->child && !plan_->killed) {
+      plan_->killed = true;
+      ctx.send_exit(t->child, "kill");
+    }
+  } else if (plan_ && (m.is<request<start_child>>() || m.is<request<terminate_child>>())) {
+    // Changing the children while some are being stopped would race the plan: answer afterwards.
+    if (auto* r = m.get<request<start_child>>()) {
+      deferred_.push_back([this, req = *r](context& c) mutable { handle_request(c, req); });
+    } else if (auto* t2 = m.get<request<terminate_child>>()) {
+      deferred_.push_back([this, req = *t2](context& c) mutable { handle_request(c, req); });
+    }
+  } else if (auto* r = m.get<request<start_child>>()) {
+    handle_request(ctx, *r);
+  } else if (auto* t3 = m.get<request<terminate_child>>()) {
+    handle_request(ctx, *t3);
+  } else if (auto* w = m.get<request<which_children>>()) {
+    std::vector<child_info> rows;
+    for (auto& c : children_) rows.push_back(child_info{c.spec.id, c.current, c.spec.restart});
+    ctx.reply(w->from, std::move(rows));
+  }
+}
+
+void supervisor::handle_request(context& ctx, request<start_child>& r) {
+  if (find(r.body.spec.id)) {
+    ctx.reply(r.from, fmt::format("a child with id '{}' already exists", r.body.spec.id));
+    return;
+  }
+  children_.push_back(entry{std::move(r.body.spec), pid{}});
+  if (start(ctx, children_.size() - 1)) {
+    ctx.reply(r.from, children_.back().current);
+  } else {
+    ctx.reply(r.from, fmt::format("child '{}' failed to start", children_.back().spec.id));
+    children_.pop_back();
+  }
+}
+
+void supervisor::handle_request(context& ctx, request<terminate_child>& r) {
+  auto i = find(r.body.id);
+  if (!i) {
+    ctx.reply(r.from, false);
+    return;
+  }
+  pid running = children_[*i].current;
+  std::string id = r.body.id;
+  auto forget = [this, id, to = r.from](context& c) {
+    if (auto j = find(id)) children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(*j));
+    c.reply(to, true);
+  };
+  if (running) {
+    stop_then(ctx, {running}, forget);
+  } else {
+    forget(ctx);
+  }
+}
+
+void supervisor::on_exit(context& ctx, pid from, const std::string& reason) {
+  if (plan_) {
+    if (from == plan_->stopping) {
+      ctx.node().cancel_timer(plan_->timer);
+      plan_->stopping = pid{};
+      stop_next(ctx);
+    } else if (auto it = std::find(plan_->to_stop.begin() + static_cast<std::ptrdiff_t>(plan_->next),
+                                   plan_->to_stop.end(), from);
+               it != plan_->to_stop.end()) {
+      plan_->to_stop.erase(it);  // ended on its own before its turn
+      if (auto i = find(from)) children_[*i].current = pid{};
+    } else {
+      deferred_.push_back([this, from, reason](context& c) { on_exit(c, from, reason); });
+    }
+    return;
+  }
+  auto i = find(from);
+  if (!i) {
+    // Not a child: our parent, or an operator's exit signal. Stop everything and follow.
+    if (reason != "normal") shut_down(ctx, reason);
+    return;
+  }
+  entry& c = children_[*i];
+  c.current = pid{};
+  const bool again = c.spec.restart == restart_type::permanent ||
+                     (c.spec.restart == restart_type::transient && reason != "normal" && reason != "shutdown");
+  if (!again) {
+    if (c.spec.restart == restart_type::temporary) children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(*i));
+    return;
+  }
+  if (!note_restart(ctx)) return;
+  restart(ctx, *i);
+}
+
+/// Records a restart; false (after starting the shutdown) when it is one too many.
+bool supervisor::note_restart(context& ctx) {
+  const auto now = ctx.node().now();
+  restarts_.push_back(now);
+  while (!restarts_.empty() && restarts_.front() < now - flags_.period) restarts_.pop_front();
+  if (restarts_.size() <= static_cast<std::size_t>(flags_.intensity)) return true;
+  ctx.node().log(fmt::format("supervisor {}: more than {} restarts in {} ms, shutting down", ctx.self(),
+                             flags_.intensity, flags_.period.count()));
+  shut_down(ctx, "shutdown");
+  return false;
+}
+
+void supervisor::restart(context& ctx, std::size_t index) {
+  std::size_t first = index;
+  std::vector<pid> to_stop;
+  if (flags_.strategy != restart_strategy::one_for_one) {
+    if (flags_.strategy == restart_strategy::one_for_all) first = 0;
+    for (std::size_t j = children_.size(); j-- > first;)
+      if (children_[j].current) to_stop.push_back(children_[j].current);
+  }
+  const std::string id = children_[index].spec.id;
+  stop_then(ctx, std::move(to_stop), [this, id, first](context& c) {
+    // Temporary children stopped for a restart are not restarted.
+    for (std::size_t j = children_.size(); j-- > first;)
+      if (!children_[j].current && children_[j].spec.restart == restart_type::temporary && children_[j].spec.id != id)
+        children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(j));
+    for (std::size_t j = first; j < children_.size(); ++j) {
+      if (children_[j].current) continue;
+      while (!start(c, j))
+        if (!note_restart(c)) return;
+    }
+  });
+}
+
+void supervisor::stop_then(context& ctx, std::vector<pid> to_stop, std::function<void(context&)> then) {
+  plan_ = stop_plan{std::move(to_stop), 0, pid{}, false, timer_ref{}, std::move(then)};
+  stop_next(ctx);
+}
+
+void supervisor::stop_next(context& ctx) {
+  if (plan_->next < plan_->to_stop.size()) {
+    pid p = plan_->to_stop[plan_->next++];
+    auto i = find(p);
+    auto timeout = i ? children_[*i].spec.shutdown : std::chrono::milliseconds(0);
+    if (i) children_[*i].current = pid{};
+    plan_->stopping = p;
+    plan_->killed = timeout.count() == 0;
+    ctx.send_exit(p, plan_->killed ? "kill" : "shutdown");
+    if (!plan_->killed && timeout != std::chrono::milliseconds::max())
+      plan_->timer = ctx.node().send_after(timeout, ctx.self(), shutdown_timeout{p});
+    return;  // its exit_message moves the plan on
+  }
+  auto then = std::move(plan_->then);
+  plan_.reset();
+  then(ctx);
+  auto later = std::move(deferred_);
+  deferred_.clear();
+  for (auto& f : later) {
+    if (plan_) {  // a new plan started: the rest waits for it
+      deferred_.push_back(std::move(f));
+    } else {
+      f(ctx);
+    }
+  }
+}
+
+void supervisor::shut_down(context& ctx, std::string reason) {
+  std::vector<pid> running;
+  for (std::size_t j = children_.size(); j-- > 0;)
+    if (children_[j].current) running.push_back(children_[j].current);
+  stop_then(ctx, std::move(running), [reason](context& c) { c.exit(reason); });
+}
+
+}  // namespace agner
