@@ -15,7 +15,8 @@ namespace agner::detail {
 
 class mailbox {
  public:
-  enum class push_result : std::uint8_t { queued, woke_owner, closed };
+  enum class push_result : std::uint8_t { queued, woke_owner, closed, full };
+  enum class overflow : std::uint8_t { reject, drop_newest, drop_oldest };
 
   mailbox() = default;
   mailbox(const mailbox&) = delete;
@@ -26,6 +27,11 @@ class mailbox {
   /// Queues `m` unless the mailbox is closed. `woke_owner` means the owner was idle and the caller
   /// must now schedule it. On `closed` the caller still owns `m`.
   push_result push(message* m) noexcept {
+    // A bounded mailbox refuses at the door (reject, drop_newest); signals always get in. Concurrent
+    // senders may each pass the check, so the bound can be exceeded by their number, briefly.
+    if (const auto max = max_len_.load(std::memory_order_relaxed);
+        max && !m->signal && policy() != overflow::drop_oldest && length() >= max)
+      return push_result::full;
     pushed_.fetch_add(1, std::memory_order_relaxed);  // before the push: length never goes negative
     message* head = head_.load(std::memory_order_relaxed);
     for (;;) {
@@ -50,6 +56,10 @@ class mailbox {
   }
 
   bool is_closed() const noexcept { return head_.load(std::memory_order_acquire) == closed_tag(); }
+
+  /// 0 when unbounded. Set by open(); read by producers and, for drop_oldest, by the owner.
+  std::uint32_t max_len() const noexcept { return max_len_.load(std::memory_order_relaxed); }
+  overflow policy() const noexcept { return policy_.load(std::memory_order_relaxed); }
 
   // --- the owner only ------------------------------------------------------------------------
 
@@ -95,7 +105,9 @@ class mailbox {
 
   /// Reopens a closed mailbox for a new owner, idle (`blocked`) or about to run (`runnable`).
   /// Only the thread that owns the slot may call it. Returns the new owner's serial.
-  std::uint32_t open(bool runnable) noexcept {
+  std::uint32_t open(bool runnable, std::uint32_t max_len = 0, overflow policy = overflow::reject) noexcept {
+    max_len_.store(max_len, std::memory_order_relaxed);
+    policy_.store(policy, std::memory_order_relaxed);
     head_.store(runnable ? nullptr : blocked_tag(), std::memory_order_release);
     return serial_.load(std::memory_order_relaxed);
   }
@@ -126,6 +138,8 @@ class mailbox {
   std::atomic<message*> head_{closed_tag()};
   std::atomic<std::uint64_t> pushed_{0};
   std::atomic<std::uint32_t> serial_{0};
+  std::atomic<std::uint32_t> max_len_{0};  // atomics: a stale sender may read them during a reopen
+  std::atomic<overflow> policy_{overflow::reject};
   // The owner's cache line (the process's own fields follow in its tail padding).
   alignas(64) message* cache_ = nullptr;
   std::atomic<std::uint64_t> popped_{0};

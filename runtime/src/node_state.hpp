@@ -22,7 +22,12 @@ namespace agner::detail {
 struct alignas(64) outside_counters {
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> dead_letters{0};
+  std::atomic<std::uint64_t> dropped_rejected{0};
+  std::atomic<std::uint64_t> dropped_newest{0};
 };
+
+/// How a send ended, as far as the sender can tell.
+enum class send_outcome { queued, dead_letter, rejected, dropped };
 
 struct string_hash {
   using is_transparent = void;
@@ -50,10 +55,27 @@ struct node_state {
   std::atomic<std::uint64_t> next_ref{1};  // monitor and request references
 
   /// Sends `m` to `to` from `local` (the caller's scheduler, or nullptr for other threads).
-  /// True if it was queued; false if it became a dead letter.
-  bool send(pid to, message* m, scheduler* local);
+  send_outcome send(pid to, message* m, scheduler* local) {
+    if (local) {
+      local->count_sent();
+    } else {
+      outside_stripe().sent.fetch_add(1, std::memory_order_relaxed);
+    }
+    process* p = to ? table.slot(to.index) : nullptr;
+    if (!p || p->serial() != to.serial) return dead_letter(m, local);
+    m->target_serial = to.serial;
+    switch (p->push(m)) {
+      case mailbox::push_result::queued: return send_outcome::queued;
+      case mailbox::push_result::woke_owner: schedule(p, local); return send_outcome::queued;
+      case mailbox::push_result::closed: return dead_letter(m, local);
+      case mailbox::push_result::full: return refused(p, m, local);
+    }
+    return send_outcome::queued;
+  }
+  [[gnu::cold]] send_outcome dead_letter(message* m, scheduler* local);
+  [[gnu::cold]] send_outcome refused(process* p, message* m, scheduler* local);
   template <class T>
-  bool send_value(pid to, T&& value, scheduler* local) {
+  send_outcome send_value(pid to, T&& value, scheduler* local) {
     return send(to, make_message<std::decay_t<T>>(std::forward<T>(value)), local);
   }
   /// Makes an idle process runnable.

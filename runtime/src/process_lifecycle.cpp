@@ -57,8 +57,14 @@ void scheduler::run(process* p) {
     guarded([&] { init(code, ctx); });
   }
   const std::uint32_t serial = p->serial();
+  const std::uint64_t keep_at_most = p->policy() == mailbox::overflow::drop_oldest ? p->max_len() : 0;
   while (!p->exiting) {
     message* m = p->pop();
+    if (m && keep_at_most && !m->signal && p->length() >= keep_at_most) {  // among the excess oldest
+      dropped_oldest_.add();
+      destroy(m);
+      continue;
+    }
     if (!m) {
       p->set_status(process_status::waiting);
       if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere

@@ -48,28 +48,26 @@ runtime_options checked(runtime_options o) {
 node_state::node_state(runtime& r, runtime_options opts)
     : rt(r), options(checked(std::move(opts))), table(options.process_limit) {}
 
-bool node_state::send(pid to, message* m, scheduler* local) {
+send_outcome node_state::refused(process* p, message* m, scheduler* local) {
+  const bool rejected = p->policy() == mailbox::overflow::reject;
+  destroy(m);
   if (local) {
-    local->count_sent();
+    local->count_refused(rejected);
   } else {
-    outside_stripe().sent.fetch_add(1, std::memory_order_relaxed);
+    auto& o = outside_stripe();
+    (rejected ? o.dropped_rejected : o.dropped_newest).fetch_add(1, std::memory_order_relaxed);
   }
-  process* p = to ? table.slot(to.index) : nullptr;
-  if (p && p->serial() == to.serial) {
-    m->target_serial = to.serial;
-    switch (p->push(m)) {
-      case mailbox::push_result::queued: return true;
-      case mailbox::push_result::woke_owner: schedule(p, local); return true;
-      case mailbox::push_result::closed: break;
-    }
-  }
+  return rejected ? send_outcome::rejected : send_outcome::dropped;
+}
+
+send_outcome node_state::dead_letter(message* m, scheduler* local) {
   destroy(m);
   if (local) {
     local->count_dead_letter();
   } else {
     outside_stripe().dead_letters.fetch_add(1, std::memory_order_relaxed);
   }
-  return false;
+  return send_outcome::dead_letter;
 }
 
 void node_state::schedule(process* p, scheduler* local) {
@@ -177,7 +175,7 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   if (link_to) p->extension().links.push_back(link_to);
   pid id;
   if (opts.name.empty()) {
-    id = pid{p->index, p->open(init != nullptr)};
+    id = pid{p->index, p->open(init != nullptr, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
   } else {
     std::unique_lock lock(n.registry_mutex);
     if (auto it = n.names.find(opts.name); it != n.names.end()) {
@@ -192,7 +190,7 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
                         fmt::format("cannot spawn: the name '{}' is already registered to {}",
                                     opts.name, holder));
     }
-    id = pid{p->index, p->open(init != nullptr)};
+    id = pid{p->index, p->open(init != nullptr, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
     n.names.emplace(opts.name, id);
     n.name_of.emplace(p->index, opts.name);
   }
@@ -220,8 +218,8 @@ void runtime::check_not_on_scheduler(const char* what) const {
     throw std::logic_error(fmt::format("{} blocks, so it must not be called from a handler", what));
 }
 
-void runtime::send_message(pid to, message* m) {
-  impl_->send(to, m, detail::scheduler::current(*impl_));
+bool runtime::send_message(pid to, message* m) {
+  return impl_->send(to, m, detail::scheduler::current(*impl_)) != detail::send_outcome::rejected;
 }
 
 std::optional<pid> runtime::whereis(std::string_view name) const {
@@ -261,11 +259,17 @@ message_counters runtime::messages() const noexcept {
     c.delivered += s->delivered();
     c.dead_letters += s->dead_letters();
     c.late_replies += s->late_replies();
+    c.dropped_rejected += s->dropped_rejected();
+    c.dropped_newest += s->dropped_newest();
+    c.dropped_oldest += s->dropped_oldest();
   }
   for (auto& o : impl_->outside) {
     c.sent += o.sent.load(std::memory_order_relaxed);
     c.dead_letters += o.dead_letters.load(std::memory_order_relaxed);
+    c.dropped_rejected += o.dropped_rejected.load(std::memory_order_relaxed);
+    c.dropped_newest += o.dropped_newest.load(std::memory_order_relaxed);
   }
+  c.dropped = c.dropped_rejected + c.dropped_newest + c.dropped_oldest;
   return c;
 }
 
@@ -282,7 +286,9 @@ std::uint64_t runtime::global_run_queue_length() const noexcept { return impl_->
 
 pid context::self() const noexcept { return proc_->id(); }
 
-void context::send_message(pid to, message* m) { rt_->internals().send(to, m, sched_); }
+bool context::send_message(pid to, message* m) {
+  return rt_->internals().send(to, m, sched_) != detail::send_outcome::rejected;
+}
 
 void context::exit(std::string reason) { proc_->set_exit(std::move(reason)); }
 
@@ -293,7 +299,7 @@ void context::link(pid other) {
   if (other == self() || std::find(links.begin(), links.end(), other) != links.end()) return;
   links.push_back(other);
   auto& n = rt_->internals();
-  if (!n.send_value(other, detail::link_signal{self()}, sched_))
+  if (n.send_value(other, detail::link_signal{self()}, sched_) != detail::send_outcome::queued)
     n.send_value(self(), detail::exit_signal{other, "noproc", true}, sched_);
 }
 
@@ -309,7 +315,9 @@ std::uint64_t context::new_ref() noexcept {
   return rt_->internals().next_ref.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool context::send_tracked(pid to, message* m) { return rt_->internals().send(to, m, sched_); }
+bool context::send_tracked(pid to, message* m) {
+  return rt_->internals().send(to, m, sched_) == detail::send_outcome::queued;
+}
 
 void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                           std::function<void(context&, agner::reply&)> on_reply, bool queued) {
@@ -337,7 +345,7 @@ monitor_ref context::monitor(pid other) {
   auto& n = rt_->internals();
   monitor_ref ref{n.next_ref.fetch_add(1, std::memory_order_relaxed)};
   proc_->extension().monitoring.emplace_back(ref, other);
-  if (!n.send_value(other, detail::monitor_signal{self(), ref}, sched_))
+  if (n.send_value(other, detail::monitor_signal{self(), ref}, sched_) != detail::send_outcome::queued)
     n.send_value(self(), detail::down_signal{ref, other, "noproc"}, sched_);
   return ref;
 }

@@ -67,12 +67,6 @@ void scheduler::enqueue(process* p) {
   node_.notify_work();
 }
 
-void scheduler::add_reductions(process* p, std::uint64_t n) noexcept {
-  p->reductions.add(n);
-  reductions_.add(n);
-  slice_left_ = n >= slice_left_ ? 0 : slice_left_ - static_cast<std::uint32_t>(n);
-}
-
 scheduler_counters scheduler::counters() const {
   scheduler_counters c;
   c.id = id_;

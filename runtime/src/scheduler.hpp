@@ -38,7 +38,12 @@ class scheduler {
   /// This scheduler's thread only: handler-side counters.
   void count_sent() noexcept { sent_.add(); }
   void count_dead_letter(std::uint64_t n = 1) noexcept { dead_letters_.add(n); }
-  void add_reductions(process* p, std::uint64_t n) noexcept;
+  void count_refused(bool rejected) noexcept { (rejected ? dropped_rejected_ : dropped_newest_).add(); }
+  void add_reductions(process* p, std::uint64_t n) noexcept {
+    p->reductions.add(n);
+    reductions_.add(n);
+    slice_left_ = n >= slice_left_ ? 0 : slice_left_ - static_cast<std::uint32_t>(n);
+  }
 
   /// Any thread.
   scheduler_counters counters() const;
@@ -46,6 +51,9 @@ class scheduler {
   std::uint64_t delivered() const noexcept { return delivered_.get(); }
   std::uint64_t dead_letters() const noexcept { return dead_letters_.get(); }
   std::uint64_t late_replies() const noexcept { return late_replies_.get(); }
+  std::uint64_t dropped_rejected() const noexcept { return dropped_rejected_.get(); }
+  std::uint64_t dropped_newest() const noexcept { return dropped_newest_.get(); }
+  std::uint64_t dropped_oldest() const noexcept { return dropped_oldest_.get(); }
 
   /// Any thread: if parked, wake it. True if this call woke it.
   bool unpark() noexcept;
@@ -84,6 +92,9 @@ class scheduler {
   single_writer_counter delivered_;
   single_writer_counter dead_letters_;
   single_writer_counter late_replies_;
+  single_writer_counter dropped_rejected_;
+  single_writer_counter dropped_newest_;
+  single_writer_counter dropped_oldest_;
   single_writer_counter idle_ns_;
   std::atomic<std::uint64_t> idle_since_ns_{0};  // 0 while busy
   std::atomic<std::uint64_t> started_ns_{0};

@@ -204,9 +204,10 @@ void supervisor::stop_next(context& ctx) {
     if (i) children_[*i].current = pid{};
     plan_->stopping = p;
     plan_->killed = timeout.count() == 0;
-    ctx.send_exit(p, plan_->killed ? "kill" : "shutdown");
+    // The timer starts before the signal goes out, so it runs by the time the child hears of it.
     if (!plan_->killed && timeout != std::chrono::milliseconds::max())
       plan_->timer = ctx.node().send_after(timeout, ctx.self(), shutdown_timeout{p});
+    ctx.send_exit(p, plan_->killed ? "kill" : "shutdown");
     return;  // its exit_message moves the plan on
   }
   auto then = std::move(plan_->then);

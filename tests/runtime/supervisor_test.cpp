@@ -138,11 +138,11 @@ TEST_CASE("MaxR restarts in MaxT are survived; one more shuts the supervisor dow
 
 TEST_CASE("shutdown stops children in reverse order, killing one that outstays its timeout") {
   auto clk = std::make_shared<manual_clock>();
+  std::mutex mutex;  // outlives the runtime: workers write here when they end
+  std::vector<std::string> ended;
   runtime_options o = test::two_schedulers();
   o.clock = clk;
   runtime rt(o);
-  std::mutex mutex;
-  std::vector<std::string> ended;
   std::vector<child_spec> specs;
   for (std::string id : {"first", "stubborn", "last"}) {
     child_spec s;
@@ -163,6 +163,8 @@ TEST_CASE("shutdown stops children in reverse order, killing one that outstays i
     std::lock_guard lock(mutex);
     CHECK(ended == std::vector<std::string>{"last"});
   }
+  // Once the stubborn child has its shutdown signal, its shutdown timer is running.
+  CHECK(eventually([&] { return rt.process_info(stubborn)->messages_received >= 1; }));
   clk->advance(499ms);  // the stubborn child traps the shutdown and stays...
   rt.send(stubborn, 0);  // handled after anything the supervisor could have sent it before
   CHECK(eventually([&] { return rt.process_info(stubborn) && rt.process_info(stubborn)->messages_received >= 2; }));

@@ -42,13 +42,14 @@ class context {
   pid self() const noexcept;
   runtime& node() const noexcept { return *rt_; }
 
-  /// Sends `value` to `to`. Never blocks, never fails: a send to a dead process is counted as a dead
-  /// letter. Messages from one sender to one receiver arrive in the order sent.
+  /// Sends `value` to `to`. Never blocks. A send to a dead process is counted as a dead letter (and
+  /// returns true, as in Erlang); false only when a bounded mailbox with policy reject refused it.
+  /// Messages from one sender to one receiver arrive in the order sent.
   template <class T>
-  void send(pid to, T&& value) {
-    send_message(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
+  bool send(pid to, T&& value) {
+    return send_message(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
   }
-  void send_message(pid to, message* m);
+  bool send_message(pid to, message* m);
 
   /// Spawns a process (see runtime::spawn); its init, if any, runs on this scheduler soon after.
   template <class B, class... A>

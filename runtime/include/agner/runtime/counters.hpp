@@ -35,10 +35,15 @@ struct scheduler_counters {
   std::uint64_t wall_ns = 0;           ///< time since the scheduler started
 };
 
-/// Node-wide message accounting. After the node quiesces, sent == delivered + dead_letters exactly.
+/// Node-wide message accounting. After the node quiesces,
+/// sent == delivered + dropped + dead_letters exactly.
 struct message_counters {
   std::uint64_t sent = 0;          ///< every send, including sends to dead pids
   std::uint64_t delivered = 0;     ///< handed to a live receiver's handler
+  std::uint64_t dropped = 0;       ///< by bounded mailboxes: the sum of the three below
+  std::uint64_t dropped_rejected = 0;     ///< refused, the sender told (policy reject)
+  std::uint64_t dropped_newest = 0;       ///< policy drop_newest
+  std::uint64_t dropped_oldest = 0;       ///< policy drop_oldest
   std::uint64_t dead_letters = 0;  ///< to a dead pid, or left in a mailbox when its process ended
   std::uint64_t late_replies = 0;  ///< answers that arrived after their request timed out (delivered, then dropped)
 };

@@ -40,9 +40,21 @@ struct timer_ref {
   std::uint64_t id = 0;
 };
 
+/// What a bounded mailbox does with a message that finds it full. Signals (links, monitors,
+/// replies) are never refused.
+enum class mailbox_overflow {
+  reject,       ///< the sender's send returns false
+  drop_newest,  ///< the new message is dropped; the sender is not told
+  drop_oldest,  ///< the new message is queued and the oldest is dropped when the owner next runs
+};
+
 struct spawn_options {
   /// Registers the process under this name (released when it dies); empty for none.
   std::string name;
+  /// Bounds the mailbox at this many messages; 0 for unbounded. Concurrent senders may pass the
+  /// check together, so the length can exceed it by their number, briefly.
+  std::uint32_t max_len = 0;
+  mailbox_overflow overflow = mailbox_overflow::reject;
 };
 
 /// Thrown by spawn when the process cannot be created.
@@ -84,21 +96,22 @@ class runtime {
   }
 
   /// Sends from any thread (inside a handler, prefer context::send). Never blocks; a dead pid makes
-  /// a dead letter. FIFO per sender-receiver pair.
+  /// a dead letter. FIFO per sender-receiver pair. False only when a bounded mailbox with policy
+  /// reject refused the message.
   template <class T>
-  void send(pid to, T&& value) {
-    send_message(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
+  bool send(pid to, T&& value) {
+    return send_message(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
   }
-  /// Sends to a registered name; false (and nothing sent) when no process has that name.
+  /// Sends to a registered name; false when no process has that name (nothing is sent) or its
+  /// bounded mailbox rejected the message.
   template <class T>
   bool send(std::string_view name, T&& value) {
     auto to = whereis(name);
     if (!to) return false;
-    send(*to, std::forward<T>(value));
-    return true;
+    return send(*to, std::forward<T>(value));
   }
   /// Takes ownership of `m`.
-  void send_message(pid to, message* m);
+  bool send_message(pid to, message* m);
 
   /// Sends an exit signal to `to` from outside any process (an operator's kill): "kill" cannot be
   /// trapped; other reasons behave as context::send_exit. Thread-safe.
