@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agner/runtime/runtime.hpp"
+#include "io_service.hpp"
 #include "process_table.hpp"
 #include "run_queue.hpp"
 #include "scheduler.hpp"
@@ -51,7 +52,8 @@ struct node_state {
   std::unordered_map<std::string, pid, string_hash, std::equal_to<>> names;
   std::unordered_map<std::uint32_t, std::string> name_of;  // by slot index
 
-  std::unique_ptr<timer_service> timers;  // started after the schedulers, stopped before them
+  std::unique_ptr<timer_service> timers;  // started after the schedulers, stopped after them
+  std::unique_ptr<io_service> io;         // likewise
   std::atomic<std::uint64_t> next_ref{1};  // monitor and request references
 
   /// Sends `m` to `to` from `local` (the caller's scheduler, or nullptr for other threads).

@@ -32,6 +32,7 @@ struct process_ext {
   };
   std::vector<pending_reply> pending;  ///< requests awaiting an answer
   bool trap_exit = false;
+  bool owns_ports = false;  ///< its ports close when it ends
 };
 
 /// Fields after the mailbox belong to whichever scheduler runs the process; the hand-off through the

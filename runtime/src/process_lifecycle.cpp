@@ -145,6 +145,20 @@ message* scheduler::on_signal(process* p, message* m) {
     pending.erase(it);
     return make_message<continuation_call>(continuation_call{std::move(fn), reply(reply::status::timeout, nullptr)});
   }
+  if (auto* ps = m->get<port_signal>()) {
+    p->extension().owns_ports = true;
+    switch (ps->what) {
+      case port_signal::kind::accepted:
+        return make_message<tcp_accepted>(tcp_accepted{ps->listener, ps->socket, std::move(ps->peer)});
+      case port_signal::kind::connected:
+        return make_message<tcp_connected>(tcp_connected{ps->socket, std::move(ps->peer)});
+      case port_signal::kind::given_socket:
+        return make_message<port_given>(port_given{ps->socket, "socket"});
+      case port_signal::kind::given_listener:
+        return make_message<port_given>(port_given{ps->socket, "listener"});
+    }
+    return nullptr;
+  }
   if (auto* s = m->get<link_signal>()) {
     auto& links = p->extension().links;
     if (std::find(links.begin(), links.end(), s->from) == links.end()) links.push_back(s->from);
@@ -185,6 +199,7 @@ void scheduler::terminate(process* p) {
   for (auto& [ref, watcher] : x.monitored_by) node_.send_value(watcher, down_signal{ref, self, reason}, this);
   for (auto& [ref, target] : x.monitoring) node_.send_value(target, demonitor_signal{ref}, this);
   for (auto& waiting : x.pending) node_.timers->cancel(waiting.timer);
+  if (x.owns_ports) node_.io->owner_died(self);
   delete p->code;
   p->code = nullptr;
   p->ext.reset();

@@ -131,14 +131,18 @@ runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>(*this, 
   for (auto& s : impl_->schedulers) s->start();
   impl_->timers = std::make_unique<detail::timer_service>(
       *impl_, impl_->options.clock ? impl_->options.clock : std::make_shared<steady_clock>());
+  impl_->io = std::make_unique<detail::io_service>(*impl_, std::max(1u, impl_->options.blocking_threads));
 }
 
 runtime::~runtime() {
   auto& n = *impl_;
-  n.timers.reset();
+  // Schedulers first: their handlers use the timers and ports. The timer and I/O threads only push
+  // into mailboxes, which is harmless once nobody runs them.
   n.stopping.store(true, std::memory_order_seq_cst);
   for (auto& s : n.schedulers) s->unpark();
   for (auto& s : n.schedulers) s->join();
+  n.io.reset();
+  n.timers.reset();
   // Single-threaded from here: end every process still alive.
   std::uint64_t dropped = 0;
   for (std::uint32_t i = 0; i < n.table.high_water(); ++i) {
@@ -280,6 +284,8 @@ std::vector<scheduler_counters> runtime::schedulers() const {
   return rows;
 }
 
+port_counters runtime::ports() const noexcept { return impl_->io->counters(); }
+
 std::uint64_t runtime::global_run_queue_length() const noexcept { return impl_->global.size(); }
 
 // --- context ------------------------------------------------------------------------------------
@@ -323,9 +329,9 @@ void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                           std::function<void(context&, agner::reply&)> on_reply, bool queued) {
   auto& n = rt_->internals();
   std::uint64_t timer = 0;
-  if (queued) {
+  if (queued && timeout.count() >= 0) {
     timer = n.timers->start(timeout, self(), make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
-  } else {
+  } else if (!queued) {
     n.send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
   }
   proc_->extension().pending.push_back({ref, timer, std::move(on_reply)});
@@ -334,6 +340,35 @@ void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
 void context::send_reply(const reply_to& to, message* body) {
   rt_->internals().send_value(to.from, detail::reply_signal{to.ref, reply::status::ok, message_ptr(body)}, sched_);
 }
+
+void context::post_blocking(std::uint64_t ref, std::function<message*()> work) {
+  auto& n = rt_->internals();
+  n.io->run_blocking([&n, ref, to = self(), work = std::move(work)] {
+    detail::reply_signal answer{ref, reply::status::ok, nullptr};
+    try {
+      answer.body = message_ptr(work());
+    } catch (const std::exception& e) {
+      answer = {ref, reply::status::failed, message_ptr(make_message<std::string>(e.what()))};
+    } catch (...) {
+      answer = {ref, reply::status::failed, message_ptr(make_message<std::string>("unknown exception"))};
+    }
+    n.send_value(to, std::move(answer), nullptr);
+  });
+}
+
+std::pair<port_id, std::uint16_t> context::tcp_listen(const std::string& address, std::uint16_t port) {
+  auto result = rt_->internals().io->listen(self(), address, port);
+  proc_->extension().owns_ports = true;
+  return result;
+}
+
+void context::tcp_connect(const std::string& host, std::uint16_t port) {
+  rt_->internals().io->connect(self(), host, port);
+}
+void context::tcp_send(port_id socket, std::string bytes) { rt_->internals().io->send(socket, std::move(bytes)); }
+void context::activate(port_id socket) { rt_->internals().io->activate(socket); }
+void context::close_port(port_id port) { rt_->internals().io->close(port); }
+void context::give_port(port_id port, pid new_owner) { rt_->internals().io->give(port, self(), new_owner); }
 
 void context::trap_exit(bool on) { proc_->extension().trap_exit = on; }
 

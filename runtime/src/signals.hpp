@@ -6,6 +6,7 @@
 
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
+#include "agner/runtime/ports.hpp"
 #include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/request.hpp"
 #include "agner/runtime/signals.hpp"
@@ -60,6 +61,21 @@ struct request_timeout_signal {
 struct continuation_call {
   std::function<void(context&, reply&)> fn;
   reply result;
+};
+
+}  // namespace agner::detail
+
+namespace agner::detail {
+
+/// A port that now belongs to the receiver: the runtime notes it (so the port closes when the
+/// process ends) and hands the owner the matching message (tcp_accepted, tcp_connected, port_given).
+struct port_signal {
+  static constexpr bool agner_signal = true;
+  enum class kind { accepted, connected, given_socket, given_listener };
+  kind what;
+  port_id listener;
+  port_id socket;
+  std::string peer;
 };
 
 }  // namespace agner::detail

@@ -9,6 +9,7 @@
 
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
+#include "agner/runtime/ports.hpp"
 #include "agner/runtime/request.hpp"
 #include "agner/runtime/signals.hpp"
 
@@ -87,6 +88,35 @@ class context {
     const bool queued = send_tracked(to, make_message<R>(R{reply_to{self(), ref}, std::forward<T>(body)}));
     await_reply(ref, timeout, std::function<void(context&, agner::reply&)>(std::forward<F>(on_reply)), queued);
   }
+  /// Runs `work()` (which may block: file or database I/O, DNS, heavy computation) on the
+  /// runtime's blocking pool, never on a scheduler, then calls `then(context&, reply&)` on this
+  /// process with its result (reply::status::failed, with the exception's text as a std::string,
+  /// if it threw).
+  template <class F, class K>
+  void run_blocking(F work, K then) {
+    const std::uint64_t ref = new_ref();
+    await_reply(ref, std::chrono::nanoseconds(-1), std::function<void(context&, agner::reply&)>(std::move(then)), true);
+    post_blocking(ref, [w = std::move(work)]() mutable -> message* {
+      return make_message<std::decay_t<decltype(w())>>(w());
+    });
+  }
+
+  // --- ports: TCP owned by this process; events arrive as messages (see ports.hpp) ---------------
+
+  /// Listens on address:port (port 0 picks a free one). Returns the listener and the bound port.
+  /// Throws std::system_error naming the address when it cannot listen.
+  std::pair<port_id, std::uint16_t> tcp_listen(const std::string& address, std::uint16_t port);
+  /// Connects; tcp_connected or tcp_closed (with the reason) follows.
+  void tcp_connect(const std::string& host, std::uint16_t port);
+  /// Queues bytes for sending (see port_send_buffer_limit).
+  void tcp_send(port_id socket, std::string bytes);
+  /// Lets the socket deliver its next tcp_data.
+  void activate(port_id socket);
+  /// Closes a port this process owns; no tcp_closed follows.
+  void close_port(port_id port);
+  /// Hands a port to another process (Erlang's controlling_process); it gets port_given.
+  void give_port(port_id port, pid new_owner);
+
   /// Answers a request.
   template <class T>
   void reply(const reply_to& to, T&& value) {
@@ -109,6 +139,7 @@ class context {
   void await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                    std::function<void(context&, agner::reply&)> on_reply, bool queued);
   void send_reply(const reply_to& to, message* body);
+  void post_blocking(std::uint64_t ref, std::function<message*()> work);
   context(runtime* rt, detail::process* p, detail::scheduler* s) : rt_(rt), proc_(p), sched_(s) {}
   runtime* rt_;
   detail::process* proc_;

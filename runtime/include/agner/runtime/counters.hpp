@@ -48,4 +48,12 @@ struct message_counters {
   std::uint64_t late_replies = 0;  ///< answers that arrived after their request timed out (delivered, then dropped)
 };
 
+/// Ports (sockets and listeners) and their traffic.
+struct port_counters {
+  std::uint64_t open = 0;       ///< ports open now
+  std::uint64_t accepted = 0;   ///< connections accepted, monotonic
+  std::uint64_t bytes_in = 0;   ///< read from sockets, monotonic
+  std::uint64_t bytes_out = 0;  ///< written to sockets, monotonic
+};
+
 }  // namespace agner

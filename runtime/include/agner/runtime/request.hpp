@@ -34,6 +34,7 @@ class reply {
     ok,       ///< answered in time
     timeout,  ///< no answer in time; a later answer is dropped and counted as a late reply
     noproc,   ///< the target was dead when the request was sent
+    failed,   ///< context::run_blocking's work threw; get<std::string>() holds the text
   };
   reply(status s, message_ptr body) : status_(s), body_(std::move(body)) {}
   status outcome() const noexcept { return status_; }

@@ -29,6 +29,8 @@ struct runtime_options {
   /// How long an idle scheduler spins and yields looking for work before it parks. Waking a parked
   /// thread on another core costs ~29 us on KVM guests, so a short spin saves a lot under load.
   std::chrono::microseconds spin_before_park{60};
+  /// Threads that run context::run_blocking work.
+  unsigned blocking_threads = 2;
   /// Time for timers and supervisors; default: steady_clock. Tests pass a manual_clock.
   std::shared_ptr<agner::clock> clock;
   /// Where crash reports and other log lines go; default: one line each to stderr.
@@ -151,6 +153,8 @@ class runtime {
   /// One row per scheduler: O(schedulers).
   std::vector<scheduler_counters> schedulers() const;
   unsigned scheduler_count() const noexcept;
+  /// Ports open and bytes moved. O(1).
+  port_counters ports() const noexcept;
   /// Runnable processes waiting in the global queue (sent to from outside the schedulers). O(1).
   std::uint64_t global_run_queue_length() const noexcept;
 

@@ -1,0 +1,73 @@
+#pragma once
+/// Ports and the blocking-work pool. Every port lives on one Boost.Asio I/O thread, which is the
+/// only thread that touches port state, so none of it needs a lock.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <boost/asio.hpp>
+
+#include "agner/runtime/counters.hpp"
+#include "agner/runtime/pid.hpp"
+#include "agner/runtime/ports.hpp"
+#include "counter.hpp"
+
+namespace agner::detail {
+
+struct node_state;
+
+class io_service {
+ public:
+  io_service(node_state& node, unsigned blocking_threads);
+  ~io_service();  // closes every port, joins the threads
+  io_service(const io_service&) = delete;
+  io_service& operator=(const io_service&) = delete;
+
+  // Thread-safe; the work happens on the I/O thread.
+  /// Binds and listens at once (so errors reach the caller as std::system_error), accepts on the
+  /// I/O thread. Returns the port and the bound TCP port number.
+  std::pair<port_id, std::uint16_t> listen(pid owner, const std::string& address, std::uint16_t port);
+  void connect(pid owner, const std::string& host, std::uint16_t port);
+  void send(port_id p, std::string bytes);
+  void activate(port_id p);
+  void close(port_id p);
+  void give(port_id p, pid from, pid to);
+  void owner_died(pid owner);
+
+  /// Runs `work` on the blocking pool.
+  template <class F>
+  void run_blocking(F&& work) {
+    boost::asio::post(blocking_, std::forward<F>(work));
+  }
+
+  port_counters counters() const noexcept;
+
+ private:
+  struct port;
+  std::uint64_t new_id() noexcept;
+  void add(std::shared_ptr<port> p);
+  void accept(std::shared_ptr<port> p);
+  void read(std::shared_ptr<port> p);
+  void write(std::shared_ptr<port> p);
+  void drop(const std::shared_ptr<port>& p, const std::string& reason, bool tell_owner);
+
+  node_state& node_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  boost::asio::thread_pool blocking_;
+  std::atomic<std::uint64_t> next_id_{1};
+  // I/O thread only:
+  std::unordered_map<std::uint64_t, std::shared_ptr<port>> ports_;
+  std::unordered_multimap<pid, std::uint64_t> by_owner_;
+  single_writer_counter open_;
+  single_writer_counter bytes_in_;
+  single_writer_counter bytes_out_;
+  single_writer_counter accepted_;
+  std::thread thread_;
+};
+
+}  // namespace agner::detail

@@ -1,0 +1,168 @@
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <string>
+#include <system_error>
+
+#include "support.hpp"
+
+using namespace agner;
+using agner::test::eventually;
+
+namespace {
+
+/// A blocking loopback client; reads give up after 30 s so a bug fails instead of hanging.
+class client {
+ public:
+  explicit client(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    timeval tv{30, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~client() { ::close(fd_); }
+  void write(const std::string& s) {
+    for (std::size_t done = 0; done < s.size();) {
+      auto n = ::send(fd_, s.data() + done, s.size() - done, MSG_NOSIGNAL);
+      REQUIRE(n > 0);
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  /// Reads exactly n bytes, or fewer if the peer closes.
+  std::string read(std::size_t n) {
+    std::string out;
+    char buf[16384];
+    while (out.size() < n) {
+      auto got = ::recv(fd_, buf, std::min(sizeof buf, n - out.size()), 0);
+      if (got <= 0) break;
+      out.append(buf, static_cast<std::size_t>(got));
+    }
+    return out;
+  }
+  /// True when the peer has closed the connection.
+  bool closed_by_peer() {
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  int fd_;
+};
+
+/// Echoes everything back on the sockets it owns; reports the listening port.
+class echo_server final : public behaviour {
+ public:
+  explicit echo_server(std::promise<std::uint16_t>& port) : port_(port) {}
+  void init(context& ctx) { port_.set_value(ctx.tcp_listen("127.0.0.1", 0).second); }
+  void handle(context& ctx, message& m) override {
+    if (auto* a = m.get<tcp_accepted>()) ctx.activate(a->socket);
+    if (auto* d = m.get<tcp_data>()) {
+      ctx.tcp_send(d->socket, std::move(d->bytes));
+      ctx.activate(d->socket);
+    }
+  }
+
+ private:
+  std::promise<std::uint16_t>& port_;
+};
+
+}  // namespace
+
+TEST_CASE("a TCP echo through a port moves every byte, and the byte counters match") {
+  runtime rt(test::two_schedulers());
+  std::promise<std::uint16_t> port;
+  rt.spawn<echo_server>(port);
+  client c(port.get_future().get());
+  std::string payload;
+  for (int i = 0; i < 200000; ++i) payload.push_back(static_cast<char>('a' + i % 26));
+  auto reader = std::async(std::launch::async, [&] { return c.read(payload.size()); });
+  c.write(payload);
+  CHECK(reader.get() == payload);
+  CHECK(eventually([&] { return rt.ports().bytes_out == payload.size(); }));
+  const auto counters = rt.ports();
+  CHECK(counters.bytes_in == payload.size());
+  CHECK(counters.accepted == 1);
+  CHECK(counters.open == 2);  // the listener and the connection
+}
+
+TEST_CASE("when the owner of a socket ends, the socket closes") {
+  runtime rt(test::two_schedulers());
+  std::promise<std::uint16_t> port;
+  pid server = rt.spawn<echo_server>(port);
+  client c(port.get_future().get());
+  c.write("ping");
+  CHECK(c.read(4) == "ping");
+  rt.exit(server, "kill");
+  CHECK(c.closed_by_peer());
+  CHECK(eventually([&] { return rt.ports().open == 0; }));
+}
+
+TEST_CASE("a port given to another process delivers its data there") {
+  runtime rt(test::two_schedulers());
+  std::promise<std::uint16_t> port;
+  std::promise<std::string> got;
+  pid handler = rt.spawn_fn([&](context& ctx, message& m) {
+    if (auto* g = m.get<port_given>()) ctx.activate(g->port);
+    if (auto* d = m.get<tcp_data>()) {
+      got.set_value(d->bytes);
+      ctx.tcp_send(d->socket, "ok");
+    }
+  });
+  pid acceptor = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) port.set_value(ctx.tcp_listen("127.0.0.1", 0).second);
+    if (auto* a = m.get<tcp_accepted>()) ctx.give_port(a->socket, handler);
+  });
+  rt.send(acceptor, 0);
+  client c(port.get_future().get());
+  c.write("hello");
+  CHECK(got.get_future().get() == "hello");
+  CHECK(c.read(2) == "ok");
+}
+
+TEST_CASE("listening where it cannot fails with an error naming the address") {
+  runtime rt(test::two_schedulers());
+  std::promise<std::string> error;
+  pid p = rt.spawn_fn([&](context& ctx, message&) {
+    try {
+      ctx.tcp_listen("not-an-address", 0);
+    } catch (const std::system_error& e) {
+      error.set_value(e.what());
+    }
+  });
+  rt.send(p, 0);
+  CHECK(error.get_future().get().starts_with("cannot listen on 'not-an-address': not an IP address"));
+}
+
+TEST_CASE("blocking work runs off the schedulers and its result comes back to the process") {
+  runtime rt(test::two_schedulers());
+  std::promise<std::string> result;
+  pid p = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) {
+      ctx.run_blocking([] { return std::string("done"); },
+                       [&](context&, reply& r) { result.set_value(r.ok() ? *r.get<std::string>() : "failed"); });
+    }
+  });
+  rt.send(p, 0);
+  CHECK(result.get_future().get() == "done");
+  std::promise<std::string> failure;
+  pid q = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) {
+      ctx.run_blocking([]() -> int { throw std::runtime_error("disk on fire"); },
+                       [&](context&, reply& r) {
+                         failure.set_value(r.outcome() == reply::status::failed ? *r.get<std::string>() : "?");
+                       });
+    }
+  });
+  rt.send(q, 0);
+  CHECK(failure.get_future().get() == "disk on fire");
+}
