@@ -92,4 +92,16 @@ struct node_state {
 
 std::uint64_t now_ns() noexcept;
 
+/// Orders this thread's earlier stores before its later loads, as the park/wake handshake needs
+/// (a pusher stores work then reads `sleeping`; a parker bumps `sleeping` then reads the queues).
+/// A fence normally; TSan does not model fences, so under TSan an RMW on `sleeping` gives the same
+/// guarantee (an RMW reads the latest value) in a form it can check.
+inline void store_load_barrier([[maybe_unused]] std::atomic<unsigned>& sleeping) noexcept {
+#if defined(__SANITIZE_THREAD__)
+  sleeping.fetch_add(0, std::memory_order_seq_cst);
+#else
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+#endif
+}
+
 }  // namespace agner::detail

@@ -81,7 +81,7 @@ void node_state::schedule(process* p, scheduler* local) {
 }
 
 void node_state::notify_work() noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  store_load_barrier(sleeping);
   if (spinning.load(std::memory_order_relaxed) != 0 || sleeping.load(std::memory_order_relaxed) == 0)
     return;
   unsigned none = 0;
@@ -326,15 +326,18 @@ bool context::send_tracked(pid to, message* m) {
 }
 
 void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
-                          std::function<void(context&, agner::reply&)> on_reply, bool queued) {
-  auto& n = rt_->internals();
+                          std::function<void(context&, agner::reply&)> on_reply) {
   std::uint64_t timer = 0;
-  if (queued && timeout.count() >= 0) {
-    timer = n.timers->start(timeout, self(), make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
-  } else if (!queued) {
-    n.send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
-  }
+  if (timeout.count() >= 0)
+    timer = rt_->internals().timers->start(timeout, self(), make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
   proc_->extension().pending.push_back({ref, timer, std::move(on_reply)});
+}
+
+void context::fail_request(std::uint64_t ref) {
+  auto& pending = proc_->extension().pending;
+  for (auto& p : pending)
+    if (p.ref == ref) rt_->internals().timers->cancel(p.timer);
+  rt_->internals().send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
 }
 
 void context::send_reply(const reply_to& to, message* body) {

@@ -196,7 +196,7 @@ process* scheduler::idle() {
 bool scheduler::park(process*& found) {
   parked_.store(1, std::memory_order_seq_cst);
   node_.sleeping.fetch_add(1, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  store_load_barrier(node_.sleeping);
   bool work = !node_.global.empty() || node_.stopping.load(std::memory_order_acquire);
   for (auto& s : node_.schedulers) work = work || !s->queue_.empty();
   if (work) {

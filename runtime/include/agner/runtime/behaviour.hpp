@@ -17,6 +17,7 @@ namespace agner {
 
 class runtime;
 class context;
+struct spawn_options;
 namespace detail {
 struct process;
 class scheduler;
@@ -55,6 +56,9 @@ class context {
   /// Spawns a process (see runtime::spawn); its init, if any, runs on this scheduler soon after.
   template <class B, class... A>
   pid spawn(A&&... args);
+  /// The same with options (a registered name, a bounded mailbox).
+  template <class B, class... A>
+  pid spawn_with(const spawn_options& opts, A&&... args);
   /// Spawns a process linked to this one, atomically: if it dies at once, this one still gets
   /// its exit signal with the real reason.
   template <class B, class... A>
@@ -85,9 +89,16 @@ class context {
   void request(pid to, T&& body, std::chrono::nanoseconds timeout, F&& on_reply) {
     using R = agner::request<std::decay_t<T>>;
     const std::uint64_t ref = new_ref();
-    const bool queued = send_tracked(to, make_message<R>(R{reply_to{self(), ref}, std::forward<T>(body)}));
-    await_reply(ref, timeout, std::function<void(context&, agner::reply&)>(std::forward<F>(on_reply)), queued);
+    // The timeout starts before the request leaves, so it runs by the time anyone sees the request.
+    await_reply(ref, timeout, std::function<void(context&, agner::reply&)>(std::forward<F>(on_reply)));
+    if (!send_tracked(to, make_message<R>(R{reply_to{self(), ref}, std::forward<T>(body)}))) fail_request(ref);
   }
+  /// Answers a request.
+  template <class T>
+  void reply(const reply_to& to, T&& value) {
+    send_reply(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
+  }
+
   /// Runs `work()` (which may block: file or database I/O, DNS, heavy computation) on the
   /// runtime's blocking pool, never on a scheduler, then calls `then(context&, reply&)` on this
   /// process with its result (reply::status::failed, with the exception's text as a std::string,
@@ -95,7 +106,7 @@ class context {
   template <class F, class K>
   void run_blocking(F work, K then) {
     const std::uint64_t ref = new_ref();
-    await_reply(ref, std::chrono::nanoseconds(-1), std::function<void(context&, agner::reply&)>(std::move(then)), true);
+    await_reply(ref, std::chrono::nanoseconds(-1), std::function<void(context&, agner::reply&)>(std::move(then)));
     post_blocking(ref, [w = std::move(work)]() mutable -> message* {
       return make_message<std::decay_t<decltype(w())>>(w());
     });
@@ -117,14 +128,8 @@ class context {
   /// Hands a port to another process (Erlang's controlling_process); it gets port_given.
   void give_port(port_id port, pid new_owner);
 
-  /// Answers a request.
-  template <class T>
-  void reply(const reply_to& to, T&& value) {
-    send_reply(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
-  }
-
-  /// Ends this process once the current handler returns. "normal" is a quiet exit; any other reason
-  /// is logged as an abnormal exit. Messages still queued become dead letters.
+  /// Ends this process once the current handler returns. "normal" and "shutdown" are quiet; any
+  /// other reason is logged as an abnormal exit. Messages still queued become dead letters.
   void exit(std::string reason = "normal");
 
   /// Declares extra work done by this handler, in reductions (one is charged per message already).
@@ -136,8 +141,11 @@ class context {
   void note_link(pid child);
   std::uint64_t new_ref() noexcept;
   bool send_tracked(pid to, message* m);
+  /// Registers a continuation for `ref`, with a timeout unless `timeout` is negative.
   void await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
-                   std::function<void(context&, agner::reply&)> on_reply, bool queued);
+                   std::function<void(context&, agner::reply&)> on_reply);
+  /// The request for `ref` could not be sent: its continuation gets noproc.
+  void fail_request(std::uint64_t ref);
   void send_reply(const reply_to& to, message* body);
   void post_blocking(std::uint64_t ref, std::function<message*()> work);
   context(runtime* rt, detail::process* p, detail::scheduler* s) : rt_(rt), proc_(p), sched_(s) {}

@@ -52,7 +52,7 @@ enum class mailbox_overflow {
 
 struct spawn_options {
   /// Registers the process under this name (released when it dies); empty for none.
-  std::string name;
+  std::string name{};
   /// Bounds the mailbox at this many messages; 0 for unbounded. Concurrent senders may pass the
   /// check together, so the length can exceed it by their number, briefly.
   std::uint32_t max_len = 0;
@@ -173,8 +173,13 @@ class runtime {
 
 template <class B, class... A>
 pid context::spawn(A&&... args) {
-  return rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), spawn_options{},
-                              detail::init_of<B>(), sched_, pid{});
+  return spawn_with<B>(spawn_options{}, std::forward<A>(args)...);
+}
+
+template <class B, class... A>
+pid context::spawn_with(const spawn_options& opts, A&&... args) {
+  return rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), opts, detail::init_of<B>(),
+                              sched_, pid{});
 }
 
 namespace detail {
