@@ -9,4 +9,5 @@ std::string spawn(runtime_options opts, long n);
 std::string pingpong(runtime_options opts, long pairs, long roundtrips);
 std::string ring(runtime_options opts, long n, long hops);
 std::string counting(runtime_options opts, long msgs);
+std::string topq(runtime_options opts, long n, long hot, long queued);
 }  // namespace agner::bench

@@ -14,6 +14,7 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] BENCH [ARGS
   pingpong PAIRS ROUNDTRIPS PAIRS pairs doing ROUNDTRIPS request/reply round trips each
   ring N HOPS               a ring of N processes passing one token HOPS times
   counting MSGS             one producer floods one process with MSGS messages, then asks the total
+  topq N K Q                N idle processes, K of them with Q queued messages: time the top 20 by queue
   all                       each of the above with the peers' parameters
 )";
 
@@ -55,12 +56,15 @@ int main(int argc, char** argv) {
     print(b::ring(opts, arg(args, 1), arg(args, 2)));
   } else if (what == "counting") {
     print(b::counting(opts, arg(args, 1)));
+  } else if (what == "topq") {
+    print(b::topq(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
   } else if (what == "all") {
     print(b::pingpong(opts, 1, 2000000));
     print(b::pingpong(opts, 100, 20000));
     print(b::ring(opts, 1000, 5000000));
     print(b::spawn(opts, 1000000));
     print(b::counting(opts, 10000000));
+    print(b::topq(opts, 1000000, 10, 1000));
   } else {
     std::fprintf(stderr, "agner-bench: unknown benchmark '%s'\n%s", what.c_str(), usage);
     return 2;

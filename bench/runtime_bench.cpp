@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "agner/introspect/queries.hpp"
 #include "benches.hpp"
 #include "memory.hpp"
 
@@ -183,6 +184,34 @@ std::string counting(runtime_options opts, long msgs) {
   const double s = seconds_since(t0);
   if (total != msgs) return fmt::format("agner counting msgs={} ERROR counted={}", msgs, total);
   return fmt::format("agner counting msgs={} msgs_per_sec={:.0f}", msgs, msgs / s);
+}
+
+std::string topq(runtime_options opts, long n, long hot, long queued) {
+  opts.process_limit = std::max<std::uint32_t>(opts.process_limit, static_cast<std::uint32_t>(n) + 64);
+  runtime rt(opts);
+  std::vector<pid> pids;
+  pids.reserve(static_cast<std::size_t>(n));
+  for (long i = 0; i < n; ++i) pids.push_back(rt.spawn<idle>());
+  // Erlang's peer leaves the hot processes' messages queued (selective receive). Here each
+  // scheduler is held by a process blocked in its handler, so the messages stay as sent. The query
+  // runs on this thread and reads atomics only; it would not pause a running scheduler either.
+  const unsigned schedulers = rt.scheduler_count();
+  std::latch held(schedulers), release(1);
+  for (unsigned i = 0; i < schedulers; ++i)
+    rt.send(rt.spawn_fn([&](context&, message&) {
+      held.count_down();
+      release.wait();
+    }),
+            0);
+  held.wait();
+  for (long h = 0; h < hot; ++h)
+    for (long q = 0; q < queued; ++q) rt.send(pids[static_cast<std::size_t>(h * (n / hot))], q);
+  auto t0 = clock::now();
+  auto rows = introspect::top(rt, introspect::sort_key::message_queue_len, 20);
+  const double s = seconds_since(t0);
+  release.count_down();
+  return fmt::format("agner topq n={} ms_top20_by_queue={:.1f} max_queue={}", n, s * 1e3,
+                     rows.empty() ? 0 : rows.front().message_queue_len);
 }
 
 }  // namespace agner::bench

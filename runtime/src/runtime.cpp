@@ -256,6 +256,27 @@ std::optional<process_counters> runtime::process_info(pid id) const {
   return c;
 }
 
+void runtime::scan(const std::function<void(const process_sample&)>& visit) const {
+  const auto& table = impl_->table;
+  const std::uint32_t end = table.high_water();
+  for (std::uint32_t chunk = 0; chunk < end; chunk += detail::process_table::chunk_size) {
+    const detail::process* first = table.slot(chunk);
+    const std::uint32_t n = std::min(detail::process_table::chunk_size, end - chunk);
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const detail::process& p = first[i];
+      const auto status = p.status.load(std::memory_order_relaxed);
+      if (status == process_status::exiting) continue;  // free slot or ending
+      process_sample s;
+      s.id = pid{p.index, p.serial()};
+      s.reductions = p.reductions.get();
+      s.messages_received = p.received.get();
+      s.message_queue_len = p.length();
+      s.status = status;
+      visit(s);
+    }
+  }
+}
+
 message_counters runtime::messages() const noexcept {
   message_counters c;
   for (auto& s : impl_->schedulers) {

@@ -26,6 +26,16 @@ struct process_counters {
   process_status status = process_status::waiting;
 };
 
+/// What a scan of the process table reads for each live process: atomics only, no name (that
+/// needs the registry's lock; look it up for the few rows you keep).
+struct process_sample {
+  pid id;
+  std::uint64_t reductions = 0;
+  std::uint64_t messages_received = 0;
+  std::uint64_t message_queue_len = 0;
+  process_status status = process_status::waiting;
+};
+
 struct scheduler_counters {
   unsigned id = 0;
   std::uint64_t run_queue_length = 0;  ///< runnable processes queued on this scheduler

@@ -1,0 +1,23 @@
+#pragma once
+/// Queries over a live runtime. None of them stops a scheduler or takes a lock the message path uses.
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
+#include "agner/introspect/snapshot.hpp"
+#include "agner/runtime/runtime.hpp"
+
+namespace agner::introspect {
+
+/// Node-wide figures. Cost: O(schedulers); touches no process.
+node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point started);
+
+enum class sort_key { message_queue_len, reductions, messages_received };
+
+/// The `n` processes with the largest `key`, largest first, ties broken by pid so rows do not
+/// jitter. Cost: one runtime::scan (every slot ever used) with a bounded heap of n rows, then a
+/// registry lookup for each row kept. Leaves out on purpose: anything that needs the process's
+/// own cooperation (its queued messages, its state), which process_info fetches for one process.
+std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n);
+
+}  // namespace agner::introspect

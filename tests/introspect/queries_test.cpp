@@ -1,0 +1,88 @@
+#include <doctest/doctest.h>
+
+#include <latch>
+
+#include "agner/introspect/queries.hpp"
+#include "support.hpp"
+
+using namespace agner;
+using namespace agner::introspect;
+using agner::test::eventually;
+
+namespace {
+
+/// One scheduler, held by a process blocked in its handler, so messages to every other process
+/// stay queued exactly as sent. (Blocking a handler is forbidden in real code.)
+struct frozen_node {
+  runtime rt{[] {
+    runtime_options o;
+    o.schedulers = 1;
+    return o;
+  }()};
+  std::latch entered{1}, release{1};
+  pid blocker = rt.spawn_fn([this](context&, message&) {
+    entered.count_down();
+    release.wait();
+  });
+  frozen_node() {
+    rt.send(blocker, 0);
+    entered.wait();
+  }
+  ~frozen_node() { release.count_down(); }
+};
+
+}  // namespace
+
+TEST_CASE("top by queue length lists the longest queues first, ties broken by pid") {
+  frozen_node node;
+  std::vector<pid> pids;
+  for (int i = 0; i < 30; ++i) pids.push_back(node.rt.spawn_fn([](context&, message&) {}, spawn_options{.name = i == 7 ? "seven" : ""}));
+  for (int i = 0; i < 30; ++i)
+    for (int k = 0; k < (i % 10) * 3; ++k) node.rt.send(pids[static_cast<std::size_t>(i)], k);
+  auto rows = top(node.rt, sort_key::message_queue_len, 5);
+  REQUIRE(rows.size() == 5);
+  // Queues of 27 at i = 9, 19, 29; then 24 at i = 8, 18.
+  CHECK(rows[0].id == pids[9]);
+  CHECK(rows[1].id == pids[19]);
+  CHECK(rows[2].id == pids[29]);
+  CHECK(rows[3].id == pids[8]);
+  CHECK(rows[4].id == pids[18]);
+  CHECK(rows[0].message_queue_len == 27);
+  CHECK(rows[3].message_queue_len == 24);
+  auto all = top(node.rt, sort_key::message_queue_len, 100);
+  CHECK(all.size() == 31);  // every live process, the blocker included
+  auto seven = std::find_if(all.begin(), all.end(), [&](const process_row& r) { return r.id == pids[7]; });
+  REQUIRE(seven != all.end());
+  CHECK(seven->registered_name == "seven");
+  CHECK(seven->status == process_status::runnable);
+  CHECK(top(node.rt, sort_key::message_queue_len, 0).empty());
+}
+
+TEST_CASE("top by reductions follows the work each process did") {
+  runtime rt(test::two_schedulers());
+  std::vector<pid> pids;
+  std::atomic<int> handled{0};
+  for (int i = 0; i < 5; ++i) pids.push_back(rt.spawn_fn([&](context&, message&) { ++handled; }));
+  int total = 0;
+  for (int i = 0; i < 5; ++i)
+    for (int k = 0; k < i * 10; ++k, ++total) rt.send(pids[static_cast<std::size_t>(i)], k);
+  CHECK(eventually([&] { return handled.load() == total; }));
+  auto rows = top(rt, sort_key::reductions, 2);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].id == pids[4]);
+  CHECK(rows[0].reductions == 40);
+  CHECK(rows[1].id == pids[3]);
+}
+
+TEST_CASE("system info sums the schedulers and counts processes") {
+  frozen_node node;
+  pid p = node.rt.spawn_fn([](context&, message&) {});
+  for (int i = 0; i < 4; ++i) node.rt.send(p, i);
+  auto info = system_info(node.rt, std::chrono::steady_clock::now() - std::chrono::seconds(5));
+  CHECK(info.process_count == 2);
+  CHECK(info.process_limit == node.rt.process_limit());
+  CHECK(info.schedulers.size() == 1);
+  CHECK(info.run_queue_total == 1);  // p waits its turn behind the blocker
+  CHECK(info.messages.sent == 5);
+  CHECK(info.uptime_ns >= 5'000'000'000ull);
+}
