@@ -11,6 +11,7 @@ std::uint64_t value_of(const process_sample& s, sort_key key) {
     case sort_key::message_queue_len: return s.message_queue_len;
     case sort_key::reductions: return s.reductions;
     case sort_key::messages_received: return s.messages_received;
+    case sort_key::memory: return s.memory;
   }
   return 0;
 }
@@ -67,6 +68,7 @@ std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n) {
     r.message_queue_len = s.message_queue_len;
     r.reductions = s.reductions;
     r.messages_received = s.messages_received;
+    r.memory = s.memory;
     r.status = s.status;
     if (auto info = rt.process_info(s.id)) r.registered_name = info->registered_name;
     rows.push_back(std::move(r));

@@ -32,11 +32,12 @@ class mailbox {
     if (const auto max = max_len_.load(std::memory_order_relaxed);
         max && !m->signal && policy() != overflow::drop_oldest && length() >= max)
       return push_result::full;
-    pushed_.fetch_add(1, std::memory_order_relaxed);  // before the push: length never goes negative
+    const std::uint64_t counted = packed(m);
+    pushed_.fetch_add(counted, std::memory_order_relaxed);  // before the push: length never goes negative
     message* head = head_.load(std::memory_order_relaxed);
     for (;;) {
       if (head == closed_tag()) {
-        pushed_.fetch_sub(1, std::memory_order_relaxed);
+        pushed_.fetch_sub(counted, std::memory_order_relaxed);
         return push_result::closed;
       }
       m->next = head == blocked_tag() ? nullptr : head;
@@ -49,11 +50,9 @@ class mailbox {
   std::uint32_t serial() const noexcept { return serial_.load(std::memory_order_acquire); }
 
   /// Messages pushed and not yet popped. Exact once producers are quiet; never negative.
-  std::uint64_t length() const noexcept {
-    auto popped = popped_.load(std::memory_order_relaxed);
-    auto pushed = pushed_.load(std::memory_order_relaxed);
-    return pushed > popped ? pushed - popped : 0;
-  }
+  std::uint64_t length() const noexcept { return static_cast<std::uint32_t>(queued()); }
+  /// Bytes of the envelopes pushed and not yet popped (see message::bytes).
+  std::uint64_t bytes() const noexcept { return static_cast<std::uint32_t>(queued() >> 32); }
 
   bool is_closed() const noexcept { return head_.load(std::memory_order_acquire) == closed_tag(); }
 
@@ -69,7 +68,7 @@ class mailbox {
     message* m = cache_;
     if (m) {
       cache_ = m->next;
-      popped_.store(popped_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+      popped_.store(popped_.load(std::memory_order_relaxed) + packed(m), std::memory_order_relaxed);
     }
     return m;
   }
@@ -98,7 +97,7 @@ class mailbox {
     }
     cache_ = nullptr;
     std::uint64_t n = 0;
-    for (message* m = all; m; m = m->next) ++n;
+    for (message* m = all; m; m = m->next) n += packed(m);
     popped_.store(popped_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     return all;
   }
@@ -113,6 +112,16 @@ class mailbox {
   }
 
  private:
+  /// One message in the packed counters: 1 in the count, its bytes in the byte count.
+  static std::uint64_t packed(const message* m) noexcept { return (std::uint64_t{m->size8} << 35) | 1u; }
+  /// pushed - popped, or 0 if a racing read saw the owner ahead of the producers.
+  std::uint64_t queued() const noexcept {
+    auto popped = popped_.load(std::memory_order_relaxed);
+    auto pushed = pushed_.load(std::memory_order_relaxed);
+    const std::uint64_t d = pushed - popped;
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(d)) < 0 ? 0 : d;
+  }
+
   static message* blocked_tag() noexcept { return reinterpret_cast<message*>(std::uintptr_t{1}); }
   static message* closed_tag() noexcept { return reinterpret_cast<message*>(std::uintptr_t{2}); }
 

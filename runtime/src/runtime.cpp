@@ -247,6 +247,7 @@ std::optional<process_counters> runtime::process_info(pid id) const {
   c.reductions = p->reductions.get();
   c.messages_received = p->received.get();
   c.message_queue_len = p->length();
+  c.memory = sizeof(detail::process) + p->bytes();
   c.status = p->status.load(std::memory_order_relaxed);
   {
     std::shared_lock lock(impl_->registry_mutex);
@@ -271,6 +272,7 @@ void runtime::scan(const std::function<void(const process_sample&)>& visit) cons
       s.reductions = p.reductions.get();
       s.messages_received = p.received.get();
       s.message_queue_len = p.length();
+      s.memory = sizeof(detail::process) + p.bytes();
       s.status = status;
       visit(s);
     }

@@ -74,6 +74,22 @@ TEST_CASE("top by reductions follows the work each process did") {
   CHECK(rows[1].id == pids[3]);
 }
 
+TEST_CASE("top by memory finds the process holding the most queued bytes") {
+  struct blob {
+    char data[4096];
+  };
+  frozen_node node;
+  pid light = node.rt.spawn_fn([](context&, message&) {});
+  pid heavy = node.rt.spawn_fn([](context&, message&) {});
+  for (int i = 0; i < 100; ++i) node.rt.send(light, i);
+  for (int i = 0; i < 10; ++i) node.rt.send(heavy, blob{});
+  auto rows = top(node.rt, sort_key::memory, 1);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].id == heavy);
+  CHECK(rows[0].memory >= 10 * sizeof(blob));
+  CHECK(node.rt.process_info(heavy)->memory == rows[0].memory);
+}
+
 TEST_CASE("system info sums the schedulers and counts processes") {
   frozen_node node;
   pid p = node.rt.spawn_fn([](context&, message&) {});

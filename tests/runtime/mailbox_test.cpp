@@ -85,6 +85,27 @@ TEST_CASE("mailbox length counts pushed and not yet popped") {
   CHECK(box.length() == 0);
 }
 
+TEST_CASE("mailbox bytes count the envelopes queued, whatever their size") {
+  struct big {
+    char data[1000];
+  };
+  mailbox box;
+  box.open(true);
+  message* small = make_message<int>(1);
+  message* large = make_message<big>();
+  const auto small_bytes = small->bytes(), large_bytes = large->bytes();
+  CHECK(small_bytes >= sizeof(agner::typed_message<int>));
+  CHECK(large_bytes >= 1000);
+  box.push(small);
+  box.push(large);
+  CHECK(box.bytes() == small_bytes + large_bytes);
+  destroy(box.pop());
+  CHECK(box.bytes() == large_bytes);
+  CHECK(box.length() == 1);
+  destroy(box.pop());
+  CHECK(box.bytes() == 0);
+}
+
 TEST_CASE("concurrent producers each keep their order in one mailbox") {
   struct item {
     int producer;

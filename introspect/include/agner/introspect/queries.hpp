@@ -12,7 +12,7 @@ namespace agner::introspect {
 /// Node-wide figures. Cost: O(schedulers); touches no process.
 node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point started);
 
-enum class sort_key { message_queue_len, reductions, messages_received };
+enum class sort_key { message_queue_len, reductions, messages_received, memory };
 
 /// The `n` processes with the largest `key`, largest first, ties broken by pid so rows do not
 /// jitter. Cost: one runtime::scan (every slot ever used) with a bounded heap of n rows, then a

@@ -23,6 +23,7 @@ struct process_counters {
   std::uint64_t reductions = 0;          ///< monotonic: one per message plus declared extra work
   std::uint64_t messages_received = 0;   ///< messages handed to the handler
   std::uint64_t message_queue_len = 0;   ///< sent to it and not yet handled
+  std::uint64_t memory = 0;              ///< bytes: control block + queued envelopes (see message::bytes)
   process_status status = process_status::waiting;
 };
 
@@ -33,6 +34,7 @@ struct process_sample {
   std::uint64_t reductions = 0;
   std::uint64_t messages_received = 0;
   std::uint64_t message_queue_len = 0;
+  std::uint64_t memory = 0;
   process_status status = process_status::waiting;
 };
 

@@ -32,6 +32,11 @@ struct message {
   const message_type* type = nullptr;
   std::uint32_t target_serial = 0;  ///< serial of the pid it was sent to; a reused slot drops it
   bool signal = false;              ///< copy of type->signal, kept here so the check costs no load
+  std::uint16_t size8 = 0;          ///< the envelope's size in 8-byte units (saturates), for accounting
+
+  /// Bytes this envelope occupies (inline payload included; memory the payload owns elsewhere,
+  /// such as a long std::string's characters, is not).
+  std::size_t bytes() const noexcept { return std::size_t{size8} * 8; }
 
   /// The payload if it has type T, else nullptr. One pointer compare.
   template <class T>
@@ -79,6 +84,8 @@ message* make_message(A&&... args) {
   auto* m = new typed_message<T>(std::forward<A>(args)...);
   m->type = &detail::type_of<T>;
   m->signal = detail::type_of<T>.signal;
+  constexpr std::size_t units = (sizeof(typed_message<T>) + 7) / 8;
+  m->size8 = static_cast<std::uint16_t>(units < 0xffff ? units : 0xffff);
   return m;
 }
 
