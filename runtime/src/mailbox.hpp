@@ -2,7 +2,7 @@
 /// A process's mailbox: multi-producer, single-consumer, FIFO per producer, lock-free.
 ///
 /// Producers push onto an intrusive LIFO stack with one CAS. The owner takes the whole stack with one
-/// exchange and reverses it into a private FIFO cache, so its fast path uses no atomics at all. The
+/// exchange (absorb) and appends it, reversed, to a private FIFO queue, so popping uses no atomics. The
 /// head also carries the owner's state: `blocked` (idle: the producer that replaces it must schedule
 /// the owner) and `closed` (dead: pushes fail and become dead letters). Lengths come from two
 /// monotonic counters, `pushed` (producers) and `popped` (owner), so reading one is two loads.
@@ -62,9 +62,46 @@ class mailbox {
 
   // --- the owner only ------------------------------------------------------------------------
 
-  /// The oldest queued message, or nullptr if none is queued right now.
+  /// Takes what producers have pushed since the last call into the owner's queue, oldest first,
+  /// first offering each signal to `early(m)`: if that returns true it has dealt with `m` (which no
+  /// longer counts as queued). True if anything was taken.
+  template <class F>
+  bool absorb(F&& early) {
+    if (head_.load(std::memory_order_relaxed) == nullptr) return false;
+    message* newest = head_.exchange(nullptr, std::memory_order_acquire);
+    // Reverse into FIFO order, noting whether any signal came in: usually none did, and the whole
+    // batch joins the queue in one step.
+    message* oldest = nullptr;
+    bool signals = false;
+    for (message* m = newest; m;) {
+      message* next = m->next;
+      m->next = oldest;
+      oldest = m;
+      signals |= m->signal;
+      m = next;
+    }
+    if (!signals) {
+      append(oldest, newest);
+      return true;
+    }
+    std::uint64_t consumed = 0;
+    for (message* m = oldest; m;) {
+      message* next = m->next;
+      const std::uint64_t counted = packed(m);  // read before early(), which may destroy m
+      if (m->signal && early(m)) {
+        consumed += counted;
+      } else {
+        m->next = nullptr;
+        append(m, m);
+      }
+      m = next;
+    }
+    if (consumed) popped_.store(popped_.load(std::memory_order_relaxed) + consumed, std::memory_order_relaxed);
+    return true;
+  }
+
+  /// The oldest message in the owner's queue (see absorb), or nullptr.
   message* pop() noexcept {
-    if (!cache_) refill();
     message* m = cache_;
     if (m) {
       cache_ = m->next;
@@ -112,6 +149,11 @@ class mailbox {
   }
 
  private:
+  void append(message* first, message* last) noexcept {
+    (cache_ ? cache_tail_->next : cache_) = first;
+    cache_tail_ = last;
+  }
+
   /// One message in the packed counters: 1 in the count, its bytes in the byte count.
   static std::uint64_t packed(const message* m) noexcept { return (std::uint64_t{m->size8} << 35) | 1u; }
   /// pushed - popped, or 0 if a racing read saw the owner ahead of the producers.
@@ -138,11 +180,6 @@ class mailbox {
     return fifo;
   }
 
-  void refill() noexcept {
-    if (head_.load(std::memory_order_relaxed) == nullptr) return;
-    cache_ = reverse(head_.exchange(nullptr, std::memory_order_acquire));
-  }
-
   // Producers' cache line.
   std::atomic<message*> head_{closed_tag()};
   std::atomic<std::uint64_t> pushed_{0};
@@ -151,6 +188,7 @@ class mailbox {
   std::atomic<overflow> policy_{overflow::reject};
   // The owner's cache line (the process's own fields follow in its tail padding).
   alignas(64) message* cache_ = nullptr;
+  message* cache_tail_ = nullptr;  // valid while cache_ is not null
   std::atomic<std::uint64_t> popped_{0};
 };
 

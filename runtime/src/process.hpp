@@ -21,6 +21,7 @@ namespace agner::detail {
 /// What only some processes need: links, monitors, trap_exit, the exit reason. Allocated on first
 /// use so an idle process stays two cache lines.
 struct process_ext {
+  init_fn init = nullptr;  ///< pending init, cleared once run
   std::string exit_reason;
   std::vector<pid> links;
   std::vector<std::pair<monitor_ref, pid>> monitored_by;  ///< they get a DOWN when this one ends
@@ -39,7 +40,6 @@ struct process_ext {
 /// mailbox and the run queues orders them. Readers on other threads use only the atomics.
 struct process : mailbox {
   behaviour* code = nullptr;     ///< owned; null while the slot is free
-  init_fn init = nullptr;        ///< pending init, cleared once run
   std::unique_ptr<process_ext> ext;  ///< see process_ext; null until needed
   single_writer_counter reductions;
   single_writer_counter received;

@@ -51,13 +51,16 @@ void scheduler::run(process* p) {
       node_.log(fmt::format("process {}{} crashed: unknown exception", p->id(), name_suffix(node_, p)));
     }
   };
-  if (p->init) {
-    init_fn init = p->init;
-    p->init = nullptr;
+  if (p->ext && p->ext->init) {
+    init_fn init = p->ext->init;
+    p->ext->init = nullptr;
     guarded([&] { init(code, ctx); });
   }
   const std::uint32_t serial = p->serial();
   const std::uint64_t keep_at_most = p->policy() == mailbox::overflow::drop_oldest ? p->max_len() : 0;
+  // Signals that end the process act when they arrive, not after the messages queued before them.
+  auto absorb = [&] { return p->absorb([&](message* m) { return apply_on_arrival(p, m, serial); }); };
+  absorb();
   while (!p->exiting) {
     message* m = p->pop();
     if (m && keep_at_most && !m->signal && p->length() >= keep_at_most) {  // among the excess oldest
@@ -66,6 +69,7 @@ void scheduler::run(process* p) {
       continue;
     }
     if (!m) {
+      if (absorb()) continue;
       p->set_status(process_status::waiting);
       if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere
       p->set_status(process_status::running);
@@ -95,6 +99,8 @@ void scheduler::run(process* p) {
       destroy(m);
     }
     if (slice_left_ == 0 && !p->exiting) {
+      absorb();  // an exit signal behind a long queue takes effect within one slice
+      if (p->exiting) break;
       if (others_waiting()) {
         p->set_status(process_status::runnable);
         enqueue(p);
@@ -104,6 +110,35 @@ void scheduler::run(process* p) {
     }
   }
   terminate(p);
+}
+
+/// Called for each signal as it arrives, before the messages already queued are handled, as
+/// Erlang acts on signals when they arrive. Applies link and monitor bookkeeping and exit signals
+/// that end the process; returns false for everything the process must see in order (trapped exits,
+/// DOWNs, replies, timeouts, ports), which then waits its turn.
+bool scheduler::apply_on_arrival(process* p, message* m, std::uint32_t serial) {
+  if (m->target_serial != serial) return false;  // for an earlier owner: dead-lettered in turn
+  if (auto* s = m->get<exit_signal>()) {
+    const bool trapping = p->ext && p->ext->trap_exit;
+    const bool kills = !s->from_link && s->reason == "kill";
+    if (trapping && !kills) return false;
+    if (s->from_link && !erase_first(p->extension().links, s->from)) {
+      // unlinked meanwhile: ignored
+    } else if (kills) {
+      p->set_exit("killed");
+    } else if (s->reason != "normal") {
+      p->set_exit(std::move(s->reason));
+    }
+  } else if (m->is<link_signal>() || m->is<unlink_signal>() || m->is<monitor_signal>() || m->is<demonitor_signal>()) {
+    on_signal(p, m);
+  } else {
+    return false;
+  }
+  delivered_.add();
+  p->received.add();
+  add_reductions(p, 1);
+  destroy(m);
+  return true;
 }
 
 /// Applies a signal to `p`. Returns what the handler should see instead (an exit_message for a

@@ -171,7 +171,7 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
                                   "(raise runtime_options::process_limit)",
                                   n.table.limit()));
   p->code = b.release();
-  p->init = init;
+  if (init) p->extension().init = init;
   p->reductions.set(0);
   p->received.set(0);
   p->registered = !opts.name.empty();

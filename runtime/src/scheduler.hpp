@@ -70,6 +70,7 @@ class scheduler {
   // process_lifecycle.cpp
   void run(process* p);
   message* on_signal(process* p, message* m);
+  bool apply_on_arrival(process* p, message* m, std::uint32_t serial);
   void terminate(process* p);
   bool others_waiting() const noexcept;
 

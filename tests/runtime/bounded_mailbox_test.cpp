@@ -103,6 +103,8 @@ TEST_CASE("signals get through a full mailbox") {
   rt.exit(p, "kill");  // an exit signal: not refused
   h.release.count_down();
   CHECK(eventually([&] { return rt.process_count() == 0; }));
-  CHECK(h.get() == std::vector<int>{0, 1});
+  // The kill acts when it arrives, so the queued 1 may die unhandled with the process.
+  CHECK(h.get().front() == 0);
+  CHECK(h.get().size() <= 2);
   check_identity(rt);
 }
