@@ -105,3 +105,8 @@ inline void store_load_barrier([[maybe_unused]] std::atomic<unsigned>& sleeping)
 }
 
 }  // namespace agner::detail
+
+/// The runtime's hidden state is the node state.
+struct agner::runtime::impl : agner::detail::node_state {
+  using node_state::node_state;
+};

@@ -121,9 +121,6 @@ outside_counters& node_state::outside_stripe() noexcept {
 
 }  // namespace detail
 
-struct runtime::impl : detail::node_state {
-  using node_state::node_state;
-};
 
 runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>(*this, std::move(options))) {
   for (unsigned i = 0; i < impl_->options.schedulers; ++i)
@@ -310,116 +307,5 @@ std::vector<scheduler_counters> runtime::schedulers() const {
 port_counters runtime::ports() const noexcept { return impl_->io->counters(); }
 
 std::uint64_t runtime::global_run_queue_length() const noexcept { return impl_->global.size(); }
-
-// --- context ------------------------------------------------------------------------------------
-
-pid context::self() const noexcept { return proc_->id(); }
-
-bool context::send_message(pid to, message* m) {
-  return rt_->internals().send(to, m, sched_) != detail::send_outcome::rejected;
-}
-
-void context::exit(std::string reason) { proc_->set_exit(std::move(reason)); }
-
-void context::note_link(pid child) { proc_->extension().links.push_back(child); }
-
-void context::link(pid other) {
-  auto& links = proc_->extension().links;
-  if (other == self() || std::find(links.begin(), links.end(), other) != links.end()) return;
-  links.push_back(other);
-  auto& n = rt_->internals();
-  if (n.send_value(other, detail::link_signal{self()}, sched_) != detail::send_outcome::queued)
-    n.send_value(self(), detail::exit_signal{other, "noproc", true}, sched_);
-}
-
-void context::unlink(pid other) {
-  auto& links = proc_->extension().links;
-  auto it = std::find(links.begin(), links.end(), other);
-  if (it == links.end()) return;
-  links.erase(it);
-  rt_->internals().send_value(other, detail::unlink_signal{self()}, sched_);
-}
-
-std::uint64_t context::new_ref() noexcept {
-  return rt_->internals().next_ref.fetch_add(1, std::memory_order_relaxed);
-}
-
-bool context::send_tracked(pid to, message* m) {
-  return rt_->internals().send(to, m, sched_) == detail::send_outcome::queued;
-}
-
-void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
-                          std::function<void(context&, agner::reply&)> on_reply) {
-  std::uint64_t timer = 0;
-  if (timeout.count() >= 0)
-    timer = rt_->internals().timers->start(timeout, self(), make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
-  proc_->extension().pending.push_back({ref, timer, std::move(on_reply)});
-}
-
-void context::fail_request(std::uint64_t ref) {
-  auto& pending = proc_->extension().pending;
-  for (auto& p : pending)
-    if (p.ref == ref) rt_->internals().timers->cancel(p.timer);
-  rt_->internals().send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
-}
-
-void context::send_reply(const reply_to& to, message* body) {
-  rt_->internals().send_value(to.from, detail::reply_signal{to.ref, reply::status::ok, message_ptr(body)}, sched_);
-}
-
-void context::post_blocking(std::uint64_t ref, std::function<message*()> work) {
-  auto& n = rt_->internals();
-  n.io->run_blocking([&n, ref, to = self(), work = std::move(work)] {
-    detail::reply_signal answer{ref, reply::status::ok, nullptr};
-    try {
-      answer.body = message_ptr(work());
-    } catch (const std::exception& e) {
-      answer = {ref, reply::status::failed, message_ptr(make_message<std::string>(e.what()))};
-    } catch (...) {
-      answer = {ref, reply::status::failed, message_ptr(make_message<std::string>("unknown exception"))};
-    }
-    n.send_value(to, std::move(answer), nullptr);
-  });
-}
-
-std::pair<port_id, std::uint16_t> context::tcp_listen(const std::string& address, std::uint16_t port) {
-  auto result = rt_->internals().io->listen(self(), address, port);
-  proc_->extension().owns_ports = true;
-  return result;
-}
-
-void context::tcp_connect(const std::string& host, std::uint16_t port) {
-  rt_->internals().io->connect(self(), host, port);
-}
-void context::tcp_send(port_id socket, std::string bytes) { rt_->internals().io->send(socket, std::move(bytes)); }
-void context::activate(port_id socket) { rt_->internals().io->activate(socket); }
-void context::close_port(port_id port) { rt_->internals().io->close(port); }
-void context::give_port(port_id port, pid new_owner) { rt_->internals().io->give(port, self(), new_owner); }
-
-void context::trap_exit(bool on) { proc_->extension().trap_exit = on; }
-
-void context::send_exit(pid to, std::string reason) {
-  rt_->internals().send_value(to, detail::exit_signal{self(), std::move(reason), false}, sched_);
-}
-
-monitor_ref context::monitor(pid other) {
-  auto& n = rt_->internals();
-  monitor_ref ref{n.next_ref.fetch_add(1, std::memory_order_relaxed)};
-  proc_->extension().monitoring.emplace_back(ref, other);
-  if (n.send_value(other, detail::monitor_signal{self(), ref}, sched_) != detail::send_outcome::queued)
-    n.send_value(self(), detail::down_signal{ref, other, "noproc"}, sched_);
-  return ref;
-}
-
-void context::demonitor(monitor_ref ref) {
-  auto& mons = proc_->extension().monitoring;
-  auto it = std::find_if(mons.begin(), mons.end(), [&](const auto& e) { return e.first == ref; });
-  if (it == mons.end()) return;
-  pid target = it->second;
-  mons.erase(it);
-  rt_->internals().send_value(target, detail::demonitor_signal{ref}, sched_);
-}
-
-void context::add_reductions(std::uint64_t n) noexcept { sched_->add_reductions(proc_, n); }
 
 }  // namespace agner
