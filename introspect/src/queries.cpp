@@ -16,12 +16,6 @@ std::uint64_t value_of(const process_sample& s, sort_key key) {
   return 0;
 }
 
-/// True when a ranks before b: larger value first, then smaller pid.
-bool ranks_before(const process_sample& a, const process_sample& b, sort_key key) {
-  auto va = value_of(a, key), vb = value_of(b, key);
-  return va != vb ? va > vb : a.id < b.id;
-}
-
 }  // namespace
 
 node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point started) {
@@ -40,38 +34,85 @@ node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point s
   return info;
 }
 
+namespace {
+
+/// Keeps the n best samples seen, by `value` (largest first, ties by pid), and turns them into rows.
+template <class Value>
+class best_of {
+ public:
+  best_of(std::size_t n, Value value) : n_(n), value_(value), kept_(worse_on_top{value}) {}
+
+  void offer(const process_sample& s) {
+    if (kept_.size() < n_) {
+      kept_.push(s);
+    } else if (better(s, kept_.top(), value_)) {
+      kept_.pop();
+      kept_.push(s);
+    }
+  }
+
+  std::vector<process_row> rows(const runtime& rt) {
+    std::vector<process_sample> best;
+    best.reserve(kept_.size());
+    while (!kept_.empty()) {
+      best.push_back(kept_.top());
+      kept_.pop();
+    }
+    std::vector<process_row> out;
+    out.reserve(best.size());
+    for (auto it = best.rbegin(); it != best.rend(); ++it) {
+      process_row r;
+      r.id = it->id;
+      r.message_queue_len = it->message_queue_len;
+      r.reductions = it->reductions;
+      r.messages_received = it->messages_received;
+      r.memory = it->memory;
+      r.status = it->status;
+      if (auto info = rt.process_info(it->id)) r.registered_name = info->registered_name;
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+ private:
+  static bool better(const process_sample& a, const process_sample& b, const Value& value) {
+    auto va = value(a), vb = value(b);
+    return va != vb ? va > vb : a.id < b.id;
+  }
+  struct worse_on_top {
+    Value value;
+    bool operator()(const process_sample& a, const process_sample& b) const { return better(a, b, value); }
+  };
+  std::size_t n_;
+  Value value_;
+  std::priority_queue<process_sample, std::vector<process_sample>, worse_on_top> kept_;
+};
+
+}  // namespace
+
 std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n) {
   if (n == 0) return {};
-  // A heap whose top is the worst row kept so far.
-  auto worse_on_top = [key](const process_sample& a, const process_sample& b) { return ranks_before(a, b, key); };
-  std::priority_queue<process_sample, std::vector<process_sample>, decltype(worse_on_top)> kept(worse_on_top);
+  best_of pick(n, [key](const process_sample& s) { return value_of(s, key); });
+  rt.scan([&](const process_sample& s) { pick.offer(s); });
+  return pick.rows(rt);
+}
+
+std::vector<process_row> reductions_window::top(const runtime& rt, std::size_t n) {
+  // The window's amount rides in the sample's reductions field while ranking.
+  best_of pick(n, [](const process_sample& s) { return s.reductions; });
   rt.scan([&](const process_sample& s) {
-    if (kept.size() < n) {
-      kept.push(s);
-    } else if (ranks_before(s, kept.top(), key)) {
-      kept.pop();
-      kept.push(s);
-    }
+    if (last_.size() <= s.id.index) last_.resize(s.id.index + 1);
+    seen& before = last_[s.id.index];
+    const std::uint64_t base = before.valid && before.serial == s.id.serial ? before.reductions : 0;
+    before = seen{s.id.serial, true, s.reductions};
+    process_sample windowed = s;
+    windowed.reductions = s.reductions - base;
+    if (n) pick.offer(windowed);
   });
-  std::vector<process_sample> best;
-  best.reserve(kept.size());
-  while (!kept.empty()) {
-    best.push_back(kept.top());
-    kept.pop();
-  }
-  std::reverse(best.begin(), best.end());
-  std::vector<process_row> rows;
-  rows.reserve(best.size());
-  for (const auto& s : best) {
-    process_row r;
-    r.id = s.id;
-    r.message_queue_len = s.message_queue_len;
-    r.reductions = s.reductions;
-    r.messages_received = s.messages_received;
-    r.memory = s.memory;
-    r.status = s.status;
-    if (auto info = rt.process_info(s.id)) r.registered_name = info->registered_name;
-    rows.push_back(std::move(r));
+  auto rows = pick.rows(rt);
+  for (auto& r : rows) {
+    r.reductions_in_window = r.reductions;
+    r.reductions = last_[r.id.index].reductions;
   }
   return rows;
 }

@@ -90,6 +90,33 @@ TEST_CASE("top by memory finds the process holding the most queued bytes") {
   CHECK(node.rt.process_info(heavy)->memory == rows[0].memory);
 }
 
+TEST_CASE("a reductions window ranks by the work done since the previous look") {
+  runtime rt(test::two_schedulers());
+  std::atomic<int> handled{0};
+  pid a = rt.spawn_fn([&](context&, message&) { ++handled; });
+  pid b = rt.spawn_fn([&](context&, message&) { ++handled; });
+  for (int i = 0; i < 100; ++i) rt.send(a, i);  // a did more in total...
+  CHECK(eventually([&] { return handled.load() == 100; }));
+  reductions_window window;
+  auto first = window.top(rt, 2);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].id == a);  // a process first seen counts all its reductions
+  CHECK(first[0].reductions_in_window == 100);
+  for (int i = 0; i < 5; ++i) rt.send(a, i);
+  for (int i = 0; i < 50; ++i) rt.send(b, i);  // ...but b did more since
+  CHECK(eventually([&] { return handled.load() == 155; }));
+  auto second = window.top(rt, 2);
+  REQUIRE(second.size() == 2);
+  CHECK(second[0].id == b);
+  CHECK(second[0].reductions_in_window == 50);
+  CHECK(second[0].reductions == 50);
+  CHECK(second[1].id == a);
+  CHECK(second[1].reductions_in_window == 5);
+  CHECK(second[1].reductions == 105);
+  auto quiet = window.top(rt, 1);
+  CHECK(quiet[0].reductions_in_window == 0);
+}
+
 TEST_CASE("system info sums the schedulers and counts processes") {
   frozen_node node;
   pid p = node.rt.spawn_fn([](context&, message&) {});

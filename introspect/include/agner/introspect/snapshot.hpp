@@ -24,6 +24,7 @@ struct process_row {
   std::string registered_name;  ///< empty when none
   std::uint64_t message_queue_len = 0;
   std::uint64_t reductions = 0;
+  std::uint64_t reductions_in_window = 0;  ///< since the reader's previous look (reductions_window)
   std::uint64_t messages_received = 0;
   std::uint64_t memory = 0;  ///< bytes: control block + queued envelopes
   process_status status = process_status::waiting;
