@@ -44,19 +44,26 @@ void check_identity(runtime& rt) {
 
 }  // namespace
 
-TEST_CASE("a full mailbox with policy reject refuses the message and tells the sender") {
-  runtime rt(test::two_schedulers());
+/// Holds a process with a mailbox of 5 on its first message, offers it ten more, lets it go and
+/// returns how many sends were accepted and the values it handled.
+static std::pair<int, std::vector<int>> offer_ten(runtime& rt, mailbox_overflow policy) {
   held_process h;
-  pid p = h.spawn(rt, 5, mailbox_overflow::reject);
+  pid p = h.spawn(rt, 5, policy);
   rt.send(p, 0);
   h.entered.wait();
   int accepted = 0;
   for (int i = 1; i <= 10; ++i) accepted += rt.send(p, i) ? 1 : 0;
-  CHECK(accepted == 5);
-  CHECK(rt.process_info(p)->message_queue_len == 5);
+  CHECK(rt.process_info(p)->message_queue_len == (policy == mailbox_overflow::drop_oldest ? 10 : 5));
   h.release.count_down();
-  CHECK(eventually([&] { return h.get().size() == 6; }));
-  CHECK(h.get() == std::vector<int>{0, 1, 2, 3, 4, 5});
+  CHECK(eventually([&] { return h.get().size() == 6 && rt.process_info(p)->message_queue_len == 0; }));
+  return {accepted, h.get()};
+}
+
+TEST_CASE("a full mailbox with policy reject refuses the message and tells the sender") {
+  runtime rt(test::two_schedulers());
+  auto [accepted, handled] = offer_ten(rt, mailbox_overflow::reject);
+  CHECK(accepted == 5);
+  CHECK(handled == std::vector<int>{0, 1, 2, 3, 4, 5});
   const auto m = rt.messages();
   CHECK(m.dropped_rejected == 5);
   CHECK(m.dropped == 5);
@@ -65,29 +72,18 @@ TEST_CASE("a full mailbox with policy reject refuses the message and tells the s
 
 TEST_CASE("a full mailbox with policy drop_newest drops the new message quietly") {
   runtime rt(test::two_schedulers());
-  held_process h;
-  pid p = h.spawn(rt, 5, mailbox_overflow::drop_newest);
-  rt.send(p, 0);
-  h.entered.wait();
-  for (int i = 1; i <= 10; ++i) CHECK(rt.send(p, i));
-  h.release.count_down();
-  CHECK(eventually([&] { return h.get().size() == 6; }));
-  CHECK(h.get() == std::vector<int>{0, 1, 2, 3, 4, 5});
+  auto [accepted, handled] = offer_ten(rt, mailbox_overflow::drop_newest);
+  CHECK(accepted == 10);
+  CHECK(handled == std::vector<int>{0, 1, 2, 3, 4, 5});
   CHECK(rt.messages().dropped_newest == 5);
   check_identity(rt);
 }
 
 TEST_CASE("a full mailbox with policy drop_oldest keeps the newest messages") {
   runtime rt(test::two_schedulers());
-  held_process h;
-  pid p = h.spawn(rt, 5, mailbox_overflow::drop_oldest);
-  rt.send(p, 0);
-  h.entered.wait();
-  for (int i = 1; i <= 10; ++i) CHECK(rt.send(p, i));
-  h.release.count_down();
-  CHECK(eventually([&] { return h.get().size() == 6; }));
-  CHECK(eventually([&] { return rt.process_info(p)->message_queue_len == 0; }));
-  CHECK(h.get() == std::vector<int>{0, 6, 7, 8, 9, 10});
+  auto [accepted, handled] = offer_ten(rt, mailbox_overflow::drop_oldest);
+  CHECK(accepted == 10);
+  CHECK(handled == std::vector<int>{0, 6, 7, 8, 9, 10});
   CHECK(rt.messages().dropped_oldest == 5);
   check_identity(rt);
 }
