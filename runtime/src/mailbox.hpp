@@ -54,7 +54,6 @@ class mailbox {
   /// Bytes of the envelopes pushed and not yet popped (see message::bytes).
   std::uint64_t bytes() const noexcept { return static_cast<std::uint32_t>(queued() >> 32); }
 
-  bool is_closed() const noexcept { return head_.load(std::memory_order_acquire) == closed_tag(); }
 
   /// 0 when unbounded. Set by open(); read by producers and, for drop_oldest, by the owner.
   std::uint32_t max_len() const noexcept { return max_len_.load(std::memory_order_relaxed); }

@@ -38,17 +38,18 @@ void scheduler::run(process* p) {
   p->set_status(process_status::running);
   context ctx(&node_.rt, p, this);
   behaviour& code = *p->code;
+  auto crash = [&](const char* what) {
+    p->set_exit(what);
+    p->crashed = true;
+    node_.log(fmt::format("process {}{} crashed: {}", p->id(), name_suffix(node_, p), what));
+  };
   auto guarded = [&](auto&& call) {
     try {
       call();
     } catch (const std::exception& e) {
-      p->set_exit(e.what());
-      p->crashed = true;
-      node_.log(fmt::format("process {}{} crashed: {}", p->id(), name_suffix(node_, p), e.what()));
+      crash(e.what());
     } catch (...) {
-      p->set_exit("unknown exception");
-      p->crashed = true;
-      node_.log(fmt::format("process {}{} crashed: unknown exception", p->id(), name_suffix(node_, p)));
+      crash("unknown exception");
     }
   };
   if (p->ext && p->ext->init) {

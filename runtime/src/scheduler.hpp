@@ -10,10 +10,6 @@
 #include "process.hpp"
 #include "run_queue.hpp"
 
-namespace agner {
-class runtime;
-}
-
 namespace agner::detail {
 
 struct node_state;

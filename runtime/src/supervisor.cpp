@@ -72,21 +72,25 @@ void supervisor::handle(context& ctx, message& m) {
       plan_->killed = true;
       ctx.send_exit(t->child, "kill");
     }
-  } else if (plan_ && (m.is<request<start_child>>() || m.is<request<terminate_child>>())) {
-    // Changing the children while some are being stopped would race the plan: answer afterwards.
-    if (auto* r = m.get<request<start_child>>()) {
-      deferred_.push_back([this, req = *r](context& c) mutable { handle_request(c, req); });
-    } else if (auto* t2 = m.get<request<terminate_child>>()) {
-      deferred_.push_back([this, req = *t2](context& c) mutable { handle_request(c, req); });
-    }
   } else if (auto* r = m.get<request<start_child>>()) {
-    handle_request(ctx, *r);
-  } else if (auto* t3 = m.get<request<terminate_child>>()) {
-    handle_request(ctx, *t3);
+    membership(ctx, *r);
+  } else if (auto* r2 = m.get<request<terminate_child>>()) {
+    membership(ctx, *r2);
   } else if (auto* w = m.get<request<which_children>>()) {
     std::vector<child_info> rows;
     for (auto& c : children_) rows.push_back(child_info{c.spec.id, c.current, c.spec.restart});
     ctx.reply(w->from, std::move(rows));
+  }
+}
+
+/// Changing the children while some are being stopped would race the plan: such a request is
+/// answered once the plan is done.
+template <class R>
+void supervisor::membership(context& ctx, R& r) {
+  if (plan_) {
+    deferred_.push_back([this, req = r](context& c) mutable { handle_request(c, req); });
+  } else {
+    handle_request(ctx, r);
   }
 }
 

@@ -48,7 +48,7 @@ TEST_CASE("a spawned process handles what is sent to its pid and to its register
   CHECK(eventually([&] { return sum.load() == 3; }));
 }
 
-TEST_CASE("a handler can spawn a registered process with a bounded mailbox") {
+TEST_CASE("a handler can spawn a process with options, such as a registered name") {
   runtime rt(test::two_schedulers());
   std::atomic<long> sum{0};
   pid parent = rt.spawn_fn([&](context& ctx, message&) {

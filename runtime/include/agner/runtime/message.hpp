@@ -13,7 +13,6 @@ namespace agner {
 /// What the runtime knows about a payload type: how to destroy it and what to call it.
 struct message_type {
   void (*destroy)(struct message*) noexcept;
-  std::uint32_t size;          ///< sizeof the payload
   const std::type_info* info;  ///< typeid(T)
   bool signal;                 ///< handled by the runtime (links, monitors, replies), not the handler
 };
@@ -64,7 +63,7 @@ void destroy_message(message* m) noexcept {
   delete static_cast<typed_message<T>*>(m);
 }
 template <class T>
-inline constexpr message_type type_of{&destroy_message<T>, sizeof(T), &typeid(T),
+inline constexpr message_type type_of{&destroy_message<T>, &typeid(T),
                                       requires { T::agner_signal; }};
 }  // namespace detail
 

@@ -101,6 +101,8 @@ class supervisor final : public behaviour {
   };
 
   void on_exit(context& ctx, pid from, const std::string& reason);
+  template <class R>
+  void membership(context& ctx, R& r);
   void handle_request(context& ctx, request<start_child>& r);
   void handle_request(context& ctx, request<terminate_child>& r);
   void restart(context& ctx, std::size_t index);
