@@ -10,4 +10,5 @@ std::string pingpong(runtime_options opts, long pairs, long roundtrips);
 std::string ring(runtime_options opts, long n, long hops);
 std::string counting(runtime_options opts, long msgs);
 std::string topq(runtime_options opts, long n, long hot, long queued);
+std::string gc(runtime_options opts, long live, long queued, long runs);
 }  // namespace agner::bench

@@ -15,6 +15,8 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] BENCH [ARGS
   ring N HOPS               a ring of N processes passing one token HOPS times
   counting MSGS             one producer floods one process with MSGS messages, then asks the total
   topq N K Q                N idle processes, K of them with Q queued messages: time the top 20 by queue
+  gc LIVE QUEUED RUNS       a process with LIVE 64-byte strings in its heap and QUEUED messages
+                            waiting: time per major (compacting) collection, RUNS runs
   all                       each of the above with the peers' parameters
 )";
 
@@ -58,6 +60,8 @@ int main(int argc, char** argv) {
     print(b::counting(opts, arg(args, 1)));
   } else if (what == "topq") {
     print(b::topq(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
+  } else if (what == "gc") {
+    print(b::gc(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
   } else if (what == "all") {
     print(b::pingpong(opts, 1, 2000000));
     print(b::pingpong(opts, 100, 20000));
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
     print(b::spawn(opts, 1000000));
     print(b::counting(opts, 10000000));
     print(b::topq(opts, 1000000, 10, 1000));
+    print(b::gc(opts, 10000, 10000, 1000));
   } else {
     std::fprintf(stderr, "agner-bench: unknown benchmark '%s'\n%s", what.c_str(), usage);
     return 2;

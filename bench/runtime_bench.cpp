@@ -1,6 +1,9 @@
 #include <algorithm>
 #include <chrono>
 #include <latch>
+#include <memory_resource>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -212,6 +215,60 @@ std::string topq(runtime_options opts, long n, long hot, long queued) {
   release.count_down();
   return fmt::format("agner topq n={} ms_top20_by_queue={:.1f} max_queue={}", n, s * 1e3,
                      rows.empty() ? 0 : rows.front().message_queue_len);
+}
+
+}  // namespace agner::bench
+
+namespace agner::bench {
+namespace {
+
+struct build_state {
+  long live;
+};
+
+/// Holds `live` 64-byte strings in its heap; compacts them on a major collection.
+class keeper final : public behaviour {
+ public:
+  void init(context& ctx) { ctx.heap().move_in(items_); }
+  void handle(context&, message& m) override {
+    if (auto* b = m.get<build_state>())
+      for (long i = 0; i < b->live; ++i) items_.emplace_back(64, 'x');
+  }
+  void gc(heap& fresh) { fresh.move_in(items_); }
+
+ private:
+  std::pmr::vector<std::pmr::string> items_;
+};
+
+}  // namespace
+
+std::string gc(runtime_options opts, long live, long queued, long runs) {
+  runtime rt(opts);
+  pid p = rt.spawn<keeper>();
+  rt.send(p, build_state{live});
+  while (rt.process_info(p)->messages_received < 1) std::this_thread::yield();
+  // Hold every scheduler so the queue stays as sent, then queue the messages and the requests.
+  // When the keeper runs, it applies each collection request as it arrives, before handling any
+  // of the queued messages, so every collection sees the whole queue.
+  const unsigned schedulers = rt.scheduler_count();
+  std::latch held(schedulers), release(1);
+  for (unsigned i = 0; i < schedulers; ++i)
+    rt.send(rt.spawn_fn([&](context&, message&) {
+      held.count_down();
+      release.wait();
+    }),
+            0);
+  held.wait();
+  for (long q = 0; q < queued; ++q) rt.send(p, q);
+  for (long r = 0; r < runs; ++r) rt.garbage_collect(p);
+  const auto before = *rt.process_info(p);
+  auto t0 = clock::now();
+  release.count_down();
+  while (rt.process_info(p)->major_gcs < static_cast<std::uint64_t>(runs)) std::this_thread::yield();
+  const double s = seconds_since(t0);
+  return fmt::format("agner gc live={} queued={} runs={} us_per_major_gc={:.1f} heap_bytes={} queue_at_gc={}",
+                     live, queued, runs, s * 1e6 / static_cast<double>(runs), rt.process_info(p)->heap_bytes,
+                     before.message_queue_len - static_cast<std::uint64_t>(runs));  // less the requests
 }
 
 }  // namespace agner::bench

@@ -114,6 +114,16 @@ void context::demonitor(monitor_ref ref) {
   rt_->internals().send_value(target, detail::demonitor_signal{ref}, sched_);
 }
 
+agner::heap& context::heap() {
+  auto& x = proc_->extension();
+  if (!x.heap)
+    x.heap = std::make_unique<agner::heap>(
+        x.max_heap_bytes, detail::heap_meters{&proc_->memory.heap_bytes, &rt_->internals().heap_bytes});
+  return *x.heap;
+}
+
+void context::hibernate() { proc_->extension().hibernate = true; }
+
 void context::add_reductions(std::uint64_t n) noexcept { sched_->add_reductions(proc_, n); }
 
 }  // namespace agner

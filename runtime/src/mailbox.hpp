@@ -185,6 +185,20 @@ class mailbox {
   std::atomic<std::uint32_t> serial_{0};
   std::atomic<std::uint32_t> max_len_{0};  // atomics: a stale sender may read them during a reopen
   std::atomic<overflow> policy_{overflow::reject};
+
+ public:
+  /// The owner's heap and collection figures, published for readers on other threads. They change
+  /// rarely (when the heap grows or is collected), so they share the producers' line: the owner's
+  /// line is full.
+  struct memory_stats {
+    std::atomic<std::uint32_t> minor_gcs{0};
+    std::atomic<std::uint32_t> major_gcs{0};
+    std::atomic<std::uint64_t> gc_reclaimed{0};
+    std::atomic<std::uint64_t> heap_bytes{0};
+    std::atomic<std::uint64_t> state_bytes{0};  ///< what the behaviour reports (state_bytes())
+  } memory;
+
+ private:
   // The owner's cache line (the process's own fields follow in its tail padding).
   alignas(64) message* cache_ = nullptr;
   message* cache_tail_ = nullptr;  // valid while cache_ is not null

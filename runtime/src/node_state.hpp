@@ -55,6 +55,7 @@ struct node_state {
   std::unique_ptr<timer_service> timers;  // started after the schedulers, stopped after them
   std::unique_ptr<io_service> io;         // likewise
   std::atomic<std::uint64_t> next_ref{1};  // monitor and request references
+  std::atomic<std::int64_t> heap_bytes{0};  // held by all process heaps
 
   /// Sends `m` to `to` from `local` (the caller's scheduler, or nullptr for other threads).
   send_outcome send(pid to, message* m, scheduler* local) {

@@ -34,6 +34,13 @@ struct process_ext {
   std::vector<pending_reply> pending;  ///< requests awaiting an answer
   bool trap_exit = false;
   bool owns_ports = false;  ///< its ports close when it ends
+  bool hibernate = false;   ///< collect and shrink once idle
+  gc_fn gc = nullptr;               ///< the behaviour's compaction hook, if it has one
+  state_fn state_bytes = nullptr;   ///< the behaviour's state report, if it has one
+  std::size_t max_heap_bytes = 0;
+  std::unique_ptr<agner::heap> heap;  ///< created by context::heap()
+  /// Heaps a gc hook left live data in (a behaviour bug, logged): kept until the process ends.
+  std::vector<std::unique_ptr<agner::heap>> stranded;
 };
 
 /// Fields after the mailbox belong to whichever scheduler runs the process; the hand-off through the

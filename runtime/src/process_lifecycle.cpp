@@ -46,6 +46,8 @@ void scheduler::run(process* p) {
   auto guarded = [&](auto&& call) {
     try {
       call();
+    } catch (const max_heap_error&) {
+      // tend() ends it with reason max_heap: the heap remembers it was passed
     } catch (const std::exception& e) {
       crash(e.what());
     } catch (...) {
@@ -71,6 +73,10 @@ void scheduler::run(process* p) {
     }
     if (!m) {
       if (absorb()) continue;
+      if (p->ext) {
+        tend(p);
+        if (p->exiting) break;
+      }
       p->set_status(process_status::waiting);
       if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere
       p->set_status(process_status::running);
@@ -101,6 +107,7 @@ void scheduler::run(process* p) {
     }
     if (slice_left_ == 0 && !p->exiting) {
       absorb();  // an exit signal behind a long queue takes effect within one slice
+      if (p->ext && !p->exiting) tend(p);
       if (p->exiting) break;
       if (others_waiting()) {
         p->set_status(process_status::runnable);
@@ -132,6 +139,8 @@ bool scheduler::apply_on_arrival(process* p, message* m, std::uint32_t serial) {
     }
   } else if (m->is<link_signal>() || m->is<unlink_signal>() || m->is<monitor_signal>() || m->is<demonitor_signal>()) {
     on_signal(p, m);
+  } else if (m->is<gc_signal>()) {
+    if (!p->exiting) collect(p, gc_kind::requested);
   } else {
     return false;
   }
@@ -206,6 +215,74 @@ message* scheduler::on_signal(process* p, message* m) {
     erase_ref(p->extension().monitored_by, d->ref);
   }
   return nullptr;
+}
+
+/// Between handlers: ends a process whose heap passed max_heap_bytes, collects when the heap is
+/// due or the process asked to hibernate, and refreshes the behaviour's state report.
+void scheduler::tend(process* p) {
+  process_ext& x = *p->ext;
+  if (x.heap && x.heap->passed_max()) {
+    p->set_exit("max_heap");
+    p->crashed = true;  // logged here, with the figures
+    node_.log(fmt::format("process {}{} killed: its heap needed more than max_heap_bytes ({} bytes)",
+                          p->id(), name_suffix(node_, p), x.max_heap_bytes));
+    return;
+  }
+  if (x.hibernate) {
+    x.hibernate = false;
+    collect(p, gc_kind::hibernate);
+  } else if (x.heap && x.heap->wants_gc()) {
+    collect(p, gc_kind::automatic);
+  }
+  if (x.state_bytes) p->memory.state_bytes.store(x.state_bytes(*p->code), std::memory_order_relaxed);
+}
+
+/// A collection. Automatic: a minor run (release empty chunks), then a major one if that did not
+/// bring the heap under its target. Requested and hibernate: a major run, releasing every empty
+/// chunk. A major run with a gc hook moves the live state into a fresh heap and frees the old one.
+void scheduler::collect(process* p, gc_kind kind) {
+  process_ext& x = p->extension();
+  const auto status = p->status.load(std::memory_order_relaxed);
+  p->set_status(process_status::garbage_collecting);
+  auto& stats = p->memory;
+  const std::size_t before = x.heap ? x.heap->size() : 0;
+  bool major = kind != gc_kind::automatic;
+  if (!major) {
+    x.heap->sweep(true);
+    stats.minor_gcs.store(stats.minor_gcs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    minor_gcs_.add();
+    major = x.heap->wants_gc() && x.gc;
+  }
+  if (major) {
+    if (x.heap && x.gc) {
+      std::size_t max = x.max_heap_bytes;  // stranded heaps count against it
+      for (auto& h : x.stranded) max = max > h->size() ? max - h->size() : 1;
+      auto fresh = std::make_unique<agner::heap>(max, heap_meters{&stats.heap_bytes, &node_.heap_bytes});
+      try {
+        x.gc(*p->code, *fresh);
+      } catch (const std::exception& e) {
+        p->set_exit(fmt::format("gc hook failed: {}", e.what()));
+      }
+      if (x.heap->live() != 0) {
+        node_.log(fmt::format("process {}{}: its gc hook left {} live bytes in the old heap; they stay there",
+                              p->id(), name_suffix(node_, p), x.heap->live()));
+        x.stranded.push_back(std::move(x.heap));
+      }
+      x.heap = std::move(fresh);
+    }
+    if (x.heap) x.heap->sweep(kind == gc_kind::automatic);
+    stats.major_gcs.store(stats.major_gcs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    major_gcs_.add();
+  }
+  if (x.heap) {
+    x.heap->retarget();
+    const std::size_t after = x.heap->size();
+    const std::size_t reclaimed = before > after ? before - after : 0;
+    stats.gc_reclaimed.store(stats.gc_reclaimed.load(std::memory_order_relaxed) + reclaimed,
+                             std::memory_order_relaxed);
+    gc_reclaimed_.add(reclaimed);
+  }
+  p->set_status(status);
 }
 
 void scheduler::terminate(process* p) {

@@ -19,6 +19,7 @@ std::string_view to_string(process_status s) {
     case process_status::waiting: return "waiting";
     case process_status::runnable: return "runnable";
     case process_status::running: return "running";
+    case process_status::garbage_collecting: return "garbage_collecting";
     case process_status::exiting: return "exiting";
   }
   return "unknown";
@@ -153,12 +154,13 @@ runtime::~runtime() {
     }
     delete p->code;
     p->code = nullptr;
+    p->ext.reset();  // its heap reports to this node's totals
   }
   n.outside_stripe().dead_letters.fetch_add(dropped, std::memory_order_relaxed);
 }
 
 pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts,
-                             detail::init_fn init, detail::scheduler* local, pid link_to) {
+                             detail::hooks hooks, detail::scheduler* local, pid link_to) {
   auto& n = *impl_;
   if (!local) local = detail::scheduler::current(n);
   detail::process* p = n.table.acquire();
@@ -168,7 +170,19 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
                                   "(raise runtime_options::process_limit)",
                                   n.table.limit()));
   p->code = b.release();
-  if (init) p->extension().init = init;
+  const bool init = hooks.init != nullptr;
+  if (init) p->extension().init = hooks.init;
+  if (hooks.gc || hooks.state_bytes || opts.max_heap_bytes) {
+    auto& x = p->extension();
+    x.gc = hooks.gc;
+    x.state_bytes = hooks.state_bytes;
+    x.max_heap_bytes = opts.max_heap_bytes;
+  }
+  p->memory.minor_gcs.store(0, std::memory_order_relaxed);
+  p->memory.major_gcs.store(0, std::memory_order_relaxed);
+  p->memory.gc_reclaimed.store(0, std::memory_order_relaxed);
+  p->memory.heap_bytes.store(0, std::memory_order_relaxed);
+  p->memory.state_bytes.store(0, std::memory_order_relaxed);
   p->reductions.set(0);
   p->received.set(0);
   p->registered = !opts.name.empty();
@@ -176,7 +190,7 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   if (link_to) p->extension().links.push_back(link_to);
   pid id;
   if (opts.name.empty()) {
-    id = pid{p->index, p->open(init != nullptr, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
+    id = pid{p->index, p->open(init, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
   } else {
     std::unique_lock lock(n.registry_mutex);
     if (auto it = n.names.find(opts.name); it != n.names.end()) {
@@ -191,12 +205,17 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
                         fmt::format("cannot spawn: the name '{}' is already registered to {}",
                                     opts.name, holder));
     }
-    id = pid{p->index, p->open(init != nullptr, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
+    id = pid{p->index, p->open(init, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
     n.names.emplace(opts.name, id);
     n.name_of.emplace(p->index, opts.name);
   }
   if (init) n.schedule(p, local);
   return id;
+}
+
+bool runtime::garbage_collect(pid to) {
+  return impl_->send_value(to, detail::gc_signal{}, detail::scheduler::current(*impl_)) ==
+         detail::send_outcome::queued;
 }
 
 void runtime::exit(pid to, std::string reason) {
@@ -244,7 +263,13 @@ std::optional<process_counters> runtime::process_info(pid id) const {
   c.reductions = p->reductions.get();
   c.messages_received = p->received.get();
   c.message_queue_len = p->length();
-  c.memory = sizeof(detail::process) + p->bytes();
+  c.mailbox_bytes = p->bytes();
+  c.heap_bytes = p->memory.heap_bytes.load(std::memory_order_relaxed);
+  c.state_bytes = p->memory.state_bytes.load(std::memory_order_relaxed);
+  c.memory = sizeof(detail::process) + c.mailbox_bytes + c.heap_bytes + c.state_bytes;
+  c.minor_gcs = p->memory.minor_gcs.load(std::memory_order_relaxed);
+  c.major_gcs = p->memory.major_gcs.load(std::memory_order_relaxed);
+  c.gc_reclaimed = p->memory.gc_reclaimed.load(std::memory_order_relaxed);
   c.status = p->status.load(std::memory_order_relaxed);
   {
     std::shared_lock lock(impl_->registry_mutex);
@@ -269,7 +294,10 @@ void runtime::scan(const std::function<void(const process_sample&)>& visit) cons
       s.reductions = p.reductions.get();
       s.messages_received = p.received.get();
       s.message_queue_len = p.length();
-      s.memory = sizeof(detail::process) + p.bytes();
+      s.memory = sizeof(detail::process) + p.bytes() + p.memory.heap_bytes.load(std::memory_order_relaxed) +
+                 p.memory.state_bytes.load(std::memory_order_relaxed);
+      s.gc_runs = p.memory.minor_gcs.load(std::memory_order_relaxed) +
+                  p.memory.major_gcs.load(std::memory_order_relaxed);
       s.status = status;
       visit(s);
     }
@@ -302,6 +330,17 @@ std::vector<scheduler_counters> runtime::schedulers() const {
   rows.reserve(impl_->schedulers.size());
   for (auto& s : impl_->schedulers) rows.push_back(s->counters());
   return rows;
+}
+
+gc_counters runtime::gc() const noexcept {
+  gc_counters c;
+  for (auto& s : impl_->schedulers) {
+    c.minor_runs += s->minor_gcs();
+    c.major_runs += s->major_gcs();
+    c.bytes_reclaimed += s->gc_reclaimed();
+  }
+  c.heap_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, impl_->heap_bytes.load(std::memory_order_relaxed)));
+  return c;
 }
 
 port_counters runtime::ports() const noexcept { return impl_->io->counters(); }

@@ -50,6 +50,9 @@ class scheduler {
   std::uint64_t dropped_rejected() const noexcept { return dropped_rejected_.get(); }
   std::uint64_t dropped_newest() const noexcept { return dropped_newest_.get(); }
   std::uint64_t dropped_oldest() const noexcept { return dropped_oldest_.get(); }
+  std::uint64_t minor_gcs() const noexcept { return minor_gcs_.get(); }
+  std::uint64_t major_gcs() const noexcept { return major_gcs_.get(); }
+  std::uint64_t gc_reclaimed() const noexcept { return gc_reclaimed_.get(); }
 
   /// Any thread: if parked, wake it. True if this call woke it.
   bool unpark() noexcept;
@@ -68,6 +71,9 @@ class scheduler {
   message* on_signal(process* p, message* m);
   bool apply_on_arrival(process* p, message* m, std::uint32_t serial);
   void terminate(process* p);
+  void tend(process* p);
+  enum class gc_kind { automatic, requested, hibernate };
+  void collect(process* p, gc_kind kind);
   bool others_waiting() const noexcept;
 
   node_state& node_;
@@ -92,6 +98,9 @@ class scheduler {
   single_writer_counter dropped_rejected_;
   single_writer_counter dropped_newest_;
   single_writer_counter dropped_oldest_;
+  single_writer_counter minor_gcs_;
+  single_writer_counter major_gcs_;
+  single_writer_counter gc_reclaimed_;
   single_writer_counter idle_ns_;
   std::atomic<std::uint64_t> idle_since_ns_{0};  // 0 while busy
   std::atomic<std::uint64_t> started_ns_{0};

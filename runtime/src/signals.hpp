@@ -32,6 +32,10 @@ struct monitor_signal {
   pid from;
   monitor_ref ref;
 };
+/// Collect the heap now (runtime::garbage_collect).
+struct gc_signal {
+  static constexpr bool agner_signal = true;
+};
 struct demonitor_signal {
   static constexpr bool agner_signal = true;
   monitor_ref ref;

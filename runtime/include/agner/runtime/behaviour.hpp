@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 
+#include "agner/runtime/heap.hpp"
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
 #include "agner/runtime/ports.hpp"
@@ -29,8 +30,12 @@ class scheduler;
 /// An exception escaping `handle` (or `init`) crashes this process only; it is logged with the pid,
 /// the registered name and the exception's text.
 ///
-/// A behaviour that defines `void init(context&)` (not virtual: it is found at compile time by
-/// `spawn`) has it run on a scheduler before any message is handled.
+/// Optional members, found at compile time by `spawn` (not virtual):
+/// - `void init(context&)` runs on a scheduler before any message is handled;
+/// - `void gc(agner::heap& fresh)` makes major collections compact: it moves every member that lives
+///   in the process heap into `fresh` (with `fresh.move_in(member)`), and the old heap is released;
+/// - `std::size_t state_bytes() const` reports memory the state holds outside the heap; it is added
+///   to the process's memory figure, refreshed whenever the process goes idle.
 class behaviour {
  public:
   virtual ~behaviour() = default;
@@ -132,6 +137,13 @@ class context {
   /// other reason is logged as an abnormal exit. Messages still queued become dead letters.
   void exit(std::string reason = "normal");
 
+  /// This process's heap (created on first use): pass it to std::pmr containers so the state they
+  /// hold is counted, collected and bounded by max_heap_bytes. See heap.hpp.
+  agner::heap& heap();
+  /// Collects the heap (a major run) and releases everything it can once the handler returns and
+  /// the mailbox is empty, as Erlang's hibernate: for a process that will be idle a long time.
+  void hibernate();
+
   /// Declares extra work done by this handler, in reductions (one is charged per message already).
   /// Heavy handlers use it so the scheduler's fairness budget reflects what they cost.
   void add_reductions(std::uint64_t n) noexcept;
@@ -180,10 +192,25 @@ void call_init(behaviour& b, context& c) {
   static_cast<B&>(b).init(c);
 }
 using init_fn = void (*)(behaviour&, context&);
+using gc_fn = void (*)(behaviour&, heap&);
+using state_fn = std::size_t (*)(const behaviour&);
+
+/// The optional members of a behaviour type, type-erased.
+struct hooks {
+  init_fn init = nullptr;
+  gc_fn gc = nullptr;
+  state_fn state_bytes = nullptr;
+};
+
 template <class B>
-constexpr init_fn init_of() {
-  if constexpr (has_init<B>) return &call_init<B>;
-  return nullptr;
+constexpr hooks hooks_of() {
+  hooks h;
+  if constexpr (has_init<B>) h.init = &call_init<B>;
+  if constexpr (requires(B& b, heap& fresh) { b.gc(fresh); })
+    h.gc = [](behaviour& b, heap& fresh) { static_cast<B&>(b).gc(fresh); };
+  if constexpr (requires(const B& b) { std::size_t{b.state_bytes()}; })
+    h.state_bytes = [](const behaviour& b) -> std::size_t { return static_cast<const B&>(b).state_bytes(); };
+  return h;
 }
 }  // namespace detail
 

@@ -13,6 +13,7 @@ enum class process_status : std::uint8_t {
   waiting,   ///< idle, mailbox empty
   runnable,  ///< has messages, in a run queue
   running,   ///< a scheduler is running its handler
+  garbage_collecting,  ///< a scheduler is collecting its heap
   exiting,   ///< terminating; its slot is about to be freed
 };
 std::string_view to_string(process_status s);
@@ -23,7 +24,13 @@ struct process_counters {
   std::uint64_t reductions = 0;          ///< monotonic: one per message plus declared extra work
   std::uint64_t messages_received = 0;   ///< messages handed to the handler
   std::uint64_t message_queue_len = 0;   ///< sent to it and not yet handled
-  std::uint64_t memory = 0;              ///< bytes: control block + queued envelopes (see message::bytes)
+  std::uint64_t memory = 0;              ///< bytes: control block + mailbox + heap + state_bytes
+  std::uint64_t mailbox_bytes = 0;       ///< queued envelopes (see message::bytes)
+  std::uint64_t heap_bytes = 0;          ///< the process heap's chunks (see heap::size)
+  std::uint64_t state_bytes = 0;         ///< what the behaviour reports about its state
+  std::uint64_t minor_gcs = 0;           ///< collections that released empty chunks only
+  std::uint64_t major_gcs = 0;           ///< compacting collections (garbage_collect, hibernate, growth)
+  std::uint64_t gc_reclaimed = 0;        ///< bytes given back by all its collections, monotonic
   process_status status = process_status::waiting;
 };
 
@@ -35,6 +42,7 @@ struct process_sample {
   std::uint64_t messages_received = 0;
   std::uint64_t message_queue_len = 0;
   std::uint64_t memory = 0;
+  std::uint64_t gc_runs = 0;  ///< minor + major
   process_status status = process_status::waiting;
 };
 
@@ -58,6 +66,14 @@ struct message_counters {
   std::uint64_t dropped_oldest = 0;       ///< policy drop_oldest
   std::uint64_t dead_letters = 0;  ///< to a dead pid, or left in a mailbox when its process ended
   std::uint64_t late_replies = 0;  ///< answers that arrived after their request timed out (delivered, then dropped)
+};
+
+/// Heaps and collections, node-wide.
+struct gc_counters {
+  std::uint64_t minor_runs = 0;       ///< monotonic
+  std::uint64_t major_runs = 0;       ///< monotonic
+  std::uint64_t bytes_reclaimed = 0;  ///< monotonic
+  std::uint64_t heap_bytes = 0;       ///< held by all process heaps now
 };
 
 /// Ports (sockets and listeners) and their traffic.

@@ -57,6 +57,11 @@ struct spawn_options {
   /// check together, so the length can exceed it by their number, briefly.
   std::uint32_t max_len = 0;
   mailbox_overflow overflow = mailbox_overflow::reject;
+  /// Bounds the process heap (context::heap) at this many bytes; 0 for unbounded. An allocation
+  /// that would pass it throws max_heap_error and the process ends with reason "max_heap", logged
+  /// (Erlang's max_heap_size with kill => true). Queued messages are not counted: bound them with
+  /// max_len.
+  std::size_t max_heap_bytes = 0;
 };
 
 /// Thrown by spawn when the process cannot be created.
@@ -89,7 +94,7 @@ class runtime {
   template <class B, class... A>
   pid spawn_with(const spawn_options& opts, A&&... args) {
     return spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), opts,
-                           detail::init_of<B>(), nullptr, pid{});
+                           detail::hooks_of<B>(), nullptr, pid{});
   }
   /// Spawns a process whose handler is `f(context&, message&)`.
   template <class F>
@@ -118,6 +123,10 @@ class runtime {
   /// Sends an exit signal to `to` from outside any process (an operator's kill): "kill" cannot be
   /// trapped; other reasons behave as context::send_exit. Thread-safe.
   void exit(pid to, std::string reason);
+
+  /// Asks `to` to collect its heap (a major run) between two of its handlers. Asynchronous; false
+  /// if `to` is not alive. Thread-safe.
+  bool garbage_collect(pid to);
 
   /// Sends `value` to `to` once `delay` has passed on the runtime's clock (never earlier; at
   /// millisecond resolution). Dropped if `to` has died by then. Thread-safe.
@@ -158,6 +167,8 @@ class runtime {
   /// One row per scheduler: O(schedulers).
   std::vector<scheduler_counters> schedulers() const;
   unsigned scheduler_count() const noexcept;
+  /// Collections and heap bytes: O(schedulers).
+  gc_counters gc() const noexcept;
   /// Ports open and bytes moved. O(1).
   port_counters ports() const noexcept;
   /// Runnable processes waiting in the global queue (sent to from outside the schedulers). O(1).
@@ -171,7 +182,7 @@ class runtime {
   friend class context;
   void check_not_on_scheduler(const char* what) const;
   timer_ref start_timer(clock::duration delay, pid to, message* m);
-  pid spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts, detail::init_fn init,
+  pid spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts, detail::hooks hooks,
                       detail::scheduler* local, pid link_to);
   std::unique_ptr<impl> impl_;
 };
@@ -183,7 +194,7 @@ pid context::spawn(A&&... args) {
 
 template <class B, class... A>
 pid context::spawn_with(const spawn_options& opts, A&&... args) {
-  return rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), opts, detail::init_of<B>(),
+  return rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), opts, detail::hooks_of<B>(),
                               sched_, pid{});
 }
 
@@ -222,7 +233,7 @@ reply runtime::call(pid to, T body, clock::duration timeout) {
 template <class B, class... A>
 pid context::spawn_link(A&&... args) {
   pid child = rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), spawn_options{},
-                                   detail::init_of<B>(), sched_, self());
+                                   detail::hooks_of<B>(), sched_, self());
   note_link(child);
   return child;
 }
