@@ -30,7 +30,7 @@ class mailbox {
     // A bounded mailbox refuses at the door (reject, drop_newest); signals always get in. Concurrent
     // senders may each pass the check, so the bound can be exceeded by their number, briefly.
     if (const auto max = max_len_.load(std::memory_order_relaxed);
-        max && !m->signal && policy() != overflow::drop_oldest && length() >= max)
+        max && !m->signal() && policy() != overflow::drop_oldest && length() >= max)
       return push_result::full;
     const std::uint64_t counted = packed(m);
     pushed_.fetch_add(counted, std::memory_order_relaxed);  // before the push: length never goes negative
@@ -55,6 +55,12 @@ class mailbox {
   std::uint64_t bytes() const noexcept { return static_cast<std::uint32_t>(queued() >> 32); }
 
 
+  /// When the oldest queued message was sent, on the coarse clock; 0 when none is known. As of the
+  /// owner's last slice start, or the wake-up if it has not run since.
+  std::uint32_t oldest_ms() const noexcept { return oldest_ms_.load(std::memory_order_relaxed); }
+  /// The producer that woke the owner (push returned woke_owner) notes its message's send time.
+  void note_oldest(std::uint32_t ms) noexcept { oldest_ms_.store(ms, std::memory_order_relaxed); }
+
   /// 0 when unbounded. Set by open(); read by producers and, for drop_oldest, by the owner.
   std::uint32_t max_len() const noexcept { return max_len_.load(std::memory_order_relaxed); }
   overflow policy() const noexcept { return policy_.load(std::memory_order_relaxed); }
@@ -76,7 +82,7 @@ class mailbox {
       message* next = m->next;
       m->next = oldest;
       oldest = m;
-      signals |= m->signal;
+      signals |= m->signal();
       m = next;
     }
     if (!signals) {
@@ -87,7 +93,7 @@ class mailbox {
     for (message* m = oldest; m;) {
       message* next = m->next;
       const std::uint64_t counted = packed(m);  // read before early(), which may destroy m
-      if (m->signal && early(m)) {
+      if (m->signal() && early(m)) {
         consumed += counted;
       } else {
         m->next = nullptr;
@@ -107,6 +113,24 @@ class mailbox {
       popped_.store(popped_.load(std::memory_order_relaxed) + packed(m), std::memory_order_relaxed);
     }
     return m;
+  }
+
+  /// Publishes the send time of the oldest message in the owner's queue (0 if it is empty).
+  void publish_oldest() noexcept { oldest_ms_.store(cache_ ? cache_->sent_ms : 0, std::memory_order_relaxed); }
+
+  /// Calls `f(const message&)` for the owner's queue, oldest first, until it returns false.
+  template <class F>
+  void for_each_queued(F&& f) const {
+    for (const message* m = cache_; m; m = m->next)
+      if (!f(*m)) return;
+  }
+
+  /// Marks the mailbox blocked even though the owner's queue is not empty (a suspended owner), unless
+  /// producers pushed something meanwhile. After true the caller must not touch the owner again.
+  bool try_block_keeping_queue() noexcept {
+    message* expected = nullptr;
+    return head_.compare_exchange_strong(expected, blocked_tag(), std::memory_order_acq_rel,
+                                         std::memory_order_relaxed);
   }
 
   /// If nothing is queued, marks the mailbox blocked and returns true: the owner is now idle and the
@@ -154,7 +178,7 @@ class mailbox {
   }
 
   /// One message in the packed counters: 1 in the count, its bytes in the byte count.
-  static std::uint64_t packed(const message* m) noexcept { return (std::uint64_t{m->size8} << 35) | 1u; }
+  static std::uint64_t packed(const message* m) noexcept { return (std::uint64_t{m->type->size8} << 35) | 1u; }
   /// pushed - popped, or 0 if a racing read saw the owner ahead of the producers.
   std::uint64_t queued() const noexcept {
     auto popped = popped_.load(std::memory_order_relaxed);
@@ -185,6 +209,9 @@ class mailbox {
   std::atomic<std::uint32_t> serial_{0};
   std::atomic<std::uint32_t> max_len_{0};  // atomics: a stale sender may read them during a reopen
   std::atomic<overflow> policy_{overflow::reject};
+  // When the oldest queued message was sent (coarse ms; 0: none known). The sender that wakes the
+  // owner writes it; the owner rewrites it when it starts a slice and clears it when it goes idle.
+  std::atomic<std::uint32_t> oldest_ms_{0};
 
  public:
   /// The owner's heap and collection figures, published for readers on other threads. They change

@@ -67,9 +67,14 @@ struct node_state {
     process* p = to ? table.slot(to.index) : nullptr;
     if (!p || p->serial() != to.serial) return dead_letter(m, local);
     m->target_serial = to.serial;
+    const std::uint32_t sent_ms = local ? local->now_ms() : coarse_ms();
+    m->sent_ms = sent_ms;
     switch (p->push(m)) {
       case mailbox::push_result::queued: return send_outcome::queued;
-      case mailbox::push_result::woke_owner: schedule(p, local); return send_outcome::queued;
+      case mailbox::push_result::woke_owner:
+        p->note_oldest(sent_ms);  // the owner cannot run before schedule()
+        schedule(p, local);
+        return send_outcome::queued;
       case mailbox::push_result::closed: return dead_letter(m, local);
       case mailbox::push_result::full: return refused(p, m, local);
     }

@@ -35,6 +35,8 @@ struct process_ext {
   bool trap_exit = false;
   bool owns_ports = false;  ///< its ports close when it ends
   bool hibernate = false;   ///< collect and shrink once idle
+  pid parent;               ///< who spawn_linked it
+  describe_fn describe = nullptr;   ///< the behaviour's state description, if it has one
   gc_fn gc = nullptr;               ///< the behaviour's compaction hook, if it has one
   state_fn state_bytes = nullptr;   ///< the behaviour's state report, if it has one
   std::size_t max_heap_bytes = 0;
@@ -54,7 +56,10 @@ struct process : mailbox {
   std::atomic<process_status> status{process_status::exiting};
   bool registered = false;       ///< has a registered name to release when it dies
   bool crashed = false;          ///< the exit reason came from an exception (already logged)
-  bool exiting = false;          ///< ends once the current handler returns; reason in ext
+  /// Why the run loop must stop: stop_exit (ends once the current handler returns; reason in
+  /// ext) or stop_suspend (handles no message until resumed). One byte, so the loop tests one load.
+  std::uint8_t stop = 0;
+  static constexpr std::uint8_t stop_exit = 1, stop_suspend = 2;
 
   process_ext& extension() {
     if (!ext) ext = std::make_unique<process_ext>();
@@ -62,11 +67,13 @@ struct process : mailbox {
   }
   /// Marks the process to end with `reason`; the first reason given wins.
   void set_exit(std::string reason) {
-    if (exiting) return;
-    exiting = true;
+    if (exiting()) return;
+    stop |= stop_exit;
     extension().exit_reason = std::move(reason);
   }
 
+  bool exiting() const noexcept { return stop & stop_exit; }
+  bool suspended() const noexcept { return stop & stop_suspend; }
   pid id() const noexcept { return pid{index, serial()}; }
   void set_status(process_status s) noexcept { status.store(s, std::memory_order_relaxed); }
 };

@@ -64,58 +64,69 @@ void scheduler::run(process* p) {
   // Signals that end the process act when they arrive, not after the messages queued before them.
   auto absorb = [&] { return p->absorb([&](message* m) { return apply_on_arrival(p, m, serial); }); };
   absorb();
-  while (!p->exiting) {
-    message* m = p->pop();
-    if (m && keep_at_most && !m->signal && p->length() >= keep_at_most) {  // among the excess oldest
-      dropped_oldest_.add();
-      destroy(m);
-      continue;
-    }
-    if (!m) {
-      if (absorb()) continue;
-      if (p->ext) {
-        tend(p);
-        if (p->exiting) break;
+  for (;;) {
+    while (!p->stop) {
+      message* m = p->pop();
+      if (m && keep_at_most && !m->signal() && p->length() >= keep_at_most) {  // among the excess oldest
+        dropped_oldest_.add();
+        destroy(m);
+        continue;
       }
-      p->set_status(process_status::waiting);
-      if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere
-      p->set_status(process_status::running);
-      continue;
-    }
-    if (m->target_serial != serial) {  // sent to an earlier owner of this slot
-      dead_letters_.add();
-      destroy(m);
-      continue;
-    }
-    delivered_.add();
-    p->received.add();
-    add_reductions(p, 1);
-    if (m->signal) {
-      message* user = on_signal(p, m);
-      destroy(m);
-      if (user && user->is<continuation_call>()) {
-        auto* k = user->get<continuation_call>();
-        guarded([&] { k->fn(ctx, k->result); });
-        destroy(user);
-        user = nullptr;
+      if (!m) {
+        if (absorb()) continue;
+        if (p->ext) {
+          tend(p);
+          if (p->stop) break;
+        }
+        p->set_status(process_status::waiting);
+        if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere
+        p->set_status(process_status::running);
+        continue;
       }
-      m = user;
-    }
-    if (m) {
-      guarded([&] { code.handle(ctx, *m); });
-      destroy(m);
-    }
-    if (slice_left_ == 0 && !p->exiting) {
-      absorb();  // an exit signal behind a long queue takes effect within one slice
-      if (p->ext && !p->exiting) tend(p);
-      if (p->exiting) break;
-      if (others_waiting()) {
-        p->set_status(process_status::runnable);
-        enqueue(p);
-        return;
+      if (m->target_serial != serial) {  // sent to an earlier owner of this slot
+        dead_letters_.add();
+        destroy(m);
+        continue;
       }
-      slice_left_ = node_.options.slice_reductions;
+      delivered_.add();
+      p->received.add();
+      add_reductions(p, 1);
+      if (m->signal()) {
+        message* user = on_signal(p, m);
+        destroy(m);
+        if (user && user->is<continuation_call>()) {
+          auto* k = user->get<continuation_call>();
+          guarded([&] { k->fn(ctx, k->result); });
+          destroy(user);
+          user = nullptr;
+        }
+        m = user;
+      }
+      if (m) {
+        guarded([&] { code.handle(ctx, *m); });
+        destroy(m);
+      }
+      if (slice_left_ == 0 && !p->stop) {
+        absorb();  // an exit signal behind a long queue takes effect within one slice
+        if (p->ext && !p->stop) tend(p);
+        if (p->stop) break;
+        p->publish_oldest();
+        if (others_waiting()) {
+          p->set_status(process_status::runnable);
+          enqueue(p);
+          return;
+        }
+        slice_left_ = node_.options.slice_reductions;
+      }
     }
+    if (p->exiting()) break;
+    // Suspended: idle with the queue kept. Any push wakes it to apply signals (resume, kill), and it
+    // blocks again unless resumed.
+    p->publish_oldest();
+    p->set_status(process_status::suspended);
+    if (p->try_block_keeping_queue()) return;
+    p->set_status(process_status::running);
+    absorb();
   }
   terminate(p);
 }
@@ -140,7 +151,12 @@ bool scheduler::apply_on_arrival(process* p, message* m, std::uint32_t serial) {
   } else if (m->is<link_signal>() || m->is<unlink_signal>() || m->is<monitor_signal>() || m->is<demonitor_signal>()) {
     on_signal(p, m);
   } else if (m->is<gc_signal>()) {
-    if (!p->exiting) collect(p, gc_kind::requested);
+    if (!p->exiting()) collect(p, gc_kind::requested);
+  } else if (auto* sus = m->get<suspend_signal>()) {
+    p->stop = static_cast<std::uint8_t>(sus->suspend ? p->stop | process::stop_suspend
+                                                     : p->stop & ~process::stop_suspend);
+  } else if (auto* i = m->get<inspect_signal>()) {
+    i->done(report(p, i->options));
   } else {
     return false;
   }
@@ -285,6 +301,40 @@ void scheduler::collect(process* p, gc_kind kind) {
   p->set_status(status);
 }
 
+/// What the process says about itself, for runtime::inspect.
+process_report scheduler::report(process* p, const inspect_options& opts) {
+  process_report r;
+  r.behaviour = demangle(typeid(*p->code).name());
+  r.suspended = p->suspended();
+  if (process_ext* x = p->ext.get()) {
+    r.links = x->links;
+    for (auto& [ref, target] : x->monitoring) r.monitors.push_back(target);
+    for (auto& [ref, watcher] : x->monitored_by) r.monitored_by.push_back(watcher);
+    r.parent = x->parent;
+    r.trap_exit = x->trap_exit;
+    if (x->describe) {
+      try {
+        r.state = x->describe(*p->code);
+      } catch (const std::exception& e) {
+        r.state = fmt::format("(describe failed: {})", e.what());
+      }
+    }
+  }
+  p->for_each_queued([&](const message& m) {
+    if (r.queue.size() >= opts.max_messages || r.queue_listed_bytes >= opts.max_bytes) return false;
+    queued_message q{m.type_name(), m.bytes(), {}};
+    if (opts.contents) {
+      q.text = m.format();
+      const std::size_t room = opts.max_bytes - r.queue_listed_bytes;
+      if (q.text.size() > room) q.text.resize(room);
+      r.queue_listed_bytes += q.text.size();
+    }
+    r.queue.push_back(std::move(q));
+    return true;
+  });
+  return r;
+}
+
 void scheduler::terminate(process* p) {
   p->set_status(process_status::exiting);
   const pid self = p->id();
@@ -317,7 +367,7 @@ void scheduler::terminate(process* p) {
   p->code = nullptr;
   p->ext.reset();
   p->crashed = false;
-  p->exiting = false;
+  p->stop = 0;
   node_.table.release(p);
 }
 

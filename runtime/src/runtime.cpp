@@ -20,6 +20,7 @@ std::string_view to_string(process_status s) {
     case process_status::runnable: return "runnable";
     case process_status::running: return "running";
     case process_status::garbage_collecting: return "garbage_collecting";
+    case process_status::suspended: return "suspended";
     case process_status::exiting: return "exiting";
   }
   return "unknown";
@@ -172,10 +173,11 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   p->code = b.release();
   const bool init = hooks.init != nullptr;
   if (init) p->extension().init = hooks.init;
-  if (hooks.gc || hooks.state_bytes || opts.max_heap_bytes) {
+  if (hooks.gc || hooks.state_bytes || hooks.describe || opts.max_heap_bytes) {
     auto& x = p->extension();
     x.gc = hooks.gc;
     x.state_bytes = hooks.state_bytes;
+    x.describe = hooks.describe;
     x.max_heap_bytes = opts.max_heap_bytes;
   }
   p->memory.minor_gcs.store(0, std::memory_order_relaxed);
@@ -187,7 +189,10 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   p->received.set(0);
   p->registered = !opts.name.empty();
   p->set_status(init ? process_status::runnable : process_status::waiting);
-  if (link_to) p->extension().links.push_back(link_to);
+  if (link_to) {
+    p->extension().links.push_back(link_to);
+    p->ext->parent = link_to;
+  }
   pid id;
   if (opts.name.empty()) {
     id = pid{p->index, p->open(init, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
@@ -211,6 +216,21 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   }
   if (init) n.schedule(p, local);
   return id;
+}
+
+bool runtime::suspend(pid to) {
+  return impl_->send_value(to, detail::suspend_signal{true}, detail::scheduler::current(*impl_)) ==
+         detail::send_outcome::queued;
+}
+
+bool runtime::resume(pid to) {
+  return impl_->send_value(to, detail::suspend_signal{false}, detail::scheduler::current(*impl_)) ==
+         detail::send_outcome::queued;
+}
+
+bool runtime::inspect(pid to, inspect_options options, std::function<void(process_report)> done) {
+  return impl_->send_value(to, detail::inspect_signal{options, std::move(done)},
+                           detail::scheduler::current(*impl_)) == detail::send_outcome::queued;
 }
 
 bool runtime::garbage_collect(pid to) {
@@ -270,6 +290,7 @@ std::optional<process_counters> runtime::process_info(pid id) const {
   c.minor_gcs = p->memory.minor_gcs.load(std::memory_order_relaxed);
   c.major_gcs = p->memory.major_gcs.load(std::memory_order_relaxed);
   c.gc_reclaimed = p->memory.gc_reclaimed.load(std::memory_order_relaxed);
+  if (c.message_queue_len) c.oldest_message_age_ms = detail::age_ms(p->oldest_ms(), detail::coarse_ms());
   c.status = p->status.load(std::memory_order_relaxed);
   {
     std::shared_lock lock(impl_->registry_mutex);
@@ -282,6 +303,7 @@ std::optional<process_counters> runtime::process_info(pid id) const {
 void runtime::scan(const std::function<void(const process_sample&)>& visit) const {
   const auto& table = impl_->table;
   const std::uint32_t end = table.high_water();
+  const std::uint32_t now_ms = detail::coarse_ms();
   for (std::uint32_t chunk = 0; chunk < end; chunk += detail::process_table::chunk_size) {
     const detail::process* first = table.slot(chunk);
     const std::uint32_t n = std::min(detail::process_table::chunk_size, end - chunk);
@@ -294,6 +316,7 @@ void runtime::scan(const std::function<void(const process_sample&)>& visit) cons
       s.reductions = p.reductions.get();
       s.messages_received = p.received.get();
       s.message_queue_len = p.length();
+      if (s.message_queue_len) s.oldest_message_age_ms = detail::age_ms(p.oldest_ms(), now_ms);
       s.memory = sizeof(detail::process) + p.bytes() + p.memory.heap_bytes.load(std::memory_order_relaxed) +
                  p.memory.state_bytes.load(std::memory_order_relaxed);
       s.gc_runs = p.memory.minor_gcs.load(std::memory_order_relaxed) +

@@ -103,10 +103,13 @@ bool scheduler::others_waiting() const noexcept {
 }
 
 process* scheduler::find_work() {
-  if (++tick_ % global_check_interval == 0 && !node_.global.empty()) {
-    if (process* p = node_.global.pop_into(queue_, 1)) {
-      slice_left_ = node_.options.slice_reductions;
-      return p;
+  if (++tick_ % global_check_interval == 0) {
+    now_ms_ = coarse_ms();
+    if (!node_.global.empty()) {
+      if (process* p = node_.global.pop_into(queue_, 1)) {
+        slice_left_ = node_.options.slice_reductions;
+        return p;
+      }
     }
   }
   if (process* p = next_.exchange(nullptr, std::memory_order_acquire)) {
@@ -184,6 +187,7 @@ process* scheduler::idle() {
   std::uint64_t now = now_ns();
   idle_ns_.add(now - idle_start);
   idle_since_ns_.store(0, std::memory_order_relaxed);
+  now_ms_ = coarse_ms();
   // The last scheduler to stop looking makes sure someone looks for whatever work remains.
   if (node_.spinning.fetch_sub(1, std::memory_order_seq_cst) == 1 && found) node_.notify_work();
   return found;

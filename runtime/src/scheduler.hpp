@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agner/runtime/counters.hpp"
+#include "coarse_clock.hpp"
 #include "counter.hpp"
 #include "process.hpp"
 #include "run_queue.hpp"
@@ -32,7 +33,13 @@ class scheduler {
   void enqueue(process* p);
 
   /// This scheduler's thread only: handler-side counters.
-  void count_sent() noexcept { sent_.add(); }
+  void count_sent() noexcept {
+    sent_.add();
+    if ((sent_.get() & 1023) == 0) now_ms_ = coarse_ms();  // a handler that sends a lot stays current
+  }
+  /// The coarse clock as of this scheduler's last look (refreshed every 61 activations, every 1024
+  /// sends and after idling): what a message sent from here is stamped with.
+  std::uint32_t now_ms() const noexcept { return now_ms_; }
   void count_dead_letter(std::uint64_t n = 1) noexcept { dead_letters_.add(n); }
   void count_refused(bool rejected) noexcept { (rejected ? dropped_rejected_ : dropped_newest_).add(); }
   void add_reductions(process* p, std::uint64_t n) noexcept {
@@ -72,6 +79,7 @@ class scheduler {
   bool apply_on_arrival(process* p, message* m, std::uint32_t serial);
   void terminate(process* p);
   void tend(process* p);
+  process_report report(process* p, const inspect_options& opts);
   enum class gc_kind { automatic, requested, hibernate };
   void collect(process* p, gc_kind kind);
   bool others_waiting() const noexcept;
@@ -83,6 +91,7 @@ class scheduler {
   std::atomic<process*> next_{nullptr};  // runs before the queue; not stolen (keeps pairs together)
   std::uint32_t slice_left_ = 0;
   std::uint32_t tick_ = 0;
+  std::uint32_t now_ms_ = coarse_ms();
   std::vector<process*> overflow_;
   struct watch {
     std::uint64_t switches = 0, since_ns = 0;

@@ -36,6 +36,17 @@ struct monitor_signal {
 struct gc_signal {
   static constexpr bool agner_signal = true;
 };
+/// Suspend or resume handling messages (an operator's suspend_process / resume_process).
+struct suspend_signal {
+  static constexpr bool agner_signal = true;
+  bool suspend;
+};
+/// Report on yourself (runtime::inspect); answered on arrival, between two handlers.
+struct inspect_signal {
+  static constexpr bool agner_signal = true;
+  inspect_options options;
+  std::function<void(process_report)> done;
+};
 struct demonitor_signal {
   static constexpr bool agner_signal = true;
   monitor_ref ref;

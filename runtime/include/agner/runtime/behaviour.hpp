@@ -35,7 +35,9 @@ class scheduler;
 /// - `void gc(agner::heap& fresh)` makes major collections compact: it moves every member that lives
 ///   in the process heap into `fresh` (with `fresh.move_in(member)`), and the old heap is released;
 /// - `std::size_t state_bytes() const` reports memory the state holds outside the heap; it is added
-///   to the process's memory figure, refreshed whenever the process goes idle.
+///   to the process's memory figure, refreshed whenever the process goes idle;
+/// - `std::string describe() const` describes its state for an operator (process_info), as OTP's
+///   format_status: say what helps, leave out secrets.
 class behaviour {
  public:
   virtual ~behaviour() = default;
@@ -194,12 +196,14 @@ void call_init(behaviour& b, context& c) {
 using init_fn = void (*)(behaviour&, context&);
 using gc_fn = void (*)(behaviour&, heap&);
 using state_fn = std::size_t (*)(const behaviour&);
+using describe_fn = std::string (*)(const behaviour&);
 
 /// The optional members of a behaviour type, type-erased.
 struct hooks {
   init_fn init = nullptr;
   gc_fn gc = nullptr;
   state_fn state_bytes = nullptr;
+  describe_fn describe = nullptr;
 };
 
 template <class B>
@@ -210,6 +214,8 @@ constexpr hooks hooks_of() {
     h.gc = [](behaviour& b, heap& fresh) { static_cast<B&>(b).gc(fresh); };
   if constexpr (requires(const B& b) { std::size_t{b.state_bytes()}; })
     h.state_bytes = [](const behaviour& b) -> std::size_t { return static_cast<const B&>(b).state_bytes(); };
+  if constexpr (requires(const B& b) { std::string{b.describe()}; })
+    h.describe = [](const behaviour& b) -> std::string { return static_cast<const B&>(b).describe(); };
   return h;
 }
 }  // namespace detail

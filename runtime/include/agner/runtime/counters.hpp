@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "agner/runtime/pid.hpp"
 
@@ -14,6 +15,7 @@ enum class process_status : std::uint8_t {
   runnable,  ///< has messages, in a run queue
   running,   ///< a scheduler is running its handler
   garbage_collecting,  ///< a scheduler is collecting its heap
+  suspended, ///< an operator suspended it: it handles no message until resumed
   exiting,   ///< terminating; its slot is about to be freed
 };
 std::string_view to_string(process_status s);
@@ -31,6 +33,7 @@ struct process_counters {
   std::uint64_t minor_gcs = 0;           ///< collections that released empty chunks only
   std::uint64_t major_gcs = 0;           ///< compacting collections (garbage_collect, hibernate, growth)
   std::uint64_t gc_reclaimed = 0;        ///< bytes given back by all its collections, monotonic
+  std::uint64_t oldest_message_age_ms = 0;  ///< age of the oldest queued message (see docs/runtime.md)
   process_status status = process_status::waiting;
 };
 
@@ -43,7 +46,36 @@ struct process_sample {
   std::uint64_t message_queue_len = 0;
   std::uint64_t memory = 0;
   std::uint64_t gc_runs = 0;  ///< minor + major
+  std::uint64_t oldest_message_age_ms = 0;
   process_status status = process_status::waiting;
+};
+
+/// A queued message as introspection shows it.
+struct queued_message {
+  std::string type;   ///< demangled payload type
+  std::uint64_t bytes = 0;
+  std::string text;   ///< the payload formatted (only when asked for and the type is formattable)
+};
+
+/// What to include in a process_report.
+struct inspect_options {
+  std::size_t max_messages = 10;   ///< queued messages to list, oldest first
+  std::size_t max_bytes = 4096;    ///< bound on the listed messages' text (and each one's)
+  bool contents = false;           ///< format payloads (admins only: they may hold user data)
+};
+
+/// What a process says about itself when asked (runtime::inspect), between two of its handlers.
+struct process_report {
+  std::string behaviour;               ///< demangled type of its behaviour
+  std::vector<pid> links;
+  std::vector<pid> monitors;           ///< processes it monitors
+  std::vector<pid> monitored_by;       ///< processes monitoring it
+  pid parent;                          ///< the process that spawn_linked it (its supervisor), if any
+  bool trap_exit = false;
+  bool suspended = false;
+  std::string state;                   ///< the behaviour's describe(), if it has one
+  std::vector<queued_message> queue;   ///< the first queued messages, within inspect_options
+  std::uint64_t queue_listed_bytes = 0;
 };
 
 struct scheduler_counters {

@@ -8,13 +8,19 @@
 #include <typeinfo>
 #include <utility>
 
+#include <fmt/format.h>
+
 namespace agner {
 
-/// What the runtime knows about a payload type: how to destroy it and what to call it.
+/// What the runtime knows about a payload type: how to destroy it, what to call it, how to show it.
 struct message_type {
   void (*destroy)(struct message*) noexcept;
   const std::type_info* info;  ///< typeid(T)
-  bool signal;                 ///< handled by the runtime (links, monitors, replies), not the handler
+  /// The payload as text, for introspection; null for a type fmt cannot format (give the type an
+  /// fmt::formatter or a format_as to have its messages shown, not just named and sized).
+  std::string (*format)(const struct message&);
+  std::uint16_t size8;  ///< the envelope's size in 8-byte units (saturates), for accounting
+  bool signal;          ///< handled by the runtime (links, monitors, replies), not the handler
 };
 
 namespace detail {
@@ -30,12 +36,13 @@ struct message {
   message* next = nullptr;
   const message_type* type = nullptr;
   std::uint32_t target_serial = 0;  ///< serial of the pid it was sent to; a reused slot drops it
-  bool signal = false;              ///< copy of type->signal, kept here so the check costs no load
-  std::uint16_t size8 = 0;          ///< the envelope's size in 8-byte units (saturates), for accounting
+  std::uint32_t sent_ms = 0;        ///< when it was sent, on the coarse clock (see detail::coarse_ms)
 
   /// Bytes this envelope occupies (inline payload included; memory the payload owns elsewhere,
   /// such as a long std::string's characters, is not).
-  std::size_t bytes() const noexcept { return std::size_t{size8} * 8; }
+  std::size_t bytes() const noexcept { return std::size_t{type->size8} * 8; }
+  /// Handled by the runtime, not by a handler.
+  bool signal() const noexcept { return type->signal; }
 
   /// The payload if it has type T, else nullptr. One pointer compare.
   template <class T>
@@ -45,6 +52,8 @@ struct message {
 
   /// Demangled payload type name, e.g. "ping" (for logs and introspection; allocates).
   std::string type_name() const;
+  /// The payload as text if its type is formattable, else empty (allocates).
+  std::string format() const { return type->format ? type->format(*this) : std::string(); }
 
   static void* operator new(std::size_t size) { return detail::allocate_envelope(size); }
   static void operator delete(void* p, std::size_t size) noexcept { detail::free_envelope(p, size); }
@@ -63,8 +72,22 @@ void destroy_message(message* m) noexcept {
   delete static_cast<typed_message<T>*>(m);
 }
 template <class T>
+constexpr auto formatter_of() -> std::string (*)(const message&) {
+  if constexpr (fmt::is_formattable<T>::value) {
+    return [](const message& m) { return fmt::format("{}", static_cast<const typed_message<T>&>(m).value); };
+  } else {
+    return nullptr;
+  }
+}
+template <class T>
+constexpr std::uint16_t size8_of() {
+  constexpr std::size_t units = (sizeof(typed_message<T>) + 7) / 8;
+  return static_cast<std::uint16_t>(units < 0xffff ? units : 0xffff);
+}
+template <class T>
 inline constexpr message_type type_of{&destroy_message<T>, &typeid(T),
-                                      requires { T::agner_signal; }};
+                                      formatter_of<T>(),
+                                      size8_of<T>(), requires { T::agner_signal; }};
 }  // namespace detail
 
 template <class T>
@@ -82,11 +105,11 @@ message* make_message(A&&... args) {
   static_assert(std::is_nothrow_destructible_v<T>);
   auto* m = new typed_message<T>(std::forward<A>(args)...);
   m->type = &detail::type_of<T>;
-  m->signal = detail::type_of<T>.signal;
-  constexpr std::size_t units = (sizeof(typed_message<T>) + 7) / 8;
-  m->size8 = static_cast<std::uint16_t>(units < 0xffff ? units : 0xffff);
   return m;
 }
+
+/// A C++ type name made readable ("agner::detail::ping" rather than "N5agner6detail4pingE").
+std::string demangle(const char* mangled);
 
 /// Destroys an envelope and its payload.
 inline void destroy(message* m) noexcept { m->type->destroy(m); }

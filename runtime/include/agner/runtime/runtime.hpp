@@ -124,6 +124,16 @@ class runtime {
   /// trapped; other reasons behave as context::send_exit. Thread-safe.
   void exit(pid to, std::string reason);
 
+  /// Suspends `to` (Erlang's suspend_process): it handles no message until resumed; messages queue
+  /// up, and signals still act (a kill ends it, an inspect is answered). Asynchronous; false if `to`
+  /// is not alive. Thread-safe.
+  bool suspend(pid to);
+  bool resume(pid to);
+  /// Asks `to` for a process_report. `done` runs on a scheduler thread (it must not block) when `to`
+  /// answers, between two of its handlers; it never runs if `to` dies first, and not until its
+  /// current handler returns: callers wait with a deadline. False if `to` is not alive. Thread-safe.
+  bool inspect(pid to, inspect_options options, std::function<void(process_report)> done);
+
   /// Asks `to` to collect its heap (a major run) between two of its handlers. Asynchronous; false
   /// if `to` is not alive. Thread-safe.
   bool garbage_collect(pid to);

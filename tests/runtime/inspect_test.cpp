@@ -1,0 +1,176 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <future>
+#include <latch>
+#include <string>
+
+#include "support.hpp"
+
+using namespace agner;
+using agner::test::eventually;
+
+namespace {
+
+/// Counts ints; says how many in its state description.
+class tally final : public behaviour {
+ public:
+  explicit tally(std::atomic<int>& seen) : seen_(seen) {}
+  void handle(context&, message& m) override {
+    if (m.is<int>()) seen_.fetch_add(1);
+  }
+  std::string describe() const { return fmt::format("seen {}", seen_.load()); }
+
+ private:
+  std::atomic<int>& seen_;
+};
+
+/// Blocks runtime::inspect's caller until the report comes (tests only: a real reader uses a deadline).
+process_report inspect_now(runtime& rt, pid p, inspect_options o = {}) {
+  std::promise<process_report> answer;
+  auto f = answer.get_future();
+  REQUIRE(rt.inspect(p, o, [&](process_report r) { answer.set_value(std::move(r)); }));
+  return f.get();
+}
+
+}  // namespace
+
+TEST_CASE("a suspended process keeps its messages queued, still answers inspect and dies to kill") {
+  runtime rt(test::two_schedulers());
+  std::atomic<int> seen{0};
+  pid p = rt.spawn<tally>(seen);
+  rt.send(p, 1);
+  REQUIRE(eventually([&] { return seen.load() == 1; }));
+  CHECK(rt.suspend(p));
+  for (int i = 0; i < 5; ++i) rt.send(p, 10 + i);
+  REQUIRE(eventually([&] { return rt.process_info(p)->status == process_status::suspended; }));
+  auto r = inspect_now(rt, p, {.max_messages = 3, .max_bytes = 4096, .contents = true});
+  CHECK(r.suspended);
+  CHECK(r.state == "seen 1");
+  REQUIRE(r.queue.size() == 3);  // bounded by count
+  CHECK(r.queue[0].type == "int");
+  CHECK(r.queue[0].text == "10");
+  CHECK(r.queue[2].text == "12");
+  CHECK(seen.load() == 1);
+  CHECK(rt.process_info(p)->message_queue_len == 5);
+  CHECK(rt.resume(p));
+  REQUIRE(eventually([&] { return seen.load() == 6; }));
+  CHECK(rt.suspend(p));
+  rt.exit(p, "kill");
+  REQUIRE(eventually([&] { return !rt.process_info(p); }));
+  CHECK_FALSE(rt.suspend(p));
+  CHECK_FALSE(rt.inspect(p, {}, [](process_report) {}));
+}
+
+TEST_CASE("a queued-message listing is bounded by bytes, and payloads are shown only when asked for") {
+  runtime rt(test::two_schedulers());
+  std::atomic<int> seen{0};
+  pid p = rt.spawn<tally>(seen);
+  rt.suspend(p);
+  rt.send(p, std::string(100, 'a'));
+  rt.send(p, std::string(100, 'b'));
+  rt.send(p, 7);
+  REQUIRE(eventually([&] { return rt.process_info(p)->status == process_status::suspended; }));
+  auto bounded = inspect_now(rt, p, {.max_messages = 10, .max_bytes = 150, .contents = true});
+  REQUIRE(bounded.queue.size() == 2);  // the second string fills the budget; the int is left out
+  CHECK(bounded.queue[0].text == std::string(100, 'a'));
+  CHECK(bounded.queue[1].text == std::string(50, 'b'));
+  CHECK(bounded.queue_listed_bytes == 150);
+  auto names_only = inspect_now(rt, p, {.max_messages = 10, .max_bytes = 150, .contents = false});
+  REQUIRE(names_only.queue.size() == 3);
+  CHECK(names_only.queue[0].type.find("basic_string") != std::string::npos);
+  CHECK(names_only.queue[0].text.empty());
+  CHECK(names_only.queue[2].bytes == 32);  // 24-byte header + an int, rounded to 8
+}
+
+namespace {
+class idle final : public behaviour {
+ public:
+  void handle(context&, message&) override {}
+};
+/// Spawns a linked child on its first message and hands out its pid.
+class parent_of final : public behaviour {
+ public:
+  explicit parent_of(std::promise<pid>& child) : child_(child) {}
+  void handle(context& ctx, message&) override { child_.set_value(ctx.spawn_link<idle>()); }
+
+ private:
+  std::promise<pid>& child_;
+};
+/// Monitors `target` in init, then says so.
+class watcher final : public behaviour {
+ public:
+  watcher(pid target, std::latch& done) : target_(target), done_(done) {}
+  void init(context& ctx) {
+    ctx.monitor(target_);
+    done_.count_down();
+  }
+  void handle(context&, message&) override {}
+
+ private:
+  pid target_;
+  std::latch& done_;
+};
+}  // namespace
+
+TEST_CASE("a report lists links, monitors and the parent that spawn_linked the process") {
+  runtime rt(test::two_schedulers());
+  std::promise<pid> child_pid;
+  pid parent = rt.spawn<parent_of>(child_pid);
+  rt.send(parent, 0);
+  pid child = child_pid.get_future().get();
+  std::latch monitoring(1);
+  pid w = rt.spawn<watcher>(child, monitoring);
+  monitoring.wait();  // its monitor signal was pushed before our inspect request
+  auto r = inspect_now(rt, child);
+  CHECK(r.parent == parent);
+  REQUIRE(r.links.size() == 1);
+  CHECK(r.links[0] == parent);
+  REQUIRE(r.monitored_by.size() == 1);
+  CHECK(r.monitored_by[0] == w);
+  CHECK(r.behaviour.find("idle") != std::string::npos);
+  CHECK(r.state.empty());  // idle has no describe()
+  auto wr = inspect_now(rt, w);
+  REQUIRE(wr.monitors.size() == 1);
+  CHECK(wr.monitors[0] == child);
+  CHECK_FALSE(wr.parent);
+}
+
+TEST_CASE("a process busy in a handler answers inspect only once the handler returns") {
+  runtime rt(test::two_schedulers());
+  std::latch entered(1), release(1);
+  pid p = rt.spawn_fn([&](context&, message& m) {
+    if (m.is<int>()) {
+      entered.count_down();
+      release.wait();
+    }
+  });
+  rt.send(p, 1);
+  entered.wait();
+  std::atomic<bool> answered{false};
+  REQUIRE(rt.inspect(p, {}, [&](process_report) { answered = true; }));
+  CHECK_FALSE(answered.load());  // it cannot: its only scheduler thread is inside the handler
+  CHECK(rt.process_info(p)->status == process_status::running);
+  release.count_down();
+  CHECK(eventually([&] { return answered.load(); }));
+}
+
+TEST_CASE("the oldest queued message's age grows while a process is suspended and is 0 once drained") {
+  runtime rt(test::two_schedulers());
+  std::atomic<int> seen{0};
+  pid p = rt.spawn<tally>(seen);
+  rt.suspend(p);
+  rt.send(p, 1);
+  REQUIRE(eventually([&] { return rt.process_info(p)->status == process_status::suspended; }));
+  CHECK(eventually([&] { return rt.process_info(p)->oldest_message_age_ms >= 20; }));
+  const auto earlier = rt.process_info(p)->oldest_message_age_ms;
+  CHECK(rt.process_info(p)->oldest_message_age_ms >= earlier);
+  std::uint64_t scanned = 0;
+  rt.scan([&](const process_sample& s) {
+    if (s.id == p) scanned = s.oldest_message_age_ms;
+  });
+  CHECK(scanned >= earlier);
+  rt.resume(p);
+  REQUIRE(eventually([&] { return seen.load() == 1; }));
+  CHECK(eventually([&] { return rt.process_info(p)->oldest_message_age_ms == 0; }));
+}
