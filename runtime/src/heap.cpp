@@ -59,6 +59,9 @@ void* heap::do_allocate(std::size_t bytes, std::size_t align) {
   c->top = p + bytes;
   c->live += bytes;
   live_ += bytes;
+  // A block made for one big object takes nothing else: an object past its first chunk_bytes
+  // could not find the block's header by masking its address.
+  if (bytes > chunk_bytes / 4) c->end = c->top;
   return p;
 }
 

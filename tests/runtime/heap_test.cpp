@@ -32,6 +32,21 @@ TEST_CASE("a heap counts live bytes and a sweep releases only chunks with nothin
   CHECK(h.size() == 0);
 }
 
+TEST_CASE("a block made for one big object takes no small ones, even when it is the only block") {
+  heap h;
+  std::pmr::polymorphic_allocator<std::byte> alloc(&h);
+  void* big = alloc.allocate_bytes(100'000, 8);  // the first block: it would be the one being filled
+  std::vector<void*> small;
+  for (int i = 0; i < 100; ++i) small.push_back(alloc.allocate_bytes(1000, 8));
+  CHECK(h.live() == 200'000);
+  for (void* p : small) alloc.deallocate_bytes(p, 1000, 8);
+  CHECK(h.live() == 100'000);
+  CHECK(h.sweep(false) == 4 * heap::chunk_bytes);  // the small ones' chunks, not the big block
+  alloc.deallocate_bytes(big, 100'000, 8);
+  CHECK(h.sweep(false) == 4 * heap::chunk_bytes);
+  CHECK(h.size() == 0);
+}
+
 TEST_CASE("a heap refuses to grow past its maximum, after trying to sweep") {
   heap h(3 * heap::chunk_bytes);
   std::pmr::polymorphic_allocator<std::byte> alloc(&h);
@@ -154,6 +169,24 @@ TEST_CASE("a heap that passes its target is collected automatically, minor runs 
   CHECK(c.minor_gcs > 0);
   CHECK(c.gc_reclaimed > 0);
   CHECK(c.heap_bytes < 4 * 100 * 1024);  // not 20 rounds' worth: collections gave it back
+}
+
+TEST_CASE("rounds of growth, trimming and hibernation keep every heap byte accounted for") {
+  test::captured_log logs;
+  runtime_options o = test::two_schedulers();
+  o.log = logs.sink();
+  runtime rt(o);
+  pid p = rt.spawn<hoarder>();
+  std::uint64_t handled = 0;
+  for (int round = 0; round < 6; ++round) {
+    rt.send(p, grow{300});
+    rt.send(p, shrink{75});
+    rt.send(p, sleep_now{});
+    handled += 3;
+    auto c = settled(rt, p, handled);
+    CHECK(c.heap_bytes <= 3 * heap::chunk_bytes);  // 75 KiB left, compacted
+  }
+  CHECK(logs.snapshot().empty());  // nothing stranded, nothing killed
 }
 
 TEST_CASE("garbage_collect(pid) runs a major collection between handlers") {
