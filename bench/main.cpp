@@ -6,10 +6,12 @@
 #include <vector>
 
 #include "benches.hpp"
+#include "observer.hpp"
 
 namespace {
 
-constexpr const char* usage = R"(usage: agner-bench [--schedulers N] BENCH [ARGS...]
+constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspection] BENCH [ARGS...]
+  --introspection           serve introspection and poll it as etop does, once a second
   spawn N                   spawn N idle processes: ns per spawn, bytes per idle process
   pingpong PAIRS ROUNDTRIPS PAIRS pairs doing ROUNDTRIPS request/reply round trips each
   ring N HOPS               a ring of N processes passing one token HOPS times
@@ -39,9 +41,17 @@ long arg(const std::vector<std::string>& args, std::size_t i) {
 int main(int argc, char** argv) {
   agner::runtime_options opts;
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.size() >= 2 && args[0] == "--schedulers") {
-    opts.schedulers = static_cast<unsigned>(arg(args, 1));
-    args.erase(args.begin(), args.begin() + 2);
+  for (bool more = true; more;) {
+    more = false;
+    if (args.size() >= 2 && args[0] == "--schedulers") {
+      opts.schedulers = static_cast<unsigned>(arg(args, 1));
+      args.erase(args.begin(), args.begin() + 2);
+      more = true;
+    } else if (!args.empty() && args[0] == "--introspection") {
+      agner::bench::introspection_on = true;
+      args.erase(args.begin());
+      more = true;
+    }
   }
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::fputs(usage, args.empty() ? stderr : stdout);

@@ -1,4 +1,8 @@
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <latch>
 #include <memory_resource>
@@ -11,6 +15,7 @@
 #include "agner/introspect/queries.hpp"
 #include "benches.hpp"
 #include "memory.hpp"
+#include "observer.hpp"
 
 namespace agner::bench {
 namespace {
@@ -139,6 +144,7 @@ class producer final : public behaviour {
 std::string spawn(runtime_options opts, long n) {
   opts.process_limit = std::max<std::uint32_t>(opts.process_limit, static_cast<std::uint32_t>(n) + 16);
   runtime rt(opts);
+  auto watch = observe(rt);
   std::vector<pid> pids;
   pids.reserve(static_cast<std::size_t>(n));
   const std::size_t rss0 = resident_bytes(), heap0 = allocated_bytes();
@@ -153,6 +159,7 @@ std::string spawn(runtime_options opts, long n) {
 
 std::string pingpong(runtime_options opts, long pairs, long roundtrips) {
   runtime rt(opts);
+  auto watch = observe(rt);
   std::latch done(pairs);
   auto t0 = clock::now();
   for (long i = 0; i < pairs; ++i) rt.spawn<pinger>(rt.spawn<ponger>(), roundtrips, done);
@@ -164,6 +171,7 @@ std::string pingpong(runtime_options opts, long pairs, long roundtrips) {
 
 std::string ring(runtime_options opts, long n, long hops) {
   runtime rt(opts);
+  auto watch = observe(rt);
   std::latch done(1);
   pid first = rt.spawn<ring_node>(pid{}, done);
   pid last = first;
@@ -178,6 +186,7 @@ std::string ring(runtime_options opts, long n, long hops) {
 
 std::string counting(runtime_options opts, long msgs) {
   runtime rt(opts);
+  auto watch = observe(rt);
   long total = 0;
   std::latch done(1);
   auto t0 = clock::now();
@@ -189,32 +198,99 @@ std::string counting(runtime_options opts, long msgs) {
   return fmt::format("agner counting msgs={} msgs_per_sec={:.0f}", msgs, msgs / s);
 }
 
+namespace {
+/// Sends itself a message forever and notes the longest gap between two of them while asked to:
+/// how long its scheduler was kept from it.
+class heartbeat final : public behaviour {
+ public:
+  struct gauge {
+    std::atomic<bool> measuring{false};
+    std::atomic<std::int64_t> max_gap_ns{0};
+    std::atomic<bool> stop{false};
+    std::atomic<bool> started{false};
+  };
+  explicit heartbeat(gauge& g) : g_(g) {}
+  void init(context& ctx) { ctx.send(ctx.self(), 0); }
+  void handle(context& ctx, message&) override {
+    const auto now = clock::now();
+    if (g_.measuring.load(std::memory_order_relaxed)) {
+      const auto gap = std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count();
+      if (gap > g_.max_gap_ns.load(std::memory_order_relaxed)) g_.max_gap_ns.store(gap, std::memory_order_relaxed);
+    }
+    last_ = now;
+    g_.started.store(true, std::memory_order_relaxed);
+    if (g_.stop.load(std::memory_order_relaxed)) return ctx.exit();
+    ctx.send(ctx.self(), 0);
+  }
+
+ private:
+  gauge& g_;
+  clock::time_point last_ = clock::now();
+};
+
+/// The longest gap the heartbeat saw while `work` ran.
+template <class F>
+double max_gap_us(heartbeat::gauge& g, F&& work) {
+  g.max_gap_ns.store(0);
+  g.measuring.store(true);
+  work();
+  g.measuring.store(false);
+  return static_cast<double>(g.max_gap_ns.load()) / 1e3;
+}
+}  // namespace
+
+/// Restricts the calling thread (and the threads it starts afterwards) to one CPU.
+void pin_to_cpu(unsigned cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 std::string topq(runtime_options opts, long n, long hot, long queued) {
   opts.process_limit = std::max<std::uint32_t>(opts.process_limit, static_cast<std::uint32_t>(n) + 64);
+  // The schedulers get the last CPU and the query the first, so a gap the heartbeat sees is one
+  // the query caused in the runtime, not the kernel sharing a core between two threads.
+  const unsigned cpus = std::thread::hardware_concurrency();
+  cpu_set_t all;
+  pthread_getaffinity_np(pthread_self(), sizeof all, &all);
+  struct restore {
+    cpu_set_t& mask;
+    ~restore() { pthread_setaffinity_np(pthread_self(), sizeof mask, &mask); }
+  } restore_later{all};  // later benchmarks start their schedulers on every CPU again
+  if (cpus >= 2) pin_to_cpu(cpus - 1);
   runtime rt(opts);
+  if (cpus >= 2) pin_to_cpu(0);
+  auto watch = observe(rt);
   std::vector<pid> pids;
   pids.reserve(static_cast<std::size_t>(n));
   for (long i = 0; i < n; ++i) pids.push_back(rt.spawn<idle>());
-  // Erlang's peer leaves the hot processes' messages queued (selective receive). Here each
-  // scheduler is held by a process blocked in its handler, so the messages stay as sent. The query
-  // runs on this thread and reads atomics only; it would not pause a running scheduler either.
-  const unsigned schedulers = rt.scheduler_count();
-  std::latch held(schedulers), release(1);
-  for (unsigned i = 0; i < schedulers; ++i)
-    rt.send(rt.spawn_fn([&](context&, message&) {
-      held.count_down();
-      release.wait();
-    }),
-            0);
-  held.wait();
-  for (long h = 0; h < hot; ++h)
-    for (long q = 0; q < queued; ++q) rt.send(pids[static_cast<std::size_t>(h * (n / hot))], q);
-  auto t0 = clock::now();
-  auto rows = introspect::top(rt, introspect::sort_key::message_queue_len, 20);
-  const double s = seconds_since(t0);
-  release.count_down();
-  return fmt::format("agner topq n={} ms_top20_by_queue={:.1f} max_queue={}", n, s * 1e3,
-                     rows.empty() ? 0 : rows.front().message_queue_len);
+  // Erlang's peer leaves the hot processes' messages queued (selective receive). Here the hot
+  // processes are suspended, so their messages stay queued while every scheduler runs on.
+  std::vector<pid> hot_pids;
+  for (long h = 0; h < hot; ++h) hot_pids.push_back(pids[static_cast<std::size_t>(h * (n / hot))]);
+  for (pid p : hot_pids) rt.suspend(p);
+  for (pid p : hot_pids)
+    while (rt.process_info(p)->status != process_status::suspended) std::this_thread::yield();
+  for (pid p : hot_pids)
+    for (long q = 0; q < queued; ++q) rt.send(p, q);
+  // One scheduler runs a heartbeat; the query runs on this thread, reading atomics only.
+  heartbeat::gauge g;
+  rt.spawn<heartbeat>(g);
+  while (!g.started.load()) std::this_thread::yield();
+  double query_s = 0;
+  std::vector<introspect::process_row> rows;
+  const double baseline_us = max_gap_us(g, [] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); });
+  const double during_us = max_gap_us(g, [&] {
+    auto t0 = clock::now();
+    rows = introspect::top(rt, introspect::sort_key::message_queue_len, 20);
+    query_s = seconds_since(t0);
+  });
+  g.stop.store(true);
+  return fmt::format(
+      "agner topq n={} ms_top20_by_queue={:.1f} max_queue={} max_scheduler_gap_us_during_query={:.0f} "
+      "max_scheduler_gap_us_idle_200ms={:.0f}",
+      n, query_s * 1e3, rows.empty() ? 0 : rows.front().message_queue_len, during_us, baseline_us);
 }
 
 }  // namespace agner::bench
@@ -244,6 +320,7 @@ class keeper final : public behaviour {
 
 std::string gc(runtime_options opts, long live, long queued, long runs) {
   runtime rt(opts);
+  auto watch = observe(rt);
   pid p = rt.spawn<keeper>();
   rt.send(p, build_state{live});
   while (rt.process_info(p)->messages_received < 1) std::this_thread::yield();

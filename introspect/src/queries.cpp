@@ -1,7 +1,15 @@
 #include "agner/introspect/queries.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <future>
+#include <memory>
 #include <queue>
+
+#include "agner/runtime/binary.hpp"
 
 namespace agner::introspect {
 namespace {
@@ -12,11 +20,109 @@ std::uint64_t value_of(const process_sample& s, sort_key key) {
     case sort_key::reductions: return s.reductions;
     case sort_key::messages_received: return s.messages_received;
     case sort_key::memory: return s.memory;
+    case sort_key::gc_runs: return s.gc_runs;
+    case sort_key::oldest_message_age: return s.oldest_message_age_ms;
   }
   return 0;
 }
 
+constexpr std::pair<std::string_view, sort_key> sort_names[] = {
+    {"msgq", sort_key::message_queue_len}, {"reductions", sort_key::reductions},
+    {"received", sort_key::messages_received}, {"memory", sort_key::memory},
+    {"gc", sort_key::gc_runs},             {"age", sort_key::oldest_message_age},
+};
+
+std::uint64_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+process_details details_from(const process_counters& c) {
+  process_details d;
+  d.row.id = c.id;
+  d.row.registered_name = c.registered_name;
+  d.row.message_queue_len = c.message_queue_len;
+  d.row.reductions = c.reductions;
+  d.row.messages_received = c.messages_received;
+  d.row.memory = c.memory;
+  d.row.gc_runs = c.minor_gcs + c.major_gcs;
+  d.row.oldest_message_age_ms = c.oldest_message_age_ms;
+  d.row.status = c.status;
+  d.mailbox_bytes = c.mailbox_bytes;
+  d.heap_bytes = c.heap_bytes;
+  d.state_bytes = c.state_bytes;
+  d.minor_gcs = c.minor_gcs;
+  d.major_gcs = c.major_gcs;
+  d.gc_reclaimed = c.gc_reclaimed;
+  return d;
+}
+
 }  // namespace
+
+std::optional<sort_key> parse_sort_key(std::string_view name) {
+  for (auto& [n, k] : sort_names)
+    if (n == name) return k;
+  return std::nullopt;
+}
+
+std::string_view to_string(sort_key key) {
+  for (auto& [n, k] : sort_names)
+    if (k == key) return n;
+  return "?";
+}
+
+std::optional<pid> resolve(const runtime& rt, std::string_view pid_or_name) {
+  if (auto p = parse_pid(pid_or_name)) {
+    if (rt.process_info(*p)) return p;
+    return std::nullopt;
+  }
+  return rt.whereis(pid_or_name);
+}
+
+void process_info(runtime& rt, pid p, inspect_options options, std::chrono::milliseconds deadline,
+                  const std::function<void(std::chrono::milliseconds, std::function<void()>)>& after,
+                  std::function<void(std::optional<process_details>)> done) {
+  auto counters = rt.process_info(p);
+  if (!counters) return done(std::nullopt);
+  struct pending {
+    std::atomic<bool> answered{false};
+    process_details base;
+    std::function<void(std::optional<process_details>)> done;
+  };
+  auto st = std::make_shared<pending>();
+  st->base = details_from(*counters);
+  st->done = std::move(done);
+  const bool asked = rt.inspect(p, options, [st](process_report r) {
+    if (st->answered.exchange(true)) return;
+    process_details d = std::move(st->base);
+    d.responsive = true;
+    d.report = std::move(r);
+    st->done(std::move(d));
+  });
+  if (!asked) {  // died in between
+    if (!st->answered.exchange(true)) st->done(std::nullopt);
+    return;
+  }
+  after(deadline, [st, &rt, p] {
+    if (st->answered.exchange(true)) return;
+    if (!rt.process_info(p)) return st->done(std::nullopt);  // died before answering
+    st->done(std::move(st->base));  // alive but busy: "unresponsive"
+  });
+}
+
+std::optional<process_details> process_info(runtime& rt, pid p, inspect_options options,
+                                            std::chrono::milliseconds deadline) {
+  auto answer = std::make_shared<std::promise<std::optional<process_details>>>();
+  auto result = answer->get_future();
+  std::function<void()> on_deadline;
+  process_info(rt, p, options, deadline,
+               [&](std::chrono::milliseconds, std::function<void()> f) { on_deadline = std::move(f); },
+               [answer](std::optional<process_details> d) { answer->set_value(std::move(d)); });
+  if (result.wait_for(deadline) == std::future_status::timeout && on_deadline) on_deadline();
+  return result.get();
+}
 
 node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point started) {
   node_info info;
@@ -30,6 +136,11 @@ node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point s
     info.run_queue_total += s.run_queue_length;
   }
   info.messages = rt.messages();
+  info.gc = rt.gc();
+  info.memory.processes = std::uint64_t{info.process_count} * control_block_bytes;
+  info.memory.heaps = info.gc.heap_bytes;
+  info.memory.binary = binary::shared_bytes();
+  info.memory.resident = resident_bytes();
   info.ports = rt.ports();
   return info;
 }
@@ -67,6 +178,8 @@ class best_of {
       r.reductions = it->reductions;
       r.messages_received = it->messages_received;
       r.memory = it->memory;
+      r.gc_runs = it->gc_runs;
+      r.oldest_message_age_ms = it->oldest_message_age_ms;
       r.status = it->status;
       if (auto info = rt.process_info(it->id)) r.registered_name = info->registered_name;
       out.push_back(std::move(r));

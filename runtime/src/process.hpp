@@ -78,6 +78,6 @@ struct process : mailbox {
   void set_status(process_status s) noexcept { status.store(s, std::memory_order_relaxed); }
 };
 
-static_assert(sizeof(process) == 128, "the control block should stay two cache lines");
+static_assert(sizeof(process) == control_block_bytes, "the control block should stay two cache lines");
 
 }  // namespace agner::detail

@@ -272,7 +272,8 @@ void scheduler::collect(process* p, gc_kind kind) {
   if (major) {
     if (x.heap && x.gc) {
       std::size_t max = x.max_heap_bytes;  // stranded heaps count against it
-      for (auto& h : x.stranded) max = max > h->size() ? max - h->size() : 1;
+      for (auto& h : x.stranded)
+        if (max) max = max > h->size() ? max - h->size() : 1;
       auto fresh = std::make_unique<agner::heap>(max, heap_meters{&stats.heap_bytes, &node_.heap_bytes});
       try {
         x.gc(*p->code, *fresh);

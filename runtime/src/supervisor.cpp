@@ -30,6 +30,15 @@ child_spec supervisor::child(std::string id, supervisor_flags flags, std::vector
   return s;
 }
 
+std::string supervisor::describe() const {
+  static constexpr const char* strategies[] = {"one_for_one", "one_for_all", "rest_for_one"};
+  std::string text = fmt::format("{}, at most {} restarts in {} ms; children:", strategies[static_cast<int>(flags_.strategy)],
+                                 flags_.intensity, flags_.period.count());
+  for (auto& c : children_)
+    text += c.current ? fmt::format(" {}={}", c.spec.id, c.current) : fmt::format(" {}=(not running)", c.spec.id);
+  return text;
+}
+
 void supervisor::init(context& ctx) {
   ctx.trap_exit(true);
   for (std::size_t i = 0; i < children_.size(); ++i) {

@@ -2,6 +2,9 @@
 /// Queries over a live runtime. None of them stops a scheduler or takes a lock the message path uses.
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <optional>
+#include <string_view>
 #include <vector>
 
 #include "agner/introspect/snapshot.hpp"
@@ -9,10 +12,14 @@
 
 namespace agner::introspect {
 
-/// Node-wide figures. Cost: O(schedulers); touches no process.
+/// Node-wide figures. Cost: O(schedulers), plus one read of /proc/self/statm; touches no process.
+/// Leaves out `name` and `alarms` (the node fills them).
 node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point started);
 
-enum class sort_key { message_queue_len, reductions, messages_received, memory };
+enum class sort_key { message_queue_len, reductions, messages_received, memory, gc_runs, oldest_message_age };
+/// "msgq", "reductions", "received", "memory", "gc", "age"; nullopt for anything else.
+std::optional<sort_key> parse_sort_key(std::string_view name);
+std::string_view to_string(sort_key key);
 
 /// The `n` processes with the largest `key`, largest first, ties broken by pid so rows do not
 /// jitter. Cost: one runtime::scan (every slot ever used) with a bounded heap of n rows, then a
@@ -38,5 +45,22 @@ class reductions_window {
   };
   std::vector<seen> last_;  // by slot index
 };
+
+/// One process in full, by pid. Calls `done` exactly once: with nullopt if `p` is not alive, with
+/// the counters and the process's own report if it answers within `deadline`, else with the
+/// counters and `responsive == false`. `done` runs on a scheduler thread or the caller's (it must
+/// not block); the deadline is kept by a thread of `deadlines`' choosing: pass a function that
+/// runs its argument after the delay (an Asio timer, say). Cost: O(1) for the counters, plus the
+/// process's own time to list `options.max_messages` queued messages.
+void process_info(runtime& rt, pid p, inspect_options options, std::chrono::milliseconds deadline,
+                  const std::function<void(std::chrono::milliseconds, std::function<void()>)>& after,
+                  std::function<void(std::optional<process_details>)> done);
+
+/// The same, blocking the calling thread (not a scheduler) until the answer or the deadline.
+std::optional<process_details> process_info(runtime& rt, pid p, inspect_options options,
+                                            std::chrono::milliseconds deadline);
+
+/// A pid written `<0.5.1>` or a registered name, resolved now; nullopt if it names nothing alive.
+std::optional<pid> resolve(const runtime& rt, std::string_view pid_or_name);
 
 }  // namespace agner::introspect

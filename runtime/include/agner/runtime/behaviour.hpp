@@ -70,6 +70,9 @@ class context {
   /// its exit signal with the real reason.
   template <class B, class... A>
   pid spawn_link(A&&... args);
+  /// The same with options (a registered name, a bounded mailbox, max_heap_bytes).
+  template <class B, class... A>
+  pid spawn_link_with(const spawn_options& opts, A&&... args);
 
   /// Links this process to `other`: when either ends, the other gets an exit signal with the reason.
   /// A process that does not trap exits dies with any reason but "normal"; one that traps gets an

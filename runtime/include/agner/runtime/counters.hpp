@@ -9,6 +9,9 @@
 
 namespace agner {
 
+/// Bytes of a process's control block: what an idle process costs, before its heap and mailbox.
+inline constexpr std::uint64_t control_block_bytes = 128;
+
 /// Erlang's process states that Agner has today.
 enum class process_status : std::uint8_t {
   waiting,   ///< idle, mailbox empty

@@ -242,8 +242,13 @@ reply runtime::call(pid to, T body, clock::duration timeout) {
 
 template <class B, class... A>
 pid context::spawn_link(A&&... args) {
-  pid child = rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), spawn_options{},
-                                   detail::hooks_of<B>(), sched_, self());
+  return spawn_link_with<B>(spawn_options{}, std::forward<A>(args)...);
+}
+
+template <class B, class... A>
+pid context::spawn_link_with(const spawn_options& opts, A&&... args) {
+  pid child = rt_->spawn_behaviour(std::make_unique<B>(std::forward<A>(args)...), opts, detail::hooks_of<B>(),
+                                   sched_, self());
   note_link(child);
   return child;
 }

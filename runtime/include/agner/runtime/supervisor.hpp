@@ -79,6 +79,8 @@ class supervisor final : public behaviour {
   supervisor(supervisor_flags flags, std::vector<child_spec> children);
   void init(context& ctx);
   void handle(context& ctx, message& m) override;
+  /// For process_info: the strategy, the intensity and each child with its pid.
+  std::string describe() const;
 
   /// A child_spec that runs a nested supervisor.
   static child_spec child(std::string id, supervisor_flags flags, std::vector<child_spec> children);

@@ -1,0 +1,17 @@
+#pragma once
+/// `agner-bench --introspection ...`: serves introspection on the bench's runtime and polls it the
+/// way etop does (system info, top 20 by queue, top 20 by reductions over the window) every second,
+/// so "introspection always on" can be measured against off in the same build.
+#include <memory>
+
+#include "agner/runtime/runtime.hpp"
+
+namespace agner::bench {
+
+/// Set by main from --introspection.
+extern bool introspection_on;
+
+/// Starts serving and polling `rt` when introspection_on; stops when destroyed.
+std::shared_ptr<void> observe(runtime& rt);
+
+}  // namespace agner::bench

@@ -1,0 +1,56 @@
+#pragma once
+/// A blocking attach client (etop, tests, scripts): connects, says hello, authenticates over TCP,
+/// then sends requests and reads their replies (docs/protocol.md). Not thread-safe: one per thread.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agner/introspect/snapshot.hpp"
+
+namespace agner::introspect {
+
+/// A failed connect, handshake or request; what() is the node's error text when it sent one.
+class client_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class client {
+ public:
+  /// Attaches over a Unix socket (a path, or a node name looked up in default_socket_dir()).
+  /// `role`: "admin" or "viewer" (a Unix peer of the node's own uid may take either).
+  static client attach_unix(const std::string& path_or_name, const std::string& role = "admin");
+  /// Attaches over TCP, proving the key in `cookie_file` (mutual HMAC: the node proves it too).
+  static client attach_tcp(const std::string& host, std::uint16_t port, const std::string& cookie_file,
+                           const std::string& role = "admin");
+  client(client&&) noexcept;
+  client& operator=(client&&) noexcept;
+  ~client();
+
+  const std::string& node() const noexcept;
+  const std::string& role() const noexcept;
+
+  /// Sends `request` (an "id" is added) and returns the reply's body. Throws client_error with the
+  /// node's error text when the reply says ok: false, or when the connection is lost.
+  nlohmann::json call(nlohmann::json request);
+
+  node_info system_info();
+  /// sort: msgq, reductions, reductions_window, received, memory, gc, age.
+  std::vector<process_row> top(const std::string& sort, std::size_t n);
+  /// By pid ("<0.5.1>") or registered name.
+  process_details process_info(const std::string& pid_or_name, std::size_t messages = 10,
+                               std::chrono::milliseconds deadline = std::chrono::milliseconds(500));
+
+  struct impl;
+
+ private:
+  explicit client(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace agner::introspect

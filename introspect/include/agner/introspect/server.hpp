@@ -1,0 +1,77 @@
+#pragma once
+/// The attach server: serves the introspection API over newline-delimited JSON (docs/protocol.md)
+/// on a Unix domain socket (default) and, optionally, on TCP with HMAC authentication. It runs on a
+/// thread of its own, never on a scheduler; queries it runs stop no scheduler.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agner/introspect/snapshot.hpp"
+#include "agner/runtime/runtime.hpp"
+
+namespace agner::introspect {
+
+struct server_limits {
+  std::size_t max_sessions = 16;
+  std::size_t max_unauthenticated = 4;
+  std::size_t preauth_frame_bytes = 4096;   ///< longest line before authentication
+  std::size_t frame_bytes = 65536;          ///< longest line after
+  std::size_t output_bytes = 4 << 20;       ///< replies queued for a session that does not read
+  std::chrono::milliseconds handshake_timeout{5000};
+  std::chrono::milliseconds idle_timeout{60000};
+  unsigned auth_failures_per_minute = 5;    ///< per source, then refused until the minute passes
+  std::size_t max_top_rows = 1000;
+  std::size_t max_windowed_sessions = 4;    ///< sessions keeping a reductions window (16 B per slot)
+  std::chrono::milliseconds max_deadline{5000};  ///< longest process_info deadline a client may ask
+};
+
+struct server_options {
+  std::string node_name = "agner";
+  /// The Unix socket's path; empty for the default (default_socket_dir()/NAME.sock), "off" for none.
+  std::string unix_path;
+  /// "ADDR:PORT" to listen on TCP (port 0 picks one); empty for none. Only loopback addresses
+  /// unless `allow_remote_tcp`.
+  std::string tcp_listen;
+  bool allow_remote_tcp = false;
+  /// The admin key for TCP; created (0600) on first start. Required when tcp_listen is set.
+  std::string cookie_file;
+  /// An optional viewer key for TCP: who proves it gets the viewer role.
+  std::string viewer_cookie_file;
+  server_limits limits;
+  /// Active alarms, for system_info; none when unset. Called on the server's thread.
+  std::function<std::vector<alarm_row>()> alarms;
+};
+
+class server {
+ public:
+  /// Opens the sockets and starts serving. Throws std::runtime_error with a sentence naming the
+  /// problem (a cookie file readable by others, a socket another node is serving, a bad address).
+  server(runtime& rt, server_options options);
+  /// Closes every session and the sockets (the Unix socket file is removed).
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  /// The Unix socket's path ("" when off) and the TCP port (0 when off).
+  const std::string& unix_path() const noexcept;
+  std::uint16_t tcp_port() const noexcept;
+  /// Sessions open now, and authentication failures so far. Thread-safe.
+  std::size_t sessions() const noexcept;
+  std::uint64_t auth_failures() const noexcept;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+/// Where nodes put their sockets: $XDG_RUNTIME_DIR/agner if set, else /tmp/agner-UID.
+std::string default_socket_dir();
+/// Names of the nodes with a socket in `dir` that answers a connect (stale files are skipped).
+std::vector<std::string> local_nodes(const std::string& dir = default_socket_dir());
+
+}  // namespace agner::introspect

@@ -1,0 +1,106 @@
+#include "auth.hpp"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace agner::introspect::detail {
+namespace {
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[p[i] >> 4];
+    out[2 * i + 1] = digits[p[i] & 15];
+  }
+  return out;
+}
+
+[[noreturn]] void refuse(const std::string& path, const std::string& why) {
+  throw std::runtime_error(fmt::format("cookie file {}: {}", path, why));
+}
+
+}  // namespace
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> buf(bytes);
+  std::size_t got = 0;
+  while (got < bytes) {
+    ssize_t n = getrandom(buf.data() + got, bytes - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(fmt::format("getrandom failed: {}", std::strerror(errno)));
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return hex(buf.data(), bytes);
+}
+
+std::string load_cookie(const std::string& path, bool create) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && create) {
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) refuse(path, fmt::format("cannot create it: {}", std::strerror(errno)));
+    const std::string key = random_hex(32) + "\n";
+    const bool written = ::fchmod(fd, 0600) == 0 && ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
+    ::close(fd);
+    if (!written) refuse(path, "cannot write the new key");
+    fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  }
+  if (fd < 0) refuse(path, fmt::format("cannot open it: {}", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    refuse(path, "not a regular file");
+  }
+  if (st.st_uid != ::geteuid()) {
+    ::close(fd);
+    refuse(path, fmt::format("owned by uid {}, not by this user (uid {})", st.st_uid, ::geteuid()));
+  }
+  if (st.st_mode & 077) {
+    ::close(fd);
+    refuse(path, fmt::format("readable or writable by group or others (mode {:04o}); fix with: chmod 600 {}",
+                             st.st_mode & 07777, path));
+  }
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n < 0) refuse(path, fmt::format("cannot read it: {}", std::strerror(errno)));
+  std::string key(buf, static_cast<std::size_t>(n));
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ')) key.pop_back();
+  if (key.size() < 32) refuse(path, "the key is shorter than 32 characters; delete the file to have a new one made");
+  return key;
+}
+
+std::string proof(std::string_view key, std::string_view label, std::string_view client_nonce,
+                  std::string_view server_nonce, std::string_view node, int version) {
+  std::string data;
+  for (std::string_view part : {label, client_nonce, server_nonce, node}) {
+    data.append(part);
+    data.push_back('\0');
+  }
+  data.append(std::to_string(version));
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), mac, &len);
+  return hex(mac, len);
+}
+
+bool same_secret(std::string_view a, std::string_view b) noexcept {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace agner::introspect::detail

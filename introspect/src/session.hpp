@@ -1,0 +1,69 @@
+#pragma once
+// One attached client: the handshake state machine, bounded reads and writes, and the requests.
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agner/introspect/queries.hpp"
+#include "server_state.hpp"
+
+namespace agner::introspect {
+
+enum class role { none, viewer, admin };
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  using socket = asio::generic::stream_protocol::socket;
+  /// `tcp`: authenticate with HMAC; else (a Unix peer already checked by uid) trusted after hello.
+  session(server::impl& srv, socket sock, bool tcp, std::string peer);
+  ~session();
+  void start();
+
+ private:
+  using json = nlohmann::json;
+  enum class stage { hello, auth, ready, closed };
+
+  void read();
+  void on_line(std::string line);
+  void dispatch(const json& req, const json& id, const std::string& op);
+  void hello(const json& req, const json& id);
+  void auth(const json& req, const json& id);
+  void authenticated(role r);
+
+  // requests
+  void system_info(const json& id);
+  void top(const json& req, const json& id);
+  void process_info(const json& req, const json& id);
+  void admin(const json& req, const json& id, const std::string& op);
+  std::optional<pid> target(const json& req, const json& id);
+
+  void reply(const json& id, json body);
+  void fail(const json& id, const std::string& error);
+  void fail_and_close(const json& id, const std::string& error);
+  void send(const json& j);
+  void write_next();
+  void close();
+  void arm_idle();
+
+  server::impl& srv_;
+  socket sock_;
+  bool tcp_;
+  std::string peer_;
+  stage stage_ = stage::hello;
+  role role_ = role::none;
+  role asked_ = role::admin;
+  int version_ = 0;
+  std::string client_nonce_, server_nonce_;
+  std::string in_;
+  std::deque<std::string> out_;
+  std::size_t out_bytes_ = 0;
+  bool writing_ = false;
+  bool counted_unauthenticated_ = true;
+  asio::steady_timer handshake_timer_;
+  asio::steady_timer idle_timer_;
+  std::unique_ptr<reductions_window> window_;
+};
+
+}  // namespace agner::introspect

@@ -1,0 +1,122 @@
+// agner-node: the composition root. Runs a runtime, serves introspection (docs/protocol.md), and
+// runs a workload until SIGTERM or SIGINT.
+#include <signal.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "agner/introspect/server.hpp"
+#include "agner/runtime/runtime.hpp"
+#include "workload.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(usage: agner-node [OPTIONS]
+  --name NAME               node name; the socket is <socket dir>/NAME.sock (default: agner)
+  --schedulers N            scheduler threads (default: one per core)
+  --process-limit N         most processes alive at once (default: 4194304)
+  --socket PATH|off         the Unix socket to serve introspection on (default: $XDG_RUNTIME_DIR/agner/NAME.sock,
+                            or /tmp/agner-UID/NAME.sock; the directory is 0700, the socket 0600)
+  --listen-tcp ADDR:PORT    also serve on TCP, loopback only, with HMAC authentication (default: off)
+  --cookie-file FILE        the admin key for TCP, created 0600 on first start (default: ~/.config/agner/cookie)
+  --viewer-cookie-file FILE a key that grants the viewer role over TCP (default: none)
+  --workload synthetic|none what to run (default: synthetic: supervised workers, a slow consumer fed
+                            in bursts, a process that crashes now and then, one that hibernates)
+  --help                    this text
+SIGTERM or SIGINT stops the node cleanly.
+)";
+
+struct options {
+  agner::runtime_options runtime;
+  agner::introspect::server_options server;
+  std::string workload = "synthetic";
+};
+
+[[noreturn]] void bad(const std::string& what) {
+  std::fprintf(stderr, "agner-node: %s\n%s", what.c_str(), usage);
+  std::exit(2);
+}
+
+unsigned long number(const std::string& flag, const std::string& text, unsigned long max) {
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || v == 0 || v > max)
+    bad(fmt::format("{} wants a number from 1 to {}, not '{}'", flag, max, text));
+  return v;
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  if (const char* home = std::getenv("HOME")) o.server.cookie_file = fmt::format("{}/.config/agner/cookie", home);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    }
+    if (i + 1 >= args.size()) bad(flag.starts_with("--") ? fmt::format("{} needs a value", flag) : fmt::format("unknown argument '{}'", flag));
+    const std::string& value = args[++i];
+    if (flag == "--name") {
+      o.server.node_name = value;
+    } else if (flag == "--schedulers") {
+      o.runtime.schedulers = static_cast<unsigned>(number(flag, value, 1024));
+    } else if (flag == "--process-limit") {
+      o.runtime.process_limit = static_cast<std::uint32_t>(number(flag, value, 1u << 28));
+    } else if (flag == "--socket") {
+      o.server.unix_path = value;
+    } else if (flag == "--listen-tcp") {
+      o.server.tcp_listen = value;
+    } else if (flag == "--cookie-file") {
+      o.server.cookie_file = value;
+    } else if (flag == "--viewer-cookie-file") {
+      o.server.viewer_cookie_file = value;
+    } else if (flag == "--workload") {
+      if (value != "synthetic" && value != "none") bad(fmt::format("--workload is synthetic or none, not '{}'", value));
+      o.workload = value;
+    } else {
+      bad(fmt::format("unknown option '{}'", flag));
+    }
+  }
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o = parse(argc, argv);
+  // Every thread started from here on inherits the blocked signals; main waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    if (!o.server.tcp_listen.empty() && o.server.cookie_file.find("/.config/agner/") != std::string::npos)
+      std::filesystem::create_directories(std::filesystem::path(o.server.cookie_file).parent_path());
+    agner::runtime rt(o.runtime);
+    agner::introspect::server srv(rt, o.server);
+    if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt);
+    std::string where = srv.unix_path().empty() ? "" : fmt::format(" on {}", srv.unix_path());
+    if (srv.tcp_port()) where += fmt::format(" and TCP port {}", srv.tcp_port());
+    std::printf("agner-node %s: %u schedulers, serving introspection%s; attach with: etop %s\n",
+                o.server.node_name.c_str(), rt.scheduler_count(), where.c_str(), o.server.node_name.c_str());
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::printf("agner-node %s: %s, stopping\n", o.server.node_name.c_str(), sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    std::fflush(stdout);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "agner-node: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

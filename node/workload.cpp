@@ -1,0 +1,133 @@
+#include "workload.hpp"
+
+#include <chrono>
+#include <memory_resource>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "agner/runtime/supervisor.hpp"
+
+namespace agner::node {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct tick {};
+struct job {
+  std::uint64_t n;
+};
+
+/// Burns about `us` microseconds of CPU: a stand-in for real work (it never sleeps or blocks).
+std::uint64_t work(int us) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::microseconds(us);
+  std::uint64_t x = 0;
+  while (std::chrono::steady_clock::now() < end) x += x * 31 + 7;
+  return x;
+}
+
+class worker final : public behaviour {
+ public:
+  void init(context& ctx) { ctx.node().send_after(10ms, ctx.self(), tick{}); }
+  void handle(context& ctx, message& m) override {
+    if (m.is<tick>()) {
+      sum_ += work(20);
+      ctx.add_reductions(20);
+      ctx.node().send_after(10ms, ctx.self(), tick{});
+    }
+  }
+  std::string describe() const { return fmt::format("ticks every 10 ms; checksum {}", sum_ % 1000); }
+
+ private:
+  std::uint64_t sum_ = 0;
+};
+
+class slow_consumer final : public behaviour {
+ public:
+  void handle(context& ctx, message& m) override {
+    if (auto* j = m.get<job>()) {
+      last_ = j->n;
+      work(100);
+      ctx.add_reductions(100);
+    }
+  }
+  std::string describe() const { return fmt::format("last job {}", last_); }
+
+ private:
+  std::uint64_t last_ = 0;
+};
+
+class burst_producer final : public behaviour {
+ public:
+  void init(context& ctx) { ctx.node().send_after(1s, ctx.self(), tick{}); }
+  void handle(context& ctx, message& m) override {
+    if (!m.is<tick>()) return;
+    if (auto to = ctx.node().whereis("slow_consumer"))
+      for (int i = 0; i < 20'000; ++i) ctx.send(*to, job{next_++});
+    ctx.node().send_after(5s, ctx.self(), tick{});
+  }
+
+ private:
+  std::uint64_t next_ = 0;
+};
+
+class flaky final : public behaviour {
+ public:
+  void init(context& ctx) { ctx.node().send_after(7s, ctx.self(), tick{}); }
+  void handle(context&, message& m) override {
+    if (m.is<tick>()) throw std::runtime_error("synthetic failure (restarted by workload_sup)");
+  }
+};
+
+/// Keeps records in its heap; grows them in bursts, trims them, and hibernates in between.
+class ledger final : public behaviour {
+ public:
+  void init(context& ctx) {
+    ctx.heap().move_in(records_);
+    ctx.node().send_after(2s, ctx.self(), tick{});
+  }
+  void handle(context& ctx, message& m) override {
+    if (!m.is<tick>()) return;
+    if (++round_ % 2) {
+      for (int i = 0; i < 5000; ++i) records_.emplace_back(fmt::format("record {} of round {}", i, round_));
+    } else {
+      records_.resize(records_.size() / 4);
+      ctx.hibernate();
+    }
+    ctx.node().send_after(2s, ctx.self(), tick{});
+  }
+  void gc(heap& fresh) { fresh.move_in(records_); }
+  std::string describe() const { return fmt::format("{} records after {} rounds", records_.size(), round_); }
+
+ private:
+  std::pmr::vector<std::pmr::string> records_;
+  std::uint64_t round_ = 0;
+};
+
+template <class B>
+child_spec named(const std::string& name) {
+  child_spec s;
+  s.id = name;
+  s.start = [name](context& ctx) { return ctx.spawn_link_with<B>(spawn_options{.name = name}); };
+  return s;
+}
+
+}  // namespace
+
+pid start_synthetic_workload(runtime& rt) {
+  std::vector<child_spec> workers;
+  for (int i = 1; i <= 8; ++i) workers.push_back(named<worker>(fmt::format("worker_{}", i)));
+  std::vector<child_spec> top{
+      supervisor::child("workers_sup", {restart_strategy::one_for_one, 5, 10s}, workers),
+      named<slow_consumer>("slow_consumer"),
+      named<burst_producer>("burst_producer"),
+      named<flaky>("flaky"),
+      named<ledger>("ledger"),
+  };
+  return rt.spawn_with<supervisor>(spawn_options{.name = "workload_sup"},
+                                   supervisor_flags{restart_strategy::one_for_one, 10, 60s}, top);
+}
+
+}  // namespace agner::node

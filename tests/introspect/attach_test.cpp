@@ -1,0 +1,319 @@
+// The attach protocol over real sockets: a runtime, a server on a Unix socket and on loopback TCP,
+// and clients that behave, and some that do not.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <filesystem>
+#include <fstream>
+#include <latch>
+
+#include "agner/introspect/client.hpp"
+#include "agner/introspect/server.hpp"
+#include "support.hpp"
+
+using namespace agner;
+using namespace agner::introspect;
+using agner::test::eventually;
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+std::string temp_dir() {
+  char tmpl[] = "/tmp/agner-attach-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+
+void write_file(const std::string& path, const std::string& text, mode_t mode) {
+  std::ofstream(path) << text;
+  ::chmod(path.c_str(), mode);
+}
+
+/// A node with both transports and a viewer key, plus an idle process and a registered one.
+struct attached_node {
+  std::string dir = temp_dir();
+  test::captured_log logs;
+  runtime rt{[this] {
+    runtime_options o = test::two_schedulers();
+    o.log = logs.sink();
+    return o;
+  }()};
+  std::unique_ptr<server> srv;
+  pid worker = rt.spawn_fn([](context&, message&) {}, spawn_options{.name = "worker"});
+
+  explicit attached_node(server_limits limits = {}) {
+    write_file(dir + "/admin.cookie", std::string(64, 'a'), 0600);
+    write_file(dir + "/viewer.cookie", std::string(64, 'v'), 0600);
+    server_options o;
+    o.node_name = "testnode";
+    o.unix_path = dir + "/testnode.sock";
+    o.tcp_listen = "127.0.0.1:0";
+    o.cookie_file = dir + "/admin.cookie";
+    o.viewer_cookie_file = dir + "/viewer.cookie";
+    o.limits = limits;
+    srv = std::make_unique<server>(rt, o);
+  }
+  ~attached_node() {
+    srv.reset();
+    std::filesystem::remove_all(dir);
+  }
+  client unix_client(const std::string& role = "admin") { return client::attach_unix(srv->unix_path(), role); }
+  client tcp_client(const std::string& role, const std::string& cookie) {
+    return client::attach_tcp("127.0.0.1", srv->tcp_port(), dir + "/" + cookie, role);
+  }
+};
+
+/// A raw connection, for clients that do not follow the protocol.
+struct raw {
+  asio::io_context io;
+  asio::generic::stream_protocol::socket sock{io};
+  std::string in;
+  explicit raw(const std::string& unix_path) {
+    asio::local::stream_protocol::socket s(io);
+    s.connect(asio::local::stream_protocol::endpoint(unix_path));
+    sock = asio::generic::stream_protocol::socket(std::move(s));
+  }
+  explicit raw(std::uint16_t port) {
+    asio::ip::tcp::socket s(io);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    sock = asio::generic::stream_protocol::socket(std::move(s));
+  }
+  void send(const std::string& bytes) {
+    boost::system::error_code ec;
+    asio::write(sock, asio::buffer(bytes), ec);
+  }
+  /// The next line, or "" at end of stream.
+  std::string line() {
+    boost::system::error_code ec;
+    std::size_t n = asio::read_until(sock, asio::dynamic_buffer(in), '\n', ec);
+    if (ec) return "";
+    std::string l = in.substr(0, n - 1);
+    in.erase(0, n);
+    return l;
+  }
+  json reply() { return json::parse(line()); }
+  /// True once the node has closed the connection (reads hit end of stream).
+  bool closed() {
+    char c;
+    boost::system::error_code ec;
+    sock.read_some(asio::buffer(&c, 1), ec);
+    return ec == asio::error::eof || ec == asio::error::connection_reset;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a client attaches over the Unix socket and lists the top processes of a running node") {
+  attached_node node;
+  std::latch entered(2), release(1);
+  auto hold = [&](context&, message&) {  // two blockers hold both schedulers so queues stay put
+    entered.count_down();
+    release.wait();
+  };
+  node.rt.send(node.rt.spawn_fn(hold), 0);
+  node.rt.send(node.rt.spawn_fn(hold), 0);
+  entered.wait();
+  for (int i = 0; i < 7; ++i) node.rt.send(node.worker, i);
+  auto c = node.unix_client();
+  CHECK(c.node() == "testnode");
+  CHECK(c.role() == "admin");
+  auto rows = c.top("msgq", 3);
+  if (rows.size() != 3) release.count_down();  // (so that the runtime can stop)
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].id == node.worker);
+  CHECK(rows[0].registered_name == "worker");
+  CHECK(rows[0].message_queue_len == 7);
+  auto info = c.system_info();
+  CHECK(info.name == "testnode");
+  CHECK(info.process_count == 3);
+  CHECK(info.schedulers.size() == 2);
+  CHECK(info.memory.resident > 0);
+  release.count_down();
+  CHECK_THROWS_WITH_AS(c.top("bogus", 3), doctest::Contains("unknown sort 'bogus'"), client_error);
+  CHECK_THROWS_WITH_AS(c.top("msgq", 5000), "n must be between 1 and 1000", client_error);
+}
+
+TEST_CASE("process_info over the wire: a live, a dead and an unresponsive process") {
+  attached_node node;
+  auto c = node.unix_client();
+  auto live = c.process_info("worker");
+  CHECK(live.responsive);
+  CHECK(live.row.id == node.worker);
+  CHECK(live.report.behaviour.find("fn_behaviour") != std::string::npos);
+
+  pid gone = node.rt.spawn_fn([](context& ctx, message&) { ctx.exit(); });
+  node.rt.send(gone, 0);
+  REQUIRE(eventually([&] { return !node.rt.process_info(gone); }));
+  CHECK_THROWS_WITH_AS(c.process_info(fmt::format("{}", gone)), doctest::Contains("no such process: <0."), client_error);
+  CHECK_THROWS_WITH_AS(c.process_info("nobody"), "no such process: nobody", client_error);
+
+  std::latch entered(1), release(1);
+  pid busy = node.rt.spawn_fn([&](context&, message&) {
+    entered.count_down();
+    release.wait();
+  });
+  node.rt.send(busy, 0);
+  entered.wait();
+  auto stuck = c.process_info(fmt::format("{}", busy), 10, std::chrono::milliseconds(50));
+  CHECK_FALSE(stuck.responsive);  // it is inside a handler and cannot answer
+  CHECK(stuck.row.status == process_status::running);
+  release.count_down();
+}
+
+TEST_CASE("admin operations are refused for a viewer, over the Unix socket and over TCP") {
+  attached_node node;
+  auto viewer = node.unix_client("viewer");
+  CHECK(viewer.role() == "viewer");
+  CHECK_THROWS_WITH_AS(viewer.call({{"op", "kill"}, {"name", "worker"}}),
+                       "permission denied: kill needs the admin role (this session is viewer)", client_error);
+  auto tcp_viewer = node.tcp_client("viewer", "viewer.cookie");
+  CHECK(tcp_viewer.role() == "viewer");
+  for (const char* op : {"kill", "garbage_collect", "suspend", "resume"})
+    CHECK_THROWS_WITH_AS(tcp_viewer.call({{"op", op}, {"name", "worker"}}), doctest::Contains("permission denied"),
+                         client_error);
+  CHECK(node.rt.process_info(node.worker).has_value());
+  // A viewer sees queued messages by type and size, never their contents.
+  node.rt.suspend(node.worker);
+  node.rt.send(node.worker, std::string("secret"));
+  REQUIRE(eventually([&] { return node.rt.process_info(node.worker)->status == process_status::suspended; }));
+  auto seen = tcp_viewer.process_info("worker");
+  REQUIRE(seen.report.queue.size() == 1);
+  CHECK(seen.report.queue[0].text.empty());
+  auto admin = node.tcp_client("admin", "admin.cookie");
+  CHECK(admin.process_info("worker").report.queue[0].text == "secret");
+  admin.call({{"op", "resume"}, {"name", "worker"}});
+  admin.call({{"op", "garbage_collect"}, {"name", "worker"}});
+  admin.call({{"op", "kill"}, {"name", "worker"}, {"reason", "operator"}});
+  REQUIRE(eventually([&] { return !node.rt.process_info(node.worker); }));
+  auto lines = node.logs.snapshot();
+  CHECK(std::count_if(lines.begin(), lines.end(), [](auto& l) { return l.find("attach: denied kill to") == 0; }) == 2);  // one per transport
+  CHECK(std::count_if(lines.begin(), lines.end(), [](auto& l) {
+          return l.find("attach: kill by 127.0.0.1 (tcp): kill <0.") == 0 && l.find("reason=operator") != std::string::npos;
+        }) == 1);
+}
+
+TEST_CASE("a cookie file readable by others is refused with the fix in the message") {
+  std::string dir = temp_dir();
+  write_file(dir + "/cookie", std::string(64, 'k'), 0644);
+  runtime rt(test::two_schedulers());
+  server_options o;
+  o.unix_path = "off";
+  o.tcp_listen = "127.0.0.1:0";
+  o.cookie_file = dir + "/cookie";
+  CHECK_THROWS_WITH_AS(server(rt, o),
+                       doctest::Contains(fmt::format("(mode 0644); fix with: chmod 600 {}/cookie", dir).c_str()),
+                       std::runtime_error);
+  // A missing one is created, 0600.
+  o.cookie_file = dir + "/fresh";
+  { server s(rt, o); }
+  struct stat st {};
+  REQUIRE(::stat(o.cookie_file.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  o.tcp_listen = "0.0.0.0:0";
+  CHECK_THROWS_WITH_AS(server(rt, o), doctest::Contains("only loopback addresses"), std::runtime_error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("bad clients get an error and a closed connection while another client keeps getting answers") {
+  attached_node node;
+  auto good = node.unix_client();
+  auto still_answers = [&] { return good.top("msgq", 1).size() == 1; };
+
+  SUBCASE("first frame not hello") {
+    raw r(node.srv->unix_path());
+    r.send(R"({"id":1,"op":"top"})" "\n");
+    CHECK(r.reply()["error"] == "the first request must be hello");
+    CHECK(r.closed());
+  }
+  SUBCASE("a 2^32-1 length prefix and no newline: closed at the frame limit, nothing allocated past it") {
+    raw r(node.srv->unix_path());
+    r.send(std::string("\xff\xff\xff\xff", 4) + std::string(5000, 'x'));
+    CHECK(r.reply()["error"] == "frame longer than 4096 bytes");
+    CHECK(r.closed());
+  }
+  SUBCASE("garbage bytes") {
+    raw r(node.srv->unix_path());
+    r.send(std::string("\x00\x01\xfe garbage\n", 12));
+    CHECK(r.reply()["error"] == "malformed JSON");
+    CHECK(r.closed());
+  }
+  SUBCASE("no common version") {
+    raw r(node.srv->unix_path());
+    r.send(R"({"id":1,"op":"hello","versions":[7]})" "\n");
+    CHECK(r.reply()["error"] == "no common protocol version (this node speaks 1)");
+    CHECK(r.closed());
+  }
+  SUBCASE("a wrong HMAC, then the failure limit") {
+    for (int attempt = 0; attempt < 6; ++attempt) {
+      raw r(node.srv->tcp_port());
+      r.send(json({{"id", 1}, {"op", "hello"}, {"versions", {1}}, {"nonce", std::string(64, '0')}}).dump() + "\n");
+      CHECK(r.reply()["ok"] == true);
+      r.send(R"({"id":2,"op":"auth","role":"admin","proof":"00"})" "\n");
+      auto error = r.reply()["error"].get<std::string>();
+      if (attempt < 5) {
+        CHECK(error == "authentication failed");
+      } else {
+        CHECK_MESSAGE(error.find("too many authentication failures from 127.0.0.1 (tcp); retry in ") == 0, error);
+      }
+      CHECK(r.closed());
+    }
+    CHECK(node.srv->auth_failures() == 5);
+    CHECK_THROWS_WITH_AS(node.tcp_client("admin", "admin.cookie"), doctest::Contains("too many authentication failures"),
+                         client_error);
+  }
+  SUBCASE("after authentication, a bad request gets an error and the session goes on") {
+    raw r(node.srv->unix_path());
+    r.send(R"({"id":1,"op":"hello","versions":[1]})" "\n");
+    CHECK(r.reply()["ok"] == true);
+    r.send("not json\n");
+    CHECK(r.reply()["error"] == "malformed JSON");
+    r.send(R"j({"id":2,"op":"eval","code":"os:cmd(\"rm\")"})j" "\n");
+    CHECK(r.reply()["error"] == "unknown op 'eval'");
+    r.send(R"({"id":3,"op":"top","n":"many"})" "\n");
+    CHECK(r.reply()["error"].get<std::string>().find("bad request") == 0);
+    r.send(R"({"id":4,"op":"top","n":1})" "\n");
+    auto ok = r.reply();
+    CHECK(ok["id"] == 4);
+    CHECK(ok["ok"] == true);
+  }
+  SUBCASE("a client that never reads is cut off at its output limit") {
+    raw r(node.srv->unix_path());
+    r.send(R"({"id":1,"op":"hello","versions":[1]})" "\n");
+    r.line();
+    for (int i = 0; i < 2000; ++i) node.rt.spawn_fn([](context&, message&) {});
+    // Each reply lists 1000 rows (~250 KB); the socket buffer fills, then the 4 MiB queue.
+    std::string burst;
+    for (int i = 0; i < 100; ++i) burst += json({{"id", i}, {"op", "top"}, {"n", 1000}}).dump() + "\n";
+    r.send(burst);
+    CHECK(eventually([&] { return node.srv->sessions() == 1; }));  // only `good` is left
+    auto lines = node.logs.snapshot();
+    CHECK(std::count_if(lines.begin(), lines.end(),
+                        [](auto& l) { return l.find("does not read its replies") != std::string::npos; }) == 1);
+  }
+  CHECK(still_answers());
+}
+
+TEST_CASE("a client that says nothing is closed at the handshake deadline") {
+  server_limits limits;
+  limits.handshake_timeout = std::chrono::milliseconds(50);
+  attached_node node(limits);
+  raw r(node.srv->unix_path());
+  CHECK(r.reply()["error"] == "handshake deadline passed");
+  CHECK(r.closed());
+  CHECK(node.unix_client().top("msgq", 1).size() == 1);
+}
+
+TEST_CASE("local_nodes lists the nodes whose socket answers") {
+  attached_node node;
+  auto names = local_nodes(node.dir);
+  REQUIRE(names.size() == 1);
+  CHECK(names[0] == "testnode");
+  write_file(node.dir + "/stale.sock", "", 0600);  // not a listening socket
+  CHECK(local_nodes(node.dir).size() == 1);
+}
