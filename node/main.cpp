@@ -103,8 +103,8 @@ int main(int argc, char** argv) {
     if (!o.server.tcp_listen.empty() && o.server.cookie_file.find("/.config/agner/") != std::string::npos)
       std::filesystem::create_directories(std::filesystem::path(o.server.cookie_file).parent_path());
     agner::runtime rt(o.runtime);
+    if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt);  // before anyone can attach
     agner::introspect::server srv(rt, o.server);
-    if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt);
     std::string where = srv.unix_path().empty() ? "" : fmt::format(" on {}", srv.unix_path());
     if (srv.tcp_port()) where += fmt::format(" and TCP port {}", srv.tcp_port());
     std::printf("agner-node %s: %u schedulers, serving introspection%s; attach with: etop %s\n",
