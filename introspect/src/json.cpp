@@ -34,6 +34,8 @@ process_status status_from(const std::string& s) {
 json to_json(const process_row& r) {
   return {{"pid", pid_text(r.id)},
           {"registered_name", r.registered_name},
+          {"behaviour", r.behaviour},
+          {"current_handler", r.current_handler},
           {"message_queue_len", r.message_queue_len},
           {"reductions", r.reductions},
           {"reductions_in_window", r.reductions_in_window},
@@ -48,6 +50,8 @@ process_row process_row_from_json(const json& j) {
   process_row r;
   r.id = pid_from(j.at("pid"));
   r.registered_name = j.at("registered_name").get<std::string>();
+  r.behaviour = j.value("behaviour", std::string());
+  r.current_handler = j.value("current_handler", std::string());
   r.message_queue_len = j.at("message_queue_len").get<std::uint64_t>();
   r.reductions = j.at("reductions").get<std::uint64_t>();
   r.reductions_in_window = j.at("reductions_in_window").get<std::uint64_t>();
@@ -130,7 +134,9 @@ json to_json(const node_info& n) {
                       {"reductions", s.reductions},
                       {"context_switches", s.context_switches},
                       {"busy_ns", s.busy_ns},
-                      {"wall_ns", s.wall_ns}});
+                      {"wall_ns", s.wall_ns},
+                      {"running", pid_text(s.running)},
+                      {"handling", s.handling}});
   json alarms = json::array();
   for (auto& a : n.alarms) alarms.push_back(to_json(a));
   const auto& m = n.messages;
@@ -177,7 +183,8 @@ node_info node_info_from_json(const json& j) {
   for (auto& s : j.at("schedulers"))
     n.schedulers.push_back({s.at("id").get<unsigned>(), s.at("run_queue_length").get<std::uint64_t>(),
                             s.at("reductions").get<std::uint64_t>(), s.at("context_switches").get<std::uint64_t>(),
-                            s.at("busy_ns").get<std::uint64_t>(), s.at("wall_ns").get<std::uint64_t>()});
+                            s.at("busy_ns").get<std::uint64_t>(), s.at("wall_ns").get<std::uint64_t>(),
+                            pid_from(s.at("running")), s.at("handling").get<std::string>()});
   auto& m = j.at("messages");
   n.messages.sent = m.at("sent").get<std::uint64_t>();
   n.messages.delivered = m.at("delivered").get<std::uint64_t>();

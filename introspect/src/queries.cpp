@@ -43,6 +43,7 @@ process_details details_from(const process_counters& c) {
   process_details d;
   d.row.id = c.id;
   d.row.registered_name = c.registered_name;
+  d.row.behaviour = c.behaviour;
   d.row.message_queue_len = c.message_queue_len;
   d.row.reductions = c.reductions;
   d.row.messages_received = c.messages_received;
@@ -132,7 +133,8 @@ node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point s
   info.process_limit = rt.process_limit();
   info.run_queue_total = rt.global_run_queue_length();
   for (const auto& s : rt.schedulers()) {
-    info.schedulers.push_back({s.id, s.run_queue_length, s.reductions, s.context_switches, s.busy_ns, s.wall_ns});
+    info.schedulers.push_back(
+        {s.id, s.run_queue_length, s.reductions, s.context_switches, s.busy_ns, s.wall_ns, s.running, s.handling});
     info.run_queue_total += s.run_queue_length;
   }
   info.messages = rt.messages();
@@ -171,6 +173,7 @@ class best_of {
     }
     std::vector<process_row> out;
     out.reserve(best.size());
+    const auto schedulers = rt.schedulers();  // who runs what, for the running rows
     for (auto it = best.rbegin(); it != best.rend(); ++it) {
       process_row r;
       r.id = it->id;
@@ -181,6 +184,9 @@ class best_of {
       r.gc_runs = it->gc_runs;
       r.oldest_message_age_ms = it->oldest_message_age_ms;
       r.status = it->status;
+      if (it->behaviour) r.behaviour = demangle(it->behaviour->name());
+      for (auto& s : schedulers)
+        if (s.running == it->id) r.current_handler = s.handling;
       if (auto info = rt.process_info(it->id)) r.registered_name = info->registered_name;
       out.push_back(std::move(r));
     }

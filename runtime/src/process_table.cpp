@@ -3,13 +3,20 @@
 namespace agner::detail {
 
 process_table::process_table(std::uint32_t limit)
-    : limit_(limit), chunks_(new std::atomic<process*>[(limit + chunk_size - 1) / chunk_size]) {
-  for (std::uint32_t i = 0; i < (limit + chunk_size - 1) / chunk_size; ++i) chunks_[i] = nullptr;
+    : limit_(limit),
+      chunks_(new std::atomic<process*>[(limit + chunk_size - 1) / chunk_size]),
+      kinds_(new std::atomic<std::atomic<const std::type_info*>*>[(limit + chunk_size - 1) / chunk_size]) {
+  for (std::uint32_t i = 0; i < (limit + chunk_size - 1) / chunk_size; ++i) {
+    chunks_[i] = nullptr;
+    kinds_[i] = nullptr;
+  }
 }
 
 process_table::~process_table() {
-  for (std::uint32_t i = 0; i < (limit_ + chunk_size - 1) / chunk_size; ++i)
+  for (std::uint32_t i = 0; i < (limit_ + chunk_size - 1) / chunk_size; ++i) {
     delete[] chunks_[i].load(std::memory_order_relaxed);
+    delete[] kinds_[i].load(std::memory_order_relaxed);
+  }
 }
 
 process* process_table::acquire() {
@@ -25,6 +32,7 @@ process* process_table::acquire() {
     if (!chunk.load(std::memory_order_relaxed)) {
       auto* fresh = new process[chunk_size];
       for (std::uint32_t i = 0; i < chunk_size; ++i) fresh[i].index = index + i;
+      kinds_[index >> chunk_bits].store(new std::atomic<const std::type_info*>[chunk_size](), std::memory_order_release);
       chunk.store(fresh, std::memory_order_release);
     }
     high_water_.store(index + 1, std::memory_order_release);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <typeinfo>
 #include <vector>
 
 #include "process.hpp"
@@ -34,6 +35,16 @@ class process_table {
     return chunk ? chunk + (index & (chunk_size - 1)) : nullptr;
   }
 
+  /// The behaviour type of the process in slot `index` (set at spawn; static data, never freed),
+  /// or nullptr. Thread-safe: check the slot's serial before and after to trust it.
+  const std::type_info* kind(std::uint32_t index) const noexcept {
+    auto* k = kinds_[index >> chunk_bits].load(std::memory_order_acquire);
+    return k ? k[index & (chunk_size - 1)].load(std::memory_order_relaxed) : nullptr;
+  }
+  void set_kind(std::uint32_t index, const std::type_info* t) noexcept {
+    kinds_[index >> chunk_bits].load(std::memory_order_relaxed)[index & (chunk_size - 1)].store(t, std::memory_order_relaxed);
+  }
+
   std::uint32_t live() const noexcept { return live_.load(std::memory_order_acquire); }
   std::uint32_t limit() const noexcept { return limit_; }
   /// Slots ever handed out: every live process has an index below this. Thread-safe.
@@ -42,6 +53,7 @@ class process_table {
  private:
   std::uint32_t limit_;
   std::unique_ptr<std::atomic<process*>[]> chunks_;
+  std::unique_ptr<std::atomic<std::atomic<const std::type_info*>*>[]> kinds_;  // parallel to chunks_
   std::mutex mutex_;
   std::vector<std::uint32_t> free_;  // released indices, reused most recent first
   std::atomic<std::uint32_t> high_water_{0};

@@ -170,6 +170,7 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
                       fmt::format("cannot spawn: the process limit of {} is reached "
                                   "(raise runtime_options::process_limit)",
                                   n.table.limit()));
+  n.table.set_kind(p->index, &typeid(*b));
   p->code = b.release();
   const bool init = hooks.init != nullptr;
   if (init) p->extension().init = hooks.init;
@@ -292,6 +293,7 @@ std::optional<process_counters> runtime::process_info(pid id) const {
   c.gc_reclaimed = p->memory.gc_reclaimed.load(std::memory_order_relaxed);
   if (c.message_queue_len) c.oldest_message_age_ms = detail::age_ms(p->oldest_ms(), detail::coarse_ms());
   c.status = p->status.load(std::memory_order_relaxed);
+  if (auto* k = impl_->table.kind(id.index)) c.behaviour = demangle(k->name());
   {
     std::shared_lock lock(impl_->registry_mutex);
     if (auto it = impl_->name_of.find(id.index); it != impl_->name_of.end()) c.registered_name = it->second;
@@ -322,6 +324,8 @@ void runtime::scan(const std::function<void(const process_sample&)>& visit) cons
       s.gc_runs = p.memory.minor_gcs.load(std::memory_order_relaxed) +
                   p.memory.major_gcs.load(std::memory_order_relaxed);
       s.status = status;
+      s.behaviour = table.kind(p.index);
+      if (p.serial() != s.id.serial) continue;  // reused while we read: skip it this time
       visit(s);
     }
   }

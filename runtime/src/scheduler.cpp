@@ -80,6 +80,10 @@ scheduler_counters scheduler::counters() const {
   std::uint64_t since = idle_since_ns_.load(std::memory_order_relaxed);
   if (since && now > since) idle += now - since;
   c.busy_ns = c.wall_ns > idle ? c.wall_ns - idle : 0;
+  if (const std::uint64_t r = running_.load(std::memory_order_relaxed)) {
+    c.running = pid{static_cast<std::uint32_t>(r >> 32) - 1, static_cast<std::uint32_t>(r)};
+    if (const message_type* t = handling_.load(std::memory_order_relaxed)) c.handling = demangle(t->info->name());
+  }
   return c;
 }
 

@@ -129,3 +129,38 @@ TEST_CASE("system info sums the schedulers and counts processes") {
   CHECK(info.messages.sent == 5);
   CHECK(info.uptime_ns >= 5'000'000'000ull);
 }
+
+namespace {
+struct slow_job {};
+class busy_worker final : public behaviour {
+ public:
+  busy_worker(std::latch& entered, std::latch& release) : entered_(entered), release_(release) {}
+  void handle(context&, message& m) override {
+    if (m.is<slow_job>()) {
+      entered_.count_down();
+      release_.wait();
+    }
+  }
+
+ private:
+  std::latch& entered_;
+  std::latch& release_;
+};
+}  // namespace
+
+TEST_CASE("top rows name each process's behaviour, and a running one's current handler") {
+  runtime rt(test::two_schedulers());
+  std::latch entered(1), release(1);
+  pid busy = rt.spawn<busy_worker>(entered, release);
+  rt.send(busy, slow_job{});
+  entered.wait();
+  auto rows = top(rt, sort_key::reductions, 5);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].behaviour.find("busy_worker") != std::string::npos);
+  CHECK(rows[0].status == process_status::running);
+  CHECK(rows[0].current_handler.find("slow_job") != std::string::npos);
+  auto info = system_info(rt, std::chrono::steady_clock::now());
+  CHECK(std::count_if(info.schedulers.begin(), info.schedulers.end(), [&](auto& s) { return s.running == busy; }) == 1);
+  release.count_down();
+  CHECK(eventually([&] { return top(rt, sort_key::reductions, 5)[0].current_handler.empty(); }));
+}

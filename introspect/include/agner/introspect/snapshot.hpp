@@ -17,11 +17,15 @@ struct scheduler_row {
   std::uint64_t context_switches = 0;
   std::uint64_t busy_ns = 0;
   std::uint64_t wall_ns = 0;
+  pid running;             ///< the process it runs now, if any
+  std::string handling;    ///< the type of the message that process is handling
 };
 
 struct process_row {
   pid id;
   std::string registered_name;  ///< empty when none
+  std::string behaviour;        ///< demangled type of its behaviour
+  std::string current_handler;  ///< while running: the type of the message being handled
   std::uint64_t message_queue_len = 0;
   std::uint64_t reductions = 0;
   std::uint64_t reductions_in_window = 0;  ///< since the reader's previous look (reductions_window)

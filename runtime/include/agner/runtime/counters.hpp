@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <typeinfo>
 #include <vector>
 
 #include "agner/runtime/pid.hpp"
@@ -37,6 +38,7 @@ struct process_counters {
   std::uint64_t major_gcs = 0;           ///< compacting collections (garbage_collect, hibernate, growth)
   std::uint64_t gc_reclaimed = 0;        ///< bytes given back by all its collections, monotonic
   std::uint64_t oldest_message_age_ms = 0;  ///< age of the oldest queued message (see docs/runtime.md)
+  std::string behaviour;                 ///< demangled type of its behaviour
   process_status status = process_status::waiting;
 };
 
@@ -50,6 +52,7 @@ struct process_sample {
   std::uint64_t memory = 0;
   std::uint64_t gc_runs = 0;  ///< minor + major
   std::uint64_t oldest_message_age_ms = 0;
+  const std::type_info* behaviour = nullptr;  ///< its behaviour's type (demangle(behaviour->name()))
   process_status status = process_status::waiting;
 };
 
@@ -88,6 +91,8 @@ struct scheduler_counters {
   std::uint64_t context_switches = 0;  ///< process activations, monotonic
   std::uint64_t busy_ns = 0;           ///< time not idle (spinning for work counts as idle)
   std::uint64_t wall_ns = 0;           ///< time since the scheduler started
+  pid running;                         ///< the process it runs now, if any
+  std::string handling;                ///< the type of the message it is handling, if any
 };
 
 /// Node-wide message accounting. After the node quiesces,
