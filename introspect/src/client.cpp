@@ -89,9 +89,11 @@ json client::call(json request) { return impl_->exchange(std::move(request)); }
 
 node_info client::system_info() { return node_info_from_json(call({{"op", "system_info"}}).at("node")); }
 
-std::vector<process_row> client::top(const std::string& sort, std::size_t n) {
+std::vector<process_row> client::top(const std::string& sort, std::size_t n, const std::string& filter) {
   std::vector<process_row> rows;
-  const json reply = call({{"op", "top"}, {"sort", sort}, {"n", n}});
+  json req{{"op", "top"}, {"sort", sort}, {"n", n}};
+  if (!filter.empty()) req["filter"] = filter;
+  const json reply = call(std::move(req));
   for (auto& r : reply.at("processes")) rows.push_back(process_row_from_json(r));
   return rows;
 }

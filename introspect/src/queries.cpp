@@ -209,14 +209,42 @@ class best_of {
 
 }  // namespace
 
+bool name_filter::matches(const runtime& rt, const process_sample& s) {
+  if (text.empty()) return true;
+  if (!ready_) {
+    for (auto& [name, p] : rt.registered())
+      if (name.find(text) != std::string::npos) named_.push_back(p);
+    std::sort(named_.begin(), named_.end());
+    ready_ = true;
+  }
+  if (std::binary_search(named_.begin(), named_.end(), s.id)) return true;
+  for (auto& [kind, match] : kinds_)
+    if (kind == s.behaviour) return match;
+  const bool match = s.behaviour && demangle(s.behaviour->name()).find(text) != std::string::npos;
+  kinds_.emplace_back(s.behaviour, match);
+  return match;
+}
+
 std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n) {
+  name_filter all;
+  return top(rt, key, n, all);
+}
+
+std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n, name_filter& filter) {
   if (n == 0) return {};
   best_of pick(n, [key](const process_sample& s) { return value_of(s, key); });
-  rt.scan([&](const process_sample& s) { pick.offer(s); });
+  rt.scan([&](const process_sample& s) {
+    if (filter.matches(rt, s)) pick.offer(s);
+  });
   return pick.rows(rt);
 }
 
 std::vector<process_row> reductions_window::top(const runtime& rt, std::size_t n) {
+  name_filter all;
+  return top(rt, n, all);
+}
+
+std::vector<process_row> reductions_window::top(const runtime& rt, std::size_t n, name_filter& filter) {
   // The window's amount rides in the sample's reductions field while ranking.
   best_of pick(n, [](const process_sample& s) { return s.reductions; });
   rt.scan([&](const process_sample& s) {
@@ -226,7 +254,7 @@ std::vector<process_row> reductions_window::top(const runtime& rt, std::size_t n
     before = seen{s.id.serial, true, s.reductions};
     process_sample windowed = s;
     windowed.reductions = s.reductions - base;
-    if (n) pick.offer(windowed);
+    if (n && filter.matches(rt, s)) pick.offer(windowed);
   });
   auto rows = pick.rows(rt);
   for (auto& r : rows) {

@@ -194,6 +194,8 @@ void session::top(const json& req, const json& id) {
   const auto n = req.value("n", std::int64_t{20});
   const auto max = static_cast<std::int64_t>(srv_.options.limits.max_top_rows);
   if (n < 1 || n > max) return fail(id, fmt::format("n must be between 1 and {}", max));
+  name_filter filter{req.value("filter", std::string())};
+  if (filter.text.size() > 256) return fail(id, "filter must be at most 256 characters");
   std::vector<process_row> rows;
   if (sort == "reductions_window") {
     if (!window_) {
@@ -203,9 +205,9 @@ void session::top(const json& req, const json& id) {
       window_ = std::make_unique<reductions_window>();
       ++srv_.windowed;
     }
-    rows = window_->top(srv_.rt, static_cast<std::size_t>(n));
+    rows = window_->top(srv_.rt, static_cast<std::size_t>(n), filter);
   } else if (auto key = parse_sort_key(sort)) {
-    rows = introspect::top(srv_.rt, *key, static_cast<std::size_t>(n));
+    rows = introspect::top(srv_.rt, *key, static_cast<std::size_t>(n), filter);
   } else {
     return fail(id, fmt::format("unknown sort '{}' (msgq, reductions, reductions_window, received, memory, gc, age)",
                                 sort.substr(0, 64)));

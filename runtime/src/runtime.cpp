@@ -270,6 +270,11 @@ std::optional<pid> runtime::whereis(std::string_view name) const {
   return it->second;
 }
 
+std::vector<std::pair<std::string, pid>> runtime::registered() const {
+  std::shared_lock lock(impl_->registry_mutex);
+  return {impl_->names.begin(), impl_->names.end()};
+}
+
 std::uint32_t runtime::process_count() const noexcept { return impl_->table.live(); }
 std::uint32_t runtime::process_limit() const noexcept { return impl_->table.limit(); }
 unsigned runtime::scheduler_count() const noexcept {

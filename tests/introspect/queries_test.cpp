@@ -164,3 +164,24 @@ TEST_CASE("top rows name each process's behaviour, and a running one's current h
   release.count_down();
   CHECK(eventually([&] { return top(rt, sort_key::reductions, 5)[0].current_handler.empty(); }));
 }
+
+TEST_CASE("a name filter keeps processes whose registered name or behaviour type contains the text") {
+  runtime rt(test::two_schedulers());
+  std::latch entered(1), release(1);
+  pid busy = rt.spawn<busy_worker>(entered, release);
+  pid named = rt.spawn_fn([](context&, message&) {}, spawn_options{.name = "order_router"});
+  for (int i = 0; i < 5; ++i) rt.spawn_fn([](context&, message&) {});
+  name_filter by_name("router");
+  auto rows = top(rt, sort_key::memory, 10, by_name);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].id == named);
+  name_filter by_behaviour("busy_worker");
+  rows = top(rt, sort_key::memory, 10, by_behaviour);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].id == busy);
+  name_filter none("no such thing");
+  CHECK(top(rt, sort_key::memory, 10, none).empty());
+  CHECK(top(rt, sort_key::memory, 10).size() == 7);
+  (void)entered;
+  release.count_down();
+}

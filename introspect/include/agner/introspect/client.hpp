@@ -41,7 +41,7 @@ class client {
 
   node_info system_info();
   /// sort: msgq, reductions, reductions_window, received, memory, gc, age.
-  std::vector<process_row> top(const std::string& sort, std::size_t n);
+  std::vector<process_row> top(const std::string& sort, std::size_t n, const std::string& filter = "");
   /// By pid ("<0.5.1>") or registered name.
   process_details process_info(const std::string& pid_or_name, std::size_t messages = 10,
                                std::chrono::milliseconds deadline = std::chrono::milliseconds(500));

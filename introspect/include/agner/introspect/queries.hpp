@@ -4,7 +4,10 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <typeinfo>
+#include <utility>
 #include <vector>
 
 #include "agner/introspect/snapshot.hpp"
@@ -27,6 +30,22 @@ std::string_view to_string(sort_key key);
 /// own cooperation (its queued messages, its state), which process_info fetches for one process.
 std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n);
 
+/// Which processes a top query considers: those whose registered name or behaviour type contains
+/// `text` (empty: all). Costs one registry copy and one demangle per behaviour type seen.
+struct name_filter {
+  name_filter() = default;
+  explicit name_filter(std::string t) : text(std::move(t)) {}
+  std::string text;
+  bool matches(const runtime& rt, const process_sample& s);  // not thread-safe: one per query
+
+ private:
+  bool ready_ = false;
+  std::vector<pid> named_;  // registered processes whose name matches, sorted
+  std::vector<std::pair<const std::type_info*, bool>> kinds_;  // behaviour types seen, matching?
+};
+/// The same, considering only processes that pass `filter`.
+std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n, name_filter& filter);
+
 /// Reductions over an interval (etop's per-refresh column, recon's proc_window): remembers each
 /// process's reductions between calls. One per reader; not thread-safe. Memory: 16 bytes per process
 /// slot ever used (16 MB at a million processes).
@@ -36,6 +55,8 @@ class reductions_window {
   /// pid; `reductions_in_window` holds the amount. A process first seen counts all its reductions.
   /// Cost: one runtime::scan with a bounded heap, then a registry lookup per row kept.
   std::vector<process_row> top(const runtime& rt, std::size_t n);
+  /// The same, ranking only processes that pass `filter` (all are remembered for the next window).
+  std::vector<process_row> top(const runtime& rt, std::size_t n, name_filter& filter);
 
  private:
   struct seen {

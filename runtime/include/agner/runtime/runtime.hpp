@@ -159,6 +159,9 @@ class runtime {
 
   /// The pid registered under `name`. Thread-safe; takes the registry's read lock.
   std::optional<pid> whereis(std::string_view name) const;
+  /// Every registered name with its pid (Erlang's registered/0). Thread-safe; copies the registry
+  /// under its read lock: O(registered names).
+  std::vector<std::pair<std::string, pid>> registered() const;
 
   // --- counters: thread-safe, lock-free, never stop a scheduler ---------------------------------
 
