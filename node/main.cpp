@@ -27,6 +27,7 @@ constexpr const char* usage = R"(usage: agner-node [OPTIONS]
   --listen-tcp ADDR:PORT    also serve on TCP, loopback only, with HMAC authentication (default: off)
   --cookie-file FILE        the admin key for TCP, created 0600 on first start (default: ~/.config/agner/cookie)
   --viewer-cookie-file FILE a key that grants the viewer role over TCP (default: none)
+  --idle-processes N        also spawn N idle processes (to see how tools cope with many; default 0)
   --workload synthetic|none what to run (default: synthetic: supervised workers, a slow consumer fed
                             in bursts, a process that crashes now and then, one that hibernates)
   --help                    this text
@@ -37,6 +38,7 @@ struct options {
   agner::runtime_options runtime;
   agner::introspect::server_options server;
   std::string workload = "synthetic";
+  unsigned long idle = 0;
 };
 
 [[noreturn]] void bad(const std::string& what) {
@@ -78,6 +80,8 @@ options parse(int argc, char** argv) {
       o.server.cookie_file = value;
     } else if (flag == "--viewer-cookie-file") {
       o.server.viewer_cookie_file = value;
+    } else if (flag == "--idle-processes") {
+      o.idle = number(flag, value, 1u << 28);
     } else if (flag == "--workload") {
       if (value != "synthetic" && value != "none") bad(fmt::format("--workload is synthetic or none, not '{}'", value));
       o.workload = value;
@@ -104,6 +108,7 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(std::filesystem::path(o.server.cookie_file).parent_path());
     agner::runtime rt(o.runtime);
     if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt);  // before anyone can attach
+    for (unsigned long i = 0; i < o.idle; ++i) agner::node::spawn_idle(rt);
     agner::introspect::server srv(rt, o.server);
     std::string where = srv.unix_path().empty() ? "" : fmt::format(" on {}", srv.unix_path());
     if (srv.tcp_port()) where += fmt::format(" and TCP port {}", srv.tcp_port());

@@ -19,6 +19,19 @@ struct tick {};
 struct job {
   std::uint64_t n;
 };
+}  // namespace
+}  // namespace agner::node
+
+/// Queued jobs show their number in process_info (etop's inspect view), not just "job 32B".
+template <>
+struct fmt::formatter<agner::node::job> : fmt::formatter<std::uint64_t> {
+  auto format(const agner::node::job& j, fmt::format_context& ctx) const {
+    return fmt::formatter<std::uint64_t>::format(j.n, ctx);
+  }
+};
+
+namespace agner::node {
+namespace {
 
 /// Burns about `us` microseconds of CPU: a stand-in for real work (it never sleeps or blocks).
 std::uint64_t work(int us) {
@@ -115,6 +128,10 @@ child_spec named(const std::string& name) {
 }
 
 }  // namespace
+
+pid spawn_idle(runtime& rt) {
+  return rt.spawn_fn([](context&, message&) {});
+}
 
 pid start_synthetic_workload(runtime& rt) {
   std::vector<child_spec> workers;

@@ -13,4 +13,7 @@ namespace agner::node {
 /// - "ledger", which keeps a growing and shrinking state in its heap and hibernates between bursts.
 pid start_synthetic_workload(runtime& rt);
 
+/// A process that waits for a message it never gets.
+pid spawn_idle(runtime& rt);
+
 }  // namespace agner::node

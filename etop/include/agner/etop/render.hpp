@@ -1,0 +1,45 @@
+#pragma once
+/// etop's frames as plain text: the terminal layer only copies them to the screen, batch mode
+/// prints them, tests read them.
+#include <string>
+#include <vector>
+
+#include "agner/etop/view.hpp"
+
+namespace agner::etop {
+
+/// The state of the link to the node, for the header.
+struct connection {
+  std::string target;    ///< what the operator asked for ("demo", "127.0.0.1:9471")
+  std::string role;      ///< "admin", "viewer"; empty while not connected
+  std::string problem;   ///< why the link is down, empty when up
+  double retry_in_s = 0;
+};
+
+struct frame {
+  std::vector<std::string> lines;  ///< exactly `height` lines, each exactly `width` columns wide
+  std::vector<int> reversed;       ///< lines to show in reverse video (titles, the selection)
+};
+
+struct render_input {
+  const sample* now = nullptr;  ///< null until the first refresh
+  rates rate;
+  const history* past = nullptr;
+  const std::vector<process_row>* rows = nullptr;  ///< arranged
+  const process_details* details = nullptr;        ///< the inspected process, when inspecting
+  connection link;
+  bool unicode = true;
+};
+
+/// The whole screen for `v`.
+frame render(const render_input& in, const view_state& v, int width, int height);
+
+/// How many table rows fit under the header at this size (what etop asks the node for).
+int table_rows(const render_input& in, int width, int height);
+
+/// The header and table as text for batch mode: every fetched row, no selection.
+std::string render_batch(const sample& s, const rates& r, const std::vector<process_row>& rows, int width);
+/// One process as text (etop --inspect).
+std::string render_details(const process_details& d);
+
+}  // namespace agner::etop

@@ -1,0 +1,108 @@
+#pragma once
+/// etop's model: what it fetched, what the operator is looking at, and what each key does. Pure:
+/// no terminal, no sockets, so every rule here is unit-tested.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agner/introspect/snapshot.hpp"
+
+namespace agner::etop {
+
+using introspect::process_details;
+using introspect::process_row;
+
+enum class column_id { pid, name, msgq, reductions, memory, gc, age, status, handler };
+
+struct column {
+  column_id id;
+  std::string_view title;
+  int width;            ///< fixed width; 0 shares what is left with the other flexible columns
+  int drop_order;       ///< on a narrow terminal the highest goes first; 0 never
+  bool numeric;         ///< right-aligned, and sorted largest first
+  std::string_view server_sort;  ///< the node's top key for it; empty: sorted among the fetched rows
+  char key;             ///< the key that sorts by it
+};
+/// The table's columns, left to right.
+const std::vector<column>& columns();
+const column& column_of(column_id id);
+
+/// One refresh: the node's figures and its top rows.
+struct sample {
+  introspect::node_info node;
+  std::vector<process_row> rows;
+  double at_s = 0;  ///< when, in seconds on a steady clock
+};
+
+/// Per-second rates between two samples, and each scheduler's utilisation (0..1).
+struct rates {
+  bool valid = false;
+  double reductions = 0, messages = 0, gc = 0, dead_letters = 0;
+  std::vector<double> utilisation;
+};
+rates rates_between(const sample& before, const sample& now);
+
+/// A short history for the header's sparklines, newest last.
+struct history {
+  std::vector<double> run_queue, message_rate;
+  std::size_t capacity = 240;
+  void add(const sample& s, const rates& r);
+};
+
+/// Reductions over the refresh interval, from each row's lifetime reductions in the previous
+/// sample (rows not seen before get none). Fills reductions_in_window where the node did not.
+void interval_reductions(std::vector<process_row>& rows, const std::vector<process_row>& before);
+
+enum class screen { table, inspect, help };
+
+struct view_state {
+  column_id sort = column_id::msgq;
+  bool ascending = false;
+  std::string filter;
+  bool editing_filter = false;
+  std::size_t selected = 0;  ///< index into the arranged rows
+  std::size_t scroll = 0;    ///< first row shown
+  bool paused = false;
+  screen current = screen::table;
+  std::vector<pid> inspecting;  ///< the inspected process last; Esc goes back one
+  std::size_t link_selected = 0;
+  bool confirm_kill = false;
+  pid kill_target;
+  bool admin = true;     ///< false for a viewer session: admin keys explain instead
+  std::string notice;    ///< one line under the header, cleared by the next key
+};
+
+/// Rows in display order: by the view's column (ties by pid, so rows do not jitter).
+std::vector<process_row> arrange(std::vector<process_row> rows, const view_state& v);
+
+/// The processes an inspect screen links to (links, monitors, monitored by, parent), in the order
+/// shown; Enter on one inspects it.
+std::vector<pid> neighbours(const process_details& d);
+
+namespace keys {  // what the terminal layer turns its key codes into
+inline constexpr int up = 0x101, down = 0x102, left = 0x103, right = 0x104, page_up = 0x105,
+                     page_down = 0x106, home = 0x107, end = 0x108, backspace = 0x109, resize = 0x10a,
+                     enter = '\n', escape = 27;
+}
+
+/// What a key asks the viewer's loop to do.
+struct outcome {
+  enum kind { none, redraw, refresh, quit, kill, garbage_collect, suspend, resume };
+  outcome(kind w = none, pid t = {}) : what(w), target(t) {}
+  kind what;
+  pid target;
+};
+
+/// Applies `key` to `v`. `rows`: the arranged rows; `details`: the inspected process, if any;
+/// `page`: rows per screen.
+outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const process_details* details, int page);
+
+/// The help screen's table: keys, what they do, and whether they need the admin role.
+struct key_help {
+  std::string_view keys, what;
+  bool admin;
+};
+const std::vector<key_help>& key_table();
+
+}  // namespace agner::etop

@@ -1,0 +1,271 @@
+// etop: attach to a live node and watch its processes (docs/etop.md).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "agner/etop/render.hpp"
+#include "agner/introspect/json.hpp"
+#include "agner/introspect/server.hpp"
+#include "link.hpp"
+#include "terminal.hpp"
+
+namespace {
+
+using namespace agner;
+using namespace agner::etop;
+
+constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
+  NODE is a node name (its socket is in the local socket directory), a socket path, or
+  HOST:PORT for TCP. Without NODE, etop attaches to the only node running here, or asks which.
+  --interval SECONDS   refresh every SECONDS (default 2)
+  --cookie-file FILE   the key for TCP (default ~/.config/agner/cookie)
+  --role admin|viewer  the role to ask for (default admin; a viewer cannot kill, collect or suspend)
+  --batch              print instead of drawing: --iterations refreshes, then exit
+  --iterations N       batch refreshes (default 1)
+  --json               batch: one JSON document per refresh ({"node": ..., "processes": [...]})
+  --sort COLUMN        pid, name, msgq (default), reductions, memory, gc, age, status, handler
+  --lines N            batch: rows per refresh (default 20)
+  --inspect PID|NAME   print one process (with --json: as JSON) and exit
+  --help               this text
+Keys: h inside etop, or docs/etop.md.
+)";
+
+struct options {
+  target where;
+  double interval = 2;
+  bool batch = false, json = false;
+  int iterations = 1;
+  std::size_t lines = 20;
+  std::string sort = "msgq", inspect;
+};
+
+[[noreturn]] void fail(const std::string& why, int code = 2) {
+  std::fprintf(stderr, "etop: %s\n", why.c_str());
+  if (code == 2) std::fputs(usage, stderr);
+  std::exit(code);
+}
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::optional<column_id> column_named(const std::string& name) {
+  static const std::pair<const char*, column_id> names[] = {
+      {"pid", column_id::pid},       {"name", column_id::name}, {"msgq", column_id::msgq},
+      {"reductions", column_id::reductions}, {"memory", column_id::memory}, {"gc", column_id::gc},
+      {"age", column_id::age},       {"status", column_id::status}, {"handler", column_id::handler}};
+  for (auto& [n, id] : names)
+    if (name == n) return id;
+  return std::nullopt;
+}
+
+/// Turns NODE (or nothing) into a target; asks on the terminal when several nodes run here.
+target resolve(const std::string& node, const std::string& cookie, const std::string& role, bool may_ask) {
+  target t;
+  t.role = role;
+  t.cookie_file = cookie;
+  if (node.empty()) {
+    const auto dir = introspect::default_socket_dir();
+    auto names = introspect::local_nodes(dir);
+    if (names.empty()) fail(fmt::format("no node is running here (looked in {}); start one with agner-node, or give NODE", dir), 1);
+    std::string chosen = names.front();
+    if (names.size() > 1) {
+      if (!may_ask) fail(fmt::format("several nodes run here ({}); say which", fmt::join(names, ", ")), 1);
+      std::printf("Nodes running here:\n");
+      for (std::size_t i = 0; i < names.size(); ++i) std::printf("  %zu) %s\n", i + 1, names[i].c_str());
+      std::printf("Attach to which? ");
+      std::fflush(stdout);
+      std::string answer;
+      std::getline(std::cin, answer);
+      const auto pick = static_cast<std::size_t>(std::atoi(answer.c_str()));
+      if (pick < 1 || pick > names.size()) fail("no node chosen", 1);
+      chosen = names[pick - 1];
+    }
+    t.display = t.unix_path = chosen;
+    return t;
+  }
+  t.display = node;
+  const auto colon = node.rfind(':');
+  if (node.find('/') == std::string::npos && colon != std::string::npos) {
+    t.host = node.substr(0, colon);
+    const int port = std::atoi(node.c_str() + colon + 1);
+    if (port <= 0 || port > 65535) fail(fmt::format("'{}' is not HOST:PORT", node));
+    t.port = static_cast<std::uint16_t>(port);
+  } else {
+    t.unix_path = node;
+  }
+  return t;
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  std::string node, cookie, role = "admin";
+  if (const char* home = std::getenv("HOME")) cookie = fmt::format("{}/.config/agner/cookie", home);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto value = [&](std::size_t& i) -> const std::string& {
+    if (i + 1 >= args.size()) fail(fmt::format("{} needs a value", args[i]));
+    return args[++i];
+  };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    } else if (a == "--interval") {
+      o.interval = std::atof(value(i).c_str());
+      if (o.interval < 0.1 || o.interval > 3600) fail("--interval wants seconds from 0.1 to 3600");
+    } else if (a == "--cookie-file") {
+      cookie = value(i);
+    } else if (a == "--role") {
+      role = value(i);
+      if (role != "admin" && role != "viewer") fail("--role is admin or viewer");
+    } else if (a == "--batch") {
+      o.batch = true;
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--iterations") {
+      o.iterations = std::atoi(value(i).c_str());
+      if (o.iterations < 1) fail("--iterations wants a positive number");
+    } else if (a == "--lines") {
+      const int n = std::atoi(value(i).c_str());
+      if (n < 1 || n > 1000) fail("--lines wants a number from 1 to 1000");
+      o.lines = static_cast<std::size_t>(n);
+    } else if (a == "--sort") {
+      o.sort = value(i);
+      if (!column_named(o.sort)) fail(fmt::format("unknown column '{}'", o.sort));
+    } else if (a == "--inspect") {
+      o.inspect = value(i);
+    } else if (a.starts_with("-")) {
+      fail(fmt::format("unknown option '{}'", a));
+    } else if (node.empty()) {
+      node = a;
+    } else {
+      fail(fmt::format("one NODE only ('{}' and '{}')", node, a));
+    }
+  }
+  o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
+  return o;
+}
+
+int inspect_once(const options& o) {
+  try {
+    auto c = o.where.host.empty() ? introspect::client::attach_unix(o.where.unix_path, o.where.role)
+                                  : introspect::client::attach_tcp(o.where.host, o.where.port, o.where.cookie_file, o.where.role);
+    auto d = c.process_info(o.inspect);
+    std::fputs(o.json ? (introspect::to_json(d).dump(2) + "\n").c_str() : render_details(d).c_str(), stdout);
+    return 0;
+  } catch (const std::exception& e) {
+    fail(e.what(), 1);
+  }
+}
+
+int batch(const options& o) {
+  node_link link(o.where);
+  view_state v;
+  v.sort = *column_named(o.sort);
+  std::optional<sample> before;
+  for (int i = 0; i < o.iterations; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+    auto s = link.fetch(v, o.lines, now_s());
+    if (!s) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
+    const rates r = before ? rates_between(*before, *s) : rates{};
+    if (before) interval_reductions(s->rows, before->rows);
+    auto rows = arrange(s->rows, v);
+    if (o.json) {
+      nlohmann::json doc{{"node", introspect::to_json(s->node)}, {"processes", nlohmann::json::array()}};
+      for (auto& row : rows) doc["processes"].push_back(introspect::to_json(row));
+      if (r.valid)
+        doc["rates"] = {{"reductions_per_s", r.reductions}, {"messages_per_s", r.messages},
+                        {"gc_per_s", r.gc}, {"dead_letters_per_s", r.dead_letters}, {"utilisation", r.utilisation}};
+      std::printf("%s\n", doc.dump().c_str());
+    } else {
+      std::printf("%s%s", i ? "\n" : "", render_batch(*s, r, rows, 160).c_str());
+    }
+    std::fflush(stdout);
+    before = std::move(s);
+  }
+  return 0;
+}
+
+int interactive(const options& o) {
+  node_link link(o.where);
+  view_state v;
+  v.sort = *column_named(o.sort);
+  terminal term;
+  std::optional<sample> now, before;
+  std::optional<process_details> details;
+  std::vector<process_row> rows;
+  history past;
+  double next_refresh = 0;
+  bool refresh_now = true;
+  for (;;) {
+    const double t = now_s();
+    if (refresh_now || (!v.paused && t >= next_refresh)) {
+      refresh_now = false;
+      next_refresh = t + o.interval;
+      render_input probe;
+      probe.now = now ? &*now : nullptr;
+      const auto want = static_cast<std::size_t>(std::max(200, table_rows(probe, term.width(), term.height())));
+      if (auto s = link.fetch(v, want, t)) {
+        if (now && now->at_s < s->at_s) {
+          before = std::move(now);
+          interval_reductions(s->rows, before->rows);
+        }
+        now = std::move(s);
+        const rates r = before ? rates_between(*before, *now) : rates{};
+        past.add(*now, r);
+      }
+      v.admin = link.admin() || link.status(t).role.empty();
+      if (v.current == screen::inspect && !v.inspecting.empty()) {
+        std::string notice;
+        details = link.inspect(v.inspecting.back(), notice, t);
+        if (!notice.empty()) v.notice = notice;
+      } else {
+        details.reset();
+      }
+    }
+    if (now) rows = arrange(now->rows, v);
+    render_input in;
+    in.now = now ? &*now : nullptr;
+    in.rate = now && before ? rates_between(*before, *now) : rates{};
+    in.past = &past;
+    in.rows = &rows;
+    in.details = details ? &*details : nullptr;
+    in.link = link.status(now_s());
+    in.unicode = term.unicode();
+    term.draw(render(in, v, term.width(), term.height()));
+    const double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
+    const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));
+    if (key < 0) continue;
+    const outcome out = on_key(v, key, rows, in.details, table_rows(in, term.width(), term.height()));
+    switch (out.what) {
+      case outcome::quit: return 0;
+      case outcome::refresh: refresh_now = true; break;
+      case outcome::kill:
+      case outcome::garbage_collect:
+      case outcome::suspend:
+      case outcome::resume:
+        link.act(out, v.notice, now_s());
+        refresh_now = true;
+        break;
+      default: break;
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options o = parse(argc, argv);
+  if (!o.inspect.empty()) return inspect_once(o);
+  if (o.batch) return batch(o);
+  return interactive(o);
+}

@@ -1,0 +1,314 @@
+#include "agner/etop/render.hpp"
+
+#include <algorithm>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "agner/etop/format.hpp"
+
+namespace agner::etop {
+namespace {
+
+std::string name_of(const process_row& r) {
+  return r.registered_name.empty() ? short_type(r.behaviour) : r.registered_name;
+}
+
+std::string cell(const process_row& r, column_id id) {
+  switch (id) {
+    case column_id::pid: return fmt::format("{}", r.id);
+    case column_id::name: return name_of(r);
+    case column_id::msgq: return count(r.message_queue_len);
+    case column_id::reductions: return count(r.reductions_in_window);
+    case column_id::memory: return bytes(r.memory);
+    case column_id::gc: return count(r.gc_runs);
+    case column_id::age: return r.oldest_message_age_ms ? millis(r.oldest_message_age_ms) : "-";
+    case column_id::status: return std::string(to_string(r.status));
+    case column_id::handler: return r.current_handler.empty() ? "" : short_type(r.current_handler);
+  }
+  return {};
+}
+
+struct placed {
+  const column* col;
+  int width;
+};
+
+/// Which columns fit in `width`, and how wide each is: fixed ones as declared, the flexible ones
+/// sharing the rest (names 60%, handlers 40%); narrow terminals drop columns by drop_order.
+std::vector<placed> layout(int width) {
+  constexpr int min_flexible = 8;
+  std::vector<const column*> shown;
+  for (auto& c : columns()) shown.push_back(&c);
+  auto need = [&] {
+    int w = static_cast<int>(shown.size()) - 1;
+    for (auto* c : shown) w += c->width ? c->width : min_flexible;
+    return w;
+  };
+  while (need() > width) {
+    auto it = std::max_element(shown.begin(), shown.end(), [](auto* a, auto* b) { return a->drop_order < b->drop_order; });
+    if ((*it)->drop_order == 0) break;
+    shown.erase(it);
+  }
+  int fixed = static_cast<int>(shown.size()) - 1, flexible = 0;
+  for (auto* c : shown) c->width ? fixed += c->width : ++flexible;
+  const int spare = std::max(0, width - fixed);
+  std::vector<placed> out;
+  int given = 0, flex_seen = 0;
+  for (auto* c : shown) {
+    int w = c->width;
+    if (!w) {
+      ++flex_seen;
+      w = flex_seen == flexible ? spare - given : (flexible == 1 ? spare : spare * 6 / 10);
+      w = std::max(w, 1);
+      given += w;
+    }
+    out.push_back({c, w});
+  }
+  return out;
+}
+
+std::string row_line(const std::vector<placed>& cols, const std::function<std::string(const column&)>& text, int width) {
+  std::string line;
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    if (i) line += ' ';
+    line += fit(text(*cols[i].col), cols[i].width, cols[i].col->numeric);
+  }
+  return fit(line, width);
+}
+
+std::string titles(const std::vector<placed>& cols, const view_state* v, int width, bool unicode) {
+  return row_line(cols, [&](const column& c) {
+    std::string t(c.title);
+    const bool up = v && v->ascending == c.numeric;
+    if (v && c.id == v->sort) t += unicode ? (up ? "▲" : "▼") : (up ? "^" : "v");
+    return t;
+  }, width);
+}
+
+std::vector<std::string> header(const render_input& in, const view_state& v, int width) {
+  std::vector<std::string> h;
+  const auto& link = in.link;
+  std::string state = link.role.empty() ? "" : fmt::format("  [{}]", link.role);
+  if (v.paused) state += "  PAUSED (space resumes)";
+  if (!in.now) {
+    h.push_back(fit(fmt::format("etop: {}  connecting…{}", link.target, link.problem.empty() ? "" : "  " + link.problem), width));
+    return h;
+  }
+  const auto& n = in.now->node;
+  h.push_back(fit(fmt::format("etop: {}{}  up {}  procs {}/{}  runq {}{}", n.name,
+                              link.target.empty() || link.target == n.name ? "" : " (" + link.target + ")",
+                              uptime(n.uptime_ns / 1'000'000'000), n.process_count, count(n.process_limit),
+                              n.run_queue_total, state),
+                  width));
+  if (!link.problem.empty())
+    h.push_back(fit(fmt::format("DISCONNECTED: {}; retrying in {:.0f}s (showing the last refresh)", link.problem,
+                                link.retry_in_s),
+                    width));
+  const auto& r = in.rate;
+  h.push_back(fit(fmt::format("mem: procs {} heaps {} binary {} rss {}   reds/s {}  msgs/s {}  gc/s {}  dead/s {}",
+                              bytes(n.memory.processes), bytes(n.memory.heaps), bytes(n.memory.binary),
+                              bytes(n.memory.resident), rate(r.reductions), rate(r.messages), rate(r.gc),
+                              rate(r.dead_letters)),
+                  width));
+  // Scheduler meters: "S1 [|||||     53%] q2", as many to a line as fit.
+  const int cell_w = 26, per_line = std::max(1, width / cell_w);
+  std::string line;
+  for (std::size_t i = 0; i < n.schedulers.size(); ++i) {
+    const double u = i < r.utilisation.size() ? r.utilisation[i] : 0;
+    line += fit(fmt::format("S{:<2}[{}{:>3.0f}%] q{}", i + 1, bar(u, 12), u * 100, n.schedulers[i].run_queue_length), cell_w);
+    if (static_cast<int>(i % per_line) == per_line - 1 || i + 1 == n.schedulers.size()) {
+      h.push_back(fit(line, width));
+      line.clear();
+    }
+  }
+  if (in.past) {
+    const int spark_w = std::max(4, (width - 24) / 2);
+    h.push_back(fit(fmt::format("runq {} msgs/s {}", sparkline(in.past->run_queue, spark_w, in.unicode),
+                                sparkline(in.past->message_rate, spark_w, in.unicode)),
+                    width));
+  }
+  if (!n.alarms.empty()) {
+    std::string a = fmt::format("ALARMS ({}):", n.alarms.size());
+    for (auto& alarm : n.alarms) a += fmt::format(" [{}] {}", alarm.severity, alarm.id);
+    h.push_back(fit(a, width));
+  }
+  if (v.editing_filter) {
+    h.push_back(fit(fmt::format("filter: {}_   (Enter keeps it, Esc clears it)", v.filter), width));
+  } else if (!v.notice.empty()) {
+    h.push_back(fit(v.notice, width));
+  } else if (!v.filter.empty()) {
+    h.push_back(fit(fmt::format("filter: \"{}\"   (/ then Esc clears it)", v.filter), width));
+  } else {
+    h.push_back(std::string(static_cast<std::size_t>(std::max(0, width)), ' '));
+  }
+  return h;
+}
+
+std::string footer(const view_state& v, int width) {
+  std::string keys = v.current == screen::table
+                         ? "h help  / filter  < > sort  Enter inspect  space pause  q quit"
+                         : "h help  Up/Down select  Enter follow  Esc back  space pause";
+  keys += v.admin ? "  k kill  g gc  s suspend" : "  (viewer: k g s need the admin role)";
+  return fit(keys, width);
+}
+
+void finish(frame& f, int width, int height) {
+  f.lines.resize(static_cast<std::size_t>(std::max(0, height)), std::string());
+  for (auto& l : f.lines) l = fit(l, width);
+}
+
+frame table_screen(const render_input& in, const view_state& v, int width, int height) {
+  frame f;
+  f.lines = header(in, v, width);
+  const auto cols = layout(width);
+  f.reversed.push_back(static_cast<int>(f.lines.size()));
+  f.lines.push_back(titles(cols, &v, width, in.unicode));
+  const int room = height - static_cast<int>(f.lines.size()) - 1;
+  if (in.rows) {
+    const auto& rows = *in.rows;
+    for (int i = 0; i < room && v.scroll + static_cast<std::size_t>(i) < rows.size(); ++i) {
+      const auto index = v.scroll + static_cast<std::size_t>(i);
+      if (index == v.selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
+      f.lines.push_back(row_line(cols, [&](const column& c) { return cell(rows[index], c.id); }, width));
+    }
+    if (rows.empty() && room > 0) f.lines.push_back(fit(v.filter.empty() ? "(no processes)" : "(no process matches the filter)", width));
+  }
+  f.lines.resize(static_cast<std::size_t>(std::max(0, height - 1)));
+  f.lines.push_back(footer(v, width));
+  finish(f, width, height);
+  return f;
+}
+
+std::vector<std::string> detail_lines(const process_details& d) {
+  const auto& r = d.row;
+  std::vector<std::string> l;
+  l.push_back(fmt::format("process {}  {}", r.id, r.registered_name.empty() ? "(no registered name)" : r.registered_name));
+  l.push_back(fmt::format("status {}  behaviour {}{}", to_string(r.status), r.behaviour,
+                          r.current_handler.empty() ? "" : "  handling " + r.current_handler));
+  l.push_back(fmt::format("message queue {}  oldest {}  reductions {}  received {}", r.message_queue_len,
+                          r.oldest_message_age_ms ? millis(r.oldest_message_age_ms) : "-", r.reductions, r.messages_received));
+  l.push_back(fmt::format("memory {} (mailbox {}, heap {}, state {})  gc minor {} major {} reclaimed {}", bytes(r.memory),
+                          bytes(d.mailbox_bytes), bytes(d.heap_bytes), bytes(d.state_bytes), d.minor_gcs, d.major_gcs,
+                          bytes(d.gc_reclaimed)));
+  if (!d.responsive) {
+    l.push_back("did not answer before the deadline (busy in a long handler): showing its counters only");
+    return l;
+  }
+  const auto& p = d.report;
+  l.push_back(fmt::format("trap_exit {}  suspended {}  parent {}", p.trap_exit ? "yes" : "no", p.suspended ? "yes" : "no",
+                          p.parent ? fmt::format("{}", p.parent) : "-"));
+  l.push_back("state: " + (p.state.empty() ? std::string("(the behaviour has no describe())") : p.state));
+  return l;
+}
+
+std::string pid_list(const std::vector<pid>& v) {
+  std::string s;
+  for (pid p : v) s += fmt::format(" {}", p);
+  return s.empty() ? " -" : s;
+}
+
+frame inspect_screen(const render_input& in, const view_state& v, int width, int height) {
+  frame f;
+  f.lines = header(in, v, width);
+  const process_details* d = in.details;
+  if (!d) {
+    f.lines.push_back(fmt::format("process {}: no answer yet", v.inspecting.empty() ? pid{} : v.inspecting.back()));
+  } else {
+    for (auto& l : detail_lines(*d)) {
+      // Long lines (a supervisor's state lists every child) wrap, up to four screen lines.
+      const auto w = static_cast<std::size_t>(std::max(1, width));
+      for (std::size_t at = 0, n = 0; at < l.size() && n < 4; at += w, ++n) f.lines.push_back(l.substr(at, w));
+    }
+    if (d->responsive) {
+      const auto& p = d->report;
+      f.lines.push_back(fmt::format("links{}   monitors{}   monitored by{}", pid_list(p.links), pid_list(p.monitors),
+                                    pid_list(p.monitored_by)));
+      const auto near = neighbours(*d);
+      if (!near.empty()) {
+        f.lines.push_back("go to (Up/Down, Enter):");
+        for (std::size_t i = 0; i < near.size() && i < 8; ++i) {
+          if (i == v.link_selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
+          std::string role = near[i] == p.parent ? "parent" : "";
+          if (std::find(p.links.begin(), p.links.end(), near[i]) != p.links.end()) role += role.empty() ? "link" : ", link";
+          if (std::find(p.monitors.begin(), p.monitors.end(), near[i]) != p.monitors.end()) role += role.empty() ? "monitored" : ", monitored";
+          if (std::find(p.monitored_by.begin(), p.monitored_by.end(), near[i]) != p.monitored_by.end())
+            role += role.empty() ? "monitors it" : ", monitors it";
+          f.lines.push_back(fmt::format("  {}  ({})", near[i], role));
+        }
+      }
+      f.lines.push_back(fmt::format("queued messages (first {}{}):", p.queue.size(),
+                                    in.link.role == "viewer" ? "; contents are shown to admins only" : ""));
+      for (auto& m : p.queue)
+        f.lines.push_back(fmt::format("  {} {}{}", short_type(m.type), bytes(m.bytes), m.text.empty() ? "" : "  " + m.text));
+    }
+  }
+  f.lines.resize(static_cast<std::size_t>(std::max(0, height - 1)));
+  f.lines.push_back(footer(v, width));
+  finish(f, width, height);
+  return f;
+}
+
+frame help_screen(const view_state& v, int width, int height) {
+  frame f;
+  f.lines.push_back("etop: keys (any key returns)");
+  f.reversed.push_back(0);
+  for (auto& k : key_table())
+    f.lines.push_back(fmt::format("  {:<28} {}{}", k.keys, k.what, k.admin ? (v.admin ? "  [admin]" : "  [admin: not this session]") : ""));
+  f.lines.push_back("");
+  f.lines.push_back("columns: MSGQ queued messages, REDS reductions since the previous refresh, MEMORY control block +");
+  f.lines.push_back("  mailbox + heap + state, GC collections, AGE of the oldest queued message, HANDLER what it handles now");
+  finish(f, width, height);
+  return f;
+}
+
+}  // namespace
+
+frame render(const render_input& in, const view_state& v, int width, int height) {
+  switch (v.current) {
+    case screen::help: return help_screen(v, width, height);
+    case screen::inspect: return inspect_screen(in, v, width, height);
+    case screen::table: break;
+  }
+  return table_screen(in, v, width, height);
+}
+
+int table_rows(const render_input& in, int width, int height) {
+  view_state v;
+  return std::max(1, height - static_cast<int>(header(in, v, width).size()) - 2);
+}
+
+std::string render_batch(const sample& s, const rates& r, const std::vector<process_row>& rows, int width) {
+  render_input in;
+  in.now = &s;
+  in.rate = r;
+  view_state v;
+  std::string out;
+  for (auto& l : header(in, v, width)) {
+    auto t = l;
+    while (!t.empty() && t.back() == ' ') t.pop_back();
+    if (!t.empty()) out += t + "\n";
+  }
+  const auto cols = layout(width);
+  auto trimmed = [](std::string t) {
+    while (!t.empty() && t.back() == ' ') t.pop_back();
+    return t + "\n";
+  };
+  out += trimmed(titles(cols, nullptr, width, false));
+  for (auto& row : rows) out += trimmed(row_line(cols, [&](const column& c) { return cell(row, c.id); }, width));
+  return out;
+}
+
+std::string render_details(const process_details& d) {
+  std::string out;
+  for (auto& l : detail_lines(d)) out += l + "\n";
+  if (d.responsive) {
+    const auto& p = d.report;
+    out += fmt::format("links{}\nmonitors{}\nmonitored by{}\n", pid_list(p.links), pid_list(p.monitors), pid_list(p.monitored_by));
+    out += fmt::format("queued messages (first {}):\n", p.queue.size());
+    for (auto& m : p.queue) out += fmt::format("  {} {}{}\n", short_type(m.type), bytes(m.bytes), m.text.empty() ? "" : "  " + m.text);
+  }
+  return out;
+}
+
+}  // namespace agner::etop

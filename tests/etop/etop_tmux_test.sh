@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# etop as a person uses it: a real agner-node, etop in a real terminal (a tmux pane), keys sent,
+# the screen read back. Usage: etop_tmux_test.sh AGNER_NODE ETOP
+set -euo pipefail
+node_bin=$1
+etop_bin=$2
+dir=$(mktemp -d /tmp/agner-etop-XXXXXX)
+sock="$dir/n.sock"
+tmx=(tmux -L "agner-etop-$$" -f /dev/null)
+node_pid=""
+
+cleanup() {
+  "${tmx[@]}" kill-server 2>/dev/null || true
+  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- screen ---" >&2
+  screen >&2 || true
+  exit 1
+}
+screen() { "${tmx[@]}" capture-pane -p -t etop; }
+# Waits (polling; the bound only stops a hang) until the screen shows $1.
+wait_for() {
+  for _ in $(seq 1 300); do
+    screen 2>/dev/null | grep -qF -- "$1" && return 0
+    sleep 0.1
+  done
+  fail "the screen never showed: $1"
+}
+wait_gone() {
+  for _ in $(seq 1 300); do
+    screen 2>/dev/null | grep -qF -- "$1" || return 0
+    sleep 0.1
+  done
+  fail "the screen kept showing: $1"
+}
+keys() { "${tmx[@]}" send-keys -t etop "$@"; }
+start_node() {
+  "$node_bin" --name etoptest --socket "$sock" --schedulers 2 >"$dir/node.log" 2>&1 &
+  node_pid=$!
+  for _ in $(seq 1 300); do [ -S "$sock" ] && return 0; sleep 0.1; done
+  fail "agner-node did not start"
+}
+open_etop() {
+  "${tmx[@]}" kill-session -t etop 2>/dev/null || true
+  "${tmx[@]}" new-session -d -s etop -x "${2:-120}" -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin --interval 0.5 $1 $sock"
+}
+
+start_node
+open_etop ""
+
+echo "== the table: header, columns, the workload's processes"
+wait_for "slow_consumer"
+wait_for "MSGQ▼"
+wait_for "[admin]"
+screen | grep -q "^etop: etoptest" || fail "no header with the node's name"
+screen | grep -qE "^S1 \[" || fail "no scheduler bars"
+for col in PID "NAME OR BEHAVIOUR" REDS MEMORY STATUS HANDLER; do screen | grep -qF "$col" || fail "no $col column"; done
+
+echo "== sort by pid (P): the root supervisor first; I inverts"
+keys P
+wait_for "PID▲"
+row1=$(screen | grep -A1 "^PID" | tail -1)
+[[ $row1 == "<0.0.0>"*workload_sup* ]] || fail "first row after P: $row1"
+keys I
+wait_for "PID▼"
+row1=$(screen | grep -A1 "^PID" | tail -1)
+[[ $row1 != "<0.0.0>"* ]] || fail "I did not invert: $row1"
+
+echo "== filter: / worker_3 Enter leaves one row"
+keys / w o r k e r _ 3 Enter
+wait_for 'filter: "worker_3"'
+wait_gone "slow_consumer"
+rows=$(screen | sed -n '/^PID/,$p' | grep -c "^<0\.")
+[ "$rows" -eq 1 ] || fail "expected one row, saw $rows"
+
+echo "== inspect: Enter shows the process, its state and its parent; Esc goes back"
+keys Enter
+wait_for "process <0."
+wait_for "state: ticks every 10 ms"
+wait_for "(parent, link)"
+keys Escape
+wait_for "PID▼"
+
+echo "== help: h shows every key; any key returns"
+keys h
+wait_for "etop: keys"
+wait_for "garbage-collect the selected process"
+keys x
+wait_for "PID▼"
+
+echo "== kill asks first, then the supervisor restarts worker_3 under a new pid"
+old=$(screen | sed -n '/^PID/,$p' | grep -o "^<0\.[0-9]*\.[0-9]*>" | head -1)
+keys k
+wait_for "kill $old? press y to kill"
+keys n
+wait_for "kill cancelled"
+keys k
+wait_for "kill $old? press y"
+keys y
+wait_for "$old: kill done"
+for _ in $(seq 1 300); do
+  now=$(screen | sed -n '/^PID/,$p' | grep -o "^<0\.[0-9]*\.[0-9]*>" | head -1)
+  [ -n "$now" ] && [ "$now" != "$old" ] && break
+  sleep 0.1
+done
+[ "$now" != "$old" ] || fail "worker_3 was not restarted under a new pid"
+
+echo "== / then Esc clears the filter"
+keys / Escape
+wait_for "slow_consumer"
+
+echo "== a lost node is shown and retried; a restarted node is picked up again"
+kill "$node_pid"
+wait "$node_pid" || true
+wait_for "DISCONNECTED:"
+start_node
+wait_gone "DISCONNECTED:"
+wait_for "up 0h00m0"  # the new node's uptime
+
+echo "== resize: at 80 columns the table still fits"
+"${tmx[@]}" resize-window -t etop -x 80 -y 30
+wait_for "MSGQ"
+width=$(screen | LC_ALL=C.UTF-8 wc -L)
+[ "$width" -le 80 ] || fail "a line is $width columns wide at 80"
+
+echo "== q quits"
+keys q
+for _ in $(seq 1 100); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
+"${tmx[@]}" has-session -t etop 2>/dev/null && fail "etop did not quit on q"
+
+echo "== a viewer sees the admin keys explained, not done"
+open_etop "--role viewer"
+wait_for "[viewer]"
+wait_for "(viewer: k g s need the admin role)"
+keys k
+wait_for "'k' needs the admin role; this session is a viewer"
+keys q
+
+echo "PASS"
