@@ -11,4 +11,5 @@ std::string ring(runtime_options opts, long n, long hops);
 std::string counting(runtime_options opts, long msgs);
 std::string topq(runtime_options opts, long n, long hot, long queued);
 std::string gc(runtime_options opts, long live, long queued, long runs);
+std::string scrape(runtime_options opts, long n);
 }  // namespace agner::bench

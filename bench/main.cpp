@@ -12,11 +12,13 @@ namespace {
 
 constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspection] BENCH [ARGS...]
   --introspection           serve introspection and poll it as etop does, once a second
+  --scrape                  serve /metrics and scrape it once a second
   spawn N                   spawn N idle processes: ns per spawn, bytes per idle process
   pingpong PAIRS ROUNDTRIPS PAIRS pairs doing ROUNDTRIPS request/reply round trips each
   ring N HOPS               a ring of N processes passing one token HOPS times
   counting MSGS             one producer floods one process with MSGS messages, then asks the total
   topq N K Q                N idle processes, K of them with Q queued messages: time the top 20 by queue
+  scrape N                  N idle processes: time a /metrics scrape (mean of 100) and its size
   gc LIVE QUEUED RUNS       a process with LIVE 64-byte strings in its heap and QUEUED messages
                             waiting: time per major (compacting) collection, RUNS runs
   all                       each of the above with the peers' parameters
@@ -47,6 +49,10 @@ int main(int argc, char** argv) {
       opts.schedulers = static_cast<unsigned>(arg(args, 1));
       args.erase(args.begin(), args.begin() + 2);
       more = true;
+    } else if (!args.empty() && args[0] == "--scrape") {
+      agner::bench::scrape_on = true;
+      args.erase(args.begin());
+      more = true;
     } else if (!args.empty() && args[0] == "--introspection") {
       agner::bench::introspection_on = true;
       args.erase(args.begin());
@@ -70,6 +76,8 @@ int main(int argc, char** argv) {
     print(b::counting(opts, arg(args, 1)));
   } else if (what == "topq") {
     print(b::topq(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
+  } else if (what == "scrape") {
+    print(b::scrape(opts, arg(args, 1)));
   } else if (what == "gc") {
     print(b::gc(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
   } else if (what == "all") {

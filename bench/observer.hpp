@@ -8,10 +8,15 @@
 
 namespace agner::bench {
 
-/// Set by main from --introspection.
+/// Set by main from --introspection and --scrape.
 extern bool introspection_on;
+extern bool scrape_on;
 
-/// Starts serving and polling `rt` when introspection_on; stops when destroyed.
+/// GET http://127.0.0.1:port/metrics; the body's size.
+std::size_t scrape(std::uint16_t port);
+
+/// Starts serving and polling `rt` when introspection_on, and exporting and scraping it once a
+/// second when scrape_on; stops when destroyed.
 std::shared_ptr<void> observe(runtime& rt);
 
 }  // namespace agner::bench

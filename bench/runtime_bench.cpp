@@ -16,6 +16,7 @@
 #include "benches.hpp"
 #include "memory.hpp"
 #include "observer.hpp"
+#include "agner/exporter/exporter.hpp"
 
 namespace agner::bench {
 namespace {
@@ -346,6 +347,32 @@ std::string gc(runtime_options opts, long live, long queued, long runs) {
   return fmt::format("agner gc live={} queued={} runs={} us_per_major_gc={:.1f} heap_bytes={} queue_at_gc={}",
                      live, queued, runs, s * 1e6 / static_cast<double>(runs), rt.process_info(p)->heap_bytes,
                      before.message_queue_len - static_cast<std::uint64_t>(runs));  // less the requests
+}
+
+}  // namespace agner::bench
+
+namespace agner::bench {
+
+std::string scrape(runtime_options opts, long n) {
+  opts.process_limit = std::max<std::uint32_t>(opts.process_limit, static_cast<std::uint32_t>(n) + 64);
+  runtime rt(opts);
+  for (long i = 0; i < n; ++i) rt.spawn<idle>();
+  exporter::options o;
+  o.listen = "127.0.0.1:0";
+  exporter::exporter ex(rt, o);  // its first table summary is taken here, before any scrape
+  std::size_t bytes = bench::scrape(ex.port());
+  constexpr int runs = 100;
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    auto t0 = clock::now();
+    bytes = bench::scrape(ex.port());
+    ms.push_back(seconds_since(t0) * 1e3);
+  }
+  std::sort(ms.begin(), ms.end());
+  double sum = 0;
+  for (double m : ms) sum += m;
+  return fmt::format("agner scrape processes={} ms_per_scrape={:.2f} ms_p99={:.2f} body_bytes={}", n, sum / runs,
+                     ms[runs * 99 / 100], bytes);
 }
 
 }  // namespace agner::bench

@@ -6,12 +6,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "agner/exporter/exporter.hpp"
 #include "agner/introspect/server.hpp"
 #include "agner/runtime/runtime.hpp"
 #include "workload.hpp"
@@ -27,6 +29,10 @@ constexpr const char* usage = R"(usage: agner-node [OPTIONS]
   --listen-tcp ADDR:PORT    also serve on TCP, loopback only, with HMAC authentication (default: off)
   --cookie-file FILE        the admin key for TCP, created 0600 on first start (default: ~/.config/agner/cookie)
   --viewer-cookie-file FILE a key that grants the viewer role over TCP (default: none)
+  --metrics-listen ADDR:PORT|off
+                            serve Prometheus /metrics there (default: 127.0.0.1:39150; if that default
+                            is busy the node says so and runs without metrics)
+  --metrics-process NAME    also export per-process series for this registered name (repeatable, 50 at most)
   --idle-processes N        also spawn N idle processes (to see how tools cope with many; default 0)
   --workload synthetic|none what to run (default: synthetic: supervised workers, a slow consumer fed
                             in bursts, a process that crashes now and then, one that hibernates)
@@ -39,6 +45,8 @@ struct options {
   agner::introspect::server_options server;
   std::string workload = "synthetic";
   unsigned long idle = 0;
+  agner::exporter::options metrics;
+  bool metrics_chosen = false;  // --metrics-listen given: failing to listen is then an error
 };
 
 [[noreturn]] void bad(const std::string& what) {
@@ -80,6 +88,11 @@ options parse(int argc, char** argv) {
       o.server.cookie_file = value;
     } else if (flag == "--viewer-cookie-file") {
       o.server.viewer_cookie_file = value;
+    } else if (flag == "--metrics-listen") {
+      o.metrics.listen = value;
+      o.metrics_chosen = true;
+    } else if (flag == "--metrics-process") {
+      o.metrics.processes.push_back(value);
     } else if (flag == "--idle-processes") {
       o.idle = number(flag, value, 1u << 28);
     } else if (flag == "--workload") {
@@ -107,11 +120,24 @@ int main(int argc, char** argv) {
     if (!o.server.tcp_listen.empty() && o.server.cookie_file.find("/.config/agner/") != std::string::npos)
       std::filesystem::create_directories(std::filesystem::path(o.server.cookie_file).parent_path());
     agner::runtime rt(o.runtime);
-    if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt);  // before anyone can attach
+    auto business = std::make_shared<agner::exporter::metrics>();
+    if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt, *business);  // before anyone can attach
     for (unsigned long i = 0; i < o.idle; ++i) agner::node::spawn_idle(rt);
     agner::introspect::server srv(rt, o.server);
+    std::unique_ptr<agner::exporter::exporter> metrics;
+    if (o.metrics.listen != "off") {
+      o.metrics.node_name = o.server.node_name;
+      try {
+        metrics = std::make_unique<agner::exporter::exporter>(rt, o.metrics, business);
+      } catch (const std::exception& e) {
+        if (o.metrics_chosen) throw;
+        std::fprintf(stderr, "agner-node: running without /metrics: %s (choose with --metrics-listen)\n", e.what());
+      }
+    }
     std::string where = srv.unix_path().empty() ? "" : fmt::format(" on {}", srv.unix_path());
     if (srv.tcp_port()) where += fmt::format(" and TCP port {}", srv.tcp_port());
+    if (metrics) where += fmt::format(", metrics on http://{}:{}/metrics",
+                                      o.metrics.listen.substr(0, o.metrics.listen.rfind(':')), metrics->port());
     std::printf("agner-node %s: %u schedulers, serving introspection%s; attach with: etop %s\n",
                 o.server.node_name.c_str(), rt.scheduler_count(), where.c_str(), o.server.node_name.c_str());
     std::fflush(stdout);

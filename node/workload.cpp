@@ -59,16 +59,19 @@ class worker final : public behaviour {
 
 class slow_consumer final : public behaviour {
  public:
+  explicit slow_consumer(exporter::counter done) : done_(done) {}
   void handle(context& ctx, message& m) override {
     if (auto* j = m.get<job>()) {
       last_ = j->n;
       work(100);
       ctx.add_reductions(100);
+      done_.inc();
     }
   }
   std::string describe() const { return fmt::format("last job {}", last_); }
 
  private:
+  exporter::counter done_;
   std::uint64_t last_ = 0;
 };
 
@@ -97,6 +100,7 @@ class flaky final : public behaviour {
 /// Keeps records in its heap; grows them in bursts, trims them, and hibernates in between.
 class ledger final : public behaviour {
  public:
+  explicit ledger(exporter::gauge size) : size_(size) {}
   void init(context& ctx) {
     ctx.heap().move_in(records_);
     ctx.node().send_after(2s, ctx.self(), tick{});
@@ -109,21 +113,23 @@ class ledger final : public behaviour {
       records_.resize(records_.size() / 4);
       ctx.hibernate();
     }
+    size_.set(static_cast<double>(records_.size()));
     ctx.node().send_after(2s, ctx.self(), tick{});
   }
   void gc(heap& fresh) { fresh.move_in(records_); }
   std::string describe() const { return fmt::format("{} records after {} rounds", records_.size(), round_); }
 
  private:
+  exporter::gauge size_;
   std::pmr::vector<std::pmr::string> records_;
   std::uint64_t round_ = 0;
 };
 
-template <class B>
-child_spec named(const std::string& name) {
+template <class B, class... A>
+child_spec named(const std::string& name, A... args) {
   child_spec s;
   s.id = name;
-  s.start = [name](context& ctx) { return ctx.spawn_link_with<B>(spawn_options{.name = name}); };
+  s.start = [name, args...](context& ctx) { return ctx.spawn_link_with<B>(spawn_options{.name = name}, args...); };
   return s;
 }
 
@@ -133,15 +139,17 @@ pid spawn_idle(runtime& rt) {
   return rt.spawn_fn([](context&, message&) {});
 }
 
-pid start_synthetic_workload(runtime& rt) {
+pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics) {
+  auto jobs = metrics.make_counter("synthetic_jobs_total", "Jobs the slow consumer finished.");
+  auto records = metrics.make_gauge("synthetic_ledger_records", "Records the ledger holds.");
   std::vector<child_spec> workers;
   for (int i = 1; i <= 8; ++i) workers.push_back(named<worker>(fmt::format("worker_{}", i)));
   std::vector<child_spec> top{
       supervisor::child("workers_sup", {restart_strategy::one_for_one, 5, 10s}, workers),
-      named<slow_consumer>("slow_consumer"),
+      named<slow_consumer>("slow_consumer", jobs),
       named<burst_producer>("burst_producer"),
       named<flaky>("flaky"),
-      named<ledger>("ledger"),
+      named<ledger>("ledger", records),
   };
   return rt.spawn_with<supervisor>(spawn_options{.name = "workload_sup"},
                                    supervisor_flags{restart_strategy::one_for_one, 10, 60s}, top);

@@ -1,6 +1,7 @@
 #pragma once
 // The synthetic workload agner-node runs until the MatchStream demo exists: something worth
 // looking at in etop at any moment.
+#include "agner/exporter/metrics.hpp"
 #include "agner/runtime/runtime.hpp"
 
 namespace agner::node {
@@ -11,7 +12,9 @@ namespace agner::node {
 ///   queue grows to ~20,000 and drains every 5 s;
 /// - "flaky", which crashes every ~7 s and is restarted;
 /// - "ledger", which keeps a growing and shrinking state in its heap and hibernates between bursts.
-pid start_synthetic_workload(runtime& rt);
+/// Business metrics, in `metrics`: synthetic_jobs_total (jobs the slow consumer finished),
+/// synthetic_ledger_records (the ledger's size).
+pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics);
 
 /// A process that waits for a message it never gets.
 pid spawn_idle(runtime& rt);
