@@ -250,16 +250,17 @@ std::vector<process_row> reductions_window::top(const runtime& rt, std::size_t n
   rt.scan([&](const process_sample& s) {
     if (last_.size() <= s.id.index) last_.resize(s.id.index + 1);
     seen& before = last_[s.id.index];
-    const std::uint64_t base = before.valid && before.serial == s.id.serial ? before.reductions : 0;
-    before = seen{s.id.serial, true, s.reductions};
+    const auto low = static_cast<std::uint32_t>(s.reductions);
+    const bool known = before.serial_plus_one == s.id.serial + 1;
     process_sample windowed = s;
-    windowed.reductions = s.reductions - base;
+    windowed.reductions = known ? static_cast<std::uint32_t>(low - before.reductions_low) : s.reductions;
+    before = seen{s.id.serial + 1, low};
     if (n && filter.matches(rt, s)) pick.offer(windowed);
   });
   auto rows = pick.rows(rt);
   for (auto& r : rows) {
     r.reductions_in_window = r.reductions;
-    r.reductions = last_[r.id.index].reductions;
+    if (auto info = rt.process_info(r.id)) r.reductions = info->reductions;  // lifetime, for the row
   }
   return rows;
 }

@@ -47,8 +47,8 @@ struct name_filter {
 std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n, name_filter& filter);
 
 /// Reductions over an interval (etop's per-refresh column, recon's proc_window): remembers each
-/// process's reductions between calls. One per reader; not thread-safe. Memory: 16 bytes per process
-/// slot ever used (16 MB at a million processes).
+/// process's reductions between calls. One per reader; not thread-safe. Memory: 8 bytes per process
+/// slot ever used (8 MB at a million processes).
 class reductions_window {
  public:
   /// The `n` processes that did the most reductions since the previous call, most first, ties by
@@ -59,10 +59,9 @@ class reductions_window {
   std::vector<process_row> top(const runtime& rt, std::size_t n, name_filter& filter);
 
  private:
-  struct seen {
-    std::uint32_t serial = 0;
-    bool valid = false;
-    std::uint64_t reductions = 0;
+  struct seen {  // 8 bytes a slot: a window is far shorter than 2^32 reductions
+    std::uint32_t serial_plus_one = 0;  // 0: never seen
+    std::uint32_t reductions_low = 0;
   };
   std::vector<seen> last_;  // by slot index
 };

@@ -25,7 +25,7 @@ struct server_limits {
   std::chrono::milliseconds idle_timeout{60000};
   unsigned auth_failures_per_minute = 5;    ///< per source, then refused until the minute passes
   std::size_t max_top_rows = 1000;
-  std::size_t max_windowed_sessions = 4;    ///< sessions keeping a reductions window (16 B per slot)
+  std::size_t max_windowed_sessions = 4;    ///< sessions keeping a reductions window (8 B per slot)
   std::chrono::milliseconds max_deadline{5000};  ///< longest process_info deadline a client may ask
 };
 
