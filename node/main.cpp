@@ -16,6 +16,7 @@
 #include "agner/exporter/exporter.hpp"
 #include "agner/introspect/server.hpp"
 #include "agner/runtime/runtime.hpp"
+#include "alarm_service.hpp"
 #include "workload.hpp"
 
 namespace {
@@ -33,6 +34,8 @@ constexpr const char* usage = R"(usage: agner-node [OPTIONS]
                             serve Prometheus /metrics there (default: 127.0.0.1:39150; if that default
                             is busy the node says so and runs without metrics)
   --metrics-process NAME    also export per-process series for this registered name (repeatable, 50 at most)
+  --rules FILE              alarm rules (docs/alarms.md); SIGHUP reloads them (a bad file keeps the old rules)
+  --check-rules FILE        check a rules file, print every error with file:line:column, exit 0 if good, 1 if not
   --idle-processes N        also spawn N idle processes (to see how tools cope with many; default 0)
   --workload synthetic|none what to run (default: synthetic: supervised workers, a slow consumer fed
                             in bursts, a process that crashes now and then, one that hibernates)
@@ -45,6 +48,7 @@ struct options {
   agner::introspect::server_options server;
   std::string workload = "synthetic";
   unsigned long idle = 0;
+  std::string rules;
   agner::exporter::options metrics;
   bool metrics_chosen = false;  // --metrics-listen given: failing to listen is then an error
 };
@@ -93,6 +97,13 @@ options parse(int argc, char** argv) {
       o.metrics_chosen = true;
     } else if (flag == "--metrics-process") {
       o.metrics.processes.push_back(value);
+    } else if (flag == "--rules") {
+      o.rules = value;
+    } else if (flag == "--check-rules") {
+      auto errors = agner::node::check_rules(value);
+      for (auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+      if (errors.empty()) std::printf("%s: the rules are good\n", value.c_str());
+      std::exit(errors.empty() ? 0 : 1);
     } else if (flag == "--idle-processes") {
       o.idle = number(flag, value, 1u << 28);
     } else if (flag == "--workload") {
@@ -114,6 +125,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   try {
@@ -121,7 +133,10 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(std::filesystem::path(o.server.cookie_file).parent_path());
     agner::runtime rt(o.runtime);
     auto business = std::make_shared<agner::exporter::metrics>();
-    if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt, *business);  // before anyone can attach
+    agner::node::alarm_service alarms(rt, business, o.rules);
+    if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt, *business, alarms.engine());  // before anyone can attach
+    o.server.alarms = &alarms;
+    o.metrics.extra = [&alarms] { return alarms.metrics(); };
     for (unsigned long i = 0; i < o.idle; ++i) agner::node::spawn_idle(rt);
     agner::introspect::server srv(rt, o.server);
     std::unique_ptr<agner::exporter::exporter> metrics;
@@ -142,7 +157,7 @@ int main(int argc, char** argv) {
                 o.server.node_name.c_str(), rt.scheduler_count(), where.c_str(), o.server.node_name.c_str());
     std::fflush(stdout);
     int sig = 0;
-    sigwait(&stop_signals, &sig);
+    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) alarms.reload();
     std::printf("agner-node %s: %s, stopping\n", o.server.node_name.c_str(), sig == SIGTERM ? "SIGTERM" : "SIGINT");
     std::fflush(stdout);
   } catch (const std::exception& e) {

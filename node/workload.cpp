@@ -77,16 +77,35 @@ class slow_consumer final : public behaviour {
 
 class burst_producer final : public behaviour {
  public:
+  struct meters {
+    exporter::counter done, shed;
+    exporter::gauge backlog;
+    alarms::valve* ingress;
+    std::size_t batch;
+  };
+  explicit burst_producer(meters m) : m_(m) {}
   void init(context& ctx) { ctx.node().send_after(1s, ctx.self(), tick{}); }
   void handle(context& ctx, message& m) override {
     if (!m.is<tick>()) return;
-    if (auto to = ctx.node().whereis("slow_consumer"))
-      for (int i = 0; i < 20'000; ++i) ctx.send(*to, job{next_++});
-    ctx.node().send_after(5s, ctx.self(), tick{});
+    if (++ticks_ % 5 == 1) {  // a burst every 5 s, and every sixth burst a surge
+      const int jobs = ++bursts_ % 6 == 0 ? 60'000 : 20'000;
+      if (auto to = ctx.node().whereis("slow_consumer"))
+        for (int i = 0; i < jobs; ++i) {
+          if (!m_.ingress->admit(m_.batch)) {  // overloaded: refused here, at the producer
+            m_.shed.inc();
+            continue;
+          }
+          ctx.send(*to, job{next_++});
+        }
+    }
+    m_.backlog.set(static_cast<double>(next_) - m_.done.value());
+    ctx.node().send_after(1s, ctx.self(), tick{});
   }
+  std::string describe() const { return fmt::format("{} jobs sent in {} bursts", next_, bursts_); }
 
  private:
-  std::uint64_t next_ = 0;
+  meters m_;
+  std::uint64_t next_ = 0, bursts_ = 0, ticks_ = 0;
 };
 
 class flaky final : public behaviour {
@@ -139,15 +158,18 @@ pid spawn_idle(runtime& rt) {
   return rt.spawn_fn([](context&, message&) {});
 }
 
-pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics) {
+pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics, alarms::engine& alarms) {
   auto jobs = metrics.make_counter("synthetic_jobs_total", "Jobs the slow consumer finished.");
   auto records = metrics.make_gauge("synthetic_ledger_records", "Records the ledger holds.");
+  burst_producer::meters producer{jobs, metrics.make_counter("synthetic_jobs_shed_total", "Jobs the ingress valve refused."),
+                                  metrics.make_gauge("synthetic_backlog", "Jobs sent and not yet finished."),
+                                  &alarms.valve_named("ingress"), alarms.class_index("batch")};
   std::vector<child_spec> workers;
   for (int i = 1; i <= 8; ++i) workers.push_back(named<worker>(fmt::format("worker_{}", i)));
   std::vector<child_spec> top{
       supervisor::child("workers_sup", {restart_strategy::one_for_one, 5, 10s}, workers),
       named<slow_consumer>("slow_consumer", jobs),
-      named<burst_producer>("burst_producer"),
+      named<burst_producer>("burst_producer", producer),
       named<flaky>("flaky"),
       named<ledger>("ledger", records),
   };

@@ -1,6 +1,7 @@
 #pragma once
 // The synthetic workload agner-node runs until the MatchStream demo exists: something worth
 // looking at in etop at any moment.
+#include "agner/alarms/engine.hpp"
 #include "agner/exporter/metrics.hpp"
 #include "agner/runtime/runtime.hpp"
 
@@ -12,9 +13,11 @@ namespace agner::node {
 ///   queue grows to ~20,000 and drains every 5 s;
 /// - "flaky", which crashes every ~7 s and is restarted;
 /// - "ledger", which keeps a growing and shrinking state in its heap and hibernates between bursts.
-/// Business metrics, in `metrics`: synthetic_jobs_total (jobs the slow consumer finished),
-/// synthetic_ledger_records (the ledger's size).
-pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics);
+/// Every sixth burst is a surge of 60,000. The producer asks the "ingress" valve (class "batch")
+/// before each job and drops the job when refused. Business metrics, in `metrics`:
+/// synthetic_jobs_total (finished), synthetic_jobs_shed_total (refused by the valve),
+/// synthetic_backlog (sent and not yet finished), synthetic_ledger_records (the ledger's size).
+pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics, alarms::engine& alarms);
 
 /// A process that waits for a message it never gets.
 pid spawn_idle(runtime& rt);

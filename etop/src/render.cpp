@@ -130,9 +130,17 @@ std::vector<std::string> header(const render_input& in, const view_state& v, int
   }
   if (!n.alarms.empty()) {
     std::string a = fmt::format("ALARMS ({}):", n.alarms.size());
-    for (auto& alarm : n.alarms) a += fmt::format(" [{}] {}", alarm.severity, alarm.id);
+    for (auto& alarm : n.alarms) a += fmt::format(" [{}{}] {}", alarm.severity, alarm.acknowledged ? ", acked" : "", alarm.id);
     h.push_back(fit(a, width));
   }
+  std::string shedding;
+  for (auto& valve : n.valves)
+    if (valve.pressure > 0 || valve.override_mode != "automatic")
+      shedding += fmt::format(" {} {:.0f}%{}{} ({} shed{})", valve.id, valve.pressure * 100,
+                              valve.override_mode == "automatic" ? "" : " " + valve.override_mode,
+                              valve.shadow ? " shadow" : "", count(valve.shed),
+                              valve.shadow ? fmt::format(", {} would be", count(valve.would_shed)) : "");
+  if (!shedding.empty()) h.push_back(fit("SHEDDING:" + shedding, width));
   if (v.editing_filter) {
     h.push_back(fit(fmt::format("filter: {}_   (Enter keeps it, Esc clears it)", v.filter), width));
   } else if (!v.notice.empty()) {

@@ -232,6 +232,16 @@ std::vector<MetricFamily> runtime_collector::Collect() const {
     }
     for (auto* f : {&q, &r, &mb}) out.push_back(std::move(*f));
   }
+  if (opts_.extra)
+    for (auto& e : opts_.extra()) {
+      auto f = family(e.name, e.help, e.counter ? MetricType::Counter : MetricType::Gauge);
+      for (auto& [names, v] : e.samples) {
+        L l;
+        for (auto& [k, val] : names) l.push_back({k, val});
+        f.metric.push_back(value_metric(v, e.counter ? MetricType::Counter : MetricType::Gauge, std::move(l)));
+      }
+      out.push_back(std::move(f));
+    }
   process_metrics(out);
   return out;
 }

@@ -126,6 +126,11 @@ json to_json(const alarm_row& a) {
           {"raised_at_ms", a.raised_at_ms}, {"acknowledged", a.acknowledged}};
 }
 
+json to_json(const valve_row& v) {
+  return {{"id", v.id},           {"pressure", v.pressure}, {"shadow", v.shadow}, {"override", v.override_mode},
+          {"offered", v.offered}, {"shed", v.shed},         {"would_shed", v.would_shed}};
+}
+
 json to_json(const node_info& n) {
   json scheds = json::array();
   for (auto& s : n.schedulers)
@@ -139,6 +144,8 @@ json to_json(const node_info& n) {
                       {"handling", s.handling}});
   json alarms = json::array();
   for (auto& a : n.alarms) alarms.push_back(to_json(a));
+  json valves = json::array();
+  for (auto& v : n.valves) valves.push_back(to_json(v));
   const auto& m = n.messages;
   return {{"name", n.name},
           {"uptime_ns", n.uptime_ns},
@@ -170,7 +177,8 @@ json to_json(const node_info& n) {
             {"accepted", n.ports.accepted},
             {"bytes_in", n.ports.bytes_in},
             {"bytes_out", n.ports.bytes_out}}},
-          {"alarms", std::move(alarms)}};
+          {"alarms", std::move(alarms)},
+          {"valves", std::move(valves)}};
 }
 
 node_info node_info_from_json(const json& j) {
@@ -203,6 +211,10 @@ node_info node_info_from_json(const json& j) {
   auto& p = j.at("ports");
   n.ports = {p.at("open").get<std::uint64_t>(), p.at("accepted").get<std::uint64_t>(),
              p.at("bytes_in").get<std::uint64_t>(), p.at("bytes_out").get<std::uint64_t>()};
+  for (auto& v : j.value("valves", json::array()))
+    n.valves.push_back({v.at("id").get<std::string>(), v.at("pressure").get<double>(), v.at("shadow").get<bool>(),
+                        v.at("override").get<std::string>(), v.at("offered").get<std::uint64_t>(),
+                        v.at("shed").get<std::uint64_t>(), v.at("would_shed").get<std::uint64_t>()});
   for (auto& a : j.at("alarms"))
     n.alarms.push_back({a.at("id").get<std::string>(), a.at("source").get<std::string>(),
                         a.at("severity").get<std::string>(), a.at("description").get<std::string>(),

@@ -30,7 +30,9 @@ struct op_rule {
 constexpr op_rule ops[] = {
     {"system_info", role::viewer}, {"top", role::viewer},         {"process_info", role::viewer},
     {"kill", role::admin},         {"garbage_collect", role::admin}, {"suspend", role::admin},
-    {"resume", role::admin},
+    {"resume", role::admin},     {"alarms", role::viewer},      {"ack_alarm", role::admin},
+    {"set_alarm", role::admin},  {"clear_alarm", role::admin},  {"override_valve", role::admin},
+    {"reload_rules", role::admin},
 };
 
 }  // namespace
@@ -117,6 +119,8 @@ void session::dispatch(const json& req, const json& id, const std::string& op) {
     if (op == "system_info") return system_info(id);
     if (op == "top") return top(req, id);
     if (op == "process_info") return process_info(req, id);
+    if (op == "alarms" || op.find("alarm") != std::string::npos || op == "override_valve" || op == "reload_rules")
+      return alarm_request(req, id, op);
     return admin(req, id, op);
   } catch (const json::exception& e) {  // a field of the wrong type
     return stage_ == stage::ready ? fail(id, fmt::format("bad request: {}", e.what()))
@@ -185,7 +189,10 @@ void session::authenticated(role r) {
 void session::system_info(const json& id) {
   node_info info = introspect::system_info(srv_.rt, srv_.started);
   info.name = srv_.options.node_name;
-  if (srv_.options.alarms) info.alarms = srv_.options.alarms();
+  if (srv_.options.alarms) {
+    info.alarms = srv_.options.alarms->active();
+    info.valves = srv_.options.alarms->valves();
+  }
   reply(id, {{"node", to_json(info)}});
 }
 
@@ -275,6 +282,53 @@ void session::admin(const json& req, const json& id, const std::string& op) {
   if (!alive) return fail(id, fmt::format("no such process: {}", *p));
   srv_.audit(fmt::format("{} by {}: {} {}{}", op, peer_, op, *p, detail));
   reply(id, {{"pid", fmt::format("{}", *p)}});
+}
+
+void session::alarm_request(const json& req, const json& id, const std::string& op) {
+  alarm_control* a = srv_.options.alarms;
+  if (!a) return fail(id, "this node has no alarms");
+  if (op == "alarms") {
+    const auto last = static_cast<std::size_t>(std::clamp<std::int64_t>(req.value("history", 50), 0, 1000));
+    json active = json::array(), history = json::array(), valves = json::array();
+    for (auto& r : a->active()) active.push_back(to_json(r));
+    for (auto& e : a->history(last))
+      history.push_back({{"at_ms", e.at_ms}, {"alarm", e.alarm}, {"source", e.source}, {"from", e.from}, {"to", e.to}, {"value", e.value}});
+    for (auto& v : a->valves()) valves.push_back(to_json(v));
+    return reply(id, {{"active", std::move(active)}, {"history", std::move(history)}, {"valves", std::move(valves)}});
+  }
+  if (op == "reload_rules") {
+    auto errors = a->reload();
+    srv_.audit(fmt::format("reload_rules by {}: {}", peer_, errors.empty() ? "ok" : "failed, old rules kept"));
+    if (!errors.empty()) return reply(id, {{"reloaded", false}, {"errors", errors}});
+    return reply(id, {{"reloaded", true}});
+  }
+  const bool valve = op == "override_valve";
+  const std::string target = req.value(valve ? "valve" : "alarm", std::string());
+  if (target.empty() || target.size() > 64)
+    return fail(id, fmt::format("give \"{}\": the {} id (1-64 characters)", valve ? "valve" : "alarm", valve ? "valve's" : "alarm's"));
+  bool ok = true;
+  std::string detail;
+  if (op == "ack_alarm") {
+    ok = a->acknowledge(target);
+  } else if (op == "set_alarm") {
+    try {
+      a->set(target, req.value("severity", std::string("warning")), req.value("description", std::string()).substr(0, 256));
+    } catch (const std::invalid_argument& e) {
+      return fail(id, e.what());
+    }
+  } else if (op == "clear_alarm") {
+    ok = a->clear(target);
+  } else {  // override_valve
+    const std::string mode = req.value("mode", std::string());
+    if (mode != "open" && mode != "closed" && mode != "automatic") return fail(id, "mode must be open, closed or automatic");
+    const auto for_ms = req.value("for_ms", std::int64_t{600000});
+    if (for_ms < 1 || for_ms > 86'400'000) return fail(id, "for_ms must be between 1 and 86400000 (a day): an override must expire");
+    ok = a->override_valve(target, mode, for_ms);
+    detail = fmt::format(" {} for {} ms", mode, for_ms);
+  }
+  if (!ok) return fail(id, fmt::format("no such {}: {}", op == "override_valve" ? "valve" : "active alarm", target));
+  srv_.audit(fmt::format("{} by {}: {}{}", op, peer_, target, detail));
+  reply(id, {{"target", target}});
 }
 
 void session::reply(const json& id, json body) {

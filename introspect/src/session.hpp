@@ -37,6 +37,7 @@ class session : public std::enable_shared_from_this<session> {
   void top(const json& req, const json& id);
   void process_info(const json& req, const json& id);
   void admin(const json& req, const json& id, const std::string& op);
+  void alarm_request(const json& req, const json& id, const std::string& op);
   std::optional<pid> target(const json& req, const json& id);
 
   void reply(const json& id, json body);

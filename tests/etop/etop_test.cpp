@@ -236,3 +236,21 @@ TEST_CASE("the header shows utilisation bars and rates between two samples, and 
   CHECK(bars);
   CHECK(f.lines[2].find("msgs/s 2000") != std::string::npos);
 }
+
+TEST_CASE("the header shows active alarms and the valves that shed") {
+  auto s = two_scheduler_sample();
+  s.node.alarms = {{"backlog_high", "business", "major", "the consumer is behind", 0, true}};
+  s.node.valves = {{"ingress", 0.2, false, "automatic", 20000, 7988, 0}, {"idle", 0, false, "automatic", 5, 0, 0}};
+  view_state v;
+  render_input in;
+  in.now = &s;
+  const frame f = render(in, v, 120, 20);
+  bool alarms = false, shedding = false;
+  for (auto& l : f.lines) {
+    alarms |= l.starts_with("ALARMS (1): [major, acked] backlog_high");
+    shedding |= l.starts_with("SHEDDING: ingress 20% (7988 shed)");
+    CHECK(l.find("idle") == std::string::npos);  // a valve at rest is not news
+  }
+  CHECK(alarms);
+  CHECK(shedding);
+}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -112,4 +113,103 @@ TEST_CASE("agner-node rejects a bad flag with its usage, and exits 2") {
   int status = 0;
   ::waitpid(p, &status, 0);
   CHECK(WEXITSTATUS(status) == 2);
+}
+
+namespace {
+std::string write_temp(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+int run(std::vector<std::string> args, const std::string& err_file) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  pid_t p = -1;
+  REQUIRE(::posix_spawn(&p, AGNER_NODE_BIN, &fa, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  ::waitpid(p, &status, 0);
+  return WEXITSTATUS(status);
+}
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+const char* good_rules = R"({"version": 1, "alarms": [
+  {"id": "busy", "metric": "processes", "levels": [{"severity": "warning", "raise": 1000000}]}
+], "valves": [{"id": "ingress", "triggers": ["busy"]}]})";
+}  // namespace
+
+TEST_CASE("--check-rules says a good file is good and lists each error of a bad one, with file:line:column") {
+  char tmpl[] = "/tmp/agner-rules-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  const auto good = write_temp(dir, "good.json", good_rules);
+  const auto bad = write_temp(dir, "bad.json", "{\"version\": 1,\n \"alarms\": [{\"id\": \"x\", \"metric\": \"cpu\", \"levels\": []}]}");
+  CHECK(run({AGNER_NODE_BIN, "--check-rules", good}, dir + "/err") == 0);
+  CHECK(run({AGNER_NODE_BIN, "--check-rules", bad}, dir + "/err") == 1);
+  const auto err = slurp(dir + "/err");
+  CHECK(err.find(bad + ":2:35: /alarms/0/metric: unknown metric 'cpu'") != std::string::npos);
+  CHECK(err.find(bad + ":2:52: /alarms/0/levels: needs at least one level") != std::string::npos);
+  CHECK(run({AGNER_NODE_BIN, "--rules", bad, "--socket", dir + "/s.sock"}, dir + "/err") == 1);  // will not start on it
+  CHECK(slurp(dir + "/err").find("the rules file has errors") != std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("a bad reload keeps the old rules and raises rules_reload_failed; a good one clears it") {
+  char tmpl[] = "/tmp/agner-rules-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string rules_dir = tmpl;
+  const auto file = write_temp(rules_dir, "rules.json", good_rules);
+  node_process node({"--rules", file, "--workload", "none"});
+  auto c = node.attach();
+  auto alarms = [&] { return c.call({{"op", "alarms"}}); };
+  CHECK(alarms()["active"].empty());
+  write_temp(rules_dir, "rules.json", "{\"version\": 1, \"alarms\": [ {\"id\": 7} ]}");
+  ::kill(node.pid, SIGHUP);
+  REQUIRE(eventually([&] { return alarms()["active"].size() == 1; }));
+  auto a = alarms()["active"][0];
+  CHECK(a["id"] == "rules_reload_failed");
+  CHECK(a["severity"] == "major");
+  CHECK(a["description"].get<std::string>().find(file + ":1:35: /alarms/0/id: must be a string") == 0);
+  CHECK(alarms()["valves"][0]["id"] == "ingress");  // the old rules are still in force
+  // Through the admin protocol this time, once the file is fixed.
+  write_temp(rules_dir, "rules.json", good_rules);
+  auto r = c.call({{"op", "reload_rules"}});
+  CHECK(r["reloaded"] == true);
+  CHECK(alarms()["active"].empty());
+  auto history = alarms()["history"];
+  REQUIRE(history.size() == 2);
+  CHECK(history[0]["to"] == "major");
+  CHECK(history[1]["to"] == "inactive");
+  std::filesystem::remove_all(rules_dir);
+}
+
+TEST_CASE("operators set, acknowledge and clear alarms and override valves; a viewer cannot") {
+  node_process node({"--workload", "none"});
+  auto admin = node.attach();
+  auto viewer = introspect::client::attach_unix(node.socket, "viewer");
+  CHECK_THROWS_WITH_AS(viewer.call({{"op", "set_alarm"}, {"alarm", "x"}, {"severity", "minor"}}),
+                       doctest::Contains("permission denied"), introspect::client_error);
+  admin.call({{"op", "set_alarm"}, {"alarm", "maintenance"}, {"severity", "minor"}, {"description", "disk swap at 14:00"}});
+  CHECK_THROWS_WITH_AS(admin.call({{"op", "set_alarm"}, {"alarm", "x"}, {"severity", "apocalyptic"}}),
+                       doctest::Contains("unknown severity 'apocalyptic'"), introspect::client_error);
+  admin.call({{"op", "ack_alarm"}, {"alarm", "maintenance"}});
+  auto info = viewer.system_info();
+  REQUIRE(info.alarms.size() == 1);
+  CHECK(info.alarms[0].acknowledged);
+  CHECK(info.alarms[0].source == "application");
+  CHECK_THROWS_WITH_AS(admin.call({{"op", "override_valve"}, {"valve", "ingress"}, {"mode", "closed"}, {"for_ms", 0}}),
+                       doctest::Contains("an override must expire"), introspect::client_error);
+  CHECK_THROWS_WITH_AS(admin.call({{"op", "override_valve"}, {"valve", "nope"}, {"mode", "closed"}}),
+                       "no such valve: nope", introspect::client_error);
+  admin.call({{"op", "clear_alarm"}, {"alarm", "maintenance"}});
+  CHECK(viewer.system_info().alarms.empty());
+  CHECK_THROWS_WITH_AS(admin.call({{"op", "clear_alarm"}, {"alarm", "maintenance"}}), "no such active alarm: maintenance",
+                       introspect::client_error);
 }

@@ -6,6 +6,8 @@
 /// uses, so its cost and size do not grow with the number of processes.
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,13 @@ namespace agner::exporter {
 /// The default port: outside 9100-9999, which Prometheus' exporter registry has handed out.
 inline constexpr std::uint16_t default_port = 39150;
 
+/// Series another part of the node contributes (the alarms), as plain values.
+struct extra_family {
+  std::string name, help;
+  bool counter = false;  ///< else a gauge
+  std::vector<std::pair<std::map<std::string, std::string>, double>> samples;  ///< labels, value
+};
+
 struct options {
   /// "ADDR:PORT" (port 0 picks one). Loopback addresses only unless allow_remote.
   std::string listen = "127.0.0.1:39150";
@@ -27,6 +36,8 @@ struct options {
   /// Registered names that get per-process series (agner_process_*{name="..."}); at most 50.
   std::vector<std::string> processes;
   std::string node_name = "agner";
+  /// Called on each scrape for more series (bounded by whoever provides them).
+  std::function<std::vector<extra_family>()> extra;
 };
 
 class exporter {

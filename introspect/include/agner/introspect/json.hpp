@@ -11,6 +11,7 @@ nlohmann::json to_json(const node_info& n);
 nlohmann::json to_json(const process_row& r);
 nlohmann::json to_json(const process_details& d);
 nlohmann::json to_json(const alarm_row& a);
+nlohmann::json to_json(const valve_row& v);
 
 /// The reverse, for clients. Throws nlohmann::json::exception on a malformed document.
 node_info node_info_from_json(const nlohmann::json& j);

@@ -29,6 +29,24 @@ struct server_limits {
   std::chrono::milliseconds max_deadline{5000};  ///< longest process_info deadline a client may ask
 };
 
+/// What the node lets operators see and do with its alarms (the node's alarm service implements
+/// it). Called on the server's thread.
+class alarm_control {
+ public:
+  virtual ~alarm_control() = default;
+  virtual std::vector<alarm_row> active() = 0;
+  virtual std::vector<alarm_event> history(std::size_t last) = 0;
+  virtual std::vector<valve_row> valves() = 0;
+  virtual bool acknowledge(const std::string& id) = 0;
+  /// Throws std::invalid_argument naming a bad severity.
+  virtual void set(const std::string& id, const std::string& severity, const std::string& description) = 0;
+  virtual bool clear(const std::string& id) = 0;
+  /// mode: automatic, open or closed; for `for_ms`. False for an unknown valve.
+  virtual bool override_valve(const std::string& id, const std::string& mode, std::int64_t for_ms) = 0;
+  /// The errors, empty when the new rules are in force.
+  virtual std::vector<std::string> reload() = 0;
+};
+
 struct server_options {
   std::string node_name = "agner";
   /// The Unix socket's path; empty for the default (default_socket_dir()/NAME.sock), "off" for none.
@@ -42,8 +60,8 @@ struct server_options {
   /// An optional viewer key for TCP: who proves it gets the viewer role.
   std::string viewer_cookie_file;
   server_limits limits;
-  /// Active alarms, for system_info; none when unset. Called on the server's thread.
-  std::function<std::vector<alarm_row>()> alarms;
+  /// The node's alarms, for system_info and the alarm requests; none when null.
+  alarm_control* alarms = nullptr;
 };
 
 class server {

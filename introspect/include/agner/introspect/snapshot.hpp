@@ -62,6 +62,22 @@ struct alarm_row {
   bool acknowledged = false;
 };
 
+/// One alarm edge, for the history.
+struct alarm_event {
+  std::uint64_t at_ms = 0;  ///< wall-clock milliseconds since the epoch
+  std::string alarm, source, from, to;  ///< from/to: a severity or "inactive"
+  double value = 0;
+};
+
+/// A valve (a named shed point) and what it did.
+struct valve_row {
+  std::string id;
+  double pressure = 0;          ///< 0: admits everything; 1: sheds every class but the system one
+  bool shadow = false;          ///< counts what it would shed, sheds nothing
+  std::string override_mode;    ///< automatic, open or closed (an operator's)
+  std::uint64_t offered = 0, shed = 0, would_shed = 0;  ///< over all classes
+};
+
 /// Bytes by kind. Per-process mailbox bytes are not summed here: that needs a scan (see top()).
 struct memory_info {
   std::uint64_t processes = 0;  ///< control blocks (128 bytes per live process)
@@ -82,6 +98,7 @@ struct node_info {
   memory_info memory;
   port_counters ports;
   std::vector<alarm_row> alarms;  ///< active alarms
+  std::vector<valve_row> valves;
 };
 
 }  // namespace agner::introspect

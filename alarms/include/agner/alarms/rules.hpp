@@ -1,0 +1,76 @@
+#pragma once
+/// The alarm rules file (docs/alarms.md): alarms with levels and hysteresis, priority classes and
+/// valves. Parsed and validated as a whole; every error names the file, line, column and key path.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace agner::alarms {
+
+enum class severity { warning = 1, minor = 2, major = 3, critical = 4 };
+std::string_view to_string(severity s);
+/// "critical", "major", "minor", "warning"; nullopt for anything else.
+std::optional<severity> parse_severity(std::string_view name);
+
+struct level {
+  severity sev = severity::warning;
+  double raise = 0;  ///< the value at which this level fires (after for_ms)
+  double clear = 0;  ///< the value past which it clears (after hold_ms); short of raise: hysteresis
+};
+
+struct alarm_rule {
+  std::string id;
+  /// What it watches: a system metric (run_queue, run_queue_per_scheduler, processes,
+  /// process_ratio, resident_bytes, scheduler_utilisation, dead_letters_per_s) or
+  /// "business:NAME" for the application's metric NAME (with `labels`).
+  std::string metric;
+  std::map<std::string, std::string> labels;
+  bool above = true;               ///< fires when the value rises above raise (false: falls below)
+  std::vector<level> levels;       ///< increasing severity
+  std::int64_t for_ms = 0;         ///< the raise condition must hold this long before firing
+  std::int64_t hold_ms = 0;        ///< the clear condition must hold this long before clearing
+  double scaling = 0, saturation = 0;  ///< pressure 0 at scaling, 1 at saturation (both 0: none)
+  double min_pressure = 0;         ///< pressure while firing, at least
+  std::string description;
+};
+
+struct priority_class {
+  std::string name;
+  bool never_shed = false;  ///< the system class: supervision, introspection, replies
+  double start = 0, full = 1;  ///< shed nothing at valve pressure `start`, everything at `full`
+};
+
+struct valve_rule {
+  std::string id;
+  std::vector<std::string> triggers;  ///< alarm ids; the valve's pressure is the highest of theirs
+  std::int64_t release_ms = 3000;     ///< pressure rises at once and falls from 1 to 0 over this long
+  bool shadow = false;                ///< count what would be shed, shed nothing
+};
+
+struct rules {
+  std::int64_t tick_ms = 250;
+  std::size_t history_size = 1000;
+  std::vector<priority_class> classes;
+  std::vector<alarm_rule> alarms;
+  std::vector<valve_rule> valves;
+};
+
+/// One problem in a rules file.
+struct rule_error {
+  std::string file;
+  int line = 0, column = 0;
+  std::string path;     ///< JSON pointer to the offending key, e.g. /alarms/2/levels/0/clear
+  std::string message;
+  std::string text() const;  ///< "FILE:LINE:COLUMN: PATH: MESSAGE"
+};
+
+/// The rules in `text`, or every error found in it (`file` only names it in the errors).
+std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, const std::string& file);
+/// The same, reading `path`.
+std::variant<rules, std::vector<rule_error>> load_rules(const std::string& path);
+
+}  // namespace agner::alarms

@@ -1,0 +1,284 @@
+#include "agner/alarms/engine.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace agner::alarms {
+namespace {
+
+std::uint32_t random32() noexcept {  // xorshift: per thread, no shared state
+  thread_local std::uint32_t x = 0x9e3779b9u ^ static_cast<std::uint32_t>(reinterpret_cast<std::uintptr_t>(&x));
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  return x;
+}
+
+std::string level_name(const alarm_rule* r, int level) {
+  if (level < 0) return "inactive";
+  return std::string(to_string(r->levels[static_cast<std::size_t>(level)].sev));
+}
+
+}  // namespace
+
+bool valve::admit(std::size_t cls) noexcept {
+  if (cls >= max_classes) cls = max_classes - 1;
+  auto& c = counts_[cls];
+  c.offered.fetch_add(1, std::memory_order_relaxed);
+  const std::uint32_t below = shed_below_[cls].load(std::memory_order_relaxed);
+  if (below == 0 || (below != shed_all && random32() >= below)) {
+    c.admitted.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  if (shadow_.load(std::memory_order_relaxed)) {  // count what would be shed, shed nothing
+    c.would_shed.fetch_add(1, std::memory_order_relaxed);
+    c.admitted.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  c.shed.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+valve::counts valve::count(std::size_t cls) const noexcept {
+  if (cls >= max_classes) return {};
+  const auto& c = counts_[cls];
+  return {c.offered.load(std::memory_order_relaxed), c.admitted.load(std::memory_order_relaxed),
+          c.shed.load(std::memory_order_relaxed), c.would_shed.load(std::memory_order_relaxed)};
+}
+
+engine::engine(rules r, reader read, std::function<void(std::string_view)> log)
+    : read_(std::move(read)), log_(std::move(log)) {
+  reload(std::move(r));
+}
+
+void engine::reload(rules r) {
+  std::lock_guard lock(mutex_);
+  std::map<std::string, alarm_state> kept;
+  for (auto& a : r.alarms) {
+    auto it = states_.find(a.id);
+    alarm_state s = it == states_.end() ? alarm_state{} : it->second;
+    // A level that no longer exists is let go: the alarm starts over from what the rule says.
+    if (s.active >= static_cast<int>(a.levels.size())) s = alarm_state{};
+    kept.emplace(a.id, s);
+  }
+  states_ = std::move(kept);
+  if (r.classes.size() > valve::max_classes) r.classes.resize(valve::max_classes);
+  for (auto& v : r.valves) {
+    auto& slot = valves_[v.id];
+    if (!slot.v) {
+      slot.v = std::make_unique<valve>();
+      slot.v->id_ = v.id;
+    }
+    slot.v->shadow_.store(v.shadow, std::memory_order_relaxed);
+  }
+  rules_ = std::move(r);
+  while (history_.size() > rules_.history_size) history_.pop_front();
+}
+
+std::int64_t engine::tick_ms() const {
+  std::lock_guard lock(mutex_);
+  return rules_.tick_ms;
+}
+
+void engine::note(transition t) {
+  if (log_) log_(fmt::format("alarm {}{}: {} -> {} (value {})", t.alarm, t.source.empty() ? "" : " (" + t.source + ")", t.from, t.to, t.value));
+  ++transitions_[t.alarm];
+  history_.push_back(std::move(t));
+  while (history_.size() > rules_.history_size) history_.pop_front();
+}
+
+void engine::move_to(const alarm_rule* r, const std::string& id, alarm_state& s, int level, std::int64_t now,
+                     const std::string& source) {
+  const std::string from = level_name(r, s.active), to = level_name(r, level);
+  if (level > s.active) s.acknowledged = false;  // an escalation needs a new look
+  if (s.active < 0) s.raised_at = now;
+  s.active = level;
+  s.clearing_since = -1;
+  note({now, id, source, from, to, s.value});
+}
+
+void engine::evaluate(const alarm_rule& r, alarm_state& s, std::int64_t now) {
+  const auto v = read_ ? read_(r.metric, r.labels) : std::nullopt;
+  if (!v) return;
+  s.value = *v;
+  auto raised = [&](const level& l) { return r.above ? *v >= l.raise : *v <= l.raise; };
+  auto holds = [&](const level& l) { return r.above ? *v >= l.clear : *v <= l.clear; };  // not yet cleared
+  int target = -1;
+  for (int i = 0; i < static_cast<int>(r.levels.size()); ++i)
+    if (raised(r.levels[static_cast<std::size_t>(i)])) target = i;
+  // Raising and escalating: the level's condition must hold for for_ms.
+  if (target > s.active) {
+    if (s.pending != target) {
+      s.pending = target;
+      s.pending_since = now;
+    }
+    if (now - s.pending_since >= r.for_ms) {
+      s.pending = -1;
+      move_to(&r, r.id, s, target, now, "");
+    }
+  } else {
+    s.pending = -1;
+  }
+  if (s.active < 0) return;
+  // Clearing and de-escalating: the level stays while its clear condition does not hold, and the
+  // way down must hold for hold_ms; a value back above clear cancels it.
+  int keep = -1;
+  for (int i = 0; i <= s.active; ++i)
+    if (holds(r.levels[static_cast<std::size_t>(i)])) keep = i;
+  if (keep >= s.active) {
+    s.clearing_since = -1;
+    return;
+  }
+  if (s.clearing_since < 0) s.clearing_since = now;
+  if (now - s.clearing_since >= r.hold_ms) move_to(&r, r.id, s, keep, now, "");
+}
+
+double engine::pressure_of(const alarm_rule& r, const alarm_state& s) const {
+  if (s.active < 0) return 0;
+  if (r.scaling == r.saturation) return 1;
+  const double scaled = std::clamp((s.value - r.scaling) / (r.saturation - r.scaling), 0.0, 1.0);
+  return std::max(r.min_pressure, scaled);
+}
+
+void engine::update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t now) {
+  double target = 0;
+  if (rule)
+    for (auto& id : rule->triggers)
+      for (auto& a : rules_.alarms)
+        if (a.id == id) target = std::max(target, pressure_of(a, states_[id]));
+  // Rise at once, fall slowly: shedding must not switch off the moment it brings the metric down.
+  const double dt = static_cast<double>(std::max<std::int64_t>(0, now - slot.last_ms));
+  const double release = rule ? static_cast<double>(std::max<std::int64_t>(1, rule->release_ms)) : 1;
+  slot.pressure = target >= slot.pressure ? target : std::max(target, slot.pressure - dt / release);
+  slot.last_ms = now;
+  if (slot.mode != override_mode::automatic && now >= slot.override_until) {
+    if (log_) log_(fmt::format("valve {}: operator override expired, back to automatic", slot.v->id_));
+    slot.mode = override_mode::automatic;
+  }
+  valve& v = *slot.v;
+  v.pressure_milli_.store(static_cast<std::uint32_t>(slot.pressure * 1000 + 0.5), std::memory_order_relaxed);
+  for (std::size_t c = 0; c < valve::max_classes; ++c) {
+    std::uint32_t below = 0;
+    if (c < rules_.classes.size() && !rules_.classes[c].never_shed) {
+      const auto& k = rules_.classes[c];
+      const double p = slot.mode == override_mode::open     ? 0
+                       : slot.mode == override_mode::closed ? 1
+                                                            : std::clamp((slot.pressure - k.start) / (k.full - k.start), 0.0, 1.0);
+      below = p >= 1 ? valve::shed_all : static_cast<std::uint32_t>(p * 4294967295.0);
+    }
+    v.shed_below_[c].store(below, std::memory_order_relaxed);
+  }
+}
+
+void engine::tick(std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  for (auto& a : rules_.alarms) evaluate(a, states_[a.id], now_ms);
+  for (auto& [id, slot] : valves_) {
+    const valve_rule* rule = nullptr;
+    for (auto& v : rules_.valves)
+      if (v.id == id) rule = &v;
+    update_valve(slot, rule, now_ms);
+  }
+}
+
+void engine::set(const std::string& id, severity sev, const std::string& description, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto& s = programmatic_[id];
+  const bool was = s.active >= 0;
+  const std::string from = was ? std::string(to_string(s.programmatic)) : "inactive";
+  if (!was) s.raised_at = now_ms;
+  if (!was || sev > s.programmatic) s.acknowledged = false;
+  s.description = description;
+  const bool changed = !was || sev != s.programmatic;
+  s.programmatic = sev;
+  s.active = 0;
+  if (changed) note({now_ms, id, "application", from, std::string(to_string(sev)), 0});
+}
+
+bool engine::clear(const std::string& id, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = programmatic_.find(id);
+  if (it == programmatic_.end()) return false;
+  note({now_ms, id, "application", std::string(to_string(it->second.programmatic)), "inactive", 0});
+  programmatic_.erase(it);
+  return true;
+}
+
+bool engine::acknowledge(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (auto it = programmatic_.find(id); it != programmatic_.end()) return it->second.acknowledged = true;
+  if (auto it = states_.find(id); it != states_.end() && it->second.active >= 0) return it->second.acknowledged = true;
+  return false;
+}
+
+bool engine::override_valve(const std::string& id, override_mode m, std::int64_t until_ms) {
+  std::lock_guard lock(mutex_);
+  auto it = valves_.find(id);
+  if (it == valves_.end()) return false;
+  it->second.mode = m;
+  it->second.override_until = until_ms;
+  if (log_) log_(fmt::format("valve {}: operator override {} until {}", id,
+                             m == override_mode::open ? "open" : m == override_mode::closed ? "closed" : "automatic", until_ms));
+  return true;
+}
+
+valve& engine::valve_named(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  auto& slot = valves_[id];
+  if (!slot.v) {
+    slot.v = std::make_unique<valve>();
+    slot.v->id_ = id;
+  }
+  return *slot.v;
+}
+
+std::size_t engine::class_index(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  for (std::size_t i = 0; i < rules_.classes.size(); ++i)
+    if (rules_.classes[i].name == name) return i;
+  return rules_.classes.empty() ? 0 : rules_.classes.size() - 1;
+}
+
+std::vector<introspect::alarm_row> engine::active() const {
+  std::lock_guard lock(mutex_);
+  std::vector<introspect::alarm_row> rows;
+  for (auto& a : rules_.alarms) {
+    auto it = states_.find(a.id);
+    if (it == states_.end() || it->second.active < 0) continue;
+    const auto& s = it->second;
+    rows.push_back({a.id, "system", std::string(to_string(a.levels[static_cast<std::size_t>(s.active)].sev)),
+                    a.description.empty() ? fmt::format("{} = {}", a.metric, s.value) : a.description,
+                    static_cast<std::uint64_t>(s.raised_at), s.acknowledged});
+    if (a.metric.starts_with("business:")) rows.back().source = "business";
+  }
+  for (auto& [id, s] : programmatic_)
+    rows.push_back({id, "application", std::string(to_string(s.programmatic)), s.description,
+                    static_cast<std::uint64_t>(s.raised_at), s.acknowledged});
+  return rows;
+}
+
+std::vector<transition> engine::history() const {
+  std::lock_guard lock(mutex_);
+  return {history_.begin(), history_.end()};
+}
+
+std::vector<engine::valve_state> engine::valves() const {
+  std::lock_guard lock(mutex_);
+  std::vector<valve_state> out;
+  for (auto& [id, slot] : valves_) {
+    valve_state v{id, slot.pressure, slot.v->shadow_.load(), "automatic", {}};
+    if (slot.mode == override_mode::open) v.override_mode = "open";
+    if (slot.mode == override_mode::closed) v.override_mode = "closed";
+    for (std::size_t c = 0; c < rules_.classes.size(); ++c) v.classes.emplace_back(rules_.classes[c].name, slot.v->count(c));
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::map<std::string, std::uint64_t> engine::transitions_total() const {
+  std::lock_guard lock(mutex_);
+  return transitions_;
+}
+
+}  // namespace agner::alarms

@@ -1,0 +1,414 @@
+// Parsing and validating a rules file. nlohmann_json parses; a small scanner remembers where each
+// value starts, so an error can name its line and column as well as its key path.
+#include "agner/alarms/rules.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace agner::alarms {
+
+std::string_view to_string(severity s) {
+  switch (s) {
+    case severity::warning: return "warning";
+    case severity::minor: return "minor";
+    case severity::major: return "major";
+    case severity::critical: return "critical";
+  }
+  return "warning";
+}
+
+std::optional<severity> parse_severity(std::string_view name) {
+  for (auto v : {severity::warning, severity::minor, severity::major, severity::critical})
+    if (to_string(v) == name) return v;
+  return std::nullopt;
+}
+
+std::string rule_error::text() const { return fmt::format("{}:{}:{}: {}: {}", file, line, column, path.empty() ? "/" : path, message); }
+
+namespace {
+
+using nlohmann::json;
+
+/// Where each value (by JSON pointer) starts in the text.
+class positions {
+ public:
+  explicit positions(std::string_view text) : t_(text) {
+    try {
+      value("");
+    } catch (...) {  // malformed: nlohmann reports it; keep what was mapped
+    }
+  }
+  /// Where the value at `path` starts (or the key naming it, with `key`); the nearest mapped
+  /// ancestor when the path is not in the text.
+  std::size_t of(const std::string& path, bool key = false) const {
+    if (key)
+      if (auto it = keys_.find(path); it != keys_.end()) return it->second;
+    for (std::string p = path;; p = p.substr(0, p.rfind('/'))) {
+      if (auto it = at_.find(p); it != at_.end()) return it->second;
+      if (p.empty()) return 0;
+    }
+  }
+
+ private:
+  void ws() {
+    while (i_ < t_.size() && (t_[i_] == ' ' || t_[i_] == '\n' || t_[i_] == '\r' || t_[i_] == '\t')) ++i_;
+  }
+  std::string string() {
+    std::string s;
+    ++i_;  // opening quote
+    while (i_ < t_.size() && t_[i_] != '"') {
+      if (t_[i_] == '\\') ++i_;
+      if (i_ < t_.size()) s.push_back(t_[i_++]);
+    }
+    ++i_;
+    return s;
+  }
+  static std::string escape(std::string key) {
+    std::string out;
+    for (char c : key) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+    return out;
+  }
+  void value(const std::string& path) {
+    ws();
+    at_[path] = i_;
+    if (i_ >= t_.size()) throw 0;
+    const char c = t_[i_];
+    if (c == '{') {
+      ++i_;
+      ws();
+      if (t_.at(i_) == '}') return void(++i_);
+      for (;;) {
+        ws();
+        const std::size_t key_at = i_;
+        const std::string key = escape(string());
+        keys_[path + "/" + key] = key_at;
+        ws();
+        if (t_.at(i_++) != ':') throw 0;
+        value(path + "/" + key);
+        ws();
+        if (t_.at(i_) == ',') {
+          ++i_;
+          continue;
+        }
+        if (t_.at(i_++) != '}') throw 0;
+        return;
+      }
+    }
+    if (c == '[') {
+      ++i_;
+      ws();
+      if (t_.at(i_) == ']') return void(++i_);
+      for (int n = 0;; ++n) {
+        value(fmt::format("{}/{}", path, n));
+        ws();
+        if (t_.at(i_) == ',') {
+          ++i_;
+          continue;
+        }
+        if (t_.at(i_++) != ']') throw 0;
+        return;
+      }
+    }
+    if (c == '"') return void(string());
+    while (i_ < t_.size() && std::string_view(",}] \n\r\t").find(t_[i_]) == std::string_view::npos) ++i_;
+  }
+
+  std::string_view t_;
+  std::size_t i_ = 0;
+  std::map<std::string, std::size_t> at_, keys_;
+};
+
+std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
+  int line = 1, column = 1;
+  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return {line, column};
+}
+
+/// Walks the document, collecting every problem with its path.
+class checker {
+ public:
+  struct problem {
+    std::string path, message;
+    bool at_key = false;  // point at the key (an unknown key), not its value
+  };
+  std::vector<problem> problems;
+
+  void fail(const std::string& path, std::string message, bool at_key = false) {
+    problems.push_back({path, std::move(message), at_key});
+  }
+
+  /// Complains about keys not in `known` (a misspelt key would otherwise be ignored silently).
+  void only(const json& obj, const std::string& path, std::initializer_list<std::string_view> known) {
+    for (auto& [k, v] : obj.items())
+      if (std::find(known.begin(), known.end(), k) == known.end()) {
+        std::string list;
+        for (auto name : known) list += (list.empty() ? "" : ", ") + std::string(name);
+        fail(path + "/" + k, fmt::format("unknown key '{}' (known here: {})", k, list), true);
+      }
+  }
+  const json* object(const json& parent, const std::string& key, const std::string& path, bool required) {
+    if (!parent.contains(key)) {
+      if (required) fail(path, fmt::format("'{}' is missing", key));
+      return nullptr;
+    }
+    if (!parent[key].is_object()) {
+      fail(path + "/" + key, "must be an object");
+      return nullptr;
+    }
+    return &parent[key];
+  }
+  const json* array(const json& parent, const std::string& key, const std::string& path, bool required) {
+    if (!parent.contains(key)) {
+      if (required) fail(path, fmt::format("'{}' is missing", key));
+      return nullptr;
+    }
+    if (!parent[key].is_array()) {
+      fail(path + "/" + key, "must be an array");
+      return nullptr;
+    }
+    return &parent[key];
+  }
+  double number(const json& parent, const std::string& key, const std::string& path, bool required, double fallback = 0) {
+    if (!parent.contains(key)) {
+      if (required) fail(path, fmt::format("'{}' is missing", key));
+      return fallback;
+    }
+    if (!parent[key].is_number()) {
+      fail(path + "/" + key, "must be a number");
+      return fallback;
+    }
+    return parent[key].get<double>();
+  }
+  std::int64_t millis(const json& parent, const std::string& key, const std::string& path, std::int64_t fallback) {
+    const double v = number(parent, key, path, false, static_cast<double>(fallback));
+    if (v < 0 || v > 86'400'000) fail(path + "/" + key, "must be between 0 and 86400000 (a day)");
+    return static_cast<std::int64_t>(v);
+  }
+  std::string text(const json& parent, const std::string& key, const std::string& path, bool required) {
+    if (!parent.contains(key)) {
+      if (required) fail(path, fmt::format("'{}' is missing", key));
+      return {};
+    }
+    if (!parent[key].is_string()) {
+      fail(path + "/" + key, "must be a string");
+      return {};
+    }
+    return parent[key].get<std::string>();
+  }
+  bool flag(const json& parent, const std::string& key, const std::string& path) {
+    if (!parent.contains(key)) return false;
+    if (!parent[key].is_boolean()) {
+      fail(path + "/" + key, "must be true or false");
+      return false;
+    }
+    return parent[key].get<bool>();
+  }
+};
+
+const std::set<std::string> system_metrics{"run_queue",           "run_queue_per_scheduler", "processes",
+                                           "process_ratio",       "resident_bytes",          "scheduler_utilisation",
+                                           "dead_letters_per_s"};
+
+std::optional<severity> severity_named(const std::string& s) { return parse_severity(s); }
+
+bool valid_id(const std::string& id) {
+  return !id.empty() && id.size() <= 64 &&
+         id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos;
+}
+
+alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
+  alarm_rule r;
+  c.only(a, p, {"id", "metric", "labels", "direction", "levels", "for_ms", "hold_ms", "pressure", "description"});
+  r.id = c.text(a, "id", p, true);
+  if (a.contains("id") && a["id"].is_string() && !valid_id(r.id)) c.fail(p + "/id", "must be 1-64 of a-z, 0-9, '_', '.', '-'");
+  r.metric = c.text(a, "metric", p, true);
+  if (!r.metric.empty() && !r.metric.starts_with("business:") && !system_metrics.count(r.metric)) {
+    std::string list;
+    for (auto& m : system_metrics) list += (list.empty() ? "" : ", ") + m;
+    c.fail(p + "/metric", fmt::format("unknown metric '{}' (system metrics: {}; or business:NAME)", r.metric, list));
+  }
+  if (auto* l = c.object(a, "labels", p, false))
+    for (auto& [k, v] : l->items()) {
+      if (!v.is_string()) c.fail(p + "/labels/" + k, "must be a string");
+      else r.labels[k] = v.get<std::string>();
+    }
+  const std::string direction = a.contains("direction") ? c.text(a, "direction", p, false) : "above";
+  if (direction != "above" && direction != "below") c.fail(p + "/direction", "must be \"above\" or \"below\"");
+  r.above = direction != "below";
+  r.for_ms = c.millis(a, "for_ms", p, 0);
+  r.hold_ms = c.millis(a, "hold_ms", p, 0);
+  r.description = c.text(a, "description", p, false);
+  if (const json* levels = c.array(a, "levels", p, true)) {
+    if (levels->empty()) c.fail(p + "/levels", "needs at least one level");
+    for (std::size_t i = 0; i < levels->size(); ++i) {
+      const std::string lp = fmt::format("{}/levels/{}", p, i);
+      const json& l = (*levels)[i];
+      if (!l.is_object()) {
+        c.fail(lp, "must be an object");
+        continue;
+      }
+      c.only(l, lp, {"severity", "raise", "clear"});
+      level lv;
+      const std::string sev = c.text(l, "severity", lp, true);
+      if (auto s = severity_named(sev)) {
+        lv.sev = *s;
+      } else if (l.contains("severity")) {
+        c.fail(lp + "/severity", fmt::format("unknown severity '{}' (critical, major, minor, warning)", sev));
+      }
+      lv.raise = c.number(l, "raise", lp, true);
+      lv.clear = c.number(l, "clear", lp, false, lv.raise);
+      if (r.above ? lv.clear > lv.raise : lv.clear < lv.raise)
+        c.fail(lp + "/clear", fmt::format("must be {} raise ({}) for an alarm {} its threshold", r.above ? "at most" : "at least",
+                                          lv.raise, direction));
+      if (!r.levels.empty()) {
+        const auto& prev = r.levels.back();
+        if (lv.sev <= prev.sev) c.fail(lp + "/severity", "levels must go up in severity");
+        if (r.above ? lv.raise <= prev.raise : lv.raise >= prev.raise)
+          c.fail(lp + "/raise", fmt::format("must be {} than the previous level's raise ({})", r.above ? "higher" : "lower", prev.raise));
+      }
+      r.levels.push_back(lv);
+    }
+  }
+  if (const json* pr = c.object(a, "pressure", p, false)) {
+    const std::string pp = p + "/pressure";
+    c.only(*pr, pp, {"scaling", "saturation", "min_when_firing"});
+    r.scaling = c.number(*pr, "scaling", pp, true);
+    r.saturation = c.number(*pr, "saturation", pp, true);
+    r.min_pressure = c.number(*pr, "min_when_firing", pp, false);
+    if (r.above ? r.scaling >= r.saturation : r.scaling <= r.saturation)
+      c.fail(pp + "/saturation", fmt::format("scaling ({}) must be {} than saturation ({})", r.scaling, r.above ? "less" : "more", r.saturation));
+    if (r.min_pressure < 0 || r.min_pressure > 1) c.fail(pp + "/min_when_firing", "must be between 0 and 1");
+  }
+  return r;
+}
+
+}  // namespace
+
+std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, const std::string& file) {
+  std::vector<rule_error> errors;
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    auto [line, column] = line_column(text, e.byte ? e.byte - 1 : 0);
+    std::string what = e.what();
+    if (auto at = what.find("syntax error"); at != std::string::npos) what = what.substr(at);
+    errors.push_back({file, line, column, "", fmt::format("not valid JSON: {}", what)});
+    return errors;
+  }
+  checker c;
+  rules r;
+  if (!doc.is_object()) {
+    c.fail("", "the rules must be a JSON object");
+  } else {
+    c.only(doc, "", {"version", "tick_ms", "history_size", "classes", "alarms", "valves"});
+    if (c.number(doc, "version", "", true, 1) != 1) c.fail("/version", "must be 1");
+    r.tick_ms = c.millis(doc, "tick_ms", "", 250);
+    if (r.tick_ms < 10) c.fail("/tick_ms", "must be at least 10");
+    const double hist = c.number(doc, "history_size", "", false, 1000);
+    if (hist < 1 || hist > 100000) c.fail("/history_size", "must be between 1 and 100000");
+    r.history_size = static_cast<std::size_t>(hist);
+    std::set<std::string> ids;
+    if (const json* alarms = c.array(doc, "alarms", "", false))
+      for (std::size_t i = 0; i < alarms->size(); ++i) {
+        const std::string p = fmt::format("/alarms/{}", i);
+        if (!(*alarms)[i].is_object()) {
+          c.fail(p, "must be an object");
+          continue;
+        }
+        auto a = parse_alarm(c, (*alarms)[i], p);
+        if (!a.id.empty() && !ids.insert(a.id).second) c.fail(p + "/id", fmt::format("alarm id '{}' is used twice", a.id));
+        r.alarms.push_back(std::move(a));
+      }
+    if (const json* classes = c.array(doc, "classes", "", false)) {
+      for (std::size_t i = 0; i < classes->size(); ++i) {
+        const std::string p = fmt::format("/classes/{}", i);
+        const json& k = (*classes)[i];
+        if (!k.is_object()) {
+          c.fail(p, "must be an object");
+          continue;
+        }
+        c.only(k, p, {"name", "never_shed", "band"});
+        priority_class pc;
+        pc.name = c.text(k, "name", p, true);
+        pc.never_shed = c.flag(k, "never_shed", p);
+        if (const json* band = c.array(k, "band", p, !pc.never_shed)) {
+          if (band->size() != 2 || !(*band)[0].is_number() || !(*band)[1].is_number()) {
+            c.fail(p + "/band", "must be [start, full]: two numbers");
+          } else {
+            pc.start = (*band)[0].get<double>();
+            pc.full = (*band)[1].get<double>();
+            if (pc.start < 0 || pc.full > 1 || pc.start >= pc.full) c.fail(p + "/band", "needs 0 <= start < full <= 1");
+          }
+        }
+        if (std::any_of(r.classes.begin(), r.classes.end(), [&](auto& o) { return o.name == pc.name; }))
+          c.fail(p + "/name", fmt::format("class '{}' is declared twice", pc.name));
+        r.classes.push_back(std::move(pc));
+      }
+    }
+    if (r.classes.empty()) r.classes = {{"system", true, 0, 1}, {"normal", false, 0, 1}};
+    if (std::none_of(r.classes.begin(), r.classes.end(), [](auto& k) { return k.name == "system"; }))
+      r.classes.insert(r.classes.begin(), {"system", true, 0, 1});  // replies and supervision are never shed
+    std::set<std::string> valve_ids;
+    if (const json* valves = c.array(doc, "valves", "", false))
+      for (std::size_t i = 0; i < valves->size(); ++i) {
+        const std::string p = fmt::format("/valves/{}", i);
+        const json& v = (*valves)[i];
+        if (!v.is_object()) {
+          c.fail(p, "must be an object");
+          continue;
+        }
+        c.only(v, p, {"id", "triggers", "release_ms", "mode"});
+        valve_rule vr;
+        vr.id = c.text(v, "id", p, true);
+        if (v.contains("id") && v["id"].is_string() && !valid_id(vr.id)) c.fail(p + "/id", "must be 1-64 of a-z, 0-9, '_', '.', '-'");
+        if (!vr.id.empty() && !valve_ids.insert(vr.id).second) c.fail(p + "/id", fmt::format("valve id '{}' is used twice", vr.id));
+        if (const json* triggers = c.array(v, "triggers", p, true))
+          for (std::size_t t = 0; t < triggers->size(); ++t) {
+            const std::string tp = fmt::format("{}/triggers/{}", p, t);
+            if (!(*triggers)[t].is_string()) {
+              c.fail(tp, "must be an alarm id");
+              continue;
+            }
+            const std::string id = (*triggers)[t].get<std::string>();
+            if (!ids.count(id)) c.fail(tp, fmt::format("no alarm has id '{}'", id));
+            vr.triggers.push_back(id);
+          }
+        vr.release_ms = c.millis(v, "release_ms", p, 3000);
+        const std::string mode = v.contains("mode") ? c.text(v, "mode", p, false) : "enforce";
+        if (mode != "enforce" && mode != "shadow") c.fail(p + "/mode", "must be \"enforce\" or \"shadow\"");
+        vr.shadow = mode == "shadow";
+        r.valves.push_back(std::move(vr));
+      }
+  }
+  if (c.problems.empty()) return r;
+  positions where(text);
+  for (auto& p : c.problems) {
+    auto [line, column] = line_column(text, where.of(p.path, p.at_key));
+    errors.push_back({file, line, column, p.path, p.message});
+  }
+  return errors;
+}
+
+std::variant<rules, std::vector<rule_error>> load_rules(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::vector<rule_error>{{path, 0, 0, "", "cannot open the file"}};
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > (4 << 20)) return std::vector<rule_error>{{path, 0, 0, "", "larger than 4 MiB"}};
+  return parse_rules(text.str(), path);
+}
+
+}  // namespace agner::alarms

@@ -1,0 +1,164 @@
+#include "alarm_service.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "agner/introspect/queries.hpp"
+
+namespace agner::node {
+namespace {
+
+std::vector<std::string> lines_of(const std::vector<alarms::rule_error>& errors) {
+  std::vector<std::string> out;
+  for (auto& e : errors) out.push_back(e.text());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> check_rules(const std::string& file) {
+  auto r = alarms::load_rules(file);
+  if (auto* errors = std::get_if<std::vector<alarms::rule_error>>(&r)) return lines_of(*errors);
+  return {};
+}
+
+std::int64_t alarm_service::now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file)
+    : rt_(rt), business_(std::move(business)), file_(rules_file) {
+  alarms::rules r;
+  r.classes = {{"system", true, 0, 1}, {"critical", false, 0.9, 1}, {"normal", false, 0.5, 0.95}, {"batch", false, 0, 0.5}};
+  if (!file_.empty()) {
+    auto loaded = alarms::load_rules(file_);
+    if (auto* errors = std::get_if<std::vector<alarms::rule_error>>(&loaded)) {
+      std::string text;
+      for (auto& l : lines_of(*errors)) text += "\n  " + l;
+      throw std::runtime_error(fmt::format("the rules file has errors:{}", text));
+    }
+    r = std::get<alarms::rules>(loaded);
+  }
+  engine_ = std::make_unique<alarms::engine>(
+      r, [this](const std::string& m, const std::map<std::string, std::string>& l) { return read(m, l); },
+      [&rt](std::string_view line) { rt.log(line); });
+  last_ms_ = now_ms();
+  ticker_ = std::thread([this] {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      const auto tick = std::chrono::milliseconds(engine_->tick_ms());
+      if (wake_.wait_for(lock, tick, [this] { return stopping_; })) return;
+      lock.unlock();
+      engine_->tick(now_ms());
+      lock.lock();
+    }
+  });
+}
+
+alarm_service::~alarm_service() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  ticker_.join();
+}
+
+std::optional<double> alarm_service::read(const std::string& metric, const std::map<std::string, std::string>& labels) {
+  if (metric.starts_with("business:")) return business_ ? business_->value(metric.substr(9), labels) : std::nullopt;
+  const auto n = introspect::system_info(rt_, std::chrono::steady_clock::now());
+  if (metric == "run_queue") return static_cast<double>(n.run_queue_total);
+  if (metric == "run_queue_per_scheduler")
+    return static_cast<double>(n.run_queue_total) / static_cast<double>(std::max<std::size_t>(1, n.schedulers.size()));
+  if (metric == "processes") return n.process_count;
+  if (metric == "process_ratio") return static_cast<double>(n.process_count) / n.process_limit;
+  if (metric == "resident_bytes") return static_cast<double>(n.memory.resident);
+  const std::int64_t now = now_ms();
+  if (metric == "dead_letters_per_s") {
+    const double dt = static_cast<double>(std::max<std::int64_t>(1, now - last_ms_)) / 1000;
+    const double rate = static_cast<double>(n.messages.dead_letters - std::min(n.messages.dead_letters, last_dead_)) / dt;
+    last_dead_ = n.messages.dead_letters;
+    last_ms_ = now;
+    return rate;
+  }
+  if (metric == "scheduler_utilisation") {
+    std::uint64_t busy = 0, wall = 0;
+    for (auto& s : n.schedulers) busy += s.busy_ns, wall += s.wall_ns;
+    const double u = wall > last_wall_ ? static_cast<double>(busy - std::min(busy, last_busy_)) / static_cast<double>(wall - last_wall_) : 0;
+    last_busy_ = busy;
+    last_wall_ = wall;
+    return u;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> alarm_service::reload() {
+  if (file_.empty()) return {"no rules file was given (--rules)"};
+  auto loaded = alarms::load_rules(file_);
+  if (auto* errors = std::get_if<std::vector<alarms::rule_error>>(&loaded)) {
+    auto lines = lines_of(*errors);
+    rt_.log(fmt::format("rules reload failed; the old rules stay in force ({} error{}):", lines.size(), lines.size() == 1 ? "" : "s"));
+    for (auto& l : lines) rt_.log(fmt::format("  {}", l));
+    engine_->set("rules_reload_failed", alarms::severity::major, fmt::format("{} (old rules in force)", lines.front()), now_ms());
+    return lines;
+  }
+  engine_->reload(std::get<alarms::rules>(loaded));
+  engine_->clear("rules_reload_failed", now_ms());
+  rt_.log(fmt::format("rules reloaded from {}", file_));
+  return {};
+}
+
+std::vector<introspect::alarm_event> alarm_service::history(std::size_t last) {
+  auto all = engine_->history();
+  std::vector<introspect::alarm_event> out;
+  for (std::size_t i = all.size() > last ? all.size() - last : 0; i < all.size(); ++i)
+    out.push_back({static_cast<std::uint64_t>(all[i].at_ms), all[i].alarm, all[i].source, all[i].from, all[i].to, all[i].value});
+  return out;
+}
+
+std::vector<introspect::valve_row> alarm_service::valves() {
+  std::vector<introspect::valve_row> out;
+  for (auto& v : engine_->valves()) {
+    introspect::valve_row r{v.id, v.pressure, v.shadow, v.override_mode, 0, 0, 0};
+    for (auto& [cls, c] : v.classes) r.offered += c.offered, r.shed += c.shed, r.would_shed += c.would_shed;
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+void alarm_service::set(const std::string& id, const std::string& severity, const std::string& description) {
+  auto s = alarms::parse_severity(severity);
+  if (!s) throw std::invalid_argument(fmt::format("unknown severity '{}' (critical, major, minor, warning)", severity));
+  engine_->set(id, *s, description, now_ms());
+}
+
+bool alarm_service::override_valve(const std::string& id, const std::string& mode, std::int64_t for_ms) {
+  const auto m = mode == "open" ? alarms::engine::override_mode::open
+                 : mode == "closed" ? alarms::engine::override_mode::closed
+                                    : alarms::engine::override_mode::automatic;
+  return engine_->override_valve(id, m, now_ms() + for_ms);
+}
+
+std::vector<exporter::extra_family> alarm_service::metrics() const {
+  exporter::extra_family active{"agner_alarm_active", "Active alarms (1), by alarm and severity.", false, {}};
+  for (auto& a : engine_->active()) active.samples.push_back({{{"alarm", a.id}, {"severity", a.severity}}, 1});
+  exporter::extra_family transitions{"agner_alarm_transitions_total", "Alarm state changes (raise, escalate, de-escalate, clear).", true, {}};
+  for (auto& [id, n] : engine_->transitions_total()) transitions.samples.push_back({{{"alarm", id}}, static_cast<double>(n)});
+  exporter::extra_family pressure{"agner_valve_pressure", "A valve's pressure, 0 (open) to 1 (shedding all but the system class).", false, {}};
+  exporter::extra_family offered{"agner_valve_offered_total", "Work offered to a valve, by class.", true, {}};
+  exporter::extra_family shed{"agner_valve_shed_total", "Work a valve refused, by class.", true, {}};
+  exporter::extra_family would{"agner_valve_would_shed_total", "Work a valve in shadow mode would have refused, by class.", true, {}};
+  for (auto& v : engine_->valves()) {
+    pressure.samples.push_back({{{"valve", v.id}}, v.pressure});
+    for (auto& [cls, c] : v.classes) {
+      offered.samples.push_back({{{"valve", v.id}, {"class", cls}}, static_cast<double>(c.offered)});
+      shed.samples.push_back({{{"valve", v.id}, {"class", cls}}, static_cast<double>(c.shed)});
+      would.samples.push_back({{{"valve", v.id}, {"class", cls}}, static_cast<double>(c.would_shed)});
+    }
+  }
+  return {active, transitions, pressure, offered, shed, would};
+}
+
+}  // namespace agner::node

@@ -1,0 +1,64 @@
+#pragma once
+// The node's alarms: the rules file, the engine ticking on its own thread, reloads, and what the
+// exporter and the attach server show of them.
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "agner/alarms/engine.hpp"
+#include "agner/exporter/exporter.hpp"
+#include "agner/exporter/metrics.hpp"
+#include "agner/introspect/server.hpp"
+#include "agner/runtime/runtime.hpp"
+
+namespace agner::node {
+
+class alarm_service final : public introspect::alarm_control {
+ public:
+  /// Loads `rules_file` (none: no rule alarms; programmatic ones still work). Throws
+  /// std::runtime_error listing every error in the file.
+  alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file);
+  ~alarm_service();
+
+  /// Reloads the rules file: on success the new rules take over (state kept for ids that stay) and
+  /// rules_reload_failed clears; on failure the old rules stay, rules_reload_failed is raised and
+  /// the errors are logged. Returns the errors (empty on success).
+  std::vector<std::string> reload() override;
+
+  alarms::engine& engine() { return *engine_; }
+  /// For the exporter: agner_alarm_active, transitions, valve pressure and shed counts.
+  std::vector<exporter::extra_family> metrics() const;
+
+  // introspect::alarm_control: what operators see and do through the attach protocol.
+  std::vector<introspect::alarm_row> active() override { return engine_->active(); }
+  std::vector<introspect::alarm_event> history(std::size_t last) override;
+  std::vector<introspect::valve_row> valves() override;
+  bool acknowledge(const std::string& id) override { return engine_->acknowledge(id); }
+  void set(const std::string& id, const std::string& severity, const std::string& description) override;
+  bool clear(const std::string& id) override { return engine_->clear(id, now_ms()); }
+  bool override_valve(const std::string& id, const std::string& mode, std::int64_t for_ms) override;
+
+  static std::int64_t now_ms();
+
+ private:
+  std::optional<double> read(const std::string& metric, const std::map<std::string, std::string>& labels);
+  runtime& rt_;
+  std::shared_ptr<exporter::metrics> business_;
+  std::string file_;
+  std::unique_ptr<alarms::engine> engine_;
+  // For rates between ticks (only the tick thread reads metrics).
+  std::uint64_t last_dead_ = 0, last_busy_ = 0, last_wall_ = 0;
+  std::int64_t last_ms_ = 0;
+  std::thread ticker_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+
+/// Errors of a rules file as lines ("FILE:LINE:COLUMN: PATH: MESSAGE"); empty when it is good.
+std::vector<std::string> check_rules(const std::string& file);
+
+}  // namespace agner::node
