@@ -1,13 +1,9 @@
 // The exporter over real HTTP: what a scrape returns, what it costs, what it refuses.
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <regex>
-#include <set>
 #include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
 #include <boost/asio.hpp>
-#include <nlohmann/json.hpp>
 
 #include "agner/exporter/exporter.hpp"
 #include "support.hpp"
@@ -131,30 +127,4 @@ TEST_CASE("the exporter listens on loopback only, and says why it cannot listen"
   o = loopback();
   o.processes.assign(51, "x");
   CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("at most 50 names"), std::runtime_error);
-}
-
-TEST_CASE("every expression in the Grafana dashboard names a metric the node exports") {
-  runtime rt(test::two_schedulers());
-  exporter::exporter ex(rt, loopback());
-  const std::string body = get(ex.port()).second;
-  std::set<std::string> exported;
-  std::istringstream in(body);
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with("# TYPE ")) exported.insert(line.substr(7, line.find(' ', 7) - 7));
-  std::ifstream file(AGNER_SOURCE_DIR "/deploy/grafana-dashboard.json");
-  const auto dash = nlohmann::json::parse(file);
-  const std::regex metric(R"(\b((agner|process)_[a-z_]+))");
-  std::size_t checked = 0;
-  for (auto& panel : dash.at("panels"))
-    for (auto& target : panel.at("targets")) {
-      const std::string expr = target.at("expr").get<std::string>();
-      for (std::sregex_iterator it(expr.begin(), expr.end(), metric), end; it != end; ++it) {
-        std::string name = (*it)[1];
-        if (name.ends_with("_bucket")) name.resize(name.size() - 7);  // a histogram's series
-        CHECK_MESSAGE(exported.count(name) == 1, "the dashboard uses ", name, " which the node does not export");
-        ++checked;
-      }
-    }
-  CHECK(checked >= 20);
-  CHECK(dash.at("templating").at("list")[1].at("name") == "node");
 }

@@ -16,12 +16,18 @@ promtool check config "$dir/prometheus.yml" >/dev/null || fail "deploy/prometheu
 promtool check rules "$src/deploy/agner-alerts.yml" >/dev/null || fail "deploy/agner-alerts.yml"
 
 echo "== promtool check metrics on a live scrape"
-"$node_bin" --name promtest --socket "$dir/n.sock" --metrics-listen 127.0.0.1:0 >"$dir/node.log" 2>&1 &
+"$node_bin" --name promtest --socket "$dir/n.sock" --metrics-listen 127.0.0.1:0 --rules "$src/deploy/agner-rules.json" >"$dir/node.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q "metrics on" "$dir/node.log" && break; sleep 0.1; done
 port=$(grep -o "metrics on http://127.0.0.1:[0-9]*" "$dir/node.log" | grep -o "[0-9]*$") || fail "no metrics port: $(cat "$dir/node.log")"
 curl -sf "http://127.0.0.1:$port/metrics" >"$dir/scrape.txt" || fail "scrape"
 promtool check metrics <"$dir/scrape.txt" || fail "promtool check metrics"
+
+echo "== every metric the Grafana dashboard names is on the scrape"
+names=$(grep -o '"expr": "[^"]*"' "$src/deploy/grafana-dashboard.json" | grep -oE '\b(agner|process)_[a-z_]+' | sed 's/_bucket$//' | sort -u)
+[ "$(wc -l <<<"$names")" -ge 20 ] || fail "too few metric names found in the dashboard"
+for name in $names; do grep -q "^# TYPE $name " "$dir/scrape.txt" || fail "the dashboard uses $name, which the node does not export"; done
+grep -q '"name": "node"' "$src/deploy/grafana-dashboard.json" || fail "the dashboard has no node variable"
 
 echo "== a real Prometheus scrapes the node"
 for attempt in $(seq 1 20); do
