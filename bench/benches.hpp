@@ -12,4 +12,6 @@ std::string counting(runtime_options opts, long msgs);
 std::string topq(runtime_options opts, long n, long hot, long queued);
 std::string gc(runtime_options opts, long live, long queued, long runs);
 std::string scrape(runtime_options opts, long n);
+/// ~4x a 4-worker pool's capacity offered through a valve for `seconds`, shedding on, then off.
+std::string overload(runtime_options opts, long seconds);
 }  // namespace agner::bench

@@ -19,6 +19,7 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspe
   counting MSGS             one producer floods one process with MSGS messages, then asks the total
   topq N K Q                N idle processes, K of them with Q queued messages: time the top 20 by queue
   scrape N                  N idle processes: time a /metrics scrape (mean of 100) and its size
+  overload SECONDS          ~4x a worker pool's capacity through a valve, shedding on then off
   gc LIVE QUEUED RUNS       a process with LIVE 64-byte strings in its heap and QUEUED messages
                             waiting: time per major (compacting) collection, RUNS runs
   all                       each of the above with the peers' parameters
@@ -78,6 +79,8 @@ int main(int argc, char** argv) {
     print(b::topq(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
   } else if (what == "scrape") {
     print(b::scrape(opts, arg(args, 1)));
+  } else if (what == "overload") {
+    print(b::overload(opts, arg(args, 1)));
   } else if (what == "gc") {
     print(b::gc(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
   } else if (what == "all") {
