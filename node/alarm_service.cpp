@@ -45,12 +45,18 @@ alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> bus
       r, [this](const std::string& m, const std::map<std::string, std::string>& l) { return read(m, l); },
       [&rt](std::string_view line) { rt.log(line); });
   last_ms_ = now_ms();
+  rt_.watch_queues([this](const queue_event& e) {
+    std::lock_guard lock(events_mutex_);
+    if (events_.size() < 100'000) events_.push_back(e);  // bounded: a tick drains it
+  });
+  watch_thresholds();
   ticker_ = std::thread([this] {
     std::unique_lock lock(mutex_);
     for (;;) {
       const auto tick = std::chrono::milliseconds(engine_->tick_ms());
       if (wake_.wait_for(lock, tick, [this] { return stopping_; })) return;
       lock.unlock();
+      drain_queue_events();
       engine_->tick(now_ms());
       lock.lock();
     }
@@ -64,6 +70,37 @@ alarm_service::~alarm_service() {
   }
   wake_.notify_all();
   ticker_.join();
+}
+
+void alarm_service::watch_thresholds() {
+  const auto t = engine_->process_thresholds();
+  rt_.set_queue_watch(t.long_len, t.short_len, t.old_ms, t.young_ms);
+}
+
+void alarm_service::drain_queue_events() {
+  std::vector<queue_event> events;
+  {
+    std::lock_guard lock(events_mutex_);
+    events.swap(events_);
+  }
+  const auto now = now_ms();
+  for (auto& e : events) {
+    const bool length = e.what == queue_event::kind::long_queue || e.what == queue_event::kind::short_again;
+    const bool on = e.what == queue_event::kind::long_queue || e.what == queue_event::kind::old_message;
+    // The source names the process as it was when the alarm began, so the clear finds it even
+    // after the process (and its registered name) is gone.
+    const auto key = std::make_pair(fmt::format("{}", e.who), length);
+    std::string source = key.first;
+    if (on) {
+      if (auto info = rt_.process_info(e.who); info && !info->registered_name.empty()) source += " " + info->registered_name;
+      sources_[key] = source;
+    } else if (auto it = sources_.find(key); it != sources_.end()) {
+      source = it->second;
+      sources_.erase(it);
+    }
+    engine_->process_event(length ? "process:message_queue_len" : "process:oldest_message_age_ms", source, on,
+                           static_cast<double>(e.value), now);
+  }
 }
 
 std::optional<double> alarm_service::read(const std::string& metric, const std::map<std::string, std::string>& labels) {
@@ -105,6 +142,7 @@ std::vector<std::string> alarm_service::reload() {
     return lines;
   }
   engine_->reload(std::get<alarms::rules>(loaded));
+  watch_thresholds();
   engine_->clear("rules_reload_failed", now_ms());
   rt_.log(fmt::format("rules reloaded from {}", file_));
   return {};

@@ -52,6 +52,11 @@ class alarm_service final : public introspect::alarm_control {
   // For rates between ticks (only the tick thread reads metrics).
   std::uint64_t last_dead_ = 0, last_busy_ = 0, last_wall_ = 0;
   std::int64_t last_ms_ = 0;
+  void watch_thresholds();
+  void drain_queue_events();
+  std::mutex events_mutex_;
+  std::vector<queue_event> events_;  // from the runtime's queue watch, for the next tick
+  std::map<std::pair<std::string, bool>, std::string> sources_;  // (pid, length?) -> "pid name", while flagged
   std::thread ticker_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -135,6 +135,18 @@ void engine::evaluate(const alarm_rule& r, alarm_state& s, std::int64_t now) {
 }
 
 double engine::pressure_of(const alarm_rule& r, const alarm_state& s) const {
+  if (r.metric.starts_with("process:")) {  // the worst firing process
+    double worst = 0;
+    bool any = false;
+    for (auto& [key, ps] : per_process_)
+      if (key.first == r.id && ps.active >= 0) {
+        any = true;
+        worst = std::max(worst, ps.value);
+      }
+    if (!any) return 0;
+    if (r.scaling == r.saturation) return 1;
+    return std::max(r.min_pressure, std::clamp((worst - r.scaling) / (r.saturation - r.scaling), 0.0, 1.0));
+  }
   if (s.active < 0) return 0;
   if (r.scaling == r.saturation) return 1;
   const double scaled = std::clamp((s.value - r.scaling) / (r.saturation - r.scaling), 0.0, 1.0);
@@ -171,9 +183,67 @@ void engine::update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t
   }
 }
 
+void engine::process_event(const std::string& metric, const std::string& source, bool on, double value, std::int64_t now_ms) {
+  std::lock_guard lock(mutex_);
+  for (auto& r : rules_.alarms) {
+    if (r.metric != metric) continue;
+    auto key = std::make_pair(r.id, source);
+    auto it = per_process_.find(key);
+    if (on) {
+      auto& s = per_process_[key];
+      s.value = value;
+      s.clearing_since = -1;
+      if (s.active < 0 && s.pending < 0) {
+        s.pending = 0;
+        s.pending_since = now_ms;
+      }
+    } else if (it != per_process_.end()) {
+      it->second.value = value;
+      if (it->second.active < 0) {
+        per_process_.erase(it);  // never fired: nothing to clear
+      } else if (it->second.clearing_since < 0) {
+        it->second.clearing_since = now_ms;
+      }
+    }
+  }
+}
+
+engine::watch_thresholds engine::process_thresholds() const {
+  std::lock_guard lock(mutex_);
+  watch_thresholds t;
+  for (auto& r : rules_.alarms) {
+    if (r.levels.empty()) continue;
+    const auto raise = static_cast<std::uint32_t>(std::max(1.0, r.levels[0].raise));
+    const auto clear = static_cast<std::uint32_t>(std::max(0.0, r.levels[0].clear));
+    if (r.metric == "process:message_queue_len" && (!t.long_len || raise < t.long_len)) t.long_len = raise, t.short_len = clear;
+    if (r.metric == "process:oldest_message_age_ms" && (!t.old_ms || raise < t.old_ms)) t.old_ms = raise, t.young_ms = clear;
+  }
+  return t;
+}
+
 void engine::tick(std::int64_t now_ms) {
   std::lock_guard lock(mutex_);
   for (auto& a : rules_.alarms) evaluate(a, states_[a.id], now_ms);
+  for (auto it = per_process_.begin(); it != per_process_.end();) {
+    const alarm_rule* r = nullptr;
+    for (auto& a : rules_.alarms)
+      if (a.id == it->first.first) r = &a;
+    auto& s = it->second;
+    if (!r) {  // its rule went away in a reload
+      it = per_process_.erase(it);
+      continue;
+    }
+    if (s.active < 0 && s.pending >= 0 && now_ms - s.pending_since >= r->for_ms) {
+      s.pending = -1;
+      move_to(r, r->id, s, 0, now_ms, it->first.second);
+    }
+    if (s.active >= 0 && s.clearing_since >= 0 && now_ms - s.clearing_since >= r->hold_ms) {
+      move_to(r, r->id, s, -1, now_ms, it->first.second);
+      it = per_process_.erase(it);
+      continue;
+    }
+    ++it;
+  }
   for (auto& [id, slot] : valves_) {
     const valve_rule* rule = nullptr;
     for (auto& v : rules_.valves)
@@ -209,7 +279,10 @@ bool engine::acknowledge(const std::string& id) {
   std::lock_guard lock(mutex_);
   if (auto it = programmatic_.find(id); it != programmatic_.end()) return it->second.acknowledged = true;
   if (auto it = states_.find(id); it != states_.end() && it->second.active >= 0) return it->second.acknowledged = true;
-  return false;
+  bool any = false;  // a per-process rule: every process it fires for
+  for (auto& [key, s] : per_process_)
+    if (key.first == id && s.active >= 0) any = s.acknowledged = true;
+  return any;
 }
 
 bool engine::override_valve(const std::string& id, override_mode m, std::int64_t until_ms) {
@@ -251,6 +324,14 @@ std::vector<introspect::alarm_row> engine::active() const {
                     a.description.empty() ? fmt::format("{} = {}", a.metric, s.value) : a.description,
                     static_cast<std::uint64_t>(s.raised_at), s.acknowledged});
     if (a.metric.starts_with("business:")) rows.back().source = "business";
+  }
+  for (auto& [key, s] : per_process_) {
+    if (s.active < 0) continue;
+    for (auto& a : rules_.alarms)
+      if (a.id == key.first)
+        rows.push_back({key.first, key.second, std::string(to_string(a.levels[0].sev)),
+                        a.description.empty() ? fmt::format("{} = {}", a.metric, s.value) : a.description,
+                        static_cast<std::uint64_t>(s.raised_at), s.acknowledged});
   }
   for (auto& [id, s] : programmatic_)
     rows.push_back({id, "application", std::string(to_string(s.programmatic)), s.description,

@@ -234,10 +234,13 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   r.id = c.text(a, "id", p, true);
   if (a.contains("id") && a["id"].is_string() && !valid_id(r.id)) c.fail(p + "/id", "must be 1-64 of a-z, 0-9, '_', '.', '-'");
   r.metric = c.text(a, "metric", p, true);
-  if (!r.metric.empty() && !r.metric.starts_with("business:") && !system_metrics.count(r.metric)) {
+  const bool per_process = r.metric == "process:message_queue_len" || r.metric == "process:oldest_message_age_ms";
+  if (!r.metric.empty() && !r.metric.starts_with("business:") && !system_metrics.count(r.metric) && !per_process) {
     std::string list;
     for (auto& m : system_metrics) list += (list.empty() ? "" : ", ") + m;
-    c.fail(p + "/metric", fmt::format("unknown metric '{}' (system metrics: {}; or business:NAME)", r.metric, list));
+    c.fail(p + "/metric", fmt::format("unknown metric '{}' (system metrics: {}; or business:NAME; or "
+                                      "process:message_queue_len, process:oldest_message_age_ms)",
+                                      r.metric, list));
   }
   if (auto* l = c.object(a, "labels", p, false))
     for (auto& [k, v] : l->items()) {
@@ -281,6 +284,8 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
       r.levels.push_back(lv);
     }
   }
+  if (per_process && (r.levels.size() > 1 || !r.above))
+    c.fail(p + "/levels", "a per-process alarm has one level, above its threshold");
   if (const json* pr = c.object(a, "pressure", p, false)) {
     const std::string pp = p + "/pressure";
     c.only(*pr, pp, {"scaling", "saturation", "min_when_firing"});

@@ -55,6 +55,14 @@ class mailbox {
   std::uint64_t bytes() const noexcept { return static_cast<std::uint32_t>(queued() >> 32); }
 
 
+  /// The queue watch's flags (any thread): set by a sender that finds the queue long or old,
+  /// cleared by the owner once it is short and young again.
+  static constexpr std::uint8_t watch_long = 1, watch_old = 2;
+  std::uint8_t watch_flags() const noexcept { return watch_flags_.load(std::memory_order_relaxed); }
+  /// True if this call set `flag` (it was not set before).
+  bool raise_watch_flag(std::uint8_t flag) noexcept { return !(watch_flags_.fetch_or(flag, std::memory_order_relaxed) & flag); }
+  bool drop_watch_flag(std::uint8_t flag) noexcept { return watch_flags_.fetch_and(static_cast<std::uint8_t>(~flag), std::memory_order_relaxed) & flag; }
+
   /// When the oldest queued message was sent, on the coarse clock; 0 when none is known. As of the
   /// owner's last slice start, or the wake-up if it has not run since.
   std::uint32_t oldest_ms() const noexcept { return oldest_ms_.load(std::memory_order_relaxed); }
@@ -167,6 +175,7 @@ class mailbox {
   std::uint32_t open(bool runnable, std::uint32_t max_len = 0, overflow policy = overflow::reject) noexcept {
     max_len_.store(max_len, std::memory_order_relaxed);
     policy_.store(policy, std::memory_order_relaxed);
+    watch_flags_.store(0, std::memory_order_relaxed);
     head_.store(runnable ? nullptr : blocked_tag(), std::memory_order_release);
     return serial_.load(std::memory_order_relaxed);
   }
@@ -209,6 +218,7 @@ class mailbox {
   std::atomic<std::uint32_t> serial_{0};
   std::atomic<std::uint32_t> max_len_{0};  // atomics: a stale sender may read them during a reopen
   std::atomic<overflow> policy_{overflow::reject};
+  std::atomic<std::uint8_t> watch_flags_{0};  // queue watch: flagged long / old (runtime::watch_queues)
   // When the oldest queued message was sent (coarse ms; 0: none known). The sender that wakes the
   // owner writes it; the owner rewrites it when it starts a slice and clears it when it goes idle.
   std::atomic<std::uint32_t> oldest_ms_{0};

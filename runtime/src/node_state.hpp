@@ -56,6 +56,15 @@ struct node_state {
   std::unique_ptr<io_service> io;         // likewise
   std::atomic<std::uint64_t> next_ref{1};  // monitor and request references
   std::atomic<std::int64_t> heap_bytes{0};  // held by all process heaps
+  // The queue watch (runtime::watch_queues). `watching` is the one load a send pays when it is off.
+  std::atomic<bool> watching{false};
+  std::atomic<std::uint32_t> watch_long{0}, watch_short{0}, watch_old_ms{0}, watch_young_ms{0};
+  std::function<void(const queue_event&)> watch_notify;
+  /// `woke`: this send woke the owner; its published oldest time is then from before, and only
+  /// counts if older messages are queued (a suspended owner).
+  [[gnu::cold]] void watch_on_send(process* p, pid to, std::uint32_t now_ms, bool woke);
+  /// The owner, at a slice end, going idle or ending: clears what no longer holds.
+  void watch_on_owner(process* p, std::uint32_t now_ms, bool ending = false);
 
   /// Sends `m` to `to` from `local` (the caller's scheduler, or nullptr for other threads).
   send_outcome send(pid to, message* m, scheduler* local) {
@@ -70,8 +79,13 @@ struct node_state {
     const std::uint32_t sent_ms = local ? local->now_ms() : coarse_ms();
     m->sent_ms = sent_ms;
     switch (p->push(m)) {
-      case mailbox::push_result::queued: return send_outcome::queued;
+      case mailbox::push_result::queued:
+        if (watching.load(std::memory_order_relaxed)) [[unlikely]]
+          watch_on_send(p, to, sent_ms, false);
+        return send_outcome::queued;
       case mailbox::push_result::woke_owner:
+        if (watching.load(std::memory_order_relaxed)) [[unlikely]]
+          watch_on_send(p, to, sent_ms, true);
         p->note_oldest(sent_ms);  // the owner cannot run before schedule()
         schedule(p, local);
         return send_outcome::queued;

@@ -85,6 +85,7 @@ void scheduler::run(process* p) {
           if (p->stop) break;
         }
         p->set_status(process_status::waiting);
+        if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_);
         if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere
         p->set_status(process_status::running);
         continue;
@@ -118,6 +119,7 @@ void scheduler::run(process* p) {
         if (p->ext && !p->stop) tend(p);
         if (p->stop) break;
         p->publish_oldest();
+        if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_);
         if (others_waiting()) {
           p->set_status(process_status::runnable);
           enqueue(p);
@@ -345,6 +347,7 @@ process_report scheduler::report(process* p, const inspect_options& opts) {
 
 void scheduler::terminate(process* p) {
   p->set_status(process_status::exiting);
+  if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_, true);
   const pid self = p->id();
   const std::string reason = p->extension().exit_reason;
   if (!p->crashed && reason != "normal" && reason != "shutdown")  // crashes were logged already

@@ -116,6 +116,35 @@ void node_state::unregister(std::uint32_t index) {
   name_of.erase(it);
 }
 
+void node_state::watch_on_send(process* p, pid to, std::uint32_t now_ms, bool woke) {
+  const std::uint8_t flags = p->watch_flags();
+  if (const auto long_len = watch_long.load(std::memory_order_relaxed); long_len && !(flags & mailbox::watch_long)) {
+    const auto len = p->length();
+    if (len >= long_len && p->raise_watch_flag(mailbox::watch_long)) watch_notify({to, queue_event::kind::long_queue, len});
+  }
+  if (const auto old_ms = watch_old_ms.load(std::memory_order_relaxed); old_ms && !(flags & mailbox::watch_old)) {
+    const auto age = age_ms(p->oldest_ms(), now_ms);
+    if (age >= old_ms && p->length() > (woke ? 1u : 0u) && p->raise_watch_flag(mailbox::watch_old))
+      watch_notify({to, queue_event::kind::old_message, age});
+  }
+}
+
+void node_state::watch_on_owner(process* p, std::uint32_t now_ms, bool ending) {
+  const std::uint8_t flags = p->watch_flags();
+  if (!flags) return;
+  const pid who{p->index, p->serial()};
+  if (flags & mailbox::watch_long) {
+    const auto len = ending ? 0 : p->length();
+    if (len <= watch_short.load(std::memory_order_relaxed) && p->drop_watch_flag(mailbox::watch_long))
+      watch_notify({who, queue_event::kind::short_again, len});
+  }
+  if (flags & mailbox::watch_old) {
+    const auto age = ending || p->length() == 0 ? 0 : age_ms(p->oldest_ms(), now_ms);
+    if (age <= watch_young_ms.load(std::memory_order_relaxed) && p->drop_watch_flag(mailbox::watch_old))
+      watch_notify({who, queue_event::kind::young_again, age});
+  }
+}
+
 outside_counters& node_state::outside_stripe() noexcept {
   thread_local const std::size_t stripe = std::hash<std::thread::id>{}(std::this_thread::get_id());
   return outside[stripe % outside.size()];
@@ -217,6 +246,20 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   }
   if (init) n.schedule(p, local);
   return id;
+}
+
+void runtime::watch_queues(std::function<void(const queue_event&)> notify) {
+  impl_->watch_notify = std::move(notify);
+}
+
+void runtime::set_queue_watch(std::uint32_t long_len, std::uint32_t short_len, std::uint32_t old_ms, std::uint32_t young_ms) {
+  auto& n = *impl_;
+  if (!n.watch_notify) throw std::logic_error("set_queue_watch before watch_queues");
+  n.watch_long.store(long_len, std::memory_order_relaxed);
+  n.watch_short.store(std::min(short_len, long_len ? long_len - 1 : 0u), std::memory_order_relaxed);
+  n.watch_old_ms.store(old_ms, std::memory_order_relaxed);
+  n.watch_young_ms.store(std::min(young_ms, old_ms ? old_ms - 1 : 0u), std::memory_order_relaxed);
+  n.watching.store(long_len != 0 || old_ms != 0, std::memory_order_release);
 }
 
 bool runtime::suspend(pid to) {

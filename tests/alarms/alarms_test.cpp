@@ -248,7 +248,7 @@ TEST_CASE("each kind of error in a rules file is reported with file:line:column 
   const std::vector<std::string> expected{
       "bad.json:5:98: /alarms/0/levels/0/clear: must be at most raise (100) for an alarm above its threshold",
       "bad.json:6:40: /alarms/1/levles: unknown key 'levles' (known here: id, metric, labels, direction, levels, for_ms, hold_ms, pressure, description)",
-      "bad.json:6:28: /alarms/1/metric: unknown metric 'nonsense' (system metrics: dead_letters_per_s, process_ratio, processes, resident_bytes, run_queue, run_queue_per_scheduler, scheduler_utilisation; or business:NAME)",
+      "bad.json:6:28: /alarms/1/metric: unknown metric 'nonsense' (system metrics: dead_letters_per_s, process_ratio, processes, resident_bytes, run_queue, run_queue_per_scheduler, scheduler_utilisation; or business:NAME; or process:message_queue_len, process:oldest_message_age_ms)",
       "bad.json:6:79: /alarms/1/levels/0/severity: unknown severity 'huge' (critical, major, minor, warning)",
       "bad.json:6:96: /alarms/1/levels/0/raise: must be a number",
       "bad.json:6:13: /alarms/1/id: alarm id 'q' is used twice",
@@ -312,4 +312,38 @@ TEST_CASE("overload through a valve: with shedding the queue stays bounded, with
     MESSAGE(mode, ": offered ", offered, ", admitted ", admitted, ", shed ", c.shed, ", would shed ", c.would_shed);
     rt.exit(pool, "kill");
   }
+}
+
+TEST_CASE("per-process alarms start from the runtime's queue watch and keep for_ms and hold_ms") {
+  engine e(parsed(R"({"version": 1, "alarms": [
+      {"id": "long_message_queue", "metric": "process:message_queue_len", "for_ms": 100, "hold_ms": 200,
+       "levels": [{"severity": "warning", "raise": 5000, "clear": 500}], "pressure": {"scaling": 500, "saturation": 10500}},
+      {"id": "old_messages", "metric": "process:oldest_message_age_ms", "levels": [{"severity": "minor", "raise": 2000, "clear": 100}]}
+    ], "valves": [{"id": "ingress", "triggers": ["long_message_queue"], "release_ms": 1}]})"),
+           {});
+  const auto t = e.process_thresholds();
+  CHECK(t.long_len == 5000);
+  CHECK(t.short_len == 500);
+  CHECK(t.old_ms == 2000);
+  CHECK(t.young_ms == 100);
+  e.process_event("process:message_queue_len", "<0.2.0> matcher", true, 5000, 0);
+  e.process_event("process:message_queue_len", "<0.3.0>", true, 5000, 0);
+  e.process_event("process:message_queue_len", "<0.3.0>", false, 400, 50);  // short again before it fired
+  e.tick(50);
+  CHECK(e.active().empty());
+  e.tick(100);
+  auto a = e.active();
+  REQUIRE(a.size() == 1);
+  CHECK(a[0].id == "long_message_queue");
+  CHECK(a[0].source == "<0.2.0> matcher");
+  CHECK(e.valve_named("ingress").pressure() == doctest::Approx(0.45));  // (5000 - 500) / 10000
+  e.process_event("process:message_queue_len", "<0.2.0> matcher", false, 300, 150);
+  e.tick(349);
+  CHECK(e.active().size() == 1);  // the hold
+  e.tick(350);
+  CHECK(e.active().empty());
+  CHECK(e.history().back().source == "<0.2.0> matcher");
+  CHECK(errors_of(R"({"version": 1, "alarms": [{"id": "q", "metric": "process:message_queue_len",
+      "levels": [{"severity": "minor", "raise": 10}, {"severity": "major", "raise": 20}]}]})") ==
+        std::vector<std::string>{"bad.json:2:17: /alarms/0/levels: a per-process alarm has one level, above its threshold"});
 }

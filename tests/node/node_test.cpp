@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "agner/introspect/client.hpp"
 #include "support.hpp"
 
@@ -212,4 +214,26 @@ TEST_CASE("operators set, acknowledge and clear alarms and override valves; a vi
   CHECK(viewer.system_info().alarms.empty());
   CHECK_THROWS_WITH_AS(admin.call({{"op", "clear_alarm"}, {"alarm", "maintenance"}}), "no such active alarm: maintenance",
                        introspect::client_error);
+}
+
+TEST_CASE("with the example rules, the slow consumer's bursts raise and clear a per-process alarm, checked at enqueue") {
+  node_process node({"--rules", AGNER_SOURCE_DIR "/deploy/agner-rules.json"});
+  auto c = node.attach();
+  auto active_alarm = [&](const std::string& alarm) {
+    const auto reply = c.call({{"op", "alarms"}});
+    for (auto& a : reply["active"])
+      if (a["id"] == alarm) return a;
+    return nlohmann::json();
+  };
+  REQUIRE(eventually([&] { return !active_alarm("long_message_queue").is_null(); }));
+  auto active = active_alarm("long_message_queue");
+  CHECK(active["source"].get<std::string>().find("slow_consumer") != std::string::npos);
+  CHECK(active["severity"] == "warning");
+  // It drains within seconds: the alarm clears after its hold.
+  REQUIRE(eventually([&] {
+    const auto reply = c.call({{"op", "alarms"}, {"history", 1000}});
+    for (auto& h : reply["history"])
+      if (h["alarm"] == "long_message_queue" && h["to"] == "inactive") return true;
+    return false;
+  }));
 }

@@ -3,6 +3,8 @@
 #include <atomic>
 #include <future>
 #include <latch>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "support.hpp"
@@ -173,4 +175,51 @@ TEST_CASE("the oldest queued message's age grows while a process is suspended an
   rt.resume(p);
   REQUIRE(eventually([&] { return seen.load() == 1; }));
   CHECK(eventually([&] { return rt.process_info(p)->oldest_message_age_ms == 0; }));
+}
+
+TEST_CASE("the queue watch reports a long queue when it is queued to, and a short one when the owner drains it") {
+  runtime rt(test::two_schedulers());
+  std::mutex mutex;
+  std::vector<queue_event> events;
+  auto seen = [&] {
+    std::lock_guard lock(mutex);
+    return events;
+  };
+  rt.watch_queues([&](const queue_event& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e);
+  });
+  rt.set_queue_watch(10, 2, 30, 5);
+  std::atomic<int> handled{0};
+  pid p = rt.spawn<tally>(handled);
+  rt.suspend(p);
+  REQUIRE(eventually([&] { return rt.process_info(p)->status == process_status::suspended; }));
+  for (int i = 0; i < 9; ++i) rt.send(p, i);
+  CHECK(seen().empty());
+  rt.send(p, 9);  // the tenth: long
+  REQUIRE(seen().size() == 1);
+  CHECK(seen()[0].who == p);
+  CHECK(seen()[0].what == queue_event::kind::long_queue);
+  CHECK(seen()[0].value == 10);
+  for (int i = 0; i < 20; ++i) rt.send(p, i);
+  CHECK(seen().size() == 1);  // once, until it is short again
+  // Old: a send finds the oldest message 30 ms old.
+  REQUIRE(eventually([&] { return rt.process_info(p)->oldest_message_age_ms >= 30; }));
+  rt.send(p, 0);
+  REQUIRE(seen().size() == 2);
+  CHECK(seen()[1].what == queue_event::kind::old_message);
+  CHECK(seen()[1].value >= 30);
+  rt.resume(p);
+  REQUIRE(eventually([&] { return seen().size() == 4; }));
+  auto e = seen();
+  std::set<queue_event::kind> kinds{e[2].what, e[3].what};
+  CHECK(kinds == std::set<queue_event::kind>{queue_event::kind::short_again, queue_event::kind::young_again});
+  // A process that ends while flagged is reported short again.
+  rt.suspend(p);
+  for (int i = 0; i < 10; ++i) rt.send(p, i);
+  REQUIRE(eventually([&] { return seen().size() == 5; }));
+  rt.exit(p, "kill");
+  REQUIRE(eventually([&] { return seen().size() == 6; }));
+  CHECK(seen()[5].what == queue_event::kind::short_again);
+  CHECK(seen()[5].value == 0);
 }

@@ -76,6 +76,18 @@ class engine {
   /// How often the rules want to be evaluated. Thread-safe.
   std::int64_t tick_ms() const;
 
+  /// A per-process crossing from the runtime's queue watch: `metric` is process:message_queue_len
+  /// or process:oldest_message_age_ms, `source` names the process; `on` when it crossed the raise
+  /// threshold, off when back at the clear one. The alarm (one per rule and process) still waits
+  /// for_ms before firing and hold_ms before clearing, on the tick. Thread-safe.
+  void process_event(const std::string& metric, const std::string& source, bool on, double value, std::int64_t now_ms);
+  /// The per-process thresholds the rules ask of the runtime's queue watch: {raise, clear} for
+  /// queue length and for oldest-message age (0, 0 when no rule asks).
+  struct watch_thresholds {
+    std::uint32_t long_len = 0, short_len = 0, old_ms = 0, young_ms = 0;
+  };
+  watch_thresholds process_thresholds() const;
+
   /// Programmatic alarms, as OTP's alarm_handler: set raises (or updates) `id` at once, clear
   /// clears it. Their source is "application". Thread-safe.
   void set(const std::string& id, severity s, const std::string& description, std::int64_t now_ms);
@@ -137,6 +149,7 @@ class engine {
   std::function<void(std::string_view)> log_;
   std::map<std::string, alarm_state> states_;        // rule alarms, by id
   std::map<std::string, alarm_state> programmatic_;  // application alarms, by id
+  std::map<std::pair<std::string, std::string>, alarm_state> per_process_;  // (rule id, source)
   std::map<std::string, valve_slot> valves_;
   std::deque<transition> history_;
   std::map<std::string, std::uint64_t> transitions_;

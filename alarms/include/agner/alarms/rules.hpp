@@ -26,7 +26,9 @@ struct alarm_rule {
   std::string id;
   /// What it watches: a system metric (run_queue, run_queue_per_scheduler, processes,
   /// process_ratio, resident_bytes, scheduler_utilisation, dead_letters_per_s) or
-  /// "business:NAME" for the application's metric NAME (with `labels`).
+  /// "business:NAME" for the application's metric NAME (with `labels`), or a per-process metric,
+  /// process:message_queue_len or process:oldest_message_age_ms: one alarm per process, checked by
+  /// the runtime as messages are queued (one level; its raise and clear are node-wide thresholds).
   std::string metric;
   std::map<std::string, std::string> labels;
   bool above = true;               ///< fires when the value rises above raise (false: falls below)

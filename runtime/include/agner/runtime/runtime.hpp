@@ -37,6 +37,14 @@ struct runtime_options {
   std::function<void(std::string_view)> log;
 };
 
+/// A process crossing a queue-watch threshold (runtime::watch_queues).
+struct queue_event {
+  enum class kind { long_queue, short_again, old_message, young_again };
+  pid who;
+  kind what;
+  std::uint64_t value = 0;  ///< the queue length, or the oldest message's age in ms
+};
+
 /// Names one timer; returned by runtime::send_after.
 struct timer_ref {
   std::uint64_t id = 0;
@@ -133,6 +141,15 @@ class runtime {
   /// answers, between two of its handlers; it never runs if `to` dies first, and not until its
   /// current handler returns: callers wait with a deadline. False if `to` is not alive. Thread-safe.
   bool inspect(pid to, inspect_options options, std::function<void(process_report)> done);
+
+  /// Watches message queues the way Erlang's system_monitor watches long_message_queue, for
+  /// per-process alarms: `notify` runs when a process's queue reaches `long_len` messages (or its
+  /// oldest message is `old_ms` old), checked by the sender as it queues a message, and again when
+  /// the owner finds it back at `short_len` (or `young_ms`) at a slice end, when it goes idle or
+  /// when it ends. Never a scan. `notify` runs on scheduler and sender threads: keep it short and
+  /// thread-safe. Set `notify` once, before any threshold; 0 turns a check off. Thread-safe.
+  void watch_queues(std::function<void(const queue_event&)> notify);
+  void set_queue_watch(std::uint32_t long_len, std::uint32_t short_len, std::uint32_t old_ms, std::uint32_t young_ms);
 
   /// Asks `to` to collect its heap (a major run) between two of its handlers. Asynchronous; false
   /// if `to` is not alive. Thread-safe.
