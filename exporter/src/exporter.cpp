@@ -176,6 +176,7 @@ std::vector<MetricFamily> runtime_collector::Collect() const {
   dropped.metric.push_back(value_metric(static_cast<double>(m.dropped_oldest), MetricType::Counter, L{{"cause", "drop_oldest"}}));
   out.push_back(std::move(dropped));
   counter("agner_dead_letters_total", "Messages to a dead process, or left queued when it ended.", static_cast<double>(m.dead_letters));
+  counter("agner_messages_shed_total", "Sends by name refused by a shed point (overloaded).", static_cast<double>(m.shed));
   counter("agner_late_replies_total", "Replies that arrived after their request timed out.", static_cast<double>(m.late_replies));
 
   auto gc = family("agner_gc_runs_total", "Garbage collections of process heaps, by kind.", MetricType::Counter);

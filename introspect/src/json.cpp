@@ -161,6 +161,7 @@ json to_json(const node_info& n) {
             {"dropped_newest", m.dropped_newest},
             {"dropped_oldest", m.dropped_oldest},
             {"dead_letters", m.dead_letters},
+            {"shed", m.shed},
             {"late_replies", m.late_replies}}},
           {"gc",
            {{"minor_runs", n.gc.minor_runs},
@@ -201,6 +202,7 @@ node_info node_info_from_json(const json& j) {
   n.messages.dropped_newest = m.at("dropped_newest").get<std::uint64_t>();
   n.messages.dropped_oldest = m.at("dropped_oldest").get<std::uint64_t>();
   n.messages.dead_letters = m.at("dead_letters").get<std::uint64_t>();
+  n.messages.shed = m.value("shed", std::uint64_t{0});
   n.messages.late_replies = m.at("late_replies").get<std::uint64_t>();
   auto& g = j.at("gc");
   n.gc = {g.at("minor_runs").get<std::uint64_t>(), g.at("major_runs").get<std::uint64_t>(),

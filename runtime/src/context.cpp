@@ -13,6 +13,8 @@ bool context::send_message(pid to, message* m) {
   return rt_->internals().send(to, m, sched_) != detail::send_outcome::rejected;
 }
 
+std::optional<pid> context::whereis_admitted(std::string_view name) { return rt_->whereis_admitted(name); }
+
 void context::exit(std::string reason) { proc_->set_exit(std::move(reason)); }
 
 void context::note_link(pid child) { proc_->extension().links.push_back(child); }

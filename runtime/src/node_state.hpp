@@ -56,6 +56,15 @@ struct node_state {
   std::unique_ptr<io_service> io;         // likewise
   std::atomic<std::uint64_t> next_ref{1};  // monitor and request references
   std::atomic<std::int64_t> heap_bytes{0};  // held by all process heaps
+  // Shed points: the spawn gate, and gates on sends by name (under registry_mutex).
+  std::atomic<admission*> spawn_gate{nullptr};
+  std::atomic<std::size_t> spawn_default_class{0};
+  struct name_gate {
+    admission* gate;
+    std::size_t cls;
+  };
+  std::unordered_map<std::string, name_gate, string_hash, std::equal_to<>> send_gates;
+  std::atomic<std::uint64_t> shed{0};
   // The queue watch (runtime::watch_queues). `watching` is the one load a send pays when it is off.
   std::atomic<bool> watching{false};
   std::atomic<std::uint32_t> watch_long{0}, watch_short{0}, watch_old_ms{0}, watch_young_ms{0};

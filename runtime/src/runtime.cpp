@@ -192,6 +192,13 @@ runtime::~runtime() {
 pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts,
                              detail::hooks hooks, detail::scheduler* local, pid link_to) {
   auto& n = *impl_;
+  if (admission* gate = n.spawn_gate.load(std::memory_order_acquire)) [[unlikely]] {
+    const std::size_t cls = opts.priority >= 0 ? static_cast<std::size_t>(opts.priority)
+                                               : n.spawn_default_class.load(std::memory_order_relaxed);
+    if (!gate->admit(cls))
+      throw spawn_error(spawn_error::reason::overloaded,
+                        fmt::format("cannot spawn: overloaded (valve {}), retry later", gate->name()));
+  }
   if (!local) local = detail::scheduler::current(n);
   detail::process* p = n.table.acquire();
   if (!p)
@@ -306,6 +313,36 @@ bool runtime::send_message(pid to, message* m) {
   return impl_->send(to, m, detail::scheduler::current(*impl_)) != detail::send_outcome::rejected;
 }
 
+void runtime::gate_spawns(admission* gate, std::size_t default_class) {
+  impl_->spawn_default_class.store(default_class, std::memory_order_relaxed);
+  impl_->spawn_gate.store(gate, std::memory_order_release);
+}
+
+void runtime::gate_sends(const std::string& name, admission* gate, std::size_t cls) {
+  std::unique_lock lock(impl_->registry_mutex);
+  if (gate) {
+    impl_->send_gates[name] = {gate, cls};
+  } else {
+    impl_->send_gates.erase(name);
+  }
+}
+
+std::optional<pid> runtime::whereis_admitted(std::string_view name) {
+  auto& n = *impl_;
+  std::shared_lock lock(n.registry_mutex);
+  auto it = n.names.find(name);
+  if (it == n.names.end()) return std::nullopt;
+  if (!n.send_gates.empty()) [[unlikely]] {
+    if (auto g = n.send_gates.find(name); g != n.send_gates.end() && !g->second.gate->admit(g->second.cls)) {
+      auto& out = n.outside_stripe();  // a refused send still counts as sent, and as shed
+      out.sent.fetch_add(1, std::memory_order_relaxed);
+      n.shed.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+  }
+  return it->second;
+}
+
 std::optional<pid> runtime::whereis(std::string_view name) const {
   std::shared_lock lock(impl_->registry_mutex);
   auto it = impl_->names.find(name);
@@ -397,6 +434,7 @@ message_counters runtime::messages() const noexcept {
     c.dropped_newest += o.dropped_newest.load(std::memory_order_relaxed);
   }
   c.dropped = c.dropped_rejected + c.dropped_newest + c.dropped_oldest;
+  c.shed = impl_->shed.load(std::memory_order_relaxed);
   return c;
 }
 

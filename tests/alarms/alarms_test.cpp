@@ -347,3 +347,39 @@ TEST_CASE("per-process alarms start from the runtime's queue watch and keep for_
       "levels": [{"severity": "minor", "raise": 10}, {"severity": "major", "raise": 20}]}]})") ==
         std::vector<std::string>{"bad.json:2:17: /alarms/0/levels: a per-process alarm has one level, above its threshold"});
 }
+
+TEST_CASE("the runtime's shed points: a gated spawn or send by name is refused, counted, and says why") {
+  runtime rt(test::two_schedulers());
+  engine e(parsed(queue_rules), {});
+  valve& ingress = e.valve_named("ingress");
+  std::atomic<int> got{0};
+  rt.spawn_fn([&](context&, message&) { ++got; }, spawn_options{.name = "matcher"});
+  rt.gate_spawns(&ingress, e.class_index("batch"));
+  rt.gate_sends("matcher", &ingress, e.class_index("normal"));
+  rt.spawn_fn([](context&, message&) {});  // open: admitted
+  CHECK(rt.send("matcher", 1));
+  e.override_valve("ingress", engine::override_mode::closed, 1'000'000);
+  e.tick(0);
+  try {
+    rt.spawn_fn([](context&, message&) {});
+    FAIL("the spawn should have been refused");
+  } catch (const spawn_error& err) {
+    CHECK(err.why() == spawn_error::reason::overloaded);
+    CHECK(std::string(err.what()) == "cannot spawn: overloaded (valve ingress), retry later");
+  }
+  CHECK(rt.spawn_with<fn_behaviour<void (*)(context&, message&)>>(
+            spawn_options{.priority = static_cast<int>(e.class_index("system"))}, [](context&, message&) {}));
+  CHECK_FALSE(rt.send("matcher", 2));  // refused at the producer
+  CHECK_FALSE(rt.send("matcher", 3));
+  REQUIRE(test::eventually([&] { return got.load() == 1; }));
+  auto m = rt.messages();
+  CHECK(m.shed == 2);
+  CHECK(test::eventually([&] {
+    auto c = rt.messages();
+    return c.sent == c.delivered + c.shed + c.dropped + c.dead_letters;
+  }));
+  CHECK(ingress.count(e.class_index("normal")).shed == 2);
+  rt.gate_spawns(nullptr, 0);
+  rt.gate_sends("matcher", nullptr, 0);
+  CHECK(rt.send("matcher", 4));
+}

@@ -17,19 +17,21 @@
 
 #include "agner/alarms/rules.hpp"
 #include "agner/introspect/snapshot.hpp"
+#include "agner/runtime/admission.hpp"
 
 namespace agner::alarms {
 
 /// A named shed point. Producers ask it before taking work in; under pressure it refuses work of
 /// the lower priority classes first, never the system class.
-class valve {
+class valve final : public admission {
  public:
   static constexpr std::size_t max_classes = 8;
 
   /// May work of priority class `cls` (engine::class_index) go in now? False means: refuse it at the
   /// producer with "overloaded, retry later". Thread-safe; costs a relaxed atomic load, a
   /// thread-local random number and a compare, plus two relaxed counter adds.
-  bool admit(std::size_t cls) noexcept;
+  bool admit(std::size_t cls) noexcept override;
+  std::string_view name() const noexcept override { return id_; }
 
   struct counts {
     std::uint64_t offered = 0, admitted = 0, shed = 0, would_shed = 0;  ///< offered == admitted + shed

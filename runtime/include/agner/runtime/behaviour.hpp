@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "agner/runtime/heap.hpp"
@@ -59,6 +61,13 @@ class context {
     return send_message(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
   }
   bool send_message(pid to, message* m);
+  /// Sends to a registered name; false when nobody has that name, a bounded mailbox rejected it,
+  /// or the name's shed point refused it (runtime::gate_sends: overloaded, retry later).
+  template <class T>
+  bool send(std::string_view name, T&& value) {
+    auto to = whereis_admitted(name);
+    return to && send(*to, std::forward<T>(value));
+  }
 
   /// Spawns a process (see runtime::spawn); its init, if any, runs on this scheduler soon after.
   template <class B, class... A>
@@ -155,6 +164,7 @@ class context {
 
  private:
   friend class detail::scheduler;
+  std::optional<pid> whereis_admitted(std::string_view name);
   void note_link(pid child);
   std::uint64_t new_ref() noexcept;
   bool send_tracked(pid to, message* m);

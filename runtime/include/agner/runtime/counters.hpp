@@ -96,7 +96,7 @@ struct scheduler_counters {
 };
 
 /// Node-wide message accounting. After the node quiesces,
-/// sent == delivered + dropped + dead_letters exactly.
+/// sent == delivered + shed + dropped + dead_letters exactly.
 struct message_counters {
   std::uint64_t sent = 0;          ///< every send, including sends to dead pids
   std::uint64_t delivered = 0;     ///< handed to a live receiver's handler
@@ -105,6 +105,7 @@ struct message_counters {
   std::uint64_t dropped_newest = 0;       ///< policy drop_newest
   std::uint64_t dropped_oldest = 0;       ///< policy drop_oldest
   std::uint64_t dead_letters = 0;  ///< to a dead pid, or left in a mailbox when its process ended
+  std::uint64_t shed = 0;          ///< refused by a shed point (runtime::gate_sends): overloaded
   std::uint64_t late_replies = 0;  ///< answers that arrived after their request timed out (delivered, then dropped)
 };
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agner/runtime/admission.hpp"
 #include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/clock.hpp"
 #include "agner/runtime/counters.hpp"
@@ -70,12 +71,14 @@ struct spawn_options {
   /// (Erlang's max_heap_size with kill => true). Queued messages are not counted: bound them with
   /// max_len.
   std::size_t max_heap_bytes = 0;
+  /// Priority class for the spawn gate (runtime::gate_spawns); -1: the gate's default class.
+  int priority = -1;
 };
 
 /// Thrown by spawn when the process cannot be created.
 class spawn_error : public std::runtime_error {
  public:
-  enum class reason { system_limit, name_taken };
+  enum class reason { system_limit, name_taken, overloaded };
   spawn_error(reason r, const std::string& what) : std::runtime_error(what), reason_(r) {}
   reason why() const noexcept { return reason_; }
 
@@ -121,10 +124,23 @@ class runtime {
   /// bounded mailbox rejected the message.
   template <class T>
   bool send(std::string_view name, T&& value) {
-    auto to = whereis(name);
+    auto to = whereis_admitted(name);
     if (!to) return false;
     return send(*to, std::forward<T>(value));
   }
+
+  // --- shed points (docs/alarms.md): the runtime asks an admission before taking work in ---------
+
+  /// Every spawn asks `gate` (class: spawn_options::priority, else `default_class`) and throws
+  /// spawn_error(overloaded, "cannot spawn: overloaded (valve NAME), retry later") when refused.
+  /// nullptr removes the gate. Set it before spawning from several threads.
+  void gate_spawns(admission* gate, std::size_t default_class);
+  /// Sends by name to `name` (runtime::send(name, ...), context::send(name, ...)) ask `gate` with
+  /// class `cls`; a refused one is counted as shed and the send returns false. nullptr removes it.
+  /// Thread-safe.
+  void gate_sends(const std::string& name, admission* gate, std::size_t cls);
+  /// whereis, unless `name` is gated and its gate refuses (then counted as sent and shed).
+  std::optional<pid> whereis_admitted(std::string_view name);
   /// Takes ownership of `m`.
   bool send_message(pid to, message* m);
 
