@@ -28,8 +28,9 @@ std::int64_t alarm_service::now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file)
-    : rt_(rt), business_(std::move(business)), file_(rules_file) {
+alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file,
+                             std::string node_name)
+    : rt_(rt), business_(std::move(business)), file_(rules_file), node_name_(std::move(node_name)) {
   alarms::rules r;
   r.classes = {{"system", true, 0, 1}, {"critical", false, 0.9, 1}, {"normal", false, 0.5, 0.95}, {"batch", false, 0, 0.5}};
   if (!file_.empty()) {
@@ -50,6 +51,7 @@ alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> bus
     if (events_.size() < 100'000) events_.push_back(e);  // bounded: a tick drains it
   });
   watch_thresholds();
+  notifier_for(r);
   ticker_ = std::thread([this] {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -57,7 +59,10 @@ alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> bus
       if (wake_.wait_for(lock, tick, [this] { return stopping_; })) return;
       lock.unlock();
       drain_queue_events();
-      engine_->tick(now_ms());
+      const auto now = now_ms();
+      engine_->tick(now);
+      std::lock_guard notify_lock(notifier_mutex_);
+      if (notifier_) notifier_->update(engine_->active(), now);
       lock.lock();
     }
   });
@@ -70,6 +75,17 @@ alarm_service::~alarm_service() {
   }
   wake_.notify_all();
   ticker_.join();
+}
+
+void alarm_service::notifier_for(const alarms::rules& r) {
+  std::lock_guard lock(notifier_mutex_);
+  if (!r.alertmanager) {
+    notifier_.reset();
+  } else if (!notifier_ || notifier_url_ != r.alertmanager->url) {  // same URL: keep what it sent
+    notifier_url_ = r.alertmanager->url;
+    notifier_ = std::make_unique<alertmanager_notifier>(*r.alertmanager, node_name_, r.tick_ms,
+                                                        [this](std::string_view line) { rt_.log(line); });
+  }
 }
 
 void alarm_service::watch_thresholds() {
@@ -141,8 +157,10 @@ std::vector<std::string> alarm_service::reload() {
     engine_->set("rules_reload_failed", alarms::severity::major, fmt::format("{} (old rules in force)", lines.front()), now_ms());
     return lines;
   }
-  engine_->reload(std::get<alarms::rules>(loaded));
+  const auto& fresh = std::get<alarms::rules>(loaded);
+  engine_->reload(fresh);
   watch_thresholds();
+  notifier_for(fresh);
   engine_->clear("rules_reload_failed", now_ms());
   rt_.log(fmt::format("rules reloaded from {}", file_));
   return {};

@@ -13,6 +13,7 @@
 #include "agner/exporter/metrics.hpp"
 #include "agner/introspect/server.hpp"
 #include "agner/runtime/runtime.hpp"
+#include "alertmanager.hpp"
 
 namespace agner::node {
 
@@ -20,7 +21,8 @@ class alarm_service final : public introspect::alarm_control {
  public:
   /// Loads `rules_file` (none: no rule alarms; programmatic ones still work). Throws
   /// std::runtime_error listing every error in the file.
-  alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file);
+  alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file,
+                std::string node_name = "agner");
   ~alarm_service();
 
   /// Reloads the rules file: on success the new rules take over (state kept for ids that stay) and
@@ -57,6 +59,11 @@ class alarm_service final : public introspect::alarm_control {
   std::mutex events_mutex_;
   std::vector<queue_event> events_;  // from the runtime's queue watch, for the next tick
   std::map<std::pair<std::string, bool>, std::string> sources_;  // (pid, length?) -> "pid name", while flagged
+  void notifier_for(const alarms::rules& r);
+  std::string node_name_;
+  std::mutex notifier_mutex_;
+  std::unique_ptr<alertmanager_notifier> notifier_;  // when the rules name an Alertmanager
+  std::string notifier_url_;
   std::thread ticker_;
   std::mutex mutex_;
   std::condition_variable wake_;

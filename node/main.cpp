@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(std::filesystem::path(o.server.cookie_file).parent_path());
     agner::runtime rt(o.runtime);
     auto business = std::make_shared<agner::exporter::metrics>();
-    agner::node::alarm_service alarms(rt, business, o.rules);
+    agner::node::alarm_service alarms(rt, business, o.rules, o.server.node_name);
     if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt, *business, alarms.engine());  // before anyone can attach
     o.server.alarms = &alarms;
     o.metrics.extra = [&alarms] { return alarms.metrics(); };

@@ -318,7 +318,26 @@ std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, 
   if (!doc.is_object()) {
     c.fail("", "the rules must be a JSON object");
   } else {
-    c.only(doc, "", {"version", "tick_ms", "history_size", "classes", "alarms", "valves"});
+    c.only(doc, "", {"version", "tick_ms", "history_size", "classes", "alarms", "valves", "notify"});
+    if (const json* notify = c.object(doc, "notify", "", false)) {
+      c.only(*notify, "/notify", {"alertmanager"});
+      if (const json* am = c.object(*notify, "alertmanager", "/notify", false)) {
+        const std::string p = "/notify/alertmanager";
+        c.only(*am, p, {"url", "resend_ms", "labels"});
+        alertmanager_rule a;
+        a.url = c.text(*am, "url", p, true);
+        if (am->contains("url") && (!a.url.starts_with("http://") || a.url.size() < 10))
+          c.fail(p + "/url", "must be http://HOST:PORT/PATH (Alertmanager's /api/v2/alerts)");
+        a.resend_ms = c.millis(*am, "resend_ms", p, 60000);
+        if (a.resend_ms < 1000) c.fail(p + "/resend_ms", "must be at least 1000");
+        if (const json* l = c.object(*am, "labels", p, false))
+          for (auto& [k, v] : l->items()) {
+            if (!v.is_string()) c.fail(p + "/labels/" + k, "must be a string");
+            else a.labels[k] = v.get<std::string>();
+          }
+        r.alertmanager = std::move(a);
+      }
+    }
     if (c.number(doc, "version", "", true, 1) != 1) c.fail("/version", "must be 1");
     r.tick_ms = c.millis(doc, "tick_ms", "", 250);
     if (r.tick_ms < 10) c.fail("/tick_ms", "must be at least 10");

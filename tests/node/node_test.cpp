@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
+
+#include <boost/asio.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "agner/introspect/client.hpp"
@@ -236,4 +240,93 @@ TEST_CASE("with the example rules, the slow consumer's bursts raise and clear a 
       if (h["alarm"] == "long_message_queue" && h["to"] == "inactive") return true;
     return false;
   }));
+}
+
+namespace {
+/// GET http://127.0.0.1:port/path: the body, or "" when nothing answers.
+std::string http_get(std::uint16_t port, const std::string& path) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket s(io);
+  boost::system::error_code ec;
+  s.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+  if (ec) return "";
+  asio::write(s, asio::buffer("GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n"), ec);
+  std::string all;
+  asio::read(s, asio::dynamic_buffer(all), ec);
+  const auto split = all.find("\r\n\r\n");
+  return split == std::string::npos ? "" : all.substr(split + 4);
+}
+
+/// A real Alertmanager on loopback, with a receiver that sends nowhere.
+struct alertmanager {
+  std::string dir;
+  std::uint16_t port = 0;
+  pid_t pid = -1;
+  alertmanager() {
+    char tmpl[] = "/tmp/agner-am-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+    write_temp(dir, "am.yml", "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n");
+    for (int attempt = 0; attempt < 20 && pid < 0; ++attempt) {
+      port = static_cast<std::uint16_t>(20000 + (::getpid() * 7 + attempt * 131) % 20000);
+      std::vector<std::string> args{"prometheus-alertmanager", "--config.file=" + dir + "/am.yml", "--storage.path=" + dir + "/data",
+                                    fmt::format("--web.listen-address=127.0.0.1:{}", port), "--cluster.listen-address="};
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_addopen(&fa, 2, (dir + "/am.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      REQUIRE(::posix_spawnp(&pid, "prometheus-alertmanager", &fa, nullptr, argv.data(), environ) == 0);
+      posix_spawn_file_actions_destroy(&fa);
+      if (!eventually([&] { return http_get(port, "/-/ready").find("OK") != std::string::npos; }, std::chrono::seconds(10))) {
+        ::kill(pid, SIGKILL);  // the port was taken: try another
+        ::waitpid(pid, nullptr, 0);
+        pid = -1;
+      }
+    }
+    REQUIRE(pid > 0);
+  }
+  ~alertmanager() {
+    ::kill(pid, SIGTERM);
+    ::waitpid(pid, nullptr, 0);
+    std::filesystem::remove_all(dir);
+  }
+  nlohmann::json alerts() {
+    auto body = http_get(port, "/api/v2/alerts");
+    return body.empty() ? nlohmann::json::array() : nlohmann::json::parse(body, nullptr, false);
+  }
+};
+}  // namespace
+
+TEST_CASE("alarms reach a real Alertmanager with startsAt, a rolling endsAt, and endsAt at the clear") {
+  alertmanager am;
+  char tmpl[] = "/tmp/agner-rules-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string dir = tmpl;
+  const auto rules = write_temp(dir, "rules.json", fmt::format(R"({{"version": 1, "tick_ms": 100,
+      "notify": {{"alertmanager": {{"url": "http://127.0.0.1:{}/api/v2/alerts", "resend_ms": 1000, "labels": {{"team": "runtime"}}}}}}}})",
+                                                              am.port));
+  node_process node({"--rules", rules, "--workload", "none"});
+  auto c = node.attach();
+  c.call({{"op", "set_alarm"}, {"alarm", "disk_full"}, {"severity", "major"}, {"description", "/var is 97% full"}});
+  auto find = [&]() -> nlohmann::json {
+    for (auto& a : am.alerts())
+      if (a["labels"]["alertname"] == "disk_full") return a;
+    return {};
+  };
+  REQUIRE(eventually([&] { return !find().is_null(); }));
+  auto a = find();
+  CHECK(a["labels"]["severity"] == "major");
+  CHECK(a["labels"]["node"] == "nodetest");
+  CHECK(a["labels"]["team"] == "runtime");
+  CHECK(a["labels"]["source"] == "application");
+  CHECK(a["annotations"]["description"] == "/var is 97% full");
+  CHECK(a["status"]["state"] == "active");
+  CHECK(a["endsAt"].get<std::string>() > a["startsAt"].get<std::string>());  // ISO 8601 sorts as text
+  c.call({{"op", "clear_alarm"}, {"alarm", "disk_full"}});
+  // Resolved: its endsAt is now the clear time, in the past, so Alertmanager stops listing it as active.
+  REQUIRE(eventually([&] { return find().is_null(); }));
+  std::filesystem::remove_all(dir);
 }

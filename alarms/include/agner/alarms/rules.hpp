@@ -53,8 +53,16 @@ struct valve_rule {
   bool shadow = false;                ///< count what would be shed, shed nothing
 };
 
+/// Where alarms are sent as Prometheus alerts (Alertmanager's v2 API), if anywhere.
+struct alertmanager_rule {
+  std::string url;             ///< http://HOST:PORT/api/v2/alerts (plain HTTP: keep it on loopback or a private network)
+  std::int64_t resend_ms = 60000;
+  std::map<std::string, std::string> labels;  ///< added to every alert
+};
+
 struct rules {
   std::int64_t tick_ms = 250;
+  std::optional<alertmanager_rule> alertmanager;
   std::size_t history_size = 1000;
   std::vector<priority_class> classes;
   std::vector<alarm_rule> alarms;
