@@ -68,13 +68,15 @@ alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> bus
   });
 }
 
-alarm_service::~alarm_service() {
+alarm_service::~alarm_service() { stop(); }
+
+void alarm_service::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  ticker_.join();
+  if (ticker_.joinable()) ticker_.join();
 }
 
 void alarm_service::notifier_for(const alarms::rules& r) {

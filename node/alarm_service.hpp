@@ -24,6 +24,8 @@ class alarm_service final : public introspect::alarm_control {
   alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file,
                 std::string node_name = "agner");
   ~alarm_service();
+  /// Stops evaluating (the ticker reads the runtime: stop before the runtime goes). Idempotent.
+  void stop();
 
   /// Reloads the rules file: on success the new rules take over (state kept for ids that stay) and
   /// rules_reload_failed clears; on failure the old rules stay, rules_reload_failed is raised and

@@ -131,9 +131,17 @@ int main(int argc, char** argv) {
   try {
     if (!o.server.tcp_listen.empty() && o.server.cookie_file.find("/.config/agner/") != std::string::npos)
       std::filesystem::create_directories(std::filesystem::path(o.server.cookie_file).parent_path());
-    agner::runtime rt(o.runtime);
+    // Processes use the business metrics and the valves until the runtime has stopped them, so
+    // both outlive the runtime; the alarm ticker reads the runtime, so it stops before it.
     auto business = std::make_shared<agner::exporter::metrics>();
-    agner::node::alarm_service alarms(rt, business, o.rules, o.server.node_name);
+    std::unique_ptr<agner::node::alarm_service> alarm_holder;
+    agner::runtime rt(o.runtime);
+    alarm_holder = std::make_unique<agner::node::alarm_service>(rt, business, o.rules, o.server.node_name);
+    auto& alarms = *alarm_holder;
+    struct stop_ticking {
+      agner::node::alarm_service& a;
+      ~stop_ticking() { a.stop(); }
+    } before_the_runtime_stops{alarms};
     if (o.workload == "synthetic") agner::node::start_synthetic_workload(rt, *business, alarms.engine());  // before anyone can attach
     o.server.alarms = &alarms;
     o.metrics.extra = [&alarms] { return alarms.metrics(); };
