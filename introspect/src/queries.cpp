@@ -185,8 +185,9 @@ class best_of {
       r.oldest_message_age_ms = it->oldest_message_age_ms;
       r.status = it->status;
       if (it->behaviour) r.behaviour = demangle(it->behaviour->name());
-      for (auto& s : schedulers)
-        if (s.running == it->id) r.current_handler = s.handling;
+      if (r.status == process_status::running)
+        for (auto& s : schedulers)
+          if (s.running == it->id) r.current_handler = s.handling;
       if (auto info = rt.process_info(it->id)) r.registered_name = info->registered_name;
       out.push_back(std::move(r));
     }

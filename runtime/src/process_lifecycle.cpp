@@ -35,12 +35,7 @@ std::string name_suffix(node_state& node, const process* p) {
 
 void scheduler::run(process* p) {
   context_switches_.add();
-  running_.store((std::uint64_t{p->index + 1} << 32) | p->serial(), std::memory_order_relaxed);
-  handling_.store(nullptr, std::memory_order_relaxed);
-  struct not_running {
-    std::atomic<std::uint64_t>& running;
-    ~not_running() { running.store(0, std::memory_order_relaxed); }
-  } on_return{running_};
+  current_.store(p, std::memory_order_relaxed);  // left as is on return: idle() clears it
   p->set_status(process_status::running);
   context ctx(&node_.rt, p, this);
   behaviour& code = *p->code;

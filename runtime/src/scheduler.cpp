@@ -80,8 +80,9 @@ scheduler_counters scheduler::counters() const {
   std::uint64_t since = idle_since_ns_.load(std::memory_order_relaxed);
   if (since && now > since) idle += now - since;
   c.busy_ns = c.wall_ns > idle ? c.wall_ns - idle : 0;
-  if (const std::uint64_t r = running_.load(std::memory_order_relaxed)) {
-    c.running = pid{static_cast<std::uint32_t>(r >> 32) - 1, static_cast<std::uint32_t>(r)};
+  if (const process* p = current_.load(std::memory_order_relaxed);
+      p && p->status.load(std::memory_order_relaxed) == process_status::running) {
+    c.running = pid{p->index, p->serial()};
     if (const message_type* t = handling_.load(std::memory_order_relaxed)) c.handling = demangle(t->info->name());
   }
   return c;
@@ -163,6 +164,8 @@ process* scheduler::steal_stuck_next(std::uint64_t now) {
 }
 
 process* scheduler::idle() {
+  current_.store(nullptr, std::memory_order_relaxed);
+  handling_.store(nullptr, std::memory_order_relaxed);
   const std::uint64_t idle_start = now_ns();
   idle_since_ns_.store(idle_start, std::memory_order_relaxed);
   node_.spinning.fetch_add(1, std::memory_order_seq_cst);

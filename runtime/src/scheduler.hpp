@@ -112,9 +112,10 @@ class scheduler {
   single_writer_counter gc_reclaimed_;
   single_writer_counter idle_ns_;
   std::atomic<std::uint64_t> idle_since_ns_{0};  // 0 while busy
-  // What it runs now, for introspection: the process ((index + 1) << 32 | serial; 0 for none) and
-  // the type of the message its handler was last given.
-  std::atomic<std::uint64_t> running_{0};
+  // What it runs now, for introspection: the process (the last one it ran, until it idles; slots
+  // are never freed, so readers may load its index and serial) and the type of the message its
+  // handler was last given.
+  std::atomic<process*> current_{nullptr};
   std::atomic<const message_type*> handling_{nullptr};
   std::atomic<std::uint64_t> started_ns_{0};
   alignas(64) std::atomic<std::uint32_t> parked_{0};
