@@ -60,6 +60,7 @@ alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> bus
       lock.unlock();
       drain_queue_events();
       const auto now = now_ms();
+      sample_system(now);
       engine_->tick(now);
       std::lock_guard notify_lock(notifier_mutex_);
       if (notifier_) notifier_->update(engine_->active(), now);
@@ -121,32 +122,31 @@ void alarm_service::drain_queue_events() {
   }
 }
 
+void alarm_service::sample_system(std::int64_t now) {
+  const auto n = introspect::system_info(rt_, std::chrono::steady_clock::now());
+  auto& m = system_;
+  m["run_queue"] = static_cast<double>(n.run_queue_total);
+  m["run_queue_per_scheduler"] =
+      static_cast<double>(n.run_queue_total) / static_cast<double>(std::max<std::size_t>(1, n.schedulers.size()));
+  m["processes"] = n.process_count;
+  m["process_ratio"] = static_cast<double>(n.process_count) / n.process_limit;
+  m["resident_bytes"] = static_cast<double>(n.memory.resident);
+  const double dt = static_cast<double>(std::max<std::int64_t>(1, now - last_ms_)) / 1000;
+  m["dead_letters_per_s"] = static_cast<double>(n.messages.dead_letters - std::min(n.messages.dead_letters, last_dead_)) / dt;
+  std::uint64_t busy = 0, wall = 0;
+  for (auto& s : n.schedulers) busy += s.busy_ns, wall += s.wall_ns;
+  m["scheduler_utilisation"] =
+      wall > last_wall_ ? static_cast<double>(busy - std::min(busy, last_busy_)) / static_cast<double>(wall - last_wall_) : 0;
+  last_dead_ = n.messages.dead_letters;
+  last_busy_ = busy;
+  last_wall_ = wall;
+  last_ms_ = now;
+}
+
 std::optional<double> alarm_service::read(const std::string& metric, const std::map<std::string, std::string>& labels) {
   if (metric.starts_with("business:")) return business_ ? business_->value(metric.substr(9), labels) : std::nullopt;
-  const auto n = introspect::system_info(rt_, std::chrono::steady_clock::now());
-  if (metric == "run_queue") return static_cast<double>(n.run_queue_total);
-  if (metric == "run_queue_per_scheduler")
-    return static_cast<double>(n.run_queue_total) / static_cast<double>(std::max<std::size_t>(1, n.schedulers.size()));
-  if (metric == "processes") return n.process_count;
-  if (metric == "process_ratio") return static_cast<double>(n.process_count) / n.process_limit;
-  if (metric == "resident_bytes") return static_cast<double>(n.memory.resident);
-  const std::int64_t now = now_ms();
-  if (metric == "dead_letters_per_s") {
-    const double dt = static_cast<double>(std::max<std::int64_t>(1, now - last_ms_)) / 1000;
-    const double rate = static_cast<double>(n.messages.dead_letters - std::min(n.messages.dead_letters, last_dead_)) / dt;
-    last_dead_ = n.messages.dead_letters;
-    last_ms_ = now;
-    return rate;
-  }
-  if (metric == "scheduler_utilisation") {
-    std::uint64_t busy = 0, wall = 0;
-    for (auto& s : n.schedulers) busy += s.busy_ns, wall += s.wall_ns;
-    const double u = wall > last_wall_ ? static_cast<double>(busy - std::min(busy, last_busy_)) / static_cast<double>(wall - last_wall_) : 0;
-    last_busy_ = busy;
-    last_wall_ = wall;
-    return u;
-  }
-  return std::nullopt;
+  if (auto it = system_.find(metric); it != system_.end()) return it->second;
+  return std::nullopt;  // a per-process metric: those come from the queue watch
 }
 
 std::vector<std::string> alarm_service::reload() {

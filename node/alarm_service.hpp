@@ -49,6 +49,9 @@ class alarm_service final : public introspect::alarm_control {
 
  private:
   std::optional<double> read(const std::string& metric, const std::map<std::string, std::string>& labels);
+  /// The system metrics, once per tick (so two rules on a rate see the same interval).
+  void sample_system(std::int64_t now);
+  std::map<std::string, double> system_;
   runtime& rt_;
   std::shared_ptr<exporter::metrics> business_;
   std::string file_;

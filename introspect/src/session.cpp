@@ -119,7 +119,8 @@ void session::dispatch(const json& req, const json& id, const std::string& op) {
     if (op == "system_info") return system_info(id);
     if (op == "top") return top(req, id);
     if (op == "process_info") return process_info(req, id);
-    if (op == "alarms" || op.find("alarm") != std::string::npos || op == "override_valve" || op == "reload_rules")
+    if (op == "alarms" || op == "ack_alarm" || op == "set_alarm" || op == "clear_alarm" || op == "override_valve" ||
+        op == "reload_rules")
       return alarm_request(req, id, op);
     return admin(req, id, op);
   } catch (const json::exception& e) {  // a field of the wrong type
