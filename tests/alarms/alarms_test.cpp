@@ -95,7 +95,7 @@ TEST_CASE("an alarm fires only after its condition held for for_ms, and clears w
   CHECK(h[1].at_ms == 6900);
 }
 
-TEST_CASE("levels escalate after their own for_ms and step down one at a time; escalation clears the ack") {
+TEST_CASE("levels escalate after their own for_ms and step down one at a time, escalation clears the ack") {
   fake_metrics m;
   engine e(parsed(queue_rules), m.reader());
   m.values["run_queue"] = 120;
@@ -160,7 +160,7 @@ TEST_CASE("pressure rises at once and falls over release_ms, so shedding does no
   CHECK(v.pressure() == 0);
 }
 
-TEST_CASE("shadow mode counts what would be shed and sheds nothing; an override holds until it expires") {
+TEST_CASE("shadow mode counts what would be shed and sheds nothing, an override holds until it expires") {
   fake_metrics m;
   std::string text = queue_rules;
   text.replace(text.find("\"release_ms\": 1000}"), 19, "\"release_ms\": 1000, \"mode\": \"shadow\"}");
@@ -270,7 +270,7 @@ TEST_CASE("each kind of error in a rules file is reported with file:line:column 
 #include "agner/runtime/runtime.hpp"
 #include "support.hpp"
 
-TEST_CASE("overload through a valve: with shedding the queue stays bounded, without it grows; offered == admitted + shed") {
+TEST_CASE("overload through a valve: with shedding the queue stays bounded, without it grows, offered == admitted + shed") {
   // A pool that handles nothing (suspended) is the worst case, and makes the figures exact.
   const char* text = R"({"version": 1, "alarms": [ {"id": "backlog", "metric": "business:backlog", "for_ms": 100,
       "levels": [ {"severity": "major", "raise": 1000, "clear": 100} ], "pressure": {"scaling": 100, "saturation": 2000} } ],

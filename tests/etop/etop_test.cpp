@@ -90,7 +90,7 @@ TEST_CASE("rows sort by the chosen column, largest first for numbers, ties broke
   CHECK(short_type("agner::fn_behaviour<main::{lambda(agner::context&)#1}>") == "fn_behaviour<…>");
 }
 
-TEST_CASE("sort keys, < and > and I move the sort; q quits; space pauses") {
+TEST_CASE("sort keys, < and > and I move the sort, q quits, space pauses") {
   view_state v;
   std::vector<process_row> rows;
   CHECK(on_key(v, 'M', rows, nullptr, 10).what == outcome::refresh);
@@ -125,7 +125,7 @@ TEST_CASE("the filter is typed after /, kept with Enter and cleared with Esc") {
   CHECK(v.filter.empty());
 }
 
-TEST_CASE("selection moves by line and page within the rows; Enter inspects; Esc goes back") {
+TEST_CASE("selection moves by line and page within the rows, Enter inspects, Esc goes back") {
   view_state v;
   std::vector<process_row> rows;
   for (std::uint32_t i = 0; i < 30; ++i) rows.push_back(row(i, 0, 0));
@@ -155,7 +155,7 @@ TEST_CASE("selection moves by line and page within the rows; Enter inspects; Esc
   CHECK(v.current == screen::table);
 }
 
-TEST_CASE("kill asks first; a viewer is told the admin keys need the admin role") {
+TEST_CASE("kill asks first, a viewer is told the admin keys need the admin role") {
   view_state v;
   std::vector<process_row> rows{row(4, 0, 0)};
   CHECK(on_key(v, 'k', rows, nullptr, 10).what == outcome::redraw);

@@ -16,6 +16,7 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
+trap 'fail "line $LINENO: $BASH_COMMAND failed"' ERR
 
 fail() {
   echo "FAIL: $*" >&2
@@ -76,7 +77,7 @@ echo "== filter: / worker_3 Enter leaves one row"
 keys / w o r k e r _ 3 Enter
 wait_for 'filter: "worker_3"'
 wait_gone "slow_consumer"
-rows=$(screen | sed -n '/^PID/,$p' | grep -c "^<0\.")
+rows=$(screen | sed -n '/^PID/,$p' | grep -c "^<0\." || true)
 [ "$rows" -eq 1 ] || fail "expected one row, saw $rows"
 
 echo "== inspect: Enter shows the process, its state and its parent; Esc goes back"
@@ -95,7 +96,14 @@ keys x
 wait_for "PID▼"
 
 echo "== kill asks first, then the supervisor restarts worker_3 under a new pid"
-old=$(screen | sed -n '/^PID/,$p' | grep -o "^<0\.[0-9]*\.[0-9]*>" | head -1)
+first_pid() { screen | sed -n '/^PID/,$p' | grep -o "^<0\.[0-9]*\.[0-9]*>" | head -1 || true; }
+old=""
+for _ in $(seq 1 300); do
+  old=$(first_pid)
+  [ -n "$old" ] && break
+  sleep 0.1
+done
+[ -n "$old" ] || fail "no worker_3 row to kill"
 keys k
 wait_for "kill $old? press y to kill"
 keys n
@@ -105,7 +113,7 @@ wait_for "kill $old? press y"
 keys y
 wait_for "$old: kill done"
 for _ in $(seq 1 300); do
-  now=$(screen | sed -n '/^PID/,$p' | grep -o "^<0\.[0-9]*\.[0-9]*>" | head -1)
+  now=$(first_pid)
   [ -n "$now" ] && [ "$now" != "$old" ] && break
   sleep 0.1
 done

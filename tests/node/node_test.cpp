@@ -167,7 +167,7 @@ TEST_CASE("--check-rules says a good file is good and lists each error of a bad 
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a bad reload keeps the old rules and raises rules_reload_failed; a good one clears it") {
+TEST_CASE("a bad reload keeps the old rules and raises rules_reload_failed, a good one clears it") {
   char tmpl[] = "/tmp/agner-rules-XXXXXX";
   REQUIRE(::mkdtemp(tmpl) != nullptr);
   const std::string rules_dir = tmpl;
@@ -196,7 +196,7 @@ TEST_CASE("a bad reload keeps the old rules and raises rules_reload_failed; a go
   std::filesystem::remove_all(rules_dir);
 }
 
-TEST_CASE("operators set, acknowledge and clear alarms and override valves; a viewer cannot") {
+TEST_CASE("operators set, acknowledge and clear alarms and override valves, a viewer cannot") {
   node_process node({"--workload", "none"});
   auto admin = node.attach();
   auto viewer = introspect::client::attach_unix(node.socket, "viewer");

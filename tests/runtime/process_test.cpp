@@ -118,7 +118,7 @@ TEST_CASE("a crashing handler is logged with pid, name and reason, and nothing e
   CHECK(m.dead_letters == 1);
 }
 
-TEST_CASE("an exit with an abnormal reason is logged; a normal one is quiet") {
+TEST_CASE("an exit with an abnormal reason is logged, a normal one is quiet") {
   test::captured_log log;
   runtime_options o = test::two_schedulers();
   o.log = log.sink();

@@ -54,7 +54,7 @@ bool alive(runtime& rt, pid p) { return rt.process_info(p).has_value(); }
 
 }  // namespace
 
-TEST_CASE("a linked process dies with its partner's abnormal reason; normal does not propagate") {
+TEST_CASE("a linked process dies with its partner's abnormal reason, normal does not propagate") {
   test::captured_log logs;
   runtime_options o = test::two_schedulers();
   o.log = logs.sink();

@@ -104,7 +104,7 @@ TEST_CASE("the supervisor matrix: each strategy, child type and exit reason") {
       }
 }
 
-TEST_CASE("MaxR restarts in MaxT are survived; one more shuts the supervisor down") {
+TEST_CASE("MaxR restarts in MaxT are survived, one more shuts the supervisor down") {
   auto clk = std::make_shared<manual_clock>();
   runtime_options o = test::two_schedulers();
   o.clock = clk;
