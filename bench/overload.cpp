@@ -1,9 +1,6 @@
 // agner-bench overload: several times a worker pool's capacity offered through a valve, with
 // shedding on (enforce) and off (shadow), reporting what each does to the node.
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -14,7 +11,6 @@
 #include <fmt/format.h>
 
 #include "agner/alarms/engine.hpp"
-#include "agner/exporter/metrics.hpp"
 #include "agner/introspect/queries.hpp"
 #include "benches.hpp"
 
@@ -53,16 +49,6 @@ class pool_worker final : public behaviour {
   std::mutex& mutex_;
 };
 
-std::uint64_t resident_bytes() {
-  FILE* f = std::fopen("/proc/self/statm", "r");
-  unsigned long size = 0, rss = 0;
-  if (f) {
-    if (std::fscanf(f, "%lu %lu", &size, &rss) != 2) rss = 0;
-    std::fclose(f);
-  }
-  return rss * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
-}
-
 std::string run(runtime_options opts, long seconds, bool enforce) {
   runtime rt(opts);
   std::atomic<std::uint64_t> done{0};
@@ -98,7 +84,7 @@ std::string run(runtime_options opts, long seconds, bool enforce) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
-  const auto rss0 = resident_bytes();
+  const auto rss0 = introspect::system_info(rt, clock::now()).memory.resident;
   const auto start = clock::now();
   std::uint64_t offered = 0, admitted = 0, refused = 0;
   std::size_t next = 0;
@@ -117,7 +103,7 @@ std::string run(runtime_options opts, long seconds, bool enforce) {
   }
   const double offer_s = std::chrono::duration<double>(clock::now() - start).count();
   const std::uint64_t handled = done.load();
-  const auto rss1 = resident_bytes();
+  const auto rss1 = introspect::system_info(rt, clock::now()).memory.resident;
   stop = true;
   ticker.join();
   while (done.load() < sent.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // drain

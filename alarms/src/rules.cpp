@@ -221,8 +221,6 @@ const std::set<std::string> system_metrics{"run_queue",           "run_queue_per
                                            "process_ratio",       "resident_bytes",          "scheduler_utilisation",
                                            "dead_letters_per_s"};
 
-std::optional<severity> severity_named(const std::string& s) { return parse_severity(s); }
-
 bool valid_id(const std::string& id) {
   return !id.empty() && id.size() <= 64 &&
          id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos;
@@ -265,7 +263,7 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
       c.only(l, lp, {"severity", "raise", "clear"});
       level lv;
       const std::string sev = c.text(l, "severity", lp, true);
-      if (auto s = severity_named(sev)) {
+      if (auto s = parse_severity(sev)) {
         lv.sev = *s;
       } else if (l.contains("severity")) {
         c.fail(lp + "/severity", fmt::format("unknown severity '{}' (critical, major, minor, warning)", sev));

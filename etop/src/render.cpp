@@ -10,14 +10,10 @@
 namespace agner::etop {
 namespace {
 
-std::string name_of(const process_row& r) {
-  return r.registered_name.empty() ? short_type(r.behaviour) : r.registered_name;
-}
-
 std::string cell(const process_row& r, column_id id) {
   switch (id) {
     case column_id::pid: return fmt::format("{}", r.id);
-    case column_id::name: return name_of(r);
+    case column_id::name: return display_name(r);
     case column_id::msgq: return count(r.message_queue_len);
     case column_id::reductions: return count(r.reductions_in_window);
     case column_id::memory: return bytes(r.memory);

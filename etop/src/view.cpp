@@ -24,6 +24,10 @@ const std::vector<column>& columns() {
   return table;
 }
 
+std::string display_name(const process_row& r) {
+  return r.registered_name.empty() ? short_type(r.behaviour) : r.registered_name;
+}
+
 const column& column_of(column_id id) {
   for (auto& c : columns())
     if (c.id == id) return c;
@@ -74,10 +78,6 @@ void interval_reductions(std::vector<process_row>& rows, const std::vector<proce
 }
 
 namespace {
-
-std::string display_name(const process_row& r) {
-  return r.registered_name.empty() ? short_type(r.behaviour) : r.registered_name;
-}
 
 /// Compares two rows by `id` only; equal rows fall through to pid.
 int compare(const process_row& a, const process_row& b, column_id id) {

@@ -72,6 +72,32 @@ struct node_process {
   }
 };
 
+
+std::string write_temp(const std::string& dir, const std::string& name, const std::string& text) {
+  const std::string path = dir + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+/// Runs agner-node with `args` to its end; its stderr goes to `err_file`. Returns the exit status.
+int run(std::vector<std::string> args, const std::string& err_file) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  pid_t p = -1;
+  REQUIRE(::posix_spawn(&p, AGNER_NODE_BIN, &fa, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  ::waitpid(p, &status, 0);
+  return WEXITSTATUS(status);
+}
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 }  // namespace
 
 TEST_CASE("agner-node runs the synthetic workload, serves it, and stops cleanly on SIGTERM") {
@@ -92,60 +118,23 @@ TEST_CASE("agner-node runs the synthetic workload, serves it, and stops cleanly 
 TEST_CASE("agner-node stops cleanly on SIGINT, and refuses a second node on the same socket") {
   node_process first;
   first.attach();
-  std::vector<std::string> args{AGNER_NODE_BIN, "--socket", first.socket, "--workload", "none"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t dup = -1;
-  REQUIRE(::posix_spawn(&dup, AGNER_NODE_BIN, nullptr, nullptr, argv.data(), environ) == 0);
-  int status = 0;
-  ::waitpid(dup, &status, 0);
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);  // "another node is serving ..."
+  CHECK(run({AGNER_NODE_BIN, "--socket", first.socket, "--workload", "none"}, first.dir + "/dup.err") == 1);
+  CHECK(slurp(first.dir + "/dup.err").find("another node is serving " + first.socket) != std::string::npos);
   CHECK(first.stop(SIGINT) == 0);
 }
 
 TEST_CASE("agner-node rejects a bad flag with its usage, and exits 2") {
-  std::vector<std::string> args{AGNER_NODE_BIN, "--schedulers", "zero"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t p = -1;
-  posix_spawn_file_actions_t quiet;
-  posix_spawn_file_actions_init(&quiet);
-  posix_spawn_file_actions_addopen(&quiet, 2, "/dev/null", O_WRONLY, 0);
-  REQUIRE(::posix_spawn(&p, AGNER_NODE_BIN, &quiet, nullptr, argv.data(), environ) == 0);
-  posix_spawn_file_actions_destroy(&quiet);
-  int status = 0;
-  ::waitpid(p, &status, 0);
-  CHECK(WEXITSTATUS(status) == 2);
+  char tmpl[] = "/tmp/agner-flags-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  const std::string err = std::string(tmpl) + "/err";
+  CHECK(run({AGNER_NODE_BIN, "--schedulers", "zero"}, err) == 2);
+  const auto text = slurp(err);
+  CHECK(text.find("--schedulers wants a number from 1 to 1024, not 'zero'") != std::string::npos);
+  CHECK(text.find("usage: agner-node") != std::string::npos);
+  std::filesystem::remove_all(tmpl);
 }
 
 namespace {
-std::string write_temp(const std::string& dir, const std::string& name, const std::string& text) {
-  const std::string path = dir + "/" + name;
-  std::ofstream(path) << text;
-  return path;
-}
-int run(std::vector<std::string> args, const std::string& err_file) {
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  pid_t p = -1;
-  REQUIRE(::posix_spawn(&p, AGNER_NODE_BIN, &fa, nullptr, argv.data(), environ) == 0);
-  posix_spawn_file_actions_destroy(&fa);
-  int status = 0;
-  ::waitpid(p, &status, 0);
-  return WEXITSTATUS(status);
-}
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 const char* good_rules = R"({"version": 1, "alarms": [
   {"id": "busy", "metric": "processes", "levels": [{"severity": "warning", "raise": 1000000}]}
 ], "valves": [{"id": "ingress", "triggers": ["busy"]}]})";

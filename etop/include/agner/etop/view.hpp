@@ -73,6 +73,9 @@ struct view_state {
   std::string notice;    ///< one line under the header, cleared by the next key
 };
 
+/// The NAME OR BEHAVIOUR column: the registered name, else the behaviour's short type name.
+std::string display_name(const process_row& r);
+
 /// Rows in display order: by the view's column (ties by pid, so rows do not jitter).
 std::vector<process_row> arrange(std::vector<process_row> rows, const view_state& v);
 
