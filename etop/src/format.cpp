@@ -1,4 +1,5 @@
 #include "agner/etop/format.hpp"
+#include "agner/etop/text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -18,10 +19,6 @@ std::string scaled(double v, const char* const* units, double step) {
   if (v < 10) return fmt::format("{:.2f}{}", v, units[u]);
   if (v < 100) return fmt::format("{:.1f}{}", v, units[u]);
   return fmt::format("{:.0f}{}", v, units[u]);
-}
-
-std::size_t code_points(const std::string& s) {
-  return static_cast<std::size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
 }  // namespace
@@ -66,23 +63,16 @@ std::string rate(double v) {
 
 std::string fit(const std::string& text, int width, bool right_align) {
   if (width <= 0) return {};
-  const auto w = static_cast<std::size_t>(width);
-  const std::size_t len = code_points(text);
-  if (len <= w) {
-    std::string pad(w - len, ' ');
-    return right_align ? pad + text : text + pad;
+  const std::string safe = printable(text);
+  const int len = display_width(safe);
+  if (len <= width) {
+    std::string pad(static_cast<std::size_t>(width - len), ' ');
+    return right_align ? pad + safe : safe + pad;
   }
-  // Cut at a code point boundary, leaving room for the '~'.
-  std::string out;
-  std::size_t taken = 0;
-  for (char c : text) {
-    if ((c & 0xC0) != 0x80) {
-      if (taken == w - 1) break;
-      ++taken;
-    }
-    out.push_back(c);
-  }
-  return out + "~";
+  // Cut between characters, leaving a column for the '~' (and padding a wide character's half).
+  int used = 0;
+  std::string out = take_columns(safe, width - 1, used);
+  return out + std::string(static_cast<std::size_t>(width - 1 - used), ' ') + "~";
 }
 
 std::string short_type(std::string s) {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/render.hpp"
+#include "agner/etop/text.hpp"
 #include "agner/introspect/json.hpp"
 #include "agner/introspect/server.hpp"
 #include "link.hpp"
@@ -48,9 +49,15 @@ struct options {
 };
 
 [[noreturn]] void fail(const std::string& why, int code = 2) {
-  std::fprintf(stderr, "etop: %s\n", why.c_str());
+  std::fprintf(stderr, "etop: %s\n", printable(why).c_str());
   if (code == 2) std::fputs(usage, stderr);
   std::exit(code);
+}
+
+/// JSON as one ASCII line (or indented): every control character and non-ASCII code point is a \u
+/// escape, and invalid UTF-8 from the node becomes U+FFFD instead of an exception.
+std::string json_text(const nlohmann::json& j, int indent = -1) {
+  return j.dump(indent, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
 double now_s() {
@@ -80,7 +87,7 @@ target resolve(const std::string& node, const std::string& cookie, const std::st
     if (names.size() > 1) {
       if (!may_ask) fail(fmt::format("several nodes run here ({}); say which", fmt::join(names, ", ")), 1);
       std::printf("Nodes running here:\n");
-      for (std::size_t i = 0; i < names.size(); ++i) std::printf("  %zu) %s\n", i + 1, names[i].c_str());
+      for (std::size_t i = 0; i < names.size(); ++i) std::printf("  %zu) %s\n", i + 1, printable(names[i]).c_str());
       std::printf("Attach to which? ");
       std::fflush(stdout);
       std::string answer;
@@ -160,7 +167,7 @@ int inspect_once(const options& o) {
     auto c = o.where.host.empty() ? introspect::client::attach_unix(o.where.unix_path, o.where.role)
                                   : introspect::client::attach_tcp(o.where.host, o.where.port, o.where.cookie_file, o.where.role);
     auto d = c.process_info(o.inspect);
-    std::fputs(o.json ? (introspect::to_json(d).dump(2) + "\n").c_str() : render_details(d).c_str(), stdout);
+    std::fputs(o.json ? (json_text(introspect::to_json(d), 2) + "\n").c_str() : render_details(d).c_str(), stdout);
     return 0;
   } catch (const std::exception& e) {
     fail(e.what(), 1);
@@ -185,7 +192,7 @@ int batch(const options& o) {
       if (r.valid)
         doc["rates"] = {{"reductions_per_s", r.reductions}, {"messages_per_s", r.messages},
                         {"gc_per_s", r.gc}, {"dead_letters_per_s", r.dead_letters}, {"utilisation", r.utilisation}};
-      std::printf("%s\n", doc.dump().c_str());
+      std::printf("%s\n", json_text(doc).c_str());
     } else {
       std::printf("%s%s", i ? "\n" : "", render_batch(*s, r, rows, 160).c_str());
     }

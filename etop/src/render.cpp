@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/format.hpp"
+#include "agner/etop/text.hpp"
 
 namespace agner::etop {
 namespace {
@@ -221,8 +222,7 @@ frame inspect_screen(const render_input& in, const view_state& v, int width, int
   } else {
     for (auto& l : detail_lines(*d)) {
       // Long lines (a supervisor's state lists every child) wrap, up to four screen lines.
-      const auto w = static_cast<std::size_t>(std::max(1, width));
-      for (std::size_t at = 0, n = 0; at < l.size() && n < 4; at += w, ++n) f.lines.push_back(l.substr(at, w));
+      for (auto& piece : wrap(l, std::max(1, width), 4)) f.lines.push_back(std::move(piece));
     }
     if (d->responsive) {
       const auto& p = d->report;
@@ -304,13 +304,18 @@ std::string render_batch(const sample& s, const rates& r, const std::vector<proc
 }
 
 std::string render_details(const process_details& d) {
+  // Each logical line is made printable before the '\n' is added: a line feed in a state or a
+  // payload shows as "\n" and cannot start a line of its own.
   std::string out;
-  for (auto& l : detail_lines(d)) out += l + "\n";
+  auto line = [&out](const std::string& l) { out += printable(l) + "\n"; };
+  for (auto& l : detail_lines(d)) line(l);
   if (d.responsive) {
     const auto& p = d.report;
-    out += fmt::format("links{}\nmonitors{}\nmonitored by{}\n", pid_list(p.links), pid_list(p.monitors), pid_list(p.monitored_by));
-    out += fmt::format("queued messages (first {}):\n", p.queue.size());
-    for (auto& m : p.queue) out += fmt::format("  {} {}{}\n", short_type(m.type), bytes(m.bytes), m.text.empty() ? "" : "  " + m.text);
+    line("links" + pid_list(p.links));
+    line("monitors" + pid_list(p.monitors));
+    line("monitored by" + pid_list(p.monitored_by));
+    line(fmt::format("queued messages (first {}):", p.queue.size()));
+    for (auto& m : p.queue) line(fmt::format("  {} {}{}", short_type(m.type), bytes(m.bytes), m.text.empty() ? "" : "  " + m.text));
   }
   return out;
 }

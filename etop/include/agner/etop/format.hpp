@@ -16,7 +16,8 @@ std::string millis(std::uint64_t ms);
 std::string uptime(std::uint64_t seconds);
 /// A rate per second: 0.5 -> "0.5", 1234.5 -> "1235", 12345678 -> "12.3M".
 std::string rate(double per_second);
-/// `text` cut or padded to exactly `width` columns (counting UTF-8 code points); a cut ends in '~'.
+/// printable(`text`) cut or padded to exactly `width` display columns (see text.hpp); a cut ends in
+/// '~' and never splits a character.
 std::string fit(const std::string& text, int width, bool right_align = false);
 /// A C++ type name as etop shows it: "agner::node::(anonymous namespace)::slow_consumer" ->
 /// "slow_consumer"; template arguments become "<…>".
