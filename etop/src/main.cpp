@@ -158,6 +158,13 @@ options parse(int argc, char** argv) {
       fail(fmt::format("one NODE only ('{}' and '{}')", node, a));
     }
   }
+  if (!o.batch && o.inspect.empty()) {
+    // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
+    if (const std::string why = terminal::unusable(); !why.empty()) {
+      std::fprintf(stderr, "etop: %s\n", why.c_str());
+      std::exit(2);
+    }
+  }
   o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
   return o;
 }
@@ -251,6 +258,7 @@ int interactive(const options& o) {
     term.draw(render(in, v, term.width(), term.height()));
     const double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
     const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));
+    if (key == keys::input_lost) throw std::runtime_error("the terminal stopped sending input (closed or hung up)");
     if (key < 0) continue;
     const outcome out = on_key(v, key, rows, in.details, table_rows(in, term.width(), term.height()));
     switch (out.what) {
@@ -271,8 +279,19 @@ int interactive(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const options o = parse(argc, argv);
-  if (!o.inspect.empty()) return inspect_once(o);
-  if (o.batch) return batch(o);
-  return interactive(o);
+  // Whatever goes wrong, the terminal is restored first (the terminal object is gone by the time
+  // an exception reaches here) and the reason is one sentence.
+  try {
+    const options o = parse(argc, argv);
+    if (!o.inspect.empty()) return inspect_once(o);
+    if (o.batch) return batch(o);
+    return interactive(o);
+  } catch (const nlohmann::json::exception& e) {
+    std::fprintf(stderr, "etop: the node sent a reply etop cannot read (%s)\n", printable(e.what()).c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "etop: %s\n", printable(e.what()).c_str());
+  } catch (...) {
+    std::fprintf(stderr, "etop: stopped by an unknown error\n");
+  }
+  return 1;
 }

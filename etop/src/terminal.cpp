@@ -1,18 +1,85 @@
 #include "terminal.hpp"
 
 #include <langinfo.h>
+#include <signal.h>
+#include <termios.h>
+#include <unistd.h>
 
-#include <clocale>
 #include <algorithm>
+#include <chrono>
+#include <clocale>
+#include <cstdlib>
 #include <cstring>
 
 #include <ncurses.h>
+#include <term.h>
+#undef lines  // term.h names every capability as a macro
+#undef columns
 
 namespace agner::etop {
+namespace {
+
+// What the signal handler needs to put the terminal back, prepared before the screen is taken:
+// the tty modes as they were and the terminfo strings that leave the alternate screen.
+struct termios saved_modes;
+bool have_modes = false;
+char reset_sequence[256];
+std::size_t reset_length = 0;
+
+void append_cap(const char* name) {
+  const char* s = tigetstr(const_cast<char*>(name));
+  if (!s || s == reinterpret_cast<char*>(-1)) return;
+  const std::size_t n = std::strlen(s);
+  if (reset_length + n >= sizeof reset_sequence) return;
+  std::memcpy(reset_sequence + reset_length, s, n);
+  reset_length += n;
+}
+
+extern "C" void restore_and_die(int sig) {
+  // Only async-signal-safe calls: write, tcsetattr, signal, raise.
+  if (reset_length) {
+    const ssize_t n = write(STDOUT_FILENO, reset_sequence, reset_length);
+    (void)n;
+  }
+  if (have_modes) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_modes);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+bool usable_string(const char* s) { return s && s != reinterpret_cast<char*>(-1) && *s; }
+
+}  // namespace
+
+std::string terminal::unusable() {
+  constexpr const char* batch = "use --batch (or --batch --json) to print the table instead";
+  if (!isatty(STDOUT_FILENO)) return std::string("stdout is not a terminal; ") + batch;
+  if (!isatty(STDIN_FILENO)) return std::string("stdin is not a terminal, so etop cannot read keys; ") + batch;
+  const char* term = std::getenv("TERM");
+  if (!term || !*term) return std::string("TERM is not set, so etop cannot drive this terminal; ") + batch;
+  int err = 0;
+  if (setupterm(nullptr, STDOUT_FILENO, &err) != OK)
+    return std::string("TERM=") + term + " is not a terminal type this system knows (no terminfo entry); " + batch;
+  const bool addressable = usable_string(tigetstr(const_cast<char*>("cup"))) && tigetflag(const_cast<char*>("hc")) <= 0;
+  del_curterm(cur_term);
+  if (!addressable) return std::string("TERM=") + term + " cannot move the cursor, so etop cannot draw a screen; " + batch;
+  return {};
+}
 
 terminal::terminal() {
   std::setlocale(LC_ALL, "");
   unicode_ = std::strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+  have_modes = tcgetattr(STDIN_FILENO, &saved_modes) == 0;
+  int err = 0;
+  if (setupterm(nullptr, STDOUT_FILENO, &err) == OK) {
+    append_cap("sgr0");
+    append_cap("cnorm");
+    append_cap("rmcup");
+    del_curterm(cur_term);
+  }
+  struct sigaction sa {};
+  sa.sa_handler = restore_and_die;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);  // before initscr: ncurses keeps ours
   initscr();
   cbreak();
   noecho();
@@ -21,7 +88,12 @@ terminal::terminal() {
   curs_set(0);
 }
 
-terminal::~terminal() { endwin(); }
+terminal::~terminal() {
+  endwin();
+  struct sigaction sa {};
+  sa.sa_handler = SIG_DFL;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
+}
 
 int terminal::width() const { return COLS; }
 int terminal::height() const { return LINES; }
@@ -38,10 +110,22 @@ void terminal::draw(const frame& f) {
 }
 
 int terminal::key(int ms) {
+  const auto start = std::chrono::steady_clock::now();
   timeout(ms);
   const int k = getch();
+  if (k == ERR) {
+    // A timeout is the usual ERR. ERR long before the timeout, again and again, means the input
+    // is gone (hang-up, closed pty): report it instead of letting the caller spin.
+    const auto waited = std::chrono::steady_clock::now() - start;
+    if (ms >= 100 && waited < std::chrono::milliseconds(ms / 4)) {
+      if (++early_errors_ >= 20) return keys::input_lost;
+    } else {
+      early_errors_ = 0;
+    }
+    return -1;
+  }
+  early_errors_ = 0;
   switch (k) {
-    case ERR: return -1;
     case KEY_UP: return keys::up;
     case KEY_DOWN: return keys::down;
     case KEY_LEFT: return keys::left;

@@ -86,6 +86,7 @@ std::vector<pid> neighbours(const process_details& d);
 namespace keys {  // what the terminal layer turns its key codes into
 inline constexpr int up = 0x101, down = 0x102, left = 0x103, right = 0x104, page_up = 0x105,
                      page_down = 0x106, home = 0x107, end = 0x108, backspace = 0x109, resize = 0x10a,
+                     input_lost = 0x10b,
                      enter = '\n', escape = 27;
 }
 

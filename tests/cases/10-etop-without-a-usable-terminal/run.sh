@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# etop run where it cannot draw: stdout redirected, stdin not a terminal, TERM=dumb, TERM unset.
+# (From ../shared/cases/10, which accepted "says so and exits with status 2": that is the right value
+# checked here, in a real terminal (tmux) where the case needs one.)
+set -u
+BIN=${AGNER_BIN:-$(pwd)/build/bin}
+W=$(mktemp -d /tmp/notty.XXXXXX); chmod 700 "$W"
+T="tmux -L notty-$$ -f /dev/null"
+"$BIN/agner-node" --name notty --schedulers 1 --workload none --socket "$W/node.sock" --metrics-listen off > "$W/out" 2>&1 & NODE=$!
+trap '$T kill-server 2>/dev/null; kill -TERM $NODE 2>/dev/null; wait $NODE 2>/dev/null; rm -rf "$W"' EXIT
+for _ in $(seq 1 600); do [ -S "$W/node.sock" ] && break; sleep 0.1; done
+RC=0
+# 1. stdout is a file (as in `etop NODE > snapshot.txt` or `etop NODE | less`)
+TERM=xterm-256color timeout 20 "$BIN/etop" "$W/node.sock" > "$W/redirect.txt" 2> "$W/redirect.err" < /dev/null; r=$?
+esc=$(tr -cd '\033' < "$W/redirect.txt" | wc -c)
+echo "stdout to a file: exit $r, $esc ESC bytes written, stderr: '$(cat "$W/redirect.err")'"
+[ $r = 2 ] && [ "$esc" = 0 ] && grep -q -- '--batch' "$W/redirect.err" || RC=1
+# 2-4. In a real terminal (a tmux pane): TERM=dumb, TERM unset, stdin not a terminal.
+pane() { # $1: name, $2: command prefix; waits (bounded) for etop to exit, prints its status line
+  $T new-session -d -s "$1" -x 100 -y 15 "$2 $BIN/etop $W/node.sock; echo EXIT=\$?; sleep 60"
+  for _ in $(seq 1 300); do $T capture-pane -p -t "$1" | grep -q '^EXIT=' && break; sleep 0.1; done
+  $T capture-pane -p -t "$1" | grep -v '^$' > "$W/$1.txt"
+  echo "$1 in a 100x15 pane:"; sed 's/^/    /' "$W/$1.txt"
+  grep -q '^EXIT=2$' "$W/$1.txt" && tr -d '\n' < "$W/$1.txt" | grep -q -- "--batch" || RC=1
+}
+pane dumb "TERM=dumb"
+grep -q 'TERM=dumb cannot move the cursor' "$W/dumb.txt" || RC=1
+pane unset "env -u TERM"
+grep -q 'TERM is not set' "$W/unset.txt" || RC=1
+$T new-session -d -s stdin2 -x 100 -y 15 "$BIN/etop $W/node.sock < /dev/null; echo EXIT=\$?; sleep 60"
+for _ in $(seq 1 300); do $T capture-pane -p -t stdin2 | grep -q '^EXIT=' && break; sleep 0.1; done
+$T capture-pane -p -t stdin2 | grep -v '^$' > "$W/stdin2.txt"
+echo "stdin from /dev/null in a pane:"; sed 's/^/    /' "$W/stdin2.txt"
+grep -q '^EXIT=2$' "$W/stdin2.txt" && grep -q 'stdin is not a terminal' "$W/stdin2.txt" || RC=1
+[ $RC = 0 ] && echo PASS || echo FAIL
+exit $RC
