@@ -7,18 +7,57 @@
 #include "agner/introspect/json.hpp"
 
 namespace agner::etop {
+namespace {
+
+/// Runs a client call, turning a reply etop cannot decode (a missing field, a wrong type) into the
+/// client's own error, so it is handled like any failed request instead of escaping as a library
+/// exception.
+template <class F>
+auto decoded(F&& call) {
+  try {
+    return call();
+  } catch (const nlohmann::json::exception& e) {
+    throw introspect::client_error(fmt::format("the node sent a reply etop cannot read ({})", e.what()));
+  }
+}
+
+bool credentials_refused(const std::string& why) {
+  return why.starts_with("cookie file") || why.find("authentication failed") != std::string::npos ||
+         why.find("too many authentication failures") != std::string::npos ||
+         why.find("did not prove it knows the key") != std::string::npos || why.starts_with("role must be") ||
+         why.starts_with("no common protocol version") || why.starts_with("permission denied");
+}
+
+}  // namespace
+
+void node_link::refused_credentials(const std::string& why) const {
+  const std::string where = target_.host.empty() ? target_.display : fmt::format("{}:{}", target_.host, target_.port);
+  if (target_.host.empty())
+    throw fatal_error(fmt::format("{} refused the {} role: {}", where, target_.role, why));
+  if (why.find("authentication failed") != std::string::npos)
+    throw fatal_error(fmt::format(
+        "{} refused the {} role with the key in {}: the key is wrong, or it is the key of another role "
+        "(a viewer key attaches only with --role viewer); not retrying, so as not to trip the node's lockout",
+        where, target_.role, target_.cookie_file));
+  throw fatal_error(fmt::format("{}: cannot attach as {} with the key in {}: {}", where, target_.role,
+                                target_.cookie_file, why));
+}
 
 bool node_link::ensure(double now_s) {
   if (client_) return true;
   if (now_s < next_try_) return false;
   try {
-    client_.emplace(target_.host.empty()
-                        ? introspect::client::attach_unix(target_.unix_path, target_.role)
-                        : introspect::client::attach_tcp(target_.host, target_.port, target_.cookie_file, target_.role));
+    client_.emplace(decoded([&] {
+      return target_.host.empty()
+                 ? introspect::client::attach_unix(target_.unix_path, target_.role)
+                 : introspect::client::attach_tcp(target_.host, target_.port, target_.cookie_file, target_.role);
+    }));
+    window_held_ = false;
     problem_.clear();
     backoff_ = 1;
     return true;
   } catch (const std::exception& e) {
+    if (credentials_refused(e.what())) refused_credentials(e.what());
     lost(e.what(), now_s);
     return false;
   }
@@ -26,39 +65,75 @@ bool node_link::ensure(double now_s) {
 
 void node_link::lost(const std::string& why, double now_s) {
   client_.reset();
+  window_held_ = false;
   problem_ = why;
   next_try_ = now_s + backoff_;
   backoff_ = std::min(backoff_ * 2, 30.0);  // 1, 2, 4, ... 30 s
 }
 
-std::optional<sample> node_link::fetch(const view_state& v, std::size_t n, double now_s) {
+std::optional<sample> node_link::fetch(const view_state& v, std::size_t n, double now_s, std::string& refused) {
+  // Columns the node cannot rank are sorted here, among the top rows by queue length.
+  const auto& col = column_of(v.sort);
+  const std::string sort = col.server_sort.empty() ? "msgq" : std::string(col.server_sort);
+  const bool windowed = sort == "reductions_window";
+  if (!windowed && window_held_) {
+    client_.reset();  // the node frees a session's reductions window when the session ends
+    window_held_ = false;
+  }
   if (!ensure(now_s)) return std::nullopt;
+  sample s;
+  s.at_s = now_s;
   try {
-    sample s;
-    s.at_s = now_s;
-    s.node = client_->system_info();
-    // Columns the node cannot rank are sorted here, among the top rows by queue length.
-    const auto& col = column_of(v.sort);
-    const std::string sort = col.server_sort.empty() ? "msgq" : std::string(col.server_sort);
-    s.rows = client_->top(sort, std::clamp<std::size_t>(n, 1, 1000), v.filter);
-    return s;
+    s.node = decoded([&] { return client_->system_info(); });
   } catch (const introspect::client_error& e) {
     lost(e.what(), now_s);
     return std::nullopt;
   }
+  try {
+    s.rows = decoded([&] { return client_->top(sort, std::clamp<std::size_t>(n, 1, 1000), v.filter); });
+  } catch (const introspect::client_error& e) {
+    // A refusal (the node's reductions windows all in use) leaves the session open; a lost link
+    // does not. Ask something cheap to tell them apart.
+    const std::string why = e.what();
+    try {
+      decoded([&] { return client_->system_info(); });
+    } catch (const introspect::client_error& again) {
+      lost(again.what(), now_s);
+      return std::nullopt;
+    }
+    refused = why;
+    return std::nullopt;
+  }
+  if (windowed) {
+    s.reductions_known = window_held_;  // the window's first answer counts since each process started
+    window_held_ = true;
+  }
+  return s;
 }
 
-std::optional<process_details> node_link::inspect(pid p, std::string& notice, double now_s) {
+std::optional<process_details> node_link::inspect(pid p, std::string& notice, bool& gone, double now_s) {
+  gone = false;
   if (!ensure(now_s)) return std::nullopt;
   try {
-    return client_->process_info(fmt::format("{}", p), 10, std::chrono::milliseconds(500));
+    return decoded([&] { return client_->process_info(fmt::format("{}", p), 10, std::chrono::milliseconds(500)); });
   } catch (const introspect::client_error& e) {
     const std::string why = e.what();
     if (why.starts_with("no such process")) {
       notice = why;
+      gone = true;
     } else {
       lost(why, now_s);
     }
+    return std::nullopt;
+  }
+}
+
+std::optional<pid> node_link::whereis(const std::string& name, double now_s) {
+  if (name.empty() || !ensure(now_s)) return std::nullopt;
+  try {
+    return decoded([&] { return client_->process_info(name, 0, std::chrono::milliseconds(100)).row.id; });
+  } catch (const introspect::client_error& e) {
+    if (!std::string(e.what()).starts_with("no such process")) lost(e.what(), now_s);
     return std::nullopt;
   }
 }
@@ -71,7 +146,7 @@ void node_link::act(const outcome& o, std::string& notice, double now_s) {
   static constexpr const char* ops[] = {"", "", "", "", "kill", "garbage_collect", "suspend", "resume"};
   const char* op = ops[o.what];
   try {
-    client_->call({{"op", op}, {"pid", fmt::format("{}", o.target)}});
+    decoded([&] { return client_->call({{"op", op}, {"pid", fmt::format("{}", o.target)}}); });
     notice = fmt::format("{}: {} done", o.target, op);
   } catch (const introspect::client_error& e) {
     notice = fmt::format("{} {}: {}", op, o.target, e.what());

@@ -1,6 +1,7 @@
 #pragma once
 // etop's connection to a node: attach, fetch, act, and reconnect with backoff when it drops.
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "agner/etop/render.hpp"
@@ -19,17 +20,31 @@ struct target {
   std::string role = "admin";
 };
 
+/// A failure retrying cannot fix (a wrong key, a role the key does not grant, an unreadable cookie
+/// file, a lockout): what() is the sentence for the operator, naming the role and the key file.
+class fatal_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Not thread-safe: etop's one thread owns it. Every call blocks on the node for one request or two.
 class node_link {
  public:
   explicit node_link(target t) : target_(std::move(t)) {}
 
-  /// Attaches if not attached and a retry is due. True when attached.
+  /// Attaches if not attached and a retry is due. True when attached. Throws fatal_error when the
+  /// node refused the credentials (retrying would only trip its lockout).
   bool ensure(double now_s);
   /// The node's figures and its top `n` rows for the view (sort and filter). Nullopt when the link
-  /// is down (the reason is kept for the header).
-  std::optional<sample> fetch(const view_state& v, std::size_t n, double now_s);
-  /// One process; nullopt when it is gone (notice says why) or the link is down.
-  std::optional<process_details> inspect(pid p, std::string& notice, double now_s);
+  /// is down (the reason is kept for the header) or when the node refused the request while staying
+  /// attached (`refused` receives its sentence, e.g. the reductions window limit). Leaving the REDS
+  /// sort gives the node's reductions window back (by attaching afresh: the protocol frees a
+  /// session's window when the session ends).
+  std::optional<sample> fetch(const view_state& v, std::size_t n, double now_s, std::string& refused);
+  /// One process; nullopt when it is gone (`gone` set, notice says why) or the link is down.
+  std::optional<process_details> inspect(pid p, std::string& notice, bool& gone, double now_s);
+  /// The process registered as `name` now, if any (the successor of a restarted process).
+  std::optional<pid> whereis(const std::string& name, double now_s);
   /// Carries out kill, garbage_collect, suspend or resume; notice says what happened.
   void act(const outcome& o, std::string& notice, double now_s);
   connection status(double now_s) const;
@@ -37,8 +52,10 @@ class node_link {
 
  private:
   void lost(const std::string& why, double now_s);
+  [[noreturn]] void refused_credentials(const std::string& why) const;
   target target_;
   std::optional<introspect::client> client_;
+  bool window_held_ = false;  ///< this session holds a reductions window on the node
   std::string problem_;
   double next_try_ = 0, backoff_ = 1;
 };

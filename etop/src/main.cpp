@@ -173,7 +173,12 @@ int inspect_once(const options& o) {
   try {
     auto c = o.where.host.empty() ? introspect::client::attach_unix(o.where.unix_path, o.where.role)
                                   : introspect::client::attach_tcp(o.where.host, o.where.port, o.where.cookie_file, o.where.role);
-    auto d = c.process_info(o.inspect);
+    process_details d;
+    try {
+      d = c.process_info(o.inspect);
+    } catch (const nlohmann::json::exception& e) {
+      throw introspect::client_error(fmt::format("the node sent a reply etop cannot read ({})", e.what()));
+    }
     std::fputs(o.json ? (json_text(introspect::to_json(d), 2) + "\n").c_str() : render_details(d).c_str(), stdout);
     return 0;
   } catch (const std::exception& e) {
@@ -181,17 +186,37 @@ int inspect_once(const options& o) {
   }
 }
 
+/// "REDS sort unavailable (4 in use)": the node's refusal of a sort, for the status line.
+std::string sort_refused(column_id sort, const std::string& why) {
+  const std::string title(column_of(sort).title);
+  if (const auto at = why.find("limit "); at != std::string::npos) {
+    const auto digits = why.substr(at + 6, why.find_first_not_of("0123456789", at + 6) - at - 6);
+    if (!digits.empty()) return fmt::format("{} sort unavailable ({} in use); staying on the previous sort", title, digits);
+  }
+  return fmt::format("{} sort unavailable: {}; staying on the previous sort", title, why);
+}
+
 int batch(const options& o) {
   node_link link(o.where);
   view_state v;
   v.sort = *column_named(o.sort);
-  std::optional<sample> before;
+  auto fetch = [&]() {
+    std::string refused;
+    auto s = link.fetch(v, o.lines, now_s(), refused);
+    if (!refused.empty()) fail(fmt::format("cannot read {}: {}", o.where.display, refused), 1);
+    if (!s) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
+    return s;
+  };
+  // Rates and the REDS column need two samples: a first one, a short interval before the first
+  // refresh printed, so even a single refresh shows real figures instead of zeros.
+  std::optional<sample> before = fetch();
+  std::this_thread::sleep_for(std::chrono::duration<double>(std::min(o.interval, 0.5)));
   for (int i = 0; i < o.iterations; ++i) {
     if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
-    auto s = link.fetch(v, o.lines, now_s());
-    if (!s) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
-    const rates r = before ? rates_between(*before, *s) : rates{};
-    if (before) interval_reductions(s->rows, before->rows);
+    auto s = fetch();
+    const rates r = rates_between(*before, *s);
+    interval_reductions(s->rows, before->rows);
+    if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
     auto rows = arrange(s->rows, v);
     if (o.json) {
       nlohmann::json doc{{"node", introspect::to_json(s->node)}, {"processes", nlohmann::json::array()}};
@@ -209,17 +234,42 @@ int batch(const options& o) {
   return 0;
 }
 
+/// Refreshes the inspected process: keeps its last view when it dies, and looks for a process now
+/// registered under its name (a supervisor's restart).
+void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>& details, double t) {
+  const pid target = v.inspecting.back();
+  if (details && details->last.row.id != target) details.reset();
+  if (details && details->dead) {
+    if (!details->successor)
+      if (auto next = link.whereis(details->last.row.registered_name, t); next && *next != target) details->successor = *next;
+    return;
+  }
+  std::string notice;
+  bool gone = false;
+  if (auto d = link.inspect(target, notice, gone, t)) {
+    details = inspected{std::move(*d)};
+  } else if (gone && details) {
+    details->dead = true;
+    if (auto next = link.whereis(details->last.row.registered_name, t); next && *next != target) details->successor = *next;
+  } else if (!notice.empty()) {
+    v.notice = notice;
+  }
+}
+
 int interactive(const options& o) {
   node_link link(o.where);
   view_state v;
   v.sort = *column_named(o.sort);
+  column_id shown_sort = v.sort;  // the sort of the rows on screen, to return to when one is refused
+  bool shown_ascending = v.ascending;
   terminal term;
   std::optional<sample> now, before;
-  std::optional<process_details> details;
+  std::optional<inspected> details;
   std::vector<process_row> rows;
   history past;
   double next_refresh = 0;
   bool refresh_now = true;
+  int page = 1;
   for (;;) {
     const double t = now_s();
     if (refresh_now || (!v.paused && t >= next_refresh)) {
@@ -228,20 +278,28 @@ int interactive(const options& o) {
       render_input probe;
       probe.now = now ? &*now : nullptr;
       const auto want = static_cast<std::size_t>(std::max(200, table_rows(probe, term.width(), term.height())));
-      if (auto s = link.fetch(v, want, t)) {
+      std::string refused;
+      if (auto s = link.fetch(v, want, t, refused)) {
         if (now && now->at_s < s->at_s) {
           before = std::move(now);
           interval_reductions(s->rows, before->rows);
+          if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
         }
         now = std::move(s);
+        shown_sort = v.sort;
+        shown_ascending = v.ascending;
         const rates r = before ? rates_between(*before, *now) : rates{};
         past.add(*now, r);
+        // Rates and REDS need a second sample: take it soon rather than a whole interval later.
+        if (!before || !now->reductions_known) next_refresh = t + std::min(0.5, o.interval);
+      } else if (!refused.empty()) {
+        v.notice = sort_refused(v.sort, refused);
+        v.sort = shown_sort;
+        v.ascending = shown_ascending;
       }
       v.admin = link.admin() || link.status(t).role.empty();
       if (v.current == screen::inspect && !v.inspecting.empty()) {
-        std::string notice;
-        details = link.inspect(v.inspecting.back(), notice, t);
-        if (!notice.empty()) v.notice = notice;
+        refresh_inspected(link, v, details, t);
       } else {
         details.reset();
       }
@@ -252,15 +310,23 @@ int interactive(const options& o) {
     in.rate = now && before ? rates_between(*before, *now) : rates{};
     in.past = &past;
     in.rows = &rows;
-    in.details = details ? &*details : nullptr;
+    in.details = details && v.current == screen::inspect ? &*details : nullptr;
     in.link = link.status(now_s());
     in.unicode = term.unicode();
-    term.draw(render(in, v, term.width(), term.height()));
+    const frame f = render(in, v, term.width(), term.height());
+    term.draw(f);
+    // Keep what the screen showed: the selection in view after a resize or a shorter refresh.
+    page = f.page;
+    if (v.current == screen::table) {
+      keep_in_view(v.selected, v.scroll, rows.size(), page);
+    } else if (v.current == screen::inspect && in.details) {
+      keep_in_view(v.link_selected, v.link_scroll, neighbours(*in.details).size(), page);
+    }
     const double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
     const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));
     if (key == keys::input_lost) throw std::runtime_error("the terminal stopped sending input (closed or hung up)");
     if (key < 0) continue;
-    const outcome out = on_key(v, key, rows, in.details, table_rows(in, term.width(), term.height()));
+    const outcome out = on_key(v, key, rows, in.details, page);
     switch (out.what) {
       case outcome::quit: return 0;
       case outcome::refresh: refresh_now = true; break;

@@ -11,12 +11,12 @@
 namespace agner::etop {
 namespace {
 
-std::string cell(const process_row& r, column_id id) {
+std::string cell(const process_row& r, column_id id, const render_input& in) {
   switch (id) {
     case column_id::pid: return fmt::format("{}", r.id);
     case column_id::name: return display_name(r);
     case column_id::msgq: return count(r.message_queue_len);
-    case column_id::reductions: return count(r.reductions_in_window);
+    case column_id::reductions: return in.now && in.now->reductions_known ? count(r.reductions_in_window) : "-";
     case column_id::memory: return bytes(r.memory);
     case column_id::gc: return count(r.gc_runs);
     case column_id::age: return r.oldest_message_age_ms ? millis(r.oldest_message_age_ms) : "-";
@@ -32,8 +32,9 @@ struct placed {
 };
 
 /// Which columns fit in `width`, and how wide each is: fixed ones as declared, the flexible ones
-/// sharing the rest (names 60%, handlers 40%); narrow terminals drop columns by drop_order.
-std::vector<placed> layout(int width) {
+/// sharing the rest (names 60%, handlers 40%); narrow terminals drop columns by drop_order, except
+/// the column the table is sorted by.
+std::vector<placed> layout(int width, column_id sort) {
   constexpr int min_flexible = 8;
   std::vector<const column*> shown;
   for (auto& c : columns()) shown.push_back(&c);
@@ -42,9 +43,10 @@ std::vector<placed> layout(int width) {
     for (auto* c : shown) w += c->width ? c->width : min_flexible;
     return w;
   };
+  auto rank = [sort](const column* c) { return c->id == sort ? 0 : c->drop_order; };
   while (need() > width) {
-    auto it = std::max_element(shown.begin(), shown.end(), [](auto* a, auto* b) { return a->drop_order < b->drop_order; });
-    if ((*it)->drop_order == 0) break;
+    auto it = std::max_element(shown.begin(), shown.end(), [&](auto* a, auto* b) { return rank(a) < rank(b); });
+    if (rank(*it) == 0) break;
     shown.erase(it);
   }
   int fixed = static_cast<int>(shown.size()) - 1, flexible = 0;
@@ -83,52 +85,63 @@ std::string titles(const std::vector<placed>& cols, const view_state* v, int wid
   }, width);
 }
 
-std::vector<std::string> header(const render_input& in, const view_state& v, int width) {
-  std::vector<std::string> h;
+/// A header line and how readily it goes when the terminal is short: the highest `drop` first, 0 never.
+struct header_line {
+  std::string text;
+  int drop;
+};
+
+std::vector<header_line> full_header(const render_input& in, const view_state& v, int width) {
+  std::vector<header_line> h;
   const auto& link = in.link;
+  auto per_s = [&in](double v) { return in.rate.valid ? rate(v) : std::string("-"); };
   std::string state = link.role.empty() ? "" : fmt::format("  [{}]", link.role);
   if (v.paused) state += "  PAUSED (space resumes)";
   if (!in.now) {
-    h.push_back(fit(fmt::format("etop: {}  connecting…{}", link.target, link.problem.empty() ? "" : "  " + link.problem), width));
+    h.push_back({fit(fmt::format("etop: {}  connecting…{}", link.target, link.problem.empty() ? "" : "  " + link.problem), width), 0});
+    if (!v.notice.empty()) h.push_back({fit(v.notice, width), 1});
     return h;
   }
   const auto& n = in.now->node;
-  h.push_back(fit(fmt::format("etop: {}{}  up {}  procs {}/{}  runq {}{}", n.name,
-                              link.target.empty() || link.target == n.name ? "" : " (" + link.target + ")",
-                              uptime(n.uptime_ns / 1'000'000'000), n.process_count, count(n.process_limit),
-                              n.run_queue_total, state),
-                  width));
+  h.push_back({fit(fmt::format("etop: {}{}  up {}  procs {}/{}  runq {}{}", n.name,
+                               link.target.empty() || link.target == n.name ? "" : " (" + link.target + ")",
+                               uptime(n.uptime_ns / 1'000'000'000), n.process_count, count(n.process_limit),
+                               n.run_queue_total, state),
+                   width), 0});
   if (!link.problem.empty())
-    h.push_back(fit(fmt::format("DISCONNECTED: {}; retrying in {:.0f}s (showing the last refresh)", link.problem,
-                                link.retry_in_s),
-                    width));
+    h.push_back({fit(fmt::format("DISCONNECTED: {}; retrying in {:.0f}s (showing the last refresh)", link.problem,
+                                 link.retry_in_s),
+                     width), 1});
   const auto& r = in.rate;
-  h.push_back(fit(fmt::format("mem: procs {} heaps {} binary {} rss {}   reds/s {}  msgs/s {}  gc/s {}  dead/s {}",
-                              bytes(n.memory.processes), bytes(n.memory.heaps), bytes(n.memory.binary),
-                              bytes(n.memory.resident), rate(r.reductions), rate(r.messages), rate(r.gc),
-                              rate(r.dead_letters)),
-                  width));
+  h.push_back({fit(fmt::format("mem: procs {} heaps {} binary {} rss {}   reds/s {}  msgs/s {}  gc/s {}  dead/s {}",
+                               bytes(n.memory.processes), bytes(n.memory.heaps), bytes(n.memory.binary),
+                               bytes(n.memory.resident), per_s(r.reductions), per_s(r.messages), per_s(r.gc),
+                               per_s(r.dead_letters)),
+                   width), 4});
   // Scheduler meters: "S1 [|||||     53%] q2", as many to a line as fit.
   const int cell_w = 26, per_line = std::max(1, width / cell_w);
   std::string line;
   for (std::size_t i = 0; i < n.schedulers.size(); ++i) {
-    const double u = i < r.utilisation.size() ? r.utilisation[i] : 0;
-    line += fit(fmt::format("S{:<2}[{}{:>3.0f}%] q{}", i + 1, bar(u, 12), u * 100, n.schedulers[i].run_queue_length), cell_w);
+    const bool known = r.valid && i < r.utilisation.size();
+    const double u = known ? r.utilisation[i] : 0;
+    line += fit(fmt::format("S{:<2}[{}{:>4}] q{}", i + 1, bar(u, 12), known ? fmt::format("{:.0f}%", u * 100) : "-",
+                            n.schedulers[i].run_queue_length),
+                cell_w);
     if (static_cast<int>(i % per_line) == per_line - 1 || i + 1 == n.schedulers.size()) {
-      h.push_back(fit(line, width));
+      h.push_back({fit(line, width), 5});
       line.clear();
     }
   }
   if (in.past) {
     const int spark_w = std::max(4, (width - 24) / 2);
-    h.push_back(fit(fmt::format("runq {} msgs/s {}", sparkline(in.past->run_queue, spark_w, in.unicode),
-                                sparkline(in.past->message_rate, spark_w, in.unicode)),
-                    width));
+    h.push_back({fit(fmt::format("runq {} msgs/s {}", sparkline(in.past->run_queue, spark_w, in.unicode),
+                                 sparkline(in.past->message_rate, spark_w, in.unicode)),
+                     width), 6});
   }
   if (!n.alarms.empty()) {
     std::string a = fmt::format("ALARMS ({}):", n.alarms.size());
     for (auto& alarm : n.alarms) a += fmt::format(" [{}{}] {}", alarm.severity, alarm.acknowledged ? ", acked" : "", alarm.id);
-    h.push_back(fit(a, width));
+    h.push_back({fit(a, width), 2});
   }
   std::string shedding;
   for (auto& valve : n.valves)
@@ -137,17 +150,45 @@ std::vector<std::string> header(const render_input& in, const view_state& v, int
                               valve.override_mode == "automatic" ? "" : " " + valve.override_mode,
                               valve.shadow ? " shadow" : "", count(valve.shed),
                               valve.shadow ? fmt::format(", {} would be", count(valve.would_shed)) : "");
-  if (!shedding.empty()) h.push_back(fit("SHEDDING:" + shedding, width));
+  if (!shedding.empty()) h.push_back({fit("SHEDDING:" + shedding, width), 3});
   if (v.editing_filter) {
-    h.push_back(fit(fmt::format("filter: {}_   (Enter keeps it, Esc clears it)", v.filter), width));
+    h.push_back({fit(fmt::format("filter: {}_   (Enter keeps it, Esc clears it)", v.filter), width), 1});
   } else if (!v.notice.empty()) {
-    h.push_back(fit(v.notice, width));
+    h.push_back({fit(v.notice, width), 1});
   } else if (!v.filter.empty()) {
-    h.push_back(fit(fmt::format("filter: \"{}\"   (/ then Esc clears it)", v.filter), width));
+    h.push_back({fit(fmt::format("filter: \"{}\"   (/ then Esc clears it)", v.filter), width), 1});
   } else {
-    h.push_back(std::string(static_cast<std::size_t>(std::max(0, width)), ' '));
+    h.push_back({std::string(static_cast<std::size_t>(std::max(0, width)), ' '), 7});
   }
   return h;
+}
+
+/// The header in at most `budget` lines: the most droppable lines go first, the rest keep their order.
+std::vector<std::string> header(const render_input& in, const view_state& v, int width, int budget) {
+  auto h = full_header(in, v, width);
+  budget = std::max(1, budget);
+  while (static_cast<int>(h.size()) > budget) {
+    auto worst = h.begin();
+    for (auto it = h.begin(); it != h.end(); ++it)
+      if (it->drop >= worst->drop) worst = it;  // the last of the most droppable
+    if (worst->drop == 0) break;
+    h.erase(worst);
+  }
+  std::vector<std::string> out;
+  for (auto& l : h) out.push_back(std::move(l.text));
+  return out;
+}
+
+std::vector<std::string> header(const render_input& in, const view_state& v, int width) {
+  return header(in, v, width, 1000);
+}
+
+/// The table's share of a short terminal: the header gives up lines (sparklines, scheduler
+/// meters, memory, ...) so that at least this many rows show.
+int header_budget(int height, std::size_t rows) {
+  const int body = height - 2;  // titles and footer
+  const int keep = std::min(static_cast<int>(std::max<std::size_t>(rows, 1)), std::max(3, body / 2));
+  return body - keep;
 }
 
 std::string footer(const view_state& v, int width) {
@@ -165,22 +206,30 @@ void finish(frame& f, int width, int height) {
 
 frame table_screen(const render_input& in, const view_state& v, int width, int height) {
   frame f;
-  f.lines = header(in, v, width);
-  const auto cols = layout(width);
+  const std::size_t count = in.rows ? in.rows->size() : 0;
+  const bool with_footer = height >= 4;
+  f.lines = header(in, v, width, header_budget(height, count) + (with_footer ? 0 : 1));
+  const auto cols = layout(width, v.sort);
   f.reversed.push_back(static_cast<int>(f.lines.size()));
   f.lines.push_back(titles(cols, &v, width, in.unicode));
-  const int room = height - static_cast<int>(f.lines.size()) - 1;
+  const int room = std::max(0, height - static_cast<int>(f.lines.size()) - (with_footer ? 1 : 0));
+  f.page = std::max(1, room);
+  std::size_t selected = v.selected, first = v.scroll;
+  keep_in_view(selected, first, count, f.page);
+  f.first = first;
   if (in.rows) {
     const auto& rows = *in.rows;
-    for (int i = 0; i < room && v.scroll + static_cast<std::size_t>(i) < rows.size(); ++i) {
-      const auto index = v.scroll + static_cast<std::size_t>(i);
-      if (index == v.selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
-      f.lines.push_back(row_line(cols, [&](const column& c) { return cell(rows[index], c.id); }, width));
+    for (int i = 0; i < room && first + static_cast<std::size_t>(i) < rows.size(); ++i) {
+      const auto index = first + static_cast<std::size_t>(i);
+      if (index == selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
+      f.lines.push_back(row_line(cols, [&](const column& c) { return cell(rows[index], c.id, in); }, width));
     }
     if (rows.empty() && room > 0) f.lines.push_back(fit(v.filter.empty() ? "(no processes)" : "(no process matches the filter)", width));
   }
-  f.lines.resize(static_cast<std::size_t>(std::max(0, height - 1)));
-  f.lines.push_back(footer(v, width));
+  if (with_footer) {
+    f.lines.resize(static_cast<std::size_t>(std::max(0, height - 1)));
+    f.lines.push_back(footer(v, width));
+  }
   finish(f, width, height);
   return f;
 }
@@ -207,6 +256,25 @@ std::vector<std::string> detail_lines(const process_details& d) {
   return l;
 }
 
+/// How the inspected process relates to `other`, for the go-to list.
+std::string relation(const inspected& d, pid other) {
+  if (d.successor && other == d.successor) return "restarted as this, same name";
+  const auto& p = d.last.report;
+  std::string role = other == p.parent ? "parent" : "";
+  auto add = [&role](const char* what) { role += role.empty() ? what : std::string(", ") + what; };
+  if (std::find(p.links.begin(), p.links.end(), other) != p.links.end()) add("link");
+  if (std::find(p.monitors.begin(), p.monitors.end(), other) != p.monitors.end()) add("monitored");
+  if (std::find(p.monitored_by.begin(), p.monitored_by.end(), other) != p.monitored_by.end()) add("monitors it");
+  return role;
+}
+
+std::string dead_line(const inspected& d) {
+  std::string l = fmt::format("DEAD: {} exited ({}); showing its last view", d.last.row.id,
+                              d.exit_reason.empty() ? "the node does not say why" : d.exit_reason);
+  if (d.successor) l += fmt::format("; restarted as {} (Enter goes there)", d.successor);
+  return l;
+}
+
 std::string pid_list(const std::vector<pid>& v) {
   std::string s;
   for (pid p : v) s += fmt::format(" {}", p);
@@ -215,32 +283,44 @@ std::string pid_list(const std::vector<pid>& v) {
 
 frame inspect_screen(const render_input& in, const view_state& v, int width, int height) {
   frame f;
-  f.lines = header(in, v, width);
-  const process_details* d = in.details;
+  f.lines = header(in, v, width, std::max(1, (height - 2) / 3));
+  const inspected* d = in.details;
   if (!d) {
     f.lines.push_back(fmt::format("process {}: no answer yet", v.inspecting.empty() ? pid{} : v.inspecting.back()));
   } else {
-    for (auto& l : detail_lines(*d)) {
+    if (d->dead) {
+      f.reversed.push_back(static_cast<int>(f.lines.size()));
+      f.lines.push_back(fit(dead_line(*d), width));
+    }
+    for (auto& l : detail_lines(d->last)) {
       // Long lines (a supervisor's state lists every child) wrap, up to four screen lines.
       for (auto& piece : wrap(l, std::max(1, width), 4)) f.lines.push_back(std::move(piece));
     }
-    if (d->responsive) {
-      const auto& p = d->report;
+    const auto near = neighbours(*d);
+    if (d->last.responsive) {
+      const auto& p = d->last.report;
       f.lines.push_back(fmt::format("links{}   monitors{}   monitored by{}", pid_list(p.links), pid_list(p.monitors),
                                     pid_list(p.monitored_by)));
-      const auto near = neighbours(*d);
-      if (!near.empty()) {
-        f.lines.push_back("go to (Up/Down, Enter):");
-        for (std::size_t i = 0; i < near.size() && i < 8; ++i) {
-          if (i == v.link_selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
-          std::string role = near[i] == p.parent ? "parent" : "";
-          if (std::find(p.links.begin(), p.links.end(), near[i]) != p.links.end()) role += role.empty() ? "link" : ", link";
-          if (std::find(p.monitors.begin(), p.monitors.end(), near[i]) != p.monitors.end()) role += role.empty() ? "monitored" : ", monitored";
-          if (std::find(p.monitored_by.begin(), p.monitored_by.end(), near[i]) != p.monitored_by.end())
-            role += role.empty() ? "monitors it" : ", monitors it";
-          f.lines.push_back(fmt::format("  {}  ({})", near[i], role));
-        }
+    }
+    if (!near.empty()) {
+      // The go-to list scrolls: it gets what is left above the footer, keeping a line for the
+      // queue's title and one message.
+      const int left = height - 1 - static_cast<int>(f.lines.size()) - 1 - (d->last.responsive ? 2 : 0);
+      f.page = std::max(1, std::min(static_cast<int>(near.size()), left));
+      std::size_t selected = v.link_selected, first = v.link_scroll;
+      keep_in_view(selected, first, near.size(), f.page);
+      f.first = first;
+      const std::size_t last = std::min(near.size(), first + static_cast<std::size_t>(f.page));
+      f.lines.push_back(near.size() > static_cast<std::size_t>(f.page)
+                            ? fmt::format("go to (Up/Down, Enter; {}-{} of {}):", first + 1, last, near.size())
+                            : std::string("go to (Up/Down, Enter):"));
+      for (std::size_t i = first; i < last; ++i) {
+        if (i == selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
+        f.lines.push_back(fmt::format("  {}  ({})", near[i], relation(*d, near[i])));
       }
+    }
+    if (d->last.responsive) {
+      const auto& p = d->last.report;
       f.lines.push_back(fmt::format("queued messages (first {}{}):", p.queue.size(),
                                     in.link.role == "viewer" ? "; contents are shown to admins only" : ""));
       for (auto& m : p.queue)
@@ -279,7 +359,8 @@ frame render(const render_input& in, const view_state& v, int width, int height)
 
 int table_rows(const render_input& in, int width, int height) {
   view_state v;
-  return std::max(1, height - static_cast<int>(header(in, v, width).size()) - 2);
+  const std::size_t count = in.rows ? in.rows->size() : 0;
+  return std::max(1, height - static_cast<int>(header(in, v, width, header_budget(height, count)).size()) - 2);
 }
 
 std::string render_batch(const sample& s, const rates& r, const std::vector<process_row>& rows, int width) {
@@ -293,13 +374,13 @@ std::string render_batch(const sample& s, const rates& r, const std::vector<proc
     while (!t.empty() && t.back() == ' ') t.pop_back();
     if (!t.empty()) out += t + "\n";
   }
-  const auto cols = layout(width);
+  const auto cols = layout(width, column_id::msgq);
   auto trimmed = [](std::string t) {
     while (!t.empty() && t.back() == ' ') t.pop_back();
     return t + "\n";
   };
   out += trimmed(titles(cols, nullptr, width, false));
-  for (auto& row : rows) out += trimmed(row_line(cols, [&](const column& c) { return cell(row, c.id); }, width));
+  for (auto& row : rows) out += trimmed(row_line(cols, [&](const column& c) { return cell(row, c.id, in); }, width));
   return out;
 }
 

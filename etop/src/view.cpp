@@ -14,12 +14,12 @@ const std::vector<column>& columns() {
       {column_id::pid, "PID", 13, 0, false, "", 'P'},
       {column_id::name, "NAME OR BEHAVIOUR", 0, 0, false, "", 'N'},
       {column_id::msgq, "MSGQ", 6, 0, true, "msgq", 'Q'},
-      {column_id::reductions, "REDS", 6, 0, true, "reductions_window", 'R'},
-      {column_id::memory, "MEMORY", 7, 0, true, "memory", 'M'},
-      {column_id::gc, "GC", 5, 3, true, "gc", 'C'},
-      {column_id::age, "AGE", 6, 2, true, "age", 'A'},
-      {column_id::status, "STATUS", 9, 0, false, "", 'S'},
-      {column_id::handler, "HANDLER", 0, 1, false, "", 'H'},
+      {column_id::reductions, "REDS", 6, 3, true, "reductions_window", 'R'},
+      {column_id::memory, "MEMORY", 7, 1, true, "memory", 'M'},
+      {column_id::gc, "GC", 5, 6, true, "gc", 'C'},
+      {column_id::age, "AGE", 6, 5, true, "age", 'A'},
+      {column_id::status, "STATUS", 9, 2, false, "", 'S'},
+      {column_id::handler, "HANDLER", 0, 4, false, "", 'H'},
   };
   return table;
 }
@@ -108,16 +108,30 @@ std::vector<process_row> arrange(std::vector<process_row> rows, const view_state
   return rows;
 }
 
-std::vector<pid> neighbours(const process_details& d) {
+std::vector<pid> neighbours(const inspected& d) {
   std::vector<pid> out;
   auto add = [&](pid p) {
     if (p && std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
   };
-  add(d.report.parent);
-  for (pid p : d.report.links) add(p);
-  for (pid p : d.report.monitors) add(p);
-  for (pid p : d.report.monitored_by) add(p);
+  add(d.successor);
+  const auto& r = d.last.report;
+  add(r.parent);
+  for (pid p : r.links) add(p);
+  for (pid p : r.monitors) add(p);
+  for (pid p : r.monitored_by) add(p);
   return out;
+}
+
+void keep_in_view(std::size_t& selected, std::size_t& first, std::size_t count, int page) {
+  const auto p = static_cast<std::size_t>(std::max(1, page));
+  if (count == 0) {
+    selected = first = 0;
+    return;
+  }
+  selected = std::min(selected, count - 1);
+  first = std::min(first, count > p ? count - p : 0);  // a taller page shows the rows above again
+  if (selected < first) first = selected;
+  if (selected >= first + p) first = selected + 1 - p;
 }
 
 const std::vector<key_help>& key_table() {
@@ -140,17 +154,6 @@ const std::vector<key_help>& key_table() {
 }
 
 namespace {
-
-void clamp_selection(view_state& v, std::size_t count, int page) {
-  if (count == 0) {
-    v.selected = v.scroll = 0;
-    return;
-  }
-  v.selected = std::min(v.selected, count - 1);
-  const auto p = static_cast<std::size_t>(std::max(1, page));
-  if (v.selected < v.scroll) v.scroll = v.selected;
-  if (v.selected >= v.scroll + p) v.scroll = v.selected + 1 - p;
-}
 
 void move(std::size_t& index, int key, std::size_t count, int page) {
   const auto p = static_cast<std::size_t>(std::max(1, page));
@@ -191,7 +194,7 @@ outcome admin_key(view_state& v, int key, pid target, process_status status) {
 
 }  // namespace
 
-outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const process_details* details, int page) {
+outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const inspected* details, int page) {
   if (key == keys::resize) return {outcome::redraw};
   v.notice.clear();
   if (v.confirm_kill) {
@@ -232,34 +235,37 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     const std::vector<pid> near = details ? neighbours(*details) : std::vector<pid>{};
     if (is_motion(key)) {
       move(v.link_selected, key, near.size(), page);
+      keep_in_view(v.link_selected, v.link_scroll, near.size(), page);
       return {outcome::redraw};
     }
     if (key == keys::enter && v.link_selected < near.size()) {
+      // A dead process's successor takes its place: Esc then goes back past both.
+      if (details->dead && near[v.link_selected] == details->successor) v.inspecting.pop_back();
       v.inspecting.push_back(near[v.link_selected]);
-      v.link_selected = 0;
+      v.link_selected = v.link_scroll = 0;
       return {outcome::refresh};
     }
     if (key == keys::escape || key == keys::backspace || key == 'q') {
       v.inspecting.pop_back();
-      v.link_selected = 0;
+      v.link_selected = v.link_scroll = 0;
       if (v.inspecting.empty()) v.current = screen::table;
       return {outcome::refresh};
     }
     if (key == 'k' || key == 'g' || key == 's')
-      return admin_key(v, key, v.inspecting.back(), details ? details->row.status : process_status::waiting);
+      return admin_key(v, key, v.inspecting.back(), details ? details->last.row.status : process_status::waiting);
     return {};
   }
   // The table.
   if (key == 'q') return {outcome::quit};
   if (is_motion(key)) {
     move(v.selected, key, rows.size(), page);
-    clamp_selection(v, rows.size(), page);
+    keep_in_view(v.selected, v.scroll, rows.size(), page);
     return {outcome::redraw};
   }
   if (key == keys::enter) {
     if (v.selected >= rows.size()) return {};
     v.inspecting = {rows[v.selected].id};
-    v.link_selected = 0;
+    v.link_selected = v.link_scroll = 0;
     v.current = screen::inspect;
     return {outcome::refresh};
   }

@@ -144,9 +144,9 @@ TEST_CASE("selection moves by line and page within the rows, Enter inspects, Esc
   CHECK(v.current == screen::inspect);
   CHECK(v.inspecting.back() == pid{1, 0});
   // Following a link pushes; Esc pops back to it, then to the table.
-  process_details d;
-  d.responsive = true;
-  d.report.links = {pid{7, 0}};
+  inspected d;
+  d.last.responsive = true;
+  d.last.report.links = {pid{7, 0}};
   on_key(v, keys::enter, rows, &d, 10);
   CHECK(v.inspecting.back() == pid{7, 0});
   on_key(v, keys::escape, rows, nullptr, 10);

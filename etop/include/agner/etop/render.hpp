@@ -19,6 +19,8 @@ struct connection {
 struct frame {
   std::vector<std::string> lines;  ///< exactly `height` lines, each exactly `width` columns wide
   std::vector<int> reversed;       ///< lines to show in reverse video (titles, the selection)
+  std::size_t first = 0;           ///< the first entry shown of the list the arrows move in (table rows, go-to list)
+  int page = 1;                    ///< how many entries of that list fit on this screen
 };
 
 struct render_input {
@@ -26,12 +28,15 @@ struct render_input {
   rates rate;
   const history* past = nullptr;
   const std::vector<process_row>* rows = nullptr;  ///< arranged
-  const process_details* details = nullptr;        ///< the inspected process, when inspecting
+  const inspected* details = nullptr;              ///< the inspected process, when inspecting
   connection link;
   bool unicode = true;
 };
 
-/// The whole screen for `v`.
+/// The whole screen for `v` at `width` x `height`. On a short terminal the header gives up lines
+/// (blank, sparklines, scheduler meters, memory, shedding, alarms; never the title, a notice or the
+/// link's state) so that at least min(rows, max(3, (height - 2) / 2)) table rows show; on a narrow
+/// one columns go (see columns()). The selection is always in view (frame::first). Pure.
 frame render(const render_input& in, const view_state& v, int width, int height);
 
 /// How many table rows fit under the header at this size (what etop asks the node for).

@@ -33,6 +33,9 @@ struct sample {
   introspect::node_info node;
   std::vector<process_row> rows;
   double at_s = 0;  ///< when, in seconds on a steady clock
+  /// False while the rows' reductions_in_window are not an interval yet: the first refresh, or the
+  /// first with the node's reductions window (which counts since the process started). Shown as '-'.
+  bool reductions_known = false;
 };
 
 /// Per-second rates between two samples, and each scheduler's utilisation (0..1).
@@ -67,6 +70,7 @@ struct view_state {
   screen current = screen::table;
   std::vector<pid> inspecting;  ///< the inspected process last; Esc goes back one
   std::size_t link_selected = 0;
+  std::size_t link_scroll = 0;  ///< first entry of the inspect view's go-to list shown
   bool confirm_kill = false;
   pid kill_target;
   bool admin = true;     ///< false for a viewer session: admin keys explain instead
@@ -79,9 +83,23 @@ std::string display_name(const process_row& r);
 /// Rows in display order: by the view's column (ties by pid, so rows do not jitter).
 std::vector<process_row> arrange(std::vector<process_row> rows, const view_state& v);
 
-/// The processes an inspect screen links to (links, monitors, monitored by, parent), in the order
-/// shown; Enter on one inspects it.
-std::vector<pid> neighbours(const process_details& d);
+/// The inspected process as last seen, and whether it has died since.
+struct inspected {
+  process_details last;
+  bool dead = false;        ///< the node no longer has it; `last` is its last view
+  std::string exit_reason;  ///< why it died, when the node says; empty: unknown
+  pid successor;            ///< a process now registered under its name (a supervisor restarted it)
+};
+
+/// The processes an inspect screen links to (a dead process's successor first, then parent,
+/// links, monitors, monitored by), in the order shown; Enter on one inspects it.
+std::vector<pid> neighbours(const inspected& d);
+
+/// Keeps a list's selection on an entry and in view: clamps `selected` below `count`, and moves
+/// `first` (the first entry shown in a page of `page` entries) just enough that the selection is
+/// shown and, when the page has grown (a taller terminal), that no rows above stay hidden while the
+/// page has room for them. Pure; O(1).
+void keep_in_view(std::size_t& selected, std::size_t& first, std::size_t count, int page);
 
 namespace keys {  // what the terminal layer turns its key codes into
 inline constexpr int up = 0x101, down = 0x102, left = 0x103, right = 0x104, page_up = 0x105,
@@ -99,8 +117,8 @@ struct outcome {
 };
 
 /// Applies `key` to `v`. `rows`: the arranged rows; `details`: the inspected process, if any;
-/// `page`: rows per screen.
-outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const process_details* details, int page);
+/// `page`: entries per page of the list the arrows move in (frame::page).
+outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const inspected* details, int page);
 
 /// The help screen's table: keys, what they do, and whether they need the admin role.
 struct key_help {
