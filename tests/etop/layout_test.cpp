@@ -143,6 +143,12 @@ TEST_CASE("narrow terminals drop GC, AGE, HANDLER, REDS, STATUS, MEMORY in that 
     dropped = gone;
   }
   CHECK(dropped == order.size());
+  // The widths docs/etop.md gives.
+  const std::vector<std::pair<int, std::string>> below{{76, "GC"}, {70, "AGE"}, {63, "HANDLER"}, {54, "REDS"}, {47, "STATUS"}, {37, "MEMORY"}};
+  for (auto& [width, col] : below) {
+    CHECK_MESSAGE(has(titles_of(render(in, v, width, 20)), col), col, " at ", width);
+    CHECK_MESSAGE(!has(titles_of(render(in, v, width - 1, 20)), col), col, " at ", width - 1);
+  }
   v.sort = column_id::memory;
   CHECK(titles_of(render(in, v, 40, 20)).find("MEMORY") != std::string::npos);
   v.sort = column_id::gc;
