@@ -19,6 +19,13 @@ out=$("$etop" --batch --iterations 2 --interval 0.3 --lines 5 --sort memory "$so
 grep -q 'MEMORY' <<<"$out" || fail "no MEMORY column"
 grep -q 'reds/s' <<<"$out" || fail "no rates line"
 
+echo "== one refresh already has rates: a busy node is not shown idle"
+out=$("$etop" --batch --iterations 1 "$sock")
+grep -qE 'reds/s [0-9]' <<<"$out" || fail "no reductions rate: $out"
+grep -qE 'reds/s 0\.0 ' <<<"$out" && fail "the only refresh shows reds/s 0.0 on a busy node: $out"
+grep -qE '^S1 \[\|* *[0-9]+%\]' <<<"$out" || fail "no scheduler use on the only refresh: $out"
+grep -q '"rates":{' <<<"$("$etop" --batch --json --iterations 1 "$sock")" || fail "the only JSON refresh has no rates"
+
 echo "== json: one document a refresh, with node info and a processes array"
 out=$("$etop" --batch --json --iterations 3 --interval 0.2 --lines 4 "$sock")
 [ "$(wc -l <<<"$out")" -eq 3 ] || fail "expected three lines: $out"

@@ -119,6 +119,23 @@ for _ in $(seq 1 300); do
 done
 [ "$now" != "$old" ] || fail "worker_3 was not restarted under a new pid"
 
+echo "== a process killed while inspected keeps its last view, marked dead, and points to its successor"
+keys Enter
+wait_for "state: ticks every 10 ms"
+keys k
+wait_for "press y to kill"
+keys y
+wait_for "DEAD: <0."
+wait_for "showing its last view"
+wait_for "state: ticks every 10 ms"
+wait_for "restarted as <0."
+wait_for "(restarted as this, same name)"
+keys Enter
+wait_gone "DEAD: "
+wait_for "state: ticks every 10 ms"
+keys Escape
+wait_for "PID▼"
+
 echo "== / then Esc clears the filter"
 keys / Escape
 wait_for "slow_consumer"
