@@ -128,6 +128,11 @@ std::optional<process_details> node_link::inspect(pid p, std::string& notice, bo
   }
 }
 
+process_details node_link::process_info(const std::string& pid_or_name, double now_s) {
+  if (!ensure(now_s)) throw introspect::client_error(problem_);
+  return decoded([&] { return client_->process_info(pid_or_name); });
+}
+
 std::optional<pid> node_link::whereis(const std::string& name, double now_s) {
   if (name.empty() || !ensure(now_s)) return std::nullopt;
   try {

@@ -43,6 +43,9 @@ class node_link {
   std::optional<sample> fetch(const view_state& v, std::size_t n, double now_s, std::string& refused);
   /// One process; nullopt when it is gone (`gone` set, notice says why) or the link is down.
   std::optional<process_details> inspect(pid p, std::string& notice, bool& gone, double now_s);
+  /// One process by pid ("<0.5.1>") or registered name, for etop --inspect. Throws client_error
+  /// (the node's sentence, or a reply etop cannot decode) and fatal_error as ensure() does.
+  process_details process_info(const std::string& pid_or_name, double now_s);
   /// The process registered as `name` now, if any (the successor of a restarted process).
   std::optional<pid> whereis(const std::string& name, double now_s);
   /// Carries out kill, garbage_collect, suspend or resume; notice says what happened.

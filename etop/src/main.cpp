@@ -170,18 +170,12 @@ options parse(int argc, char** argv) {
 }
 
 int inspect_once(const options& o) {
+  node_link link(o.where);
   try {
-    auto c = o.where.host.empty() ? introspect::client::attach_unix(o.where.unix_path, o.where.role)
-                                  : introspect::client::attach_tcp(o.where.host, o.where.port, o.where.cookie_file, o.where.role);
-    process_details d;
-    try {
-      d = c.process_info(o.inspect);
-    } catch (const nlohmann::json::exception& e) {
-      throw introspect::client_error(fmt::format("the node sent a reply etop cannot read ({})", e.what()));
-    }
+    const process_details d = link.process_info(o.inspect, now_s());
     std::fputs(o.json ? (json_text(introspect::to_json(d), 2) + "\n").c_str() : render_details(d).c_str(), stdout);
     return 0;
-  } catch (const std::exception& e) {
+  } catch (const introspect::client_error& e) {
     fail(e.what(), 1);
   }
 }

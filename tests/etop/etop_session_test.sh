@@ -50,6 +50,10 @@ out=$(timeout 60 "$etop" --batch --cookie-file "$dir/wrong.cookie" "$tcp" 2>&1);
 set -e
 [ $code -eq 1 ] || fail "wrong key: exit $code: $out"
 grep -qF "refused the admin role with the key in $dir/wrong.cookie" <<<"$out" || fail "wrong key: $out"
+set +e
+out=$(timeout 60 "$etop" --inspect '<0.0.0>' --cookie-file "$dir/wrong.cookie" "$tcp" 2>&1); code=$?
+set -e
+[ $code -eq 1 ] && grep -qF "refused the admin role with the key in $dir/wrong.cookie" <<<"$out" || fail "--inspect, wrong key: $code $out"
 "${tmx[@]}" new-session -d -s etop -x 120 -y 30 \
   "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop --cookie-file $dir/wrong.cookie $tcp; echo EXIT=\$?; sleep 60"
 wait_for "EXIT=1"
