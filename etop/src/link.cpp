@@ -158,6 +158,40 @@ void node_link::act(const outcome& o, std::string& notice, double now_s) {
   }
 }
 
+void node_link::operate(const operation& op, std::string& notice, double now_s) {
+  if (!ensure(now_s)) {
+    notice = "not attached: " + problem_;
+    return;
+  }
+  nlohmann::json req{{"op", op.op}};
+  if (op.op == "ack_alarm" || op.op == "clear_alarm") req["alarm"] = op.alarm;
+  if (op.op == "set_alarm") {
+    req["alarm"] = op.alarm;
+    req["severity"] = op.severity;
+    req["description"] = op.description;
+  }
+  if (op.op == "override_valve") {
+    req["valve"] = op.valve;
+    req["mode"] = op.mode;
+    req["for_ms"] = op.for_ms;
+  }
+  const std::string what = op.op == "override_valve"
+                               ? fmt::format("override_valve {} {} for {} min", op.valve, op.mode, op.for_ms / 60'000)
+                               : op.op == "reload_rules" ? op.op : fmt::format("{} {}", op.op, op.alarm);
+  try {
+    const auto reply = decoded([&] { return client_->call(req); });
+    if (op.op == "reload_rules" && !reply.value("reloaded", false)) {
+      const auto errors = reply.value("errors", std::vector<std::string>{});
+      notice = fmt::format("reload_rules failed, the old rules stay: {}{}", errors.empty() ? "no reason given" : errors.front(),
+                           errors.size() > 1 ? fmt::format(" (and {} more)", errors.size() - 1) : "");
+      return;
+    }
+    notice = what + ": done";
+  } catch (const introspect::client_error& e) {
+    notice = fmt::format("{}: {}", what, e.what());
+  }
+}
+
 connection node_link::status(double now_s) const {
   connection c;
   c.target = target_.display;

@@ -50,6 +50,9 @@ class node_link {
   std::optional<pid> whereis(const std::string& name, double now_s);
   /// Carries out kill, garbage_collect, suspend or resume; notice says what happened.
   void act(const outcome& o, std::string& notice, double now_s);
+  /// Carries out an alarm or valve operation (alarms screen); notice says what happened, or the
+  /// node's refusal (no such alarm, a viewer session, a node without alarms).
+  void operate(const operation& op, std::string& notice, double now_s);
   connection status(double now_s) const;
   bool admin() const { return client_ && client_->role() == "admin"; }
 

@@ -313,6 +313,8 @@ int interactive(const options& o) {
     page = f.page;
     if (v.current == screen::table) {
       keep_in_view(v.selected, v.scroll, rows.size(), page);
+    } else if (v.current == screen::alarms && now) {
+      keep_in_view(v.alarm_selected, v.alarm_scroll, now->node.alarms.size() + now->node.valves.size(), page);
     } else if (v.current == screen::inspect && in.details) {
       keep_in_view(v.link_selected, v.link_scroll, neighbours(*in.details).size(), page);
     }
@@ -320,7 +322,7 @@ int interactive(const options& o) {
     const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));
     if (key == keys::input_lost) throw std::runtime_error("the terminal stopped sending input (closed or hung up)");
     if (key < 0) continue;
-    const outcome out = on_key(v, key, rows, in.details, page);
+    const outcome out = on_key(v, key, rows, in.details, page, now ? &now->node : nullptr);
     switch (out.what) {
       case outcome::quit: return 0;
       case outcome::refresh: refresh_now = true; break;
@@ -329,6 +331,10 @@ int interactive(const options& o) {
       case outcome::suspend:
       case outcome::resume:
         link.act(out, v.notice, now_s());
+        refresh_now = true;
+        break;
+      case outcome::operate:
+        link.operate(out.op, v.notice, now_s());
         refresh_now = true;
         break;
       default: break;

@@ -151,7 +151,13 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
                               valve.shadow ? " shadow" : "", count(valve.shed),
                               valve.shadow ? fmt::format(", {} would be", count(valve.would_shed)) : "");
   if (!shedding.empty()) h.push_back({fit("SHEDDING:" + shedding, width), 3});
-  if (v.editing_filter) {
+  if (v.prompt == prompt_kind::set_alarm) {
+    h.push_back({fit(fmt::format("raise alarm (ID SEVERITY DESCRIPTION; Enter sends, Esc cancels): {}_", v.prompt_text), width), 1});
+  } else if (v.prompt == prompt_kind::valve_minutes) {
+    h.push_back({fit(fmt::format("override valve {} {} for how many minutes [10] (Enter sends, Esc cancels): {}_",
+                                 v.prompt_op.valve, v.prompt_op.mode, v.prompt_text),
+                     width), 1});
+  } else if (v.editing_filter) {
     h.push_back({fit(fmt::format("filter: {}_   (Enter keeps it, Esc clears it)", v.filter), width), 1});
   } else if (!v.notice.empty()) {
     h.push_back({fit(v.notice, width), 1});
@@ -192,8 +198,12 @@ int header_budget(int height, std::size_t rows) {
 }
 
 std::string footer(const view_state& v, int width) {
+  if (v.current == screen::alarms)
+    return fit(v.admin ? "a ack  c clear  n raise  o open  x close  u automatic (valve)  r reload rules  Esc back"
+                       : "Up/Down select  Esc back  (viewer: a c n o x u r need the admin role)",
+               width);
   std::string keys = v.current == screen::table
-                         ? "h help  / filter  < > sort  Enter inspect  space pause  q quit"
+                         ? "h help  / filter  < > sort  Enter inspect  a alarms  space pause  q quit"
                          : "h help  Up/Down select  Enter follow  Esc back  space pause";
   keys += v.admin ? "  k kill  g gc  s suspend" : "  (viewer: k g s need the admin role)";
   return fit(keys, width);
@@ -333,6 +343,47 @@ frame inspect_screen(const render_input& in, const view_state& v, int width, int
   return f;
 }
 
+frame alarms_screen(const render_input& in, const view_state& v, int width, int height) {
+  frame f;
+  f.lines = header(in, v, width, std::max(1, (height - 2) / 3));
+  if (!in.now) {
+    f.lines.push_back("no answer from the node yet");
+  } else {
+    const auto& n = in.now->node;
+    // One list: the active alarms, then the valves; the selection moves through both.
+    std::vector<std::string> entries;
+    for (auto& a : n.alarms)
+      entries.push_back(fmt::format("  [{}{}] {}  {}  ({}, raised {})", a.severity, a.acknowledged ? ", acked" : "", a.id,
+                                    a.description, a.source, a.raised_at_ms ? "at " + std::to_string(a.raised_at_ms / 1000) + " s" : "-"));
+    for (auto& valve : n.valves)
+      entries.push_back(fmt::format("  {}  pressure {:.0f}%  {}{}  offered {}  shed {}{}", valve.id, valve.pressure * 100,
+                                    valve.override_mode, valve.override_mode == "automatic" ? "" : " (override)",
+                                    count(valve.offered), count(valve.shed),
+                                    valve.shadow ? fmt::format("  shadow: would shed {}", count(valve.would_shed)) : ""));
+    const int titles = 2;
+    f.page = std::max(1, height - 1 - static_cast<int>(f.lines.size()) - titles);
+    std::size_t selected = v.alarm_selected, first = v.alarm_scroll;
+    keep_in_view(selected, first, entries.size(), f.page);
+    f.first = first;
+    const std::size_t last = std::min(entries.size(), first + static_cast<std::size_t>(f.page));
+    auto show = [&](std::size_t from, std::size_t to) {
+      for (std::size_t i = std::max(from, first); i < std::min(to, last); ++i) {
+        if (i == selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
+        f.lines.push_back(entries[i]);
+      }
+    };
+    f.lines.push_back(n.alarms.empty() ? std::string("ALARMS: none active") : fmt::format("ALARMS ({} active)", n.alarms.size()));
+    show(0, n.alarms.size());
+    f.lines.push_back(n.valves.empty() ? std::string("VALVES: none (no alarm rules here, or they define no valves)")
+                                       : fmt::format("VALVES ({})", n.valves.size()));
+    show(n.alarms.size(), entries.size());
+  }
+  f.lines.resize(static_cast<std::size_t>(std::max(0, height - 1)));
+  f.lines.push_back(footer(v, width));
+  finish(f, width, height);
+  return f;
+}
+
 frame help_screen(const view_state& v, int width, int height) {
   frame f;
   f.lines.push_back("etop: keys (any key returns)");
@@ -352,6 +403,7 @@ frame render(const render_input& in, const view_state& v, int width, int height)
   switch (v.current) {
     case screen::help: return help_screen(v, width, height);
     case screen::inspect: return inspect_screen(in, v, width, height);
+    case screen::alarms: return alarms_screen(in, v, width, height);
     case screen::table: break;
   }
   return table_screen(in, v, width, height);

@@ -147,6 +147,8 @@ const std::vector<key_help>& key_table() {
       {"k", "kill the selected process (asks to confirm)", true},
       {"g", "garbage-collect the selected process", true},
       {"s", "suspend / resume the selected process", true},
+      {"a", "alarms and valves (there: a ack, c clear, n raise, o x u override a valve, r reload rules)", false},
+      {"a c n o x u r", "on the alarms screen: operate alarms and valves (asks to confirm)", true},
       {"h ?", "this help", false},
       {"q", "quit (in inspect or help: back)", false},
   };
@@ -194,7 +196,8 @@ outcome admin_key(view_state& v, int key, pid target, process_status status) {
 
 }  // namespace
 
-outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const inspected* details, int page) {
+outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const inspected* details, int page,
+               const introspect::node_info* node) {
   if (key == keys::resize) return {outcome::redraw};
   v.notice.clear();
   if (v.confirm_kill) {
@@ -203,6 +206,15 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     v.notice = "kill cancelled";
     return {outcome::redraw};
   }
+  if (v.confirm) {
+    outcome out{outcome::operate};
+    out.op = std::move(*v.confirm);
+    v.confirm.reset();
+    if (key == 'y' || key == 'Y') return out;
+    v.notice = out.op.op + " cancelled; nothing was sent";
+    return {outcome::redraw};
+  }
+  if (v.prompt != prompt_kind::none) return on_alarms_key(v, key, node, page);
   if (v.editing_filter) {
     if (key == keys::enter) {
       v.editing_filter = false;
@@ -225,12 +237,13 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   }
   if (v.current == screen::help) {
     v.current = v.inspecting.empty() ? screen::table : screen::inspect;
-    return {outcome::redraw};
+    return {outcome::refresh};
   }
   if (key == 'h' || key == '?') {
     v.current = screen::help;
     return {outcome::redraw};
   }
+  if (v.current == screen::alarms) return on_alarms_key(v, key, node, page);
   if (v.current == screen::inspect) {
     const std::vector<pid> near = details ? neighbours(*details) : std::vector<pid>{};
     if (is_motion(key)) {
@@ -272,6 +285,10 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   if (key == '/') {
     v.editing_filter = true;
     return {outcome::redraw};
+  }
+  if (key == 'a') {
+    v.current = screen::alarms;
+    return {outcome::refresh};
   }
   if (key == 'I') {
     v.ascending = !v.ascending;

@@ -2,6 +2,7 @@
 /// etop's model: what it fetched, what the operator is looking at, and what each key does. Pure:
 /// no terminal, no sockets, so every rule here is unit-tested.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,7 +58,20 @@ struct history {
 /// sample (rows not seen before get none). Fills reductions_in_window where the node did not.
 void interval_reductions(std::vector<process_row>& rows, const std::vector<process_row>& before);
 
-enum class screen { table, inspect, help };
+enum class screen { table, inspect, help, alarms };
+
+/// An alarm or valve operation for the node (docs/protocol.md: ack_alarm, set_alarm, clear_alarm,
+/// override_valve, reload_rules), built by the alarms screen and carried out by the link.
+struct operation {
+  std::string op;  ///< the protocol's op
+  std::string alarm, severity, description;  ///< ack/set/clear
+  std::string valve, mode;                    ///< override_valve: open, closed or automatic
+  std::uint64_t for_ms = 0;                   ///< override_valve: how long the override lasts
+  bool operator==(const operation&) const = default;
+};
+
+/// What the operator is typing on the status line of the alarms screen.
+enum class prompt_kind { none, set_alarm, valve_minutes };
 
 struct view_state {
   column_id sort = column_id::msgq;
@@ -73,6 +87,11 @@ struct view_state {
   std::size_t link_scroll = 0;  ///< first entry of the inspect view's go-to list shown
   bool confirm_kill = false;
   pid kill_target;
+  std::size_t alarm_selected = 0, alarm_scroll = 0;  ///< the alarms screen: alarms, then valves
+  std::optional<operation> confirm;  ///< an operation waiting for 'y'
+  prompt_kind prompt = prompt_kind::none;
+  std::string prompt_text;           ///< what was typed so far
+  operation prompt_op;               ///< the operation the prompt completes
   bool admin = true;     ///< false for a viewer session: admin keys explain instead
   std::string notice;    ///< one line under the header, cleared by the next key
 };
@@ -110,15 +129,25 @@ inline constexpr int up = 0x101, down = 0x102, left = 0x103, right = 0x104, page
 
 /// What a key asks the viewer's loop to do.
 struct outcome {
-  enum kind { none, redraw, refresh, quit, kill, garbage_collect, suspend, resume };
+  enum kind { none, redraw, refresh, quit, kill, garbage_collect, suspend, resume, operate };
   outcome(kind w = none, pid t = {}) : what(w), target(t) {}
   kind what;
   pid target;
+  operation op;  ///< for operate
 };
 
 /// Applies `key` to `v`. `rows`: the arranged rows; `details`: the inspected process, if any;
 /// `page`: entries per page of the list the arrows move in (frame::page).
-outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const inspected* details, int page);
+/// `node`: the last system_info, for the alarms screen's alarms and valves.
+outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, const inspected* details, int page,
+               const introspect::node_info* node = nullptr);
+
+/// The alarms screen's keys (on_key calls it on that screen): Up/Down select among the active
+/// alarms then the valves; a ack and c clear the selected alarm, n raises one (typed: ID SEVERITY
+/// DESCRIPTION), o x u override the selected valve open, closed or back to automatic for a typed
+/// number of minutes, r reloads the rules file; each asks for y (or Enter on a prompt) first and
+/// needs the admin role; q or Esc goes back. Pure.
+outcome on_alarms_key(view_state& v, int key, const introspect::node_info* node, int page);
 
 /// The help screen's table: keys, what they do, and whether they need the admin role.
 struct key_help {
