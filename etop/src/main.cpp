@@ -313,6 +313,8 @@ int interactive(const options& o) {
     page = f.page;
     if (v.current == screen::table) {
       keep_in_view(v.selected, v.scroll, rows.size(), page);
+    } else if (v.current == screen::help) {
+      v.help_scroll = f.first;
     } else if (v.current == screen::alarms && now) {
       keep_in_view(v.alarm_selected, v.alarm_scroll, now->node.alarms.size() + now->node.valves.size(), page);
     } else if (v.current == screen::inspect && in.details) {

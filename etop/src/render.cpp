@@ -385,14 +385,23 @@ frame alarms_screen(const render_input& in, const view_state& v, int width, int 
 }
 
 frame help_screen(const view_state& v, int width, int height) {
-  frame f;
-  f.lines.push_back("etop: keys (any key returns)");
-  f.reversed.push_back(0);
+  std::vector<std::string> body;
   for (auto& k : key_table())
-    f.lines.push_back(fmt::format("  {:<28} {}{}", k.keys, k.what, k.admin ? (v.admin ? "  [admin]" : "  [admin: not this session]") : ""));
-  f.lines.push_back("");
-  f.lines.push_back("columns: MSGQ queued messages, REDS reductions since the previous refresh, MEMORY control block +");
-  f.lines.push_back("  mailbox + heap + state, GC collections, AGE of the oldest queued message, HANDLER what it handles now");
+    body.push_back(fmt::format("  {:<28} {}{}", k.keys, k.what, k.admin ? (v.admin ? "  [admin]" : "  [admin: not this session]") : ""));
+  body.push_back("");
+  body.push_back("columns: MSGQ queued messages, REDS reductions since the previous refresh, MEMORY control block +");
+  body.push_back("  mailbox + heap + state, GC collections, AGE of the oldest queued message, HANDLER what it handles now");
+  frame f;
+  // On a short terminal the help scrolls (Up/Down, PgUp/PgDn); any other key returns.
+  f.page = std::max(1, height - 1);
+  const std::size_t page = static_cast<std::size_t>(f.page);
+  f.first = std::min(v.help_scroll, body.size() > page ? body.size() - page : 0);
+  f.lines.push_back(body.size() > page ? fmt::format("etop: keys, lines {}-{} of {} (Up/Down scroll, any other key returns)",
+                                                     f.first + 1, std::min(body.size(), f.first + page), body.size())
+                                       : std::string("etop: keys (any key returns)"));
+  f.reversed.push_back(0);
+  for (std::size_t i = f.first; i < body.size() && f.lines.size() < static_cast<std::size_t>(std::max(0, height)); ++i)
+    f.lines.push_back(body[i]);
   finish(f, width, height);
   return f;
 }

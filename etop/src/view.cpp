@@ -235,7 +235,14 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     v.paused = !v.paused;
     return {v.paused ? outcome::redraw : outcome::refresh};
   }
+  if (v.current == screen::help && is_motion(key)) {
+    const std::size_t lines = key_table().size() + 3;  // the body help_screen shows
+    v.help_scroll = std::min(v.help_scroll, lines);
+    move(v.help_scroll, key, lines, page);
+    return {outcome::redraw};
+  }
   if (v.current == screen::help) {
+    v.help_scroll = 0;
     v.current = v.inspecting.empty() ? screen::table : screen::inspect;
     return {outcome::refresh};
   }

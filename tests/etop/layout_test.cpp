@@ -239,3 +239,22 @@ TEST_CASE("a process that dies while inspected keeps its last view, is marked de
   CHECK(on_key(v, keys::enter, {}, &d, f.page).what == outcome::refresh);
   CHECK(v.inspecting == std::vector<pid>{pid{0, 0}, pid{9, 1}});  // the successor replaces the dead one
 }
+
+TEST_CASE("the help scrolls on a short terminal and any other key returns") {
+  render_input in;
+  view_state v;
+  CHECK(on_key(v, 'h', {}, nullptr, 10).what == outcome::redraw);
+  frame f = render(in, v, 100, 8);
+  CHECK(f.lines[0].starts_with("etop: keys, lines 1-7 of "));
+  for (int i = 0; i < 3; ++i) on_key(v, keys::down, {}, nullptr, f.page);
+  CHECK(v.current == screen::help);
+  f = render(in, v, 100, 8);
+  CHECK(f.first == 3);
+  CHECK(f.lines[0].starts_with("etop: keys, lines 4-10 of "));
+  on_key(v, keys::end, {}, nullptr, f.page);
+  f = render(in, v, 120, 8);
+  CHECK(f.lines.back().find("HANDLER what it handles now") != std::string::npos);
+  CHECK(render(in, v, 100, 60).lines[0] == fit("etop: keys (any key returns)", 100));
+  CHECK(on_key(v, 'x', {}, nullptr, f.page).what == outcome::refresh);
+  CHECK(v.current == screen::table);
+}

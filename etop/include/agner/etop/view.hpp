@@ -87,6 +87,7 @@ struct view_state {
   std::size_t link_scroll = 0;  ///< first entry of the inspect view's go-to list shown
   bool confirm_kill = false;
   pid kill_target;
+  std::size_t help_scroll = 0;  ///< first line of the help shown
   std::size_t alarm_selected = 0, alarm_scroll = 0;  ///< the alarms screen: alarms, then valves
   std::optional<operation> confirm;  ///< an operation waiting for 'y'
   prompt_kind prompt = prompt_kind::none;
