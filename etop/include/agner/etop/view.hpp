@@ -20,12 +20,13 @@ struct column {
   column_id id;
   std::string_view title;
   int width;            ///< fixed width; 0 shares what is left with the other flexible columns
-  int drop_order;       ///< on a narrow terminal the highest goes first; 0 never
+  int drop_order;       ///< on a narrow terminal the highest goes first; 0 never, nor the sort column
   bool numeric;         ///< right-aligned, and sorted largest first
   std::string_view server_sort;  ///< the node's top key for it; empty: sorted among the fetched rows
   char key;             ///< the key that sorts by it
 };
-/// The table's columns, left to right.
+/// The table's columns, left to right. Narrow terminals drop GC, AGE, HANDLER, REDS, STATUS, MEMORY
+/// in that order (docs/etop.md gives the widths); PID, NAME OR BEHAVIOUR and MSGQ always stay.
 const std::vector<column>& columns();
 const column& column_of(column_id id);
 
