@@ -185,9 +185,9 @@ std::string sort_refused(column_id sort, const std::string& why) {
   const std::string title(column_of(sort).title);
   if (const auto at = why.find("limit "); at != std::string::npos) {
     const auto digits = why.substr(at + 6, why.find_first_not_of("0123456789", at + 6) - at - 6);
-    if (!digits.empty()) return fmt::format("{} sort unavailable ({} in use); staying on the previous sort", title, digits);
+    if (!digits.empty()) return fmt::format("{} sort unavailable ({} in use)", title, digits);
   }
-  return fmt::format("{} sort unavailable: {}; staying on the previous sort", title, why);
+  return fmt::format("{} sort unavailable: {}", title, why);
 }
 
 int batch(const options& o) {
@@ -197,7 +197,7 @@ int batch(const options& o) {
   auto fetch = [&]() {
     std::string refused;
     auto s = link.fetch(v, o.lines, now_s(), refused);
-    if (!refused.empty()) fail(fmt::format("cannot read {}: {}", o.where.display, refused), 1);
+    if (!refused.empty()) fail(fmt::format("cannot read {}: {}", o.where.display, sort_refused(v.sort, refused)), 1);
     if (!s) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
     return s;
   };
@@ -287,7 +287,7 @@ int interactive(const options& o) {
         // Rates and REDS need a second sample: take it soon rather than a whole interval later.
         if (!before || !now->reductions_known) next_refresh = t + std::min(0.5, o.interval);
       } else if (!refused.empty()) {
-        v.notice = sort_refused(v.sort, refused);
+        v.notice = sort_refused(v.sort, refused) + "; staying on the previous sort";
         v.sort = shown_sort;
         v.ascending = shown_ascending;
       }
