@@ -241,7 +241,8 @@ void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>&
   std::string notice;
   bool gone = false;
   if (auto d = link.inspect(target, notice, gone, t)) {
-    details = inspected{std::move(*d)};
+    details.emplace();
+    details->last = std::move(*d);
   } else if (gone && details) {
     details->dead = true;
     if (auto next = link.whereis(details->last.row.registered_name, t); next && *next != target) details->successor = *next;

@@ -94,7 +94,7 @@ struct header_line {
 std::vector<header_line> full_header(const render_input& in, const view_state& v, int width) {
   std::vector<header_line> h;
   const auto& link = in.link;
-  auto per_s = [&in](double v) { return in.rate.valid ? rate(v) : std::string("-"); };
+  auto per_s = [&in](double x) { return in.rate.valid ? rate(x) : std::string("-"); };
   std::string state = link.role.empty() ? "" : fmt::format("  [{}]", link.role);
   if (v.paused) state += "  PAUSED (space resumes)";
   if (!in.now) {

@@ -64,9 +64,9 @@ enum class screen { table, inspect, help, alarms };
 /// An alarm or valve operation for the node (docs/protocol.md: ack_alarm, set_alarm, clear_alarm,
 /// override_valve, reload_rules), built by the alarms screen and carried out by the link.
 struct operation {
-  std::string op;  ///< the protocol's op
-  std::string alarm, severity, description;  ///< ack/set/clear
-  std::string valve, mode;                    ///< override_valve: open, closed or automatic
+  std::string op{};  ///< the protocol's op
+  std::string alarm{}, severity{}, description{};  ///< ack/set/clear
+  std::string valve{}, mode{};                      ///< override_valve: open, closed or automatic
   std::uint64_t for_ms = 0;                   ///< override_valve: how long the override lasts
   bool operator==(const operation&) const = default;
 };
