@@ -288,9 +288,13 @@ int interactive(const options& o) {
         // Rates and REDS need a second sample: take it soon rather than a whole interval later.
         if (!before || !now->reductions_known) next_refresh = t + std::min(0.5, o.interval);
       } else if (!refused.empty()) {
-        v.notice = sort_refused(v.sort, refused) + "; staying on the previous sort";
-        v.sort = shown_sort;
-        v.ascending = shown_ascending;
+        if (v.sort != shown_sort) {
+          v.notice = sort_refused(v.sort, refused) + "; staying on the previous sort";
+          v.sort = shown_sort;
+          v.ascending = shown_ascending;
+        } else {
+          v.notice = "the node refused the refresh: " + refused;
+        }
       }
       v.admin = link.admin() || link.status(t).role.empty();
       if (v.current == screen::inspect && !v.inspecting.empty()) {
