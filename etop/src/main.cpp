@@ -303,7 +303,10 @@ int interactive(const options& o) {
         details.reset();
       }
     }
-    if (now) rows = arrange(now->rows, v);
+    if (now) {
+      rows = arrange(now->rows, v);
+      follow_selection(v, rows);
+    }
     render_input in;
     in.now = now ? &*now : nullptr;
     in.rate = now && before ? rates_between(*before, *now) : rates{};

@@ -122,6 +122,15 @@ std::vector<pid> neighbours(const inspected& d) {
   return out;
 }
 
+void follow_selection(view_state& v, const std::vector<process_row>& rows) {
+  if (!v.selected_pid) return;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (rows[i].id == v.selected_pid) {
+      v.selected = i;
+      return;
+    }
+}
+
 void keep_in_view(std::size_t& selected, std::size_t& first, std::size_t count, int page) {
   const auto p = static_cast<std::size_t>(std::max(1, page));
   if (count == 0) {
@@ -229,6 +238,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
       return {};
     }
     v.selected = v.scroll = 0;
+    v.selected_pid = {};
     return {outcome::refresh};
   }
   if (key == ' ') {
@@ -280,6 +290,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   if (is_motion(key)) {
     move(v.selected, key, rows.size(), page);
     keep_in_view(v.selected, v.scroll, rows.size(), page);
+    if (v.selected < rows.size()) v.selected_pid = rows[v.selected].id;
     return {outcome::redraw};
   }
   if (key == keys::enter) {

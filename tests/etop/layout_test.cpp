@@ -258,3 +258,22 @@ TEST_CASE("the help scrolls on a short terminal and any other key returns") {
   CHECK(on_key(v, 'x', {}, nullptr, f.page).what == outcome::refresh);
   CHECK(v.current == screen::table);
 }
+
+TEST_CASE("the selection follows its process when a refresh re-orders the rows") {
+  auto s = busy_sample(6);
+  view_state v;
+  auto rows = arrange(s.rows, v);
+  on_key(v, keys::down, rows, nullptr, 10);
+  on_key(v, keys::down, rows, nullptr, 10);
+  CHECK(v.selected_pid == pid{2, 0});
+  s.rows[2].message_queue_len = 1000;  // now the longest queue: first row
+  rows = arrange(s.rows, v);
+  follow_selection(v, rows);
+  CHECK(v.selected == 0);
+  s.rows.erase(s.rows.begin() + 2);  // it died: the selection stays on a row
+  rows = arrange(s.rows, v);
+  follow_selection(v, rows);
+  std::size_t first = 0;
+  keep_in_view(v.selected, first, rows.size(), 10);
+  CHECK(v.selected == 0);
+}

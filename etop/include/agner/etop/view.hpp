@@ -80,6 +80,7 @@ struct view_state {
   std::string filter;
   bool editing_filter = false;
   std::size_t selected = 0;  ///< index into the arranged rows
+  pid selected_pid;          ///< the process selected by the operator; follow_selection() keeps it selected
   std::size_t scroll = 0;    ///< first row shown
   bool paused = false;
   screen current = screen::table;
@@ -103,6 +104,10 @@ std::string display_name(const process_row& r);
 
 /// Rows in display order: by the view's column (ties by pid, so rows do not jitter).
 std::vector<process_row> arrange(std::vector<process_row> rows, const view_state& v);
+
+/// After a refresh re-arranged the rows: moves `selected` to the row of the process the operator
+/// selected (as htop does), if it is still among `rows`; else the index stays. Pure; O(rows).
+void follow_selection(view_state& v, const std::vector<process_row>& rows);
 
 /// The inspected process as last seen, and whether it has died since.
 struct inspected {
