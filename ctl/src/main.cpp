@@ -139,6 +139,15 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    if (app.get_subcommands().empty()) {  // CLI11 would only say "A subcommand is required"
+      std::string names;
+      for (auto* s : app.get_subcommands({})) names += (names.empty() ? "" : ", ") + s->get_name();
+      const auto extra = app.remaining();
+      if (!extra.empty()) return complain(2, fmt::format("unknown subcommand '{}' (subcommands: {})", extra.front(), names));
+      if (!f.node.empty())
+        return complain(2, fmt::format("no subcommand after NODE '{}' (subcommands: {})", f.node, names));
+      return complain(2, fmt::format("a subcommand is required (subcommands: {})", names));
+    }
     return complain(2, fmt::format("{} (agner-ctl --help lists the subcommands and flags)", e.what()));
   }
 

@@ -94,7 +94,9 @@ has "agner-ctl: no such process: nobody" "$err"
 expect 2 "$dir/none.sock" info
 has "cannot attach to $dir/none.sock" "$err"
 expect 2 ctltest
-has "subcommand" "$err"
+has "no subcommand after NODE 'ctltest'" "$err"
+expect 2 ctltest bogus
+has "unknown subcommand 'bogus'" "$err"
 expect 2 ctltest set x --severity loud
 has "--severity" "$err"
 expect 2 ctltest --role root info
