@@ -1,0 +1,227 @@
+// The /metrics HTTP server (see http_server.hpp). Everything but stats() runs on the server's one
+// thread, so the session list needs no lock.
+#include "http_server.hpp"
+
+#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
+
+#include <atomic>
+#include <list>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+namespace agner::exporter {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+constexpr const char* content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace
+
+class session;
+
+struct http_server::impl {
+  http_limits limits;
+  render body;
+  // Declared before the io_context: sessions still queued when it is destroyed remove themselves.
+  std::list<session*> sessions;
+  std::atomic<std::uint64_t> open{0}, accepted{0}, evicted{0}, timed_out{0}, scrapes{0};
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::uint16_t port = 0;
+  std::thread thread;
+
+  void accept();
+  void make_room();
+};
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(http_server::impl& s, tcp::socket sock) : server_(s), stream_(std::move(sock)) {
+    where_ = server_.sessions.insert(server_.sessions.end(), this);
+    server_.open.store(server_.sessions.size(), std::memory_order_relaxed);
+  }
+  ~session() {
+    server_.sessions.erase(where_);
+    server_.open.store(server_.sessions.size(), std::memory_order_relaxed);
+  }
+
+  void start() { read(server_.limits.header_timeout); }
+
+  /// Waiting for a request (not writing an answer), and since when.
+  bool reading() const { return reading_; }
+  steady::time_point since() const { return since_; }
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  void read(std::chrono::milliseconds deadline) {
+    reading_ = true;
+    since_ = steady::now();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_request_bytes));
+    parser_->body_limit(server_.limits.max_request_bytes);
+    stream_.expires_after(deadline);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      server_.timed_out.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return;
+    if (ec) {  // malformed or too large: say so and close
+      answer(plain(http::status::bad_request, 11, false, "Bad request.\n"));
+      return;
+    }
+    handle(parser_->release());
+  }
+
+  using response = http::response<http::string_body>;
+
+  static response plain(http::status status, unsigned version, bool keep_alive, std::string text) {
+    response res{status, version};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.keep_alive(keep_alive);
+    res.body() = std::move(text);
+    res.prepare_payload();
+    return res;
+  }
+
+  void handle(http::request<http::string_body> req) {
+    const auto target = std::string_view(req.target().data(), req.target().size());
+    const auto path = target.substr(0, target.find('?'));
+    const bool keep = req.keep_alive();
+    if (path != "/metrics") return answer(plain(http::status::not_found, req.version(), keep, "Not found: only /metrics is served.\n"));
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      auto res = plain(http::status::method_not_allowed, req.version(), keep, "Method not allowed: use GET or HEAD.\n");
+      res.set(http::field::allow, "GET, HEAD");
+      return answer(std::move(res));
+    }
+    std::string text;
+    try {
+      text = server_.body();
+    } catch (const std::exception& e) {
+      return answer(plain(http::status::internal_server_error, req.version(), false, fmt::format("Collection failed: {}\n", e.what())));
+    }
+    server_.scrapes.fetch_add(1, std::memory_order_relaxed);
+    response res{http::status::ok, req.version()};
+    res.set(http::field::content_type, content_type);
+    res.keep_alive(keep);
+    if (req.method() == http::verb::head) {
+      res.content_length(text.size());  // the GET headers, no body
+    } else {
+      res.body() = std::move(text);
+      res.prepare_payload();
+    }
+    answer(std::move(res));
+  }
+
+  void answer(response res) {
+    reading_ = false;
+    since_ = steady::now();
+    res_ = std::move(res);
+    stream_.expires_after(server_.limits.write_timeout);
+    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (ec == beast::error::timeout) server_.timed_out.fetch_add(1, std::memory_order_relaxed);
+    if (ec || !res_.keep_alive()) return close();
+    read(server_.limits.idle_timeout);
+  }
+
+  http_server::impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  response res_;
+  std::list<session*>::iterator where_;
+  bool reading_ = true;
+  steady::time_point since_ = steady::now();
+};
+
+void http_server::impl::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket sock) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) {
+      accepted.fetch_add(1, std::memory_order_relaxed);
+      if (sessions.size() >= limits.max_connections) make_room();
+      std::make_shared<session>(*this, std::move(sock))->start();
+    }
+    // On an error (EMFILE...) keep accepting: the deadlines free descriptors.
+    accept();
+  });
+}
+
+void http_server::impl::make_room() {
+  // The connection waiting longest for a request (idle keep-alive or a slow header); one writing
+  // an answer is closed only if every connection is writing.
+  session* idlest = nullptr;
+  for (auto* s : sessions)
+    if (!idlest || (s->reading() && !idlest->reading()) || (s->reading() == idlest->reading() && s->since() < idlest->since()))
+      idlest = s;
+  if (!idlest) return;
+  evicted.fetch_add(1, std::memory_order_relaxed);
+  idlest->close();
+}
+
+http_server::http_server(const std::string& host, std::uint16_t port, http_limits limits, render body)
+    : impl_(std::make_shared<impl>()) {
+  impl_->limits = limits;
+  impl_->body = std::move(body);
+  beast::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error(fmt::format("'{}' is not an IP address", host));
+  const tcp::endpoint ep{addr, port};
+  auto& a = impl_->acceptor;
+  const auto fail = [&](const char* step) {
+    return std::runtime_error(fmt::format("cannot {} {}:{}: {}", step, host, port, ec.message()));
+  };
+  if (a.open(ep.protocol(), ec)) throw fail("open a socket for");
+  if (a.set_option(asio::socket_base::reuse_address(true), ec)) throw fail("set SO_REUSEADDR on");
+  if (a.bind(ep, ec)) throw fail("bind");
+  if (a.listen(asio::socket_base::max_listen_connections, ec)) throw fail("listen on");
+  impl_->port = a.local_endpoint(ec).port();
+  impl_->accept();
+  impl_->thread = std::thread([s = impl_.get()] { s->io.run(); });
+}
+
+http_server::~http_server() {
+  // Close the listener and every connection on the server's thread; run() returns when the last
+  // handler is gone.
+  asio::post(impl_->io, [s = impl_.get()] {
+    beast::error_code ec;
+    s->acceptor.close(ec);
+    for (auto* c : s->sessions) c->close();
+  });
+  impl_->thread.join();
+}
+
+std::uint16_t http_server::port() const { return impl_->port; }
+
+http_stats http_server::stats() const {
+  const auto& s = *impl_;
+  return {s.open.load(std::memory_order_relaxed), s.accepted.load(std::memory_order_relaxed),
+          s.evicted.load(std::memory_order_relaxed), s.timed_out.load(std::memory_order_relaxed),
+          s.scrapes.load(std::memory_order_relaxed)};
+}
+
+}  // namespace agner::exporter
