@@ -304,9 +304,9 @@ struct exporter::impl {
 
   /// One scrape's document: the runtime's families, the server's own, the business registry's,
   /// help texts escaped (prometheus-cpp's TextSerializer escapes label values, not help).
-  std::string render() const {
+  std::string render(const http_stats& st) const {
     auto families = collector->Collect();
-    server_metrics(families);
+    server_metrics(st, families);
     for (auto& f : business->registry()->Collect()) families.push_back(std::move(f));
     for (auto& f : families) {
       f.help = escape_help(to_valid_utf8(f.help));
@@ -317,8 +317,7 @@ struct exporter::impl {
     return prometheus::TextSerializer().Serialize(families);
   }
 
-  void server_metrics(std::vector<MetricFamily>& out) const {
-    const auto st = server->stats();
+  static void server_metrics(const http_stats& st, std::vector<MetricFamily>& out) {
     out.push_back(single("agner_metrics_connections", "Connections open to the metrics endpoint.", MetricType::Gauge,
                          static_cast<double>(st.connections_open)));
     out.push_back(single("agner_metrics_scrapes_total", "GET /metrics answered.", MetricType::Counter, static_cast<double>(st.scrapes)));
@@ -359,7 +358,7 @@ exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
   s.collector = std::make_shared<runtime_collector>(rt, s.opts);
   s.collector->store(s.scan());
   try {
-    s.server = std::make_unique<http_server>(host, static_cast<std::uint16_t>(port), s.opts.http, [&s] { return s.render(); });
+    s.server = std::make_unique<http_server>(host, static_cast<std::uint16_t>(port), s.opts.http, [&s](const http_stats& st) { return s.render(st); });
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("--metrics-listen {}: {}", s.opts.listen, e.what()));
   }

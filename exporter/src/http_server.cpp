@@ -12,6 +12,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
@@ -29,30 +30,35 @@ constexpr const char* content_type = "text/plain; version=0.0.4; charset=utf-8";
 
 }  // namespace
 
-class session;
+class http_session;
 
 struct http_server::impl {
   http_limits limits;
   render body;
   // Declared before the io_context: sessions still queued when it is destroyed remove themselves.
-  std::list<session*> sessions;
+  std::list<http_session*> sessions;
   std::atomic<std::uint64_t> open{0}, accepted{0}, evicted{0}, timed_out{0}, scrapes{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
+  asio::steady_timer accept_pause{io};
   std::uint16_t port = 0;
   std::thread thread;
 
   void accept();
   void make_room();
+  http_stats stats() const {
+    return {open.load(std::memory_order_relaxed), accepted.load(std::memory_order_relaxed), evicted.load(std::memory_order_relaxed),
+            timed_out.load(std::memory_order_relaxed), scrapes.load(std::memory_order_relaxed)};
+  }
 };
 
-class session : public std::enable_shared_from_this<session> {
+class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  session(http_server::impl& s, tcp::socket sock) : server_(s), stream_(std::move(sock)) {
+  http_session(http_server::impl& s, tcp::socket sock) : server_(s), stream_(std::move(sock)) {
     where_ = server_.sessions.insert(server_.sessions.end(), this);
     server_.open.store(server_.sessions.size(), std::memory_order_relaxed);
   }
-  ~session() {
+  ~http_session() {
     server_.sessions.erase(where_);
     server_.open.store(server_.sessions.size(), std::memory_order_relaxed);
   }
@@ -117,7 +123,7 @@ class session : public std::enable_shared_from_this<session> {
     }
     std::string text;
     try {
-      text = server_.body();
+      text = server_.body(server_.stats());
     } catch (const std::exception& e) {
       return answer(plain(http::status::internal_server_error, req.version(), false, fmt::format("Collection failed: {}\n", e.what())));
     }
@@ -153,7 +159,7 @@ class session : public std::enable_shared_from_this<session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   response res_;
-  std::list<session*>::iterator where_;
+  std::list<http_session*>::iterator where_;
   bool reading_ = true;
   steady::time_point since_ = steady::now();
 };
@@ -161,12 +167,18 @@ class session : public std::enable_shared_from_this<session> {
 void http_server::impl::accept() {
   acceptor.async_accept([this](beast::error_code ec, tcp::socket sock) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-    if (!ec) {
-      accepted.fetch_add(1, std::memory_order_relaxed);
-      if (sessions.size() >= limits.max_connections) make_room();
-      std::make_shared<session>(*this, std::move(sock))->start();
+    if (ec) {
+      // Out of descriptors or memory (EMFILE, ENOBUFS...): pause rather than spin; the deadlines
+      // and the cap free descriptors meanwhile.
+      accept_pause.expires_after(std::chrono::milliseconds(50));
+      accept_pause.async_wait([this](beast::error_code e) {
+        if (!e) accept();
+      });
+      return;
     }
-    // On an error (EMFILE...) keep accepting: the deadlines free descriptors.
+    accepted.fetch_add(1, std::memory_order_relaxed);
+    if (sessions.size() >= limits.max_connections) make_room();
+    std::make_shared<http_session>(*this, std::move(sock))->start();
     accept();
   });
 }
@@ -174,7 +186,7 @@ void http_server::impl::accept() {
 void http_server::impl::make_room() {
   // The connection waiting longest for a request (idle keep-alive or a slow header); one writing
   // an answer is closed only if every connection is writing.
-  session* idlest = nullptr;
+  http_session* idlest = nullptr;
   for (auto* s : sessions)
     if (!idlest || (s->reading() && !idlest->reading()) || (s->reading() == idlest->reading() && s->since() < idlest->since()))
       idlest = s;
@@ -201,7 +213,17 @@ http_server::http_server(const std::string& host, std::uint16_t port, http_limit
   if (a.listen(asio::socket_base::max_listen_connections, ec)) throw fail("listen on");
   impl_->port = a.local_endpoint(ec).port();
   impl_->accept();
-  impl_->thread = std::thread([s = impl_.get()] { s->io.run(); });
+  impl_->thread = std::thread([s = impl_.get()] {
+    // No exception leaves this thread: a handler that throws (out of memory) loses its connection,
+    // the server goes on.
+    for (;;) {
+      try {
+        s->io.run();
+        return;
+      } catch (const std::exception&) {
+      }
+    }
+  });
 }
 
 http_server::~http_server() {
@@ -210,6 +232,7 @@ http_server::~http_server() {
   asio::post(impl_->io, [s = impl_.get()] {
     beast::error_code ec;
     s->acceptor.close(ec);
+    s->accept_pause.cancel();
     for (auto* c : s->sessions) c->close();
   });
   impl_->thread.join();
@@ -217,11 +240,6 @@ http_server::~http_server() {
 
 std::uint16_t http_server::port() const { return impl_->port; }
 
-http_stats http_server::stats() const {
-  const auto& s = *impl_;
-  return {s.open.load(std::memory_order_relaxed), s.accepted.load(std::memory_order_relaxed),
-          s.evicted.load(std::memory_order_relaxed), s.timed_out.load(std::memory_order_relaxed),
-          s.scrapes.load(std::memory_order_relaxed)};
-}
+http_stats http_server::stats() const { return impl_->stats(); }
 
 }  // namespace agner::exporter

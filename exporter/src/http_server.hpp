@@ -23,8 +23,9 @@ struct http_stats {
 
 class http_server {
  public:
-  /// The body of GET /metrics, called on the server's thread for each scrape.
-  using render = std::function<std::string()>;
+  /// The body of GET /metrics, called on the server's thread for each scrape with the server's
+  /// own counters (which it may serve).
+  using render = std::function<std::string(const http_stats&)>;
   /// Binds `host:port` and starts the server's thread. Throws std::runtime_error with the
   /// system's reason ("Address already in use") when it cannot listen.
   http_server(const std::string& host, std::uint16_t port, http_limits limits, render body);
