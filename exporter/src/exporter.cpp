@@ -335,6 +335,14 @@ exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
   auto& s = *impl_;
   if (s.opts.processes.size() > 50)
     throw std::runtime_error(fmt::format("per-process metrics for at most 50 names, not {}", s.opts.processes.size()));
+  const auto& h = s.opts.http;
+  if (h.max_connections < 1 || h.max_request_bytes < 1024)
+    throw std::runtime_error(fmt::format("metrics server: max_connections must be at least 1 and max_request_bytes at least 1024, not {} and {}",
+                                         h.max_connections, h.max_request_bytes));
+  if (h.header_timeout.count() <= 0 || h.idle_timeout.count() <= 0 || h.write_timeout.count() <= 0)
+    throw std::runtime_error("metrics server: header_timeout, idle_timeout and write_timeout must be positive");
+  if (s.opts.sample_every.count() <= 0)
+    throw std::runtime_error(fmt::format("the table scan interval must be positive, not {} ms", s.opts.sample_every.count()));
   const auto colon = s.opts.listen.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error(fmt::format("--metrics-listen {}: expected ADDR:PORT", s.opts.listen));
   std::string host = s.opts.listen.substr(0, colon);

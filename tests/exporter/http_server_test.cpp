@@ -138,7 +138,7 @@ TEST_CASE("a scrape answers within a second while 1,000 idle connections are ope
   trickle.join();
 }
 
-TEST_CASE("a busy metrics port is refused with the system's reason") {
+TEST_CASE("a busy metrics port, a bad port and bad limits are refused with the reason") {
   runtime rt(test::two_schedulers());
   exporter::exporter first(rt, loopback());
   auto o = loopback();
@@ -148,6 +148,16 @@ TEST_CASE("a busy metrics port is refused with the system's reason") {
   CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("the port must be a number from 0 to 65535"), std::runtime_error);
   o.listen = "127.0.0.1:abc";
   CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("the port must be a number"), std::runtime_error);
+  o = loopback();
+  o.http.max_connections = 0;
+  CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("max_connections must be at least 1"), std::runtime_error);
+  o = loopback();
+  o.http.header_timeout = std::chrono::milliseconds(0);
+  CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("must be positive"), std::runtime_error);
+  o = loopback();
+  o.sample_every = std::chrono::milliseconds(0);
+  CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("scan interval must be positive"), std::runtime_error);
+  o.sample_every = std::chrono::milliseconds(10);
   o.listen = "192.0.2.1:0";  // not on this host: allowed, but cannot bind
   o.allow_remote = true;
   CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("Cannot assign requested address"), std::runtime_error);

@@ -74,7 +74,7 @@ class exporter {
  public:
   /// Starts serving on a thread of its own. Throws std::runtime_error naming the problem and the
   /// system's reason (a bad address or port, "Address already in use", a non-loopback address
-  /// without allow_remote, too many per-process names).
+  /// without allow_remote, too many per-process names, http limits or sample_every out of range).
   exporter(runtime& rt, options o, std::shared_ptr<metrics> business = nullptr);
   ~exporter();
   exporter(const exporter&) = delete;
