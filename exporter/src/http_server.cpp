@@ -37,6 +37,7 @@ struct http_server::impl {
   render body;
   // Declared before the io_context: sessions still queued when it is destroyed remove themselves.
   std::list<http_session*> sessions;
+  std::size_t closing = 0;  // sessions closed whose handlers have not run yet
   std::atomic<std::uint64_t> open{0}, accepted{0}, evicted{0}, timed_out{0}, scrapes{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
@@ -46,6 +47,8 @@ struct http_server::impl {
 
   void accept();
   void make_room();
+  /// Open = not closed by us (their descriptors are gone even if their handlers have yet to run).
+  void count() { open.store(sessions.size() - closing, std::memory_order_relaxed); }
   http_stats stats() const {
     return {open.load(std::memory_order_relaxed), accepted.load(std::memory_order_relaxed), evicted.load(std::memory_order_relaxed),
             timed_out.load(std::memory_order_relaxed), scrapes.load(std::memory_order_relaxed)};
@@ -56,11 +59,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
  public:
   http_session(http_server::impl& s, tcp::socket sock) : server_(s), stream_(std::move(sock)) {
     where_ = server_.sessions.insert(server_.sessions.end(), this);
-    server_.open.store(server_.sessions.size(), std::memory_order_relaxed);
+    server_.count();
   }
   ~http_session() {
+    if (closed_) --server_.closing;
     server_.sessions.erase(where_);
-    server_.open.store(server_.sessions.size(), std::memory_order_relaxed);
+    server_.count();
   }
 
   void start() { read(server_.limits.header_timeout); }
@@ -68,7 +72,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
   /// Waiting for a request (not writing an answer), and since when.
   bool reading() const { return reading_; }
   steady::time_point since() const { return since_; }
+  /// Closed (by us) but not yet destroyed: its handlers still have to run.
+  bool closed() const { return closed_; }
   void close() {
+    if (!closed_) ++server_.closing;
+    closed_ = true;
+    server_.count();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
@@ -161,6 +170,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   response res_;
   std::list<http_session*>::iterator where_;
   bool reading_ = true;
+  bool closed_ = false;
   steady::time_point since_ = steady::now();
 };
 
@@ -177,7 +187,7 @@ void http_server::impl::accept() {
       return;
     }
     accepted.fetch_add(1, std::memory_order_relaxed);
-    if (sessions.size() >= limits.max_connections) make_room();
+    if (sessions.size() - closing >= limits.max_connections) make_room();
     std::make_shared<http_session>(*this, std::move(sock))->start();
     accept();
   });
@@ -187,9 +197,11 @@ void http_server::impl::make_room() {
   // The connection waiting longest for a request (idle keep-alive or a slow header); one writing
   // an answer is closed only if every connection is writing.
   http_session* idlest = nullptr;
-  for (auto* s : sessions)
+  for (auto* s : sessions) {
+    if (s->closed()) continue;
     if (!idlest || (s->reading() && !idlest->reading()) || (s->reading() == idlest->reading() && s->since() < idlest->since()))
       idlest = s;
+  }
   if (!idlest) return;
   evicted.fetch_add(1, std::memory_order_relaxed);
   idlest->close();
