@@ -320,7 +320,7 @@ struct exporter::impl {
   static void server_metrics(const http_stats& st, std::vector<MetricFamily>& out) {
     out.push_back(single("agner_metrics_connections", "Connections open to the metrics endpoint.", MetricType::Gauge,
                          static_cast<double>(st.connections_open)));
-    out.push_back(single("agner_metrics_scrapes_total", "GET /metrics answered.", MetricType::Counter, static_cast<double>(st.scrapes)));
+    out.push_back(single("agner_metrics_scrapes_total", "Scrapes answered (GET and HEAD /metrics).", MetricType::Counter, static_cast<double>(st.scrapes)));
     auto closed = family("agner_metrics_connections_closed_total",
                          "Connections to the metrics endpoint the server closed, by reason (evicted past the cap, deadline).",
                          MetricType::Counter);

@@ -18,7 +18,7 @@ struct http_stats {
   std::uint64_t accepted = 0;
   std::uint64_t evicted = 0;    ///< closed to make room past the cap
   std::uint64_t timed_out = 0;  ///< closed by a deadline
-  std::uint64_t scrapes = 0;    ///< GET /metrics answered
+  std::uint64_t scrapes = 0;    ///< GET and HEAD /metrics answered
 };
 
 class http_server {
