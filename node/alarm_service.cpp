@@ -1,6 +1,8 @@
 #include "alarm_service.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <tuple>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -200,10 +202,29 @@ bool alarm_service::override_valve(const std::string& id, const std::string& mod
 }
 
 std::vector<exporter::extra_family> alarm_service::metrics() const {
-  exporter::extra_family active{"agner_alarm_active", "Active alarms (1), by alarm and severity.", false, {}};
-  for (auto& a : engine_->active()) active.samples.push_back({{{"alarm", a.id}, {"severity", a.severity}}, 1});
+  // Bounded (docs/metrics.md): one active series per (alarm, source), the most severe and most
+  // recent first, at most max_active_series; transitions for the 100 ids that changed last, the rest
+  // folded into agner_alarm_transitions_folded_total.
+  constexpr std::size_t max_active_series = 1000;
+  auto rows = engine_->active();
+  const auto rank = [](const std::string& s) { return s == "critical" ? 0 : s == "major" ? 1 : s == "minor" ? 2 : 3; };
+  std::sort(rows.begin(), rows.end(), [&](const auto& a, const auto& b) {
+    return std::tuple(rank(a.severity), b.raised_at_ms, a.id, a.source) < std::tuple(rank(b.severity), a.raised_at_ms, b.id, b.source);
+  });
+  exporter::extra_family count{"agner_alarms_active", "Active alarms, all of them (agner_alarm_active lists at most 1,000).", false,
+                               {{{}, static_cast<double>(rows.size())}}};
+  exporter::extra_family active{"agner_alarm_active", "Active alarms (1), by alarm, severity and source.", false, {}};
+  for (std::size_t i = 0; i < rows.size() && i < max_active_series; ++i)
+    active.samples.push_back({{{"alarm", rows[i].id}, {"severity", rows[i].severity}, {"source", rows[i].source}}, 1});
   exporter::extra_family transitions{"agner_alarm_transitions_total", "Alarm state changes (raise, escalate, de-escalate, clear).", true, {}};
-  for (auto& [id, n] : engine_->transitions_total()) transitions.samples.push_back({{{"alarm", id}}, static_cast<double>(n)});
+  exporter::extra_family folded{"agner_alarm_transitions_folded_total",
+                                "Alarm state changes of ids that have no agner_alarm_transitions_total series any more.", true, {}};
+  {
+    std::lock_guard lock(fold_mutex_);
+    auto v = transitions_fold_.update(engine_->transitions_total());
+    for (auto& [id, n] : v.shown) transitions.samples.push_back({{{"alarm", id}}, n});
+    folded.samples.push_back({{}, v.folded});
+  }
   exporter::extra_family pressure{"agner_valve_pressure", "A valve's pressure, 0 (open) to 1 (shedding all but the system class).", false, {}};
   exporter::extra_family offered{"agner_valve_offered_total", "Work offered to a valve, by class.", true, {}};
   exporter::extra_family shed{"agner_valve_shed_total", "Work a valve refused, by class.", true, {}};
@@ -216,7 +237,7 @@ std::vector<exporter::extra_family> alarm_service::metrics() const {
       would.samples.push_back({{{"valve", v.id}, {"class", cls}}, static_cast<double>(c.would_shed)});
     }
   }
-  return {active, transitions, pressure, offered, shed, would};
+  return {count, active, transitions, folded, pressure, offered, shed, would};
 }
 
 }  // namespace agner::node

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "agner/alarms/engine.hpp"
+#include "agner/exporter/counter_fold.hpp"
 #include "agner/exporter/exporter.hpp"
 #include "agner/exporter/metrics.hpp"
 #include "agner/introspect/server.hpp"
@@ -33,7 +34,8 @@ class alarm_service final : public introspect::alarm_control {
   std::vector<std::string> reload() override;
 
   alarms::engine& engine() { return *engine_; }
-  /// For the exporter: agner_alarm_active, transitions, valve pressure and shed counts.
+  /// For the exporter: agner_alarm_active, transitions, valve pressure and shed counts, each
+  /// family bounded (docs/metrics.md). Thread-safe; O(active alarms + alarm ids ever seen).
   std::vector<exporter::extra_family> metrics() const;
 
   // introspect::alarm_control: what operators see and do through the attach protocol.
@@ -66,6 +68,8 @@ class alarm_service final : public introspect::alarm_control {
   std::map<std::pair<std::string, bool>, std::string> sources_;  // (pid, length?) -> "pid name", while flagged
   void notifier_for(const alarms::rules& r);
   std::string node_name_;
+  mutable std::mutex fold_mutex_;
+  mutable exporter::counter_fold transitions_fold_{100};  // bounds agner_alarm_transitions_total
   std::mutex notifier_mutex_;
   std::unique_ptr<alertmanager_notifier> notifier_;  // when the rules name an Alertmanager
   std::string notifier_url_;

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -18,11 +20,13 @@
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 #include <prometheus/collectable.h>
-#include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include "agner/introspect/queries.hpp"
+#include "http_server.hpp"
+#include "utf8.hpp"
 
 namespace agner::exporter {
 namespace {
@@ -47,6 +51,28 @@ struct table_summary {
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
+
+}  // namespace
+
+std::string escape_help(std::string_view help) {
+  std::string out;
+  out.reserve(help.size());
+  for (char c : help) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out;
+}
+
+std::chrono::milliseconds jittered(std::chrono::milliseconds every, std::uint64_t seed) {
+  // Uniform in [0.8, 1.2] x every, so the scan cannot stay in phase with a periodic workload.
+  std::mt19937_64 rng(seed);
+  const auto lo = every.count() * 4 / 5, hi = every.count() * 6 / 5;
+  return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(lo, std::max(lo, hi))(rng));
+}
+
+namespace {
 
 ClientMetric value_metric(double v, MetricType type, std::vector<prometheus::ClientMetric::Label> labels = {}) {
   ClientMetric m;
@@ -254,7 +280,7 @@ struct exporter::impl {
   options opts;
   std::shared_ptr<metrics> business;
   std::shared_ptr<runtime_collector> collector;
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<http_server> server;
   std::thread sampler;
   std::mutex mutex;
   std::condition_variable wake;
@@ -275,6 +301,33 @@ struct exporter::impl {
     s.taken_at = unix_now();
     return s;
   }
+
+  /// One scrape's document: the runtime's families, the server's own, the business registry's,
+  /// help texts escaped (prometheus-cpp's TextSerializer escapes label values, not help).
+  std::string render(const http_stats& st) const {
+    auto families = collector->Collect();
+    server_metrics(st, families);
+    for (auto& f : business->registry()->Collect()) families.push_back(std::move(f));
+    for (auto& f : families) {
+      f.help = escape_help(to_valid_utf8(f.help));
+      for (auto& m : f.metric)  // the alarms' ids and sources come from operators and rules files
+        for (auto& l : m.label)
+          if (!valid_utf8(l.value)) l.value = to_valid_utf8(l.value);
+    }
+    return prometheus::TextSerializer().Serialize(families);
+  }
+
+  static void server_metrics(const http_stats& st, std::vector<MetricFamily>& out) {
+    out.push_back(single("agner_metrics_connections", "Connections open to the metrics endpoint.", MetricType::Gauge,
+                         static_cast<double>(st.connections_open)));
+    out.push_back(single("agner_metrics_scrapes_total", "Scrapes answered (GET and HEAD /metrics).", MetricType::Counter, static_cast<double>(st.scrapes)));
+    auto closed = family("agner_metrics_connections_closed_total",
+                         "Connections to the metrics endpoint the server closed, by reason (evicted past the cap, deadline).",
+                         MetricType::Counter);
+    closed.metric.push_back(value_metric(static_cast<double>(st.evicted), MetricType::Counter, {{"reason", "evicted"}}));
+    closed.metric.push_back(value_metric(static_cast<double>(st.timed_out), MetricType::Counter, {{"reason", "deadline"}}));
+    out.push_back(std::move(closed));
+  }
 };
 
 exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
@@ -282,10 +335,28 @@ exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
   auto& s = *impl_;
   if (s.opts.processes.size() > 50)
     throw std::runtime_error(fmt::format("per-process metrics for at most 50 names, not {}", s.opts.processes.size()));
+  const auto& h = s.opts.http;
+  if (h.max_connections < 1 || h.max_request_bytes < 1024)
+    throw std::runtime_error(fmt::format("metrics server: max_connections must be at least 1 and max_request_bytes at least 1024, not {} and {}",
+                                         h.max_connections, h.max_request_bytes));
+  if (h.header_timeout.count() <= 0 || h.idle_timeout.count() <= 0 || h.write_timeout.count() <= 0)
+    throw std::runtime_error("metrics server: header_timeout, idle_timeout and write_timeout must be positive");
+  if (s.opts.sample_every.count() <= 0)
+    throw std::runtime_error(fmt::format("the table scan interval must be positive, not {} ms", s.opts.sample_every.count()));
   const auto colon = s.opts.listen.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error(fmt::format("--metrics-listen {}: expected ADDR:PORT", s.opts.listen));
   std::string host = s.opts.listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const std::string port_text = s.opts.listen.substr(colon + 1);
+  unsigned long port = 0;
+  std::size_t used = 0;
+  try {
+    port = std::stoul(port_text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (port_text.empty() || used != port_text.size() || port > 65535 || !std::isdigit(static_cast<unsigned char>(port_text[0])))
+    throw std::runtime_error(fmt::format("--metrics-listen {}: the port must be a number from 0 to 65535", s.opts.listen));
   boost::system::error_code ec;
   const auto addr = boost::asio::ip::make_address(host, ec);
   if (ec) throw std::runtime_error(fmt::format("--metrics-listen {}: bad address", s.opts.listen));
@@ -294,20 +365,16 @@ exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
                                          s.opts.listen));
   s.collector = std::make_shared<runtime_collector>(rt, s.opts);
   s.collector->store(s.scan());
-  // civetweb, hardened: few threads, a short request timeout, small requests, no keep-alive, and
-  // no document root (so no file is ever served).
   try {
-    s.exposer = std::make_unique<prometheus::Exposer>(std::vector<std::string>{
-        "listening_ports", s.opts.listen, "num_threads", "2", "request_timeout_ms", "5000", "max_request_size", "4096",
-        "enable_keep_alive", "no"});
+    s.server = std::make_unique<http_server>(host, static_cast<std::uint16_t>(port), s.opts.http, [&s](const http_stats& st) { return s.render(st); });
   } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("--metrics-listen {}: cannot listen ({})", s.opts.listen, e.what()));
+    throw std::runtime_error(fmt::format("--metrics-listen {}: {}", s.opts.listen, e.what()));
   }
-  s.exposer->RegisterCollectable(s.collector);
-  s.exposer->RegisterCollectable(s.business->registry());
   s.sampler = std::thread([&s] {
+    std::random_device seed;
+    std::mt19937_64 rng(seed());
     std::unique_lock lock(s.mutex);
-    while (!s.wake.wait_for(lock, s.opts.sample_every, [&s] { return s.stopping; })) {
+    while (!s.wake.wait_for(lock, jittered(s.opts.sample_every, rng()), [&s] { return s.stopping; })) {
       lock.unlock();
       s.collector->store(s.scan());
       lock.lock();
@@ -322,13 +389,10 @@ exporter::~exporter() {
   }
   impl_->wake.notify_all();
   impl_->sampler.join();
-  impl_->exposer.reset();
+  impl_->server.reset();
 }
 
-std::uint16_t exporter::port() const {
-  auto ports = impl_->exposer->GetListeningPorts();
-  return ports.empty() ? 0 : static_cast<std::uint16_t>(ports.front());
-}
+std::uint16_t exporter::port() const { return impl_->server->port(); }
 
 metrics& exporter::business() { return *impl_->business; }
 

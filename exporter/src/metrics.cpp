@@ -12,6 +12,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "utf8.hpp"
+
 namespace agner::exporter {
 
 void counter::inc(double by) { c_->Increment(by); }
@@ -30,16 +32,20 @@ struct metrics::impl {
   std::map<std::string, prometheus::Family<prometheus::Histogram>*> histograms;
   std::size_t series = 0;
 
-  void check(const std::string& name, const labels& l, const char* type) {
+  void check(const std::string& name, const std::string& help, const labels& l, const char* type) {
     static const std::regex valid("[a-zA-Z_:][a-zA-Z0-9_:]*");
     static const std::regex label_valid("[a-zA-Z_][a-zA-Z0-9_]*");
     if (!std::regex_match(name, valid))
       throw std::invalid_argument(fmt::format("metric name '{}' is not valid in Prometheus ([a-zA-Z_:][a-zA-Z0-9_:]*)", name));
     if (name.starts_with("agner_") || name.starts_with("process_"))
       throw std::invalid_argument(fmt::format("metric name '{}': agner_ and process_ belong to the runtime", name));
-    for (auto& [k, v] : l)
+    if (!valid_utf8(help)) throw std::invalid_argument(fmt::format("metric {}: the help text is not valid UTF-8", name));
+    for (auto& [k, v] : l) {
       if (!std::regex_match(k, label_valid) || k.starts_with("__"))
-        throw std::invalid_argument(fmt::format("metric {}: label name '{}' is not valid", name, k));
+        throw std::invalid_argument(fmt::format(
+            "metric {}: label name '{}' is not valid in Prometheus ([a-zA-Z_][a-zA-Z0-9_]*, no __ prefix)", name, k));
+      if (!valid_utf8(v)) throw std::invalid_argument(fmt::format("metric {}: the value of label '{}' is not valid UTF-8", name, k));
+    }
     const bool taken = (counters.count(name) && std::string(type) != "counter") ||
                        (gauges.count(name) && std::string(type) != "gauge") ||
                        (histograms.count(name) && std::string(type) != "histogram");
@@ -58,7 +64,7 @@ std::shared_ptr<prometheus::Registry> metrics::registry() const { return impl_->
 
 counter metrics::make_counter(const std::string& name, const std::string& help, const labels& l) {
   std::lock_guard lock(impl_->mutex);
-  impl_->check(name, l, "counter");
+  impl_->check(name, help, l, "counter");
   auto*& family = impl_->counters[name];
   if (!family) family = &prometheus::BuildCounter().Name(name).Help(help).Register(*impl_->registry);
   return counter(family->Add(l));
@@ -66,7 +72,7 @@ counter metrics::make_counter(const std::string& name, const std::string& help, 
 
 gauge metrics::make_gauge(const std::string& name, const std::string& help, const labels& l) {
   std::lock_guard lock(impl_->mutex);
-  impl_->check(name, l, "gauge");
+  impl_->check(name, help, l, "gauge");
   auto*& family = impl_->gauges[name];
   if (!family) family = &prometheus::BuildGauge().Name(name).Help(help).Register(*impl_->registry);
   return gauge(family->Add(l));
@@ -75,7 +81,7 @@ gauge metrics::make_gauge(const std::string& name, const std::string& help, cons
 histogram metrics::make_histogram(const std::string& name, const std::string& help, const std::vector<double>& buckets,
                                   const labels& l) {
   std::lock_guard lock(impl_->mutex);
-  impl_->check(name, l, "histogram");
+  impl_->check(name, help, l, "histogram");
   if (buckets.empty() || !std::is_sorted(buckets.begin(), buckets.end()))
     throw std::invalid_argument(fmt::format("histogram {}: buckets must be increasing", name));
   auto*& family = impl_->histograms[name];

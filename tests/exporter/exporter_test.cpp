@@ -6,46 +6,18 @@
 #include <boost/asio.hpp>
 
 #include "agner/exporter/exporter.hpp"
+#include "scrape.hpp"
 #include "support.hpp"
 
 using namespace agner;
 using agner::test::eventually;
+using agner::test::get;
+using agner::test::loopback;
+using agner::test::sample;
 
 namespace {
 
-/// GET http://127.0.0.1:port/path; returns the status line's code and the body.
-std::pair<int, std::string> get(std::uint16_t port, const std::string& path = "/metrics") {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  asio::ip::tcp::socket s(io);
-  s.connect({asio::ip::make_address("127.0.0.1"), port});
-  const std::string req = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
-  asio::write(s, asio::buffer(req));
-  std::string all;
-  boost::system::error_code ec;
-  asio::read(s, asio::dynamic_buffer(all), ec);
-  const auto split = all.find("\r\n\r\n");
-  const int code = all.size() > 12 ? std::stoi(all.substr(9, 3)) : 0;
-  return {code, split == std::string::npos ? "" : all.substr(split + 4)};
-}
-
-/// The value of the first sample line starting with `series` ("name" or "name{labels}").
-double sample(const std::string& body, const std::string& series) {
-  std::istringstream in(body);
-  for (std::string line; std::getline(in, line);)
-    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-  return -1;
-}
-
 std::size_t lines(const std::string& body) { return static_cast<std::size_t>(std::count(body.begin(), body.end(), '\n')); }
-
-exporter::options loopback() {
-  exporter::options o;
-  o.listen = "127.0.0.1:0";
-  o.sample_every = std::chrono::milliseconds(10);
-  o.node_name = "exptest";
-  return o;
-}
 
 }  // namespace
 
@@ -123,7 +95,7 @@ TEST_CASE("the exporter listens on loopback only, and says why it cannot listen"
   CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("expected ADDR:PORT"), std::runtime_error);
   exporter::exporter first(rt, loopback());
   o.listen = fmt::format("127.0.0.1:{}", first.port());
-  CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("cannot listen"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("Address already in use"), std::runtime_error);
   o = loopback();
   o.processes.assign(51, "x");
   CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("at most 50 names"), std::runtime_error);

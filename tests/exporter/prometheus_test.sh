@@ -22,6 +22,7 @@ for _ in $(seq 1 100); do grep -q "metrics on" "$dir/node.log" && break; sleep 0
 port=$(grep -o "metrics on http://127.0.0.1:[0-9]*" "$dir/node.log" | grep -o "[0-9]*$") || fail "no metrics port: $(cat "$dir/node.log")"
 curl -sf "http://127.0.0.1:$port/metrics" >"$dir/scrape.txt" || fail "scrape"
 promtool check metrics <"$dir/scrape.txt" || fail "promtool check metrics"
+bash "$src/tests/exporter/unique_series.sh" "$dir/scrape.txt" || fail "a series is served twice"
 
 echo "== every metric the Grafana dashboard names is on the scrape"
 names=$(grep -o '"expr": "[^"]*"' "$src/deploy/grafana-dashboard.json" | grep -oE '\b(agner|process)_[a-z_]+' | sed 's/_bucket$//' | sort -u)

@@ -1,6 +1,7 @@
 #pragma once
-/// Prometheus /metrics for a node (docs/metrics.md): prometheus-cpp's Exposer (civetweb) serving
-/// the runtime's counters, the standard process_* metrics and the application's business metrics.
+/// Prometheus /metrics for a node (docs/metrics.md): an asynchronous Boost.Beast server on its own
+/// thread serving, through prometheus-cpp's registry and text serializer, the runtime's counters,
+/// the standard process_* metrics and the application's business metrics.
 /// A scrape reads per-scheduler counters and the latest process-table summary, which a sampler
 /// thread refreshes; it never scans the process table itself and takes no lock the message path
 /// uses, so its cost and size do not grow with the number of processes.
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agner/exporter/metrics.hpp"
@@ -27,11 +29,30 @@ struct extra_family {
   std::vector<std::pair<std::map<std::string, std::string>, double>> samples;  ///< labels, value
 };
 
+/// The HTTP server's bounds. Idle and slow peers cannot starve a scrape: the server is
+/// asynchronous (one thread, no thread per connection) and each connection has deadlines.
+struct http_limits {
+  /// Connections open at once; a new one past it closes the one waiting longest for a request.
+  std::size_t max_connections = 256;
+  /// Request line + headers (and, separately, a body): more is answered 400 and closed.
+  std::size_t max_request_bytes = 8192;
+  /// From accepting a connection to having its whole first request.
+  std::chrono::milliseconds header_timeout{5000};
+  /// Keep-alive: from an answer to having the whole next request.
+  std::chrono::milliseconds idle_timeout{10000};
+  /// To write one answer to a slow reader.
+  std::chrono::milliseconds write_timeout{30000};
+};
+
 struct options {
   /// "ADDR:PORT" (port 0 picks one). Loopback addresses only unless allow_remote.
   std::string listen = "127.0.0.1:39150";
+  /// Accept a non-loopback `listen` address (Prometheus on another host). The endpoint has no
+  /// authentication: anyone who can reach it reads every metric (docs/metrics.md).
   bool allow_remote = false;
-  /// How often the sampler summarises the process table (queue lengths and ages).
+  http_limits http;
+  /// How often the sampler summarises the process table (queue lengths and ages), on average:
+  /// each wait is drawn uniformly from [0.8, 1.2] x this (see jittered()).
   std::chrono::milliseconds sample_every{5000};
   /// Registered names that get per-process series (agner_process_*{name="..."}); at most 50.
   std::vector<std::string> processes;
@@ -40,15 +61,26 @@ struct options {
   std::function<std::vector<extra_family>()> extra;
 };
 
+/// The sampler's wait before its next table scan: uniform in [0.8, 1.2] x `every` (whole
+/// milliseconds), drawn from `seed`, so the scan cannot stay in phase with a periodic workload.
+/// Pure; O(1).
+std::chrono::milliseconds jittered(std::chrono::milliseconds every, std::uint64_t seed);
+
+/// `help` as a HELP line of the text exposition format needs it: backslash and line feed escaped
+/// (\\ and \n). Pure; O(size).
+std::string escape_help(std::string_view help);
+
 class exporter {
  public:
-  /// Starts serving. Throws std::runtime_error naming the problem (a bad or busy address, a
-  /// non-loopback address without allow_remote, too many per-process names).
+  /// Starts serving on a thread of its own. Throws std::runtime_error naming the problem and the
+  /// system's reason (a bad address or port, "Address already in use", a non-loopback address
+  /// without allow_remote, too many per-process names, http limits or sample_every out of range).
   exporter(runtime& rt, options o, std::shared_ptr<metrics> business = nullptr);
   ~exporter();
   exporter(const exporter&) = delete;
   exporter& operator=(const exporter&) = delete;
 
+  /// The port listened on (useful with port 0). Thread-safe.
   std::uint16_t port() const;
   /// The metrics the application registers (served at the same endpoint).
   metrics& business();

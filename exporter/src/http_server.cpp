@@ -1,0 +1,257 @@
+// The /metrics HTTP server (see http_server.hpp). Everything but stats() runs on the server's one
+// thread, so the session list needs no lock.
+#include "http_server.hpp"
+
+#include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
+
+#include <atomic>
+#include <list>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+namespace agner::exporter {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+constexpr const char* content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+}  // namespace
+
+class http_session;
+
+struct http_server::impl {
+  http_limits limits;
+  render body;
+  // Declared before the io_context: sessions still queued when it is destroyed remove themselves.
+  std::list<http_session*> sessions;
+  std::size_t closing = 0;  // sessions closed whose handlers have not run yet
+  std::atomic<std::uint64_t> open{0}, accepted{0}, evicted{0}, timed_out{0}, scrapes{0};
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  asio::steady_timer accept_pause{io};
+  std::uint16_t port = 0;
+  std::thread thread;
+
+  void accept();
+  void make_room();
+  /// Open = not closed by us (their descriptors are gone even if their handlers have yet to run).
+  void count() { open.store(sessions.size() - closing, std::memory_order_relaxed); }
+  http_stats stats() const {
+    return {open.load(std::memory_order_relaxed), accepted.load(std::memory_order_relaxed), evicted.load(std::memory_order_relaxed),
+            timed_out.load(std::memory_order_relaxed), scrapes.load(std::memory_order_relaxed)};
+  }
+};
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  http_session(http_server::impl& s, tcp::socket sock) : server_(s), stream_(std::move(sock)) {
+    where_ = server_.sessions.insert(server_.sessions.end(), this);
+    server_.count();
+  }
+  ~http_session() {
+    if (closed_) --server_.closing;
+    server_.sessions.erase(where_);
+    server_.count();
+  }
+
+  void start() { read(server_.limits.header_timeout); }
+
+  /// Waiting for a request (not writing an answer), and since when.
+  bool reading() const { return reading_; }
+  steady::time_point since() const { return since_; }
+  /// Closed (by us) but not yet destroyed: its handlers still have to run.
+  bool closed() const { return closed_; }
+  void close() {
+    if (!closed_) ++server_.closing;
+    closed_ = true;
+    server_.count();
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  void read(std::chrono::milliseconds deadline) {
+    reading_ = true;
+    since_ = steady::now();
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_request_bytes));
+    parser_->body_limit(server_.limits.max_request_bytes);
+    stream_.expires_after(deadline);
+    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec == beast::error::timeout) {
+      server_.timed_out.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return;
+    if (ec) {  // malformed or too large: say so and close
+      answer(plain(http::status::bad_request, 11, false, "Bad request.\n"));
+      return;
+    }
+    handle(parser_->release());
+  }
+
+  using response = http::response<http::string_body>;
+
+  static response plain(http::status status, unsigned version, bool keep_alive, std::string text) {
+    response res{status, version};
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.keep_alive(keep_alive);
+    res.body() = std::move(text);
+    res.prepare_payload();
+    return res;
+  }
+
+  void handle(http::request<http::string_body> req) {
+    const auto target = std::string_view(req.target().data(), req.target().size());
+    const auto path = target.substr(0, target.find('?'));
+    const bool keep = req.keep_alive();
+    if (path != "/metrics") return answer(plain(http::status::not_found, req.version(), keep, "Not found: only /metrics is served.\n"));
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      auto res = plain(http::status::method_not_allowed, req.version(), keep, "Method not allowed: use GET or HEAD.\n");
+      res.set(http::field::allow, "GET, HEAD");
+      return answer(std::move(res));
+    }
+    std::string text;
+    try {
+      text = server_.body(server_.stats());
+    } catch (const std::exception& e) {
+      return answer(plain(http::status::internal_server_error, req.version(), false, fmt::format("Collection failed: {}\n", e.what())));
+    }
+    server_.scrapes.fetch_add(1, std::memory_order_relaxed);
+    response res{http::status::ok, req.version()};
+    res.set(http::field::content_type, content_type);
+    res.keep_alive(keep);
+    if (req.method() == http::verb::head) {
+      res.content_length(text.size());  // the GET headers, no body
+    } else {
+      res.body() = std::move(text);
+      res.prepare_payload();
+    }
+    answer(std::move(res));
+  }
+
+  void answer(response res) {
+    reading_ = false;
+    since_ = steady::now();
+    res_ = std::move(res);
+    stream_.expires_after(server_.limits.write_timeout);
+    http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
+  }
+
+  void on_write(beast::error_code ec) {
+    if (ec == beast::error::timeout) server_.timed_out.fetch_add(1, std::memory_order_relaxed);
+    if (ec || !res_.keep_alive()) return close();
+    read(server_.limits.idle_timeout);
+  }
+
+  http_server::impl& server_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  response res_;
+  std::list<http_session*>::iterator where_;
+  bool reading_ = true;
+  bool closed_ = false;
+  steady::time_point since_ = steady::now();
+};
+
+void http_server::impl::accept() {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket sock) {
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+    if (ec) {
+      // Out of descriptors or memory (EMFILE, ENOBUFS...): pause rather than spin; the deadlines
+      // and the cap free descriptors meanwhile.
+      accept_pause.expires_after(std::chrono::milliseconds(50));
+      accept_pause.async_wait([this](beast::error_code e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    accepted.fetch_add(1, std::memory_order_relaxed);
+    if (sessions.size() - closing >= limits.max_connections) make_room();
+    std::make_shared<http_session>(*this, std::move(sock))->start();
+    accept();
+  });
+}
+
+void http_server::impl::make_room() {
+  // The connection waiting longest for a request (idle keep-alive or a slow header); one writing
+  // an answer is closed only if every connection is writing.
+  http_session* idlest = nullptr;
+  for (auto* s : sessions) {
+    if (s->closed()) continue;
+    if (!idlest || (s->reading() && !idlest->reading()) || (s->reading() == idlest->reading() && s->since() < idlest->since()))
+      idlest = s;
+  }
+  if (!idlest) return;
+  evicted.fetch_add(1, std::memory_order_relaxed);
+  idlest->close();
+}
+
+http_server::http_server(const std::string& host, std::uint16_t port, http_limits limits, render body)
+    : impl_(std::make_shared<impl>()) {
+  impl_->limits = limits;
+  impl_->body = std::move(body);
+  beast::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error(fmt::format("'{}' is not an IP address", host));
+  const tcp::endpoint ep{addr, port};
+  auto& a = impl_->acceptor;
+  const auto fail = [&](const char* step) {
+    return std::runtime_error(fmt::format("cannot {} {}:{}: {}", step, host, port, ec.message()));
+  };
+  if (a.open(ep.protocol(), ec)) throw fail("open a socket for");
+  if (a.set_option(asio::socket_base::reuse_address(true), ec)) throw fail("set SO_REUSEADDR on");
+  if (a.bind(ep, ec)) throw fail("bind");
+  if (a.listen(asio::socket_base::max_listen_connections, ec)) throw fail("listen on");
+  impl_->port = a.local_endpoint(ec).port();
+  impl_->accept();
+  impl_->thread = std::thread([s = impl_.get()] {
+    // No exception leaves this thread: a handler that throws (out of memory) loses its connection,
+    // the server goes on.
+    for (;;) {
+      try {
+        s->io.run();
+        return;
+      } catch (const std::exception&) {
+      }
+    }
+  });
+}
+
+http_server::~http_server() {
+  // Close the listener and every connection on the server's thread; run() returns when the last
+  // handler is gone.
+  asio::post(impl_->io, [s = impl_.get()] {
+    beast::error_code ec;
+    s->acceptor.close(ec);
+    s->accept_pause.cancel();
+    for (auto* c : s->sessions) c->close();
+  });
+  impl_->thread.join();
+}
+
+std::uint16_t http_server::port() const { return impl_->port; }
+
+http_stats http_server::stats() const { return impl_->stats(); }
+
+}  // namespace agner::exporter
