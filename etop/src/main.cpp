@@ -1,10 +1,12 @@
 // etop: attach to a live node and watch its processes (docs/etop.md).
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -160,9 +162,16 @@ options parse(int argc, char** argv) {
   }
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
-    if (const std::string why = terminal::unusable(); !why.empty()) {
+    if (const std::string why = terminal::not_a_terminal(); !why.empty()) {
       std::fprintf(stderr, "etop: %s\n", why.c_str());
       std::exit(2);
+    }
+    // A terminal that cannot address its cursor still shows lines well: print batch refreshes
+    // until interrupted, as `top -b` would, and say why once.
+    if (const std::string why = terminal::cannot_draw(); !why.empty()) {
+      std::fprintf(stderr, "etop: %s; printing --batch refreshes instead (Ctrl-C stops)\n", why.c_str());
+      o.batch = true;
+      o.iterations = std::numeric_limits<int>::max();
     }
   }
   o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
@@ -204,6 +213,10 @@ int batch(const options& o) {
   // Rates and the REDS column need two samples: a first one, a short interval before the first
   // refresh printed, so even a single refresh shows real figures instead of zeros.
   std::optional<sample> before = fetch();
+  // 160 columns into a file or a pipe; a terminal's own width when printing to one (TERM=dumb).
+  int width = 160;
+  if (winsize ws{}; isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+    width = ws.ws_col;
   std::this_thread::sleep_for(std::chrono::duration<double>(std::min(o.interval, 0.5)));
   for (int i = 0; i < o.iterations; ++i) {
     if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
@@ -220,7 +233,7 @@ int batch(const options& o) {
                         {"gc_per_s", r.gc}, {"dead_letters_per_s", r.dead_letters}, {"utilisation", r.utilisation}};
       std::printf("%s\n", json_text(doc).c_str());
     } else {
-      std::printf("%s%s", i ? "\n" : "", render_batch(*s, r, rows, 160).c_str());
+      std::printf("%s%s", i ? "\n" : "", render_batch(*s, r, rows, width).c_str());
     }
     std::fflush(stdout);
     before = std::move(s);

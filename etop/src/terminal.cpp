@@ -50,18 +50,22 @@ bool usable_string(const char* s) { return s && s != reinterpret_cast<char*>(-1)
 
 }  // namespace
 
-std::string terminal::unusable() {
+std::string terminal::not_a_terminal() {
   constexpr const char* batch = "use --batch (or --batch --json) to print the table instead";
   if (!isatty(STDOUT_FILENO)) return std::string("stdout is not a terminal; ") + batch;
   if (!isatty(STDIN_FILENO)) return std::string("stdin is not a terminal, so etop cannot read keys; ") + batch;
+  return {};
+}
+
+std::string terminal::cannot_draw() {
   const char* term = std::getenv("TERM");
-  if (!term || !*term) return std::string("TERM is not set, so etop cannot drive this terminal; ") + batch;
+  if (!term || !*term) return "TERM is not set, so etop cannot drive this terminal";
   int err = 0;
   if (setupterm(nullptr, STDOUT_FILENO, &err) != OK)
-    return std::string("TERM=") + term + " is not a terminal type this system knows (no terminfo entry); " + batch;
+    return std::string("TERM=") + term + " is not a terminal type this system knows (no terminfo entry)";
   const bool addressable = usable_string(tigetstr(const_cast<char*>("cup"))) && tigetflag(const_cast<char*>("hc")) <= 0;
   del_curterm(cur_term);
-  if (!addressable) return std::string("TERM=") + term + " cannot move the cursor, so etop cannot draw a screen; " + batch;
+  if (!addressable) return std::string("TERM=") + term + " cannot move the cursor, so etop cannot draw a screen";
   return {};
 }
 

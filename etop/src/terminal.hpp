@@ -8,10 +8,13 @@ namespace agner::etop {
 
 class terminal {
  public:
-  /// Why etop cannot draw here, as one sentence pointing to --batch, or empty when it can: stdout
-  /// or stdin is not a terminal, TERM is unset or unknown, or the terminal cannot move its cursor
-  /// (TERM=dumb). Call before constructing a terminal.
-  static std::string unusable();
+  /// Why etop cannot take over this screen, as one sentence pointing to --batch, or empty when it
+  /// can: stdout or stdin is not a terminal. Call before constructing a terminal.
+  static std::string not_a_terminal();
+  /// Why this terminal cannot draw a screen although it is one (TERM unset or unknown, or a
+  /// terminal that cannot move its cursor, such as TERM=dumb in an Emacs shell buffer), or empty
+  /// when it can. etop then prints batch refreshes, which such a terminal shows well.
+  static std::string cannot_draw();
 
   /// Takes over the screen. SIGINT, SIGTERM and SIGHUP restore the terminal (normal screen, cursor,
   /// modes) and end etop with the signal's usual status, whatever etop is doing at the time.
