@@ -109,6 +109,9 @@ bool scheduler::others_waiting() const noexcept {
 
 process* scheduler::find_work() {
   if (++tick_ % global_check_interval == 0) {
+    // runtime::stop ends the loop within 61 activations: what is runnable stays queued, and is
+    // discarded, not drained.
+    if (node_.stopping.load(std::memory_order_relaxed)) return nullptr;
     now_ms_ = coarse_ms();
     if (!node_.global.empty()) {
       if (process* p = node_.global.pop_into(queue_, 1)) {

@@ -42,6 +42,7 @@ class scheduler {
   std::uint32_t now_ms() const noexcept { return now_ms_; }
   void count_dead_letter(std::uint64_t n = 1) noexcept { dead_letters_.add(n); }
   void count_refused(bool rejected) noexcept { (rejected ? dropped_rejected_ : dropped_newest_).add(); }
+  void count_dropped_oldest(std::uint64_t n) noexcept { dropped_oldest_.add(n); }
   void add_reductions(process* p, std::uint64_t n) noexcept {
     p->reductions.add(n);
     reductions_.add(n);
@@ -75,9 +76,11 @@ class scheduler {
   bool park(process*& found);
   // process_lifecycle.cpp
   void run(process* p);
+  template <bool drops_oldest>
+  void run_as(process* p);
   message* on_signal(process* p, message* m);
   bool apply_on_arrival(process* p, message* m, std::uint32_t serial);
-  void terminate(process* p);
+  void terminate(process* p, bool unlock_consumer);
   void tend(process* p);
   process_report report(process* p, const inspect_options& opts);
   enum class gc_kind { automatic, requested, hibernate };
