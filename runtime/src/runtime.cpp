@@ -233,6 +233,14 @@ runtime::stop_summary runtime::stop() {
     delete p->code;
     p->code = nullptr;
     p->ext.reset();  // its heap reports to this node's totals
+    p->registered = false;
+    p->stop = 0;
+    n.table.release(p);
+  }
+  {
+    std::unique_lock lock(n.registry_mutex);
+    n.names.clear();
+    n.name_of.clear();
   }
   n.outside_stripe().dead_letters.fetch_add(dropped, std::memory_order_relaxed);
   n.stopped = true;
