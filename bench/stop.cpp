@@ -42,8 +42,9 @@ std::string stop(runtime_options opts, long processes, long messages) {
   const auto after = rt->messages();
   const bool exact = after.sent == after.delivered + after.shed + after.dropped + after.dead_letters;
   rt.reset();
-  return fmt::format("agner stop processes={} queued={} stop_ms={:.1f} dead_letters={} identity={}", processes,
-                     queued, ms, summary.dead_letters, exact ? "exact" : "BROKEN");
+  return fmt::format("agner stop processes={} queued={} stop_ms={:.1f} handled_meanwhile={} dead_letters={} identity={}",
+                     processes, queued, ms, after.delivered - before.delivered, summary.dead_letters,
+                     exact ? "exact" : "BROKEN");
 }
 
 }  // namespace agner::bench

@@ -46,6 +46,10 @@ struct node_state {
   global_run_queue global;
   std::vector<std::unique_ptr<scheduler>> schedulers;
   std::atomic<bool> stopping{false};
+  // options.slice_reductions, until runtime::stop makes every slice one reduction long so that each
+  // scheduler sees the stop after its current handler (a slice end checks it; the hot path pays
+  // nothing, it loaded the option anyway).
+  std::atomic<std::uint32_t> slice_reductions{options.slice_reductions};
   std::mutex stop_mutex;  // runtime::stop, once
   bool stopped = false;   // under stop_mutex
   std::atomic<unsigned> spinning{0};  // schedulers looking for work (or woken to)

@@ -145,6 +145,7 @@ void scheduler::run_as(process* p) {
         if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_);
         if (node_.stopping.load(std::memory_order_relaxed)) {  // runtime::stop discards the queue
           if (locks) p->unlock_consumer();
+          leave_soon();
           return;
         }
         if (others_waiting()) {
@@ -153,7 +154,7 @@ void scheduler::run_as(process* p) {
           enqueue(p);
           return;
         }
-        slice_left_ = node_.options.slice_reductions;
+        slice_left_ = node_.slice_reductions.load(std::memory_order_relaxed);
       }
     }
     if (p->exiting()) break;

@@ -209,6 +209,7 @@ runtime::stop_summary runtime::stop() {
   // Schedulers first: their handlers use the timers and ports. Each returns at its next slice end,
   // leaving what is queued. The timer and I/O threads only push into mailboxes, which is harmless
   // once nobody runs them; a later push meets a closed mailbox and is a dead letter.
+  n.slice_reductions.store(1, std::memory_order_relaxed);
   n.stopping.store(true, std::memory_order_seq_cst);
   for (auto& s : n.schedulers) s->unpark();
   for (auto& s : n.schedulers) s->join();

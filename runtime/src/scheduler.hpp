@@ -67,6 +67,9 @@ class scheduler {
 
   local_run_queue& queue() noexcept { return queue_; }
 
+  /// Activations between looks at the global queue and at runtime::stop.
+  static constexpr std::uint32_t global_check_interval = 61;
+
  private:
   void loop();
   process* find_work();
@@ -86,6 +89,8 @@ class scheduler {
   enum class gc_kind { automatic, requested, hibernate };
   void collect(process* p, gc_kind kind);
   bool others_waiting() const noexcept;
+  /// The next find_work looks at the global queue and the stop flag (runtime::stop is under way).
+  void leave_soon() noexcept { tick_ += global_check_interval - 1 - tick_ % global_check_interval; }
 
   node_state& node_;
   unsigned id_;

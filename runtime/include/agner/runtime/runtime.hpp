@@ -95,7 +95,8 @@ class runtime {
   ~runtime();
 
   /// Stops the runtime, bounded whatever the workload: each scheduler stops at its next slice end
-  /// (a handler running then finishes first; nothing else is drained), the timer and I/O threads
+  /// (a handler running then finishes first, then at most the rest of its slice; nothing else is
+  /// drained), the timer and I/O threads
   /// stop (blocking jobs not yet started are abandoned; running ones finish), and every process
   /// still alive is destroyed without running its handlers (supervisors do not shut their
   /// children down in order; stop a supervisor first for that). Every queued message and every
