@@ -14,4 +14,6 @@ std::string gc(runtime_options opts, long live, long queued, long runs);
 std::string scrape(runtime_options opts, long n);
 /// ~4x a 4-worker pool's capacity offered through a valve for `seconds`, shedding on, then off.
 std::string overload(runtime_options opts, long seconds);
+/// PROCESSES workers, MESSAGES queued round robin behind ~5 µs handlers: time runtime::stop.
+std::string stop(runtime_options opts, long processes, long messages);
 }  // namespace agner::bench

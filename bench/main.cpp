@@ -22,6 +22,7 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspe
   overload SECONDS          ~4x a worker pool's capacity through a valve, shedding on then off
   gc LIVE QUEUED RUNS       a process with LIVE 64-byte strings in its heap and QUEUED messages
                             waiting: time per major (compacting) collection, RUNS runs
+  stop N Q                  N processes, Q messages queued behind 5 us handlers: time runtime::stop
   all                       each of the above with the peers' parameters
 )";
 
@@ -83,6 +84,8 @@ int main(int argc, char** argv) {
     print(b::overload(opts, arg(args, 1)));
   } else if (what == "gc") {
     print(b::gc(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
+  } else if (what == "stop") {
+    print(b::stop(opts, arg(args, 1), arg(args, 2)));
   } else if (what == "all") {
     print(b::pingpong(opts, 1, 2000000));
     print(b::pingpong(opts, 100, 20000));

@@ -57,6 +57,7 @@ io_service::~io_service() {
   });
   guard_.reset();
   thread_.join();
+  blocking_.stop();  // jobs not started yet are abandoned: stopping must not wait for a backlog
   blocking_.join();
 }
 

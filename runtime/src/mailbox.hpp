@@ -6,6 +6,14 @@
 /// head also carries the owner's state: `blocked` (idle: the producer that replaces it must schedule
 /// the owner) and `closed` (dead: pushes fail and become dead letters). Lengths come from two
 /// monotonic counters, `pushed` (producers) and `popped` (owner), so reading one is two loads.
+///
+/// A `drop_oldest` mailbox holds its bound whatever its owner does (suspended, or inside a long
+/// handler): a sender that finds it past the bound drops the oldest ordinary messages itself. The
+/// owner's side (its queue, the pushed stack below the head, `popped`) is then shared, so both take
+/// the consumer lock around it: the owner whenever it is not inside a handler, a sender while it
+/// trims. Unbounded and reject/drop_newest mailboxes never take it.
+#include <sched.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -15,7 +23,8 @@ namespace agner::detail {
 
 class mailbox {
  public:
-  enum class push_result : std::uint8_t { queued, woke_owner, closed, full };
+  /// `past_bound`: a drop_oldest mailbox now holds more than max_len; the caller should trim_as_sender.
+  enum class push_result : std::uint8_t { queued, woke_owner, closed, full, queued_past_bound, woke_owner_past_bound };
   enum class overflow : std::uint8_t { reject, drop_newest, drop_oldest };
 
   mailbox() = default;
@@ -27,22 +36,25 @@ class mailbox {
   /// Queues `m` unless the mailbox is closed. `woke_owner` means the owner was idle and the caller
   /// must now schedule it. On `closed` the caller still owns `m`.
   push_result push(message* m) noexcept {
-    // A bounded mailbox refuses at the door (reject, drop_newest); signals always get in. Concurrent
-    // senders may each pass the check, so the bound can be exceeded by their number, briefly.
-    if (const auto max = max_len_.load(std::memory_order_relaxed);
-        max && !m->signal() && policy() != overflow::drop_oldest && length() >= max)
-      return push_result::full;
-    const std::uint64_t counted = packed(m);
-    pushed_.fetch_add(counted, std::memory_order_relaxed);  // before the push: length never goes negative
-    message* head = head_.load(std::memory_order_relaxed);
-    for (;;) {
-      if (head == closed_tag()) {
-        pushed_.fetch_sub(counted, std::memory_order_relaxed);
-        return push_result::closed;
-      }
-      m->next = head == blocked_tag() ? nullptr : head;
-      if (head_.compare_exchange_weak(head, m, std::memory_order_acq_rel, std::memory_order_relaxed))
-        return head == blocked_tag() ? push_result::woke_owner : push_result::queued;
+    if (max_len_.load(std::memory_order_relaxed) && !m->signal()) [[unlikely]] return push_bounded(m);
+    return push_unchecked(m);
+  }
+
+  /// Any thread, after push reported past_bound for a message sent to `serial`: drops the oldest
+  /// ordinary messages (signals are kept) until at most max_len remain, calling `dropped(m)` for
+  /// each (it counts and destroys them). Waits briefly for the consumer lock (the owner holds it
+  /// only between handlers) and gives up rather than wait on an owner that sends to itself, so the
+  /// bound is exact once senders are quiet, up to the senders racing it. Cost: one drop per excess
+  /// message, plus one pass over what was pushed since the owner last took its queue.
+  template <class F>
+  void trim_as_sender(std::uint32_t serial, F&& dropped) {
+    for (int round = 0; round < 4 && length() > max_len_.load(std::memory_order_relaxed); ++round) {
+      if (!try_lock_consumer()) return;
+      // close() retires the serial under the lock, so a stale sender never trims a new owner's queue.
+      if (serial_.load(std::memory_order_relaxed) == serial && policy() == overflow::drop_oldest)
+        trim_oldest(max_len_.load(std::memory_order_relaxed), dropped);
+      if (cache_) oldest_ms_.store(cache_->sent_ms, std::memory_order_relaxed);
+      unlock_consumer();
     }
   }
 
@@ -79,7 +91,7 @@ class mailbox {
   /// first offering each signal to `early(m)`: if that returns true it has dealt with `m` (which no
   /// longer counts as queued). True if anything was taken.
   template <class F>
-  bool absorb(F&& early) {
+  [[gnu::always_inline]] bool absorb(F&& early) {
     if (head_.load(std::memory_order_relaxed) == nullptr) return false;
     message* newest = head_.exchange(nullptr, std::memory_order_acquire);
     // Reverse into FIFO order, noting whether any signal came in: usually none did, and the whole
@@ -170,17 +182,160 @@ class mailbox {
     return all;
   }
 
+  /// The consumer lock of a drop_oldest mailbox (see the class comment). The owner holds it whenever
+  /// it is not inside a handler; true if a sender moved signals into the owner's queue meanwhile
+  /// (the owner then passes them to absorb_moved).
+  bool lock_consumer() noexcept {
+    for (unsigned spins = 0;; ++spins) {
+      std::uint8_t v = consumer_.load(std::memory_order_relaxed);
+      if (!(v & consumer_locked) &&
+          consumer_.compare_exchange_weak(v, v | consumer_locked, std::memory_order_acquire, std::memory_order_relaxed))
+        return v & consumer_moved_signals;
+      relax(spins);
+    }
+  }
+  void unlock_consumer() noexcept {
+    consumer_.store(consumer_.load(std::memory_order_relaxed) & ~consumer_locked, std::memory_order_release);
+  }
+
+  /// Holding the consumer lock: true if signals were moved into the owner's queue since the last
+  /// absorb_moved.
+  bool moved_signals() const noexcept { return consumer_.load(std::memory_order_relaxed) & consumer_moved_signals; }
+
+  /// The owner, holding the consumer lock, after lock_consumer returned true: offers each signal a
+  /// sender moved into its queue to `early(m)`, as absorb does on arrival.
+  template <class F>
+  void absorb_moved(F&& early) {
+    consumer_.store(consumer_.load(std::memory_order_relaxed) & ~consumer_moved_signals, std::memory_order_relaxed);
+    std::uint64_t consumed = 0;
+    message* prev = nullptr;
+    for (message* m = cache_; m;) {
+      message* next = m->next;
+      const std::uint64_t counted = packed(m);
+      if (m->signal() && early(m)) {  // early() may destroy m
+        consumed += counted;
+        (prev ? prev->next : cache_) = next;
+        if (!next) cache_tail_ = prev;
+      } else {
+        prev = m;
+      }
+      m = next;
+    }
+    if (consumed) popped_.store(popped_.load(std::memory_order_relaxed) + consumed, std::memory_order_relaxed);
+  }
+
+  /// Holding the consumer lock (owner or sender): drops the oldest ordinary messages until at most
+  /// `max` remain, taking what was pushed into the owner's queue when its own queue holds none.
+  template <class F>
+  void trim_oldest(std::uint64_t max, F&& dropped) {
+    while (length() > max) {
+      message* m = unlink_first_ordinary();
+      if (!m) {
+        if (!take_pushed()) return;
+        continue;
+      }
+      dropped(m);
+    }
+  }
+
   /// Reopens a closed mailbox for a new owner, idle (`blocked`) or about to run (`runnable`).
   /// Only the thread that owns the slot may call it. Returns the new owner's serial.
   std::uint32_t open(bool runnable, std::uint32_t max_len = 0, overflow policy = overflow::reject) noexcept {
     max_len_.store(max_len, std::memory_order_relaxed);
-    policy_.store(policy, std::memory_order_relaxed);
+    policy_.store(max_len ? policy : overflow::reject, std::memory_order_relaxed);  // drop_oldest implies a bound
     watch_flags_.store(0, std::memory_order_relaxed);
     head_.store(runnable ? nullptr : blocked_tag(), std::memory_order_release);
     return serial_.load(std::memory_order_relaxed);
   }
 
  private:
+  /// queued, woke_owner or closed.
+  push_result push_unchecked(message* m) noexcept {
+    const std::uint64_t counted = packed(m);
+    pushed_.fetch_add(counted, std::memory_order_relaxed);  // before the push: length never goes negative
+    message* head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+      if (head == closed_tag()) {
+        pushed_.fetch_sub(counted, std::memory_order_relaxed);
+        return push_result::closed;
+      }
+      m->next = head == blocked_tag() ? nullptr : head;
+      if (head_.compare_exchange_weak(head, m, std::memory_order_acq_rel, std::memory_order_relaxed))
+        return head == blocked_tag() ? push_result::woke_owner : push_result::queued;
+    }
+  }
+
+  /// A bounded mailbox refuses at the door (reject, drop_newest); signals always get in (push does
+  /// not come here for them). Concurrent senders may each pass the check, so the bound can be
+  /// exceeded by their number, briefly. drop_oldest admits the message and reports past_bound; the
+  /// sender then trims.
+  [[gnu::cold, gnu::noinline]] push_result push_bounded(message* m) noexcept {
+    const bool trims = policy() == overflow::drop_oldest;
+    if (!trims && length() >= max_len_.load(std::memory_order_relaxed)) return push_result::full;
+    const push_result r = push_unchecked(m);
+    if (r == push_result::closed) return r;
+    const bool woke = r == push_result::woke_owner;
+    if (trims && length() > max_len_.load(std::memory_order_relaxed))
+      return woke ? push_result::woke_owner_past_bound : push_result::queued_past_bound;
+    return woke ? push_result::woke_owner : push_result::queued;
+  }
+
+  static constexpr std::uint8_t consumer_locked = 1, consumer_moved_signals = 2;
+
+  bool try_lock_consumer() noexcept {
+    for (unsigned spins = 0; spins < 200; ++spins) {
+      std::uint8_t v = consumer_.load(std::memory_order_relaxed);
+      if (!(v & consumer_locked) &&
+          consumer_.compare_exchange_weak(v, v | consumer_locked, std::memory_order_acquire, std::memory_order_relaxed))
+        return true;
+      relax(spins);
+    }
+    return false;
+  }
+  static void relax(unsigned spins) noexcept {
+    if (spins < 64) {
+      __builtin_ia32_pause();
+    } else {
+      sched_yield();  // the holder may be descheduled: on 2 cores spinning would only delay it
+    }
+  }
+
+  /// Unlinks the oldest non-signal message of the owner's queue and counts it popped, or nullptr.
+  message* unlink_first_ordinary() noexcept {
+    message* prev = nullptr;
+    for (message* m = cache_; m; prev = m, m = m->next) {
+      if (m->signal()) continue;
+      (prev ? prev->next : cache_) = m->next;
+      if (!m->next) cache_tail_ = prev;
+      popped_.store(popped_.load(std::memory_order_relaxed) + packed(m), std::memory_order_relaxed);
+      return m;
+    }
+    return nullptr;
+  }
+
+  /// Takes what producers pushed into the owner's queue, as absorb does but without applying
+  /// signals (they are flagged for the owner's absorb_moved). Leaves the owner's idle state alone:
+  /// a real pointer at the head means the owner is already scheduled. True if it took anything.
+  bool take_pushed() noexcept {
+    message* head = head_.load(std::memory_order_acquire);
+    for (;;) {
+      if (head == nullptr || head == blocked_tag() || head == closed_tag()) return false;
+      if (head_.compare_exchange_weak(head, nullptr, std::memory_order_acq_rel, std::memory_order_acquire)) break;
+    }
+    message* oldest = nullptr;
+    bool signals = false;
+    for (message* m = head; m;) {
+      message* next = m->next;
+      m->next = oldest;
+      oldest = m;
+      signals |= m->signal();
+      m = next;
+    }
+    append(oldest, head);
+    if (signals) consumer_.store(consumer_.load(std::memory_order_relaxed) | consumer_moved_signals, std::memory_order_relaxed);
+    return true;
+  }
+
   void append(message* first, message* last) noexcept {
     (cache_ ? cache_tail_->next : cache_) = first;
     cache_tail_ = last;
@@ -219,6 +374,7 @@ class mailbox {
   std::atomic<std::uint32_t> max_len_{0};  // atomics: a stale sender may read them during a reopen
   std::atomic<overflow> policy_{overflow::reject};
   std::atomic<std::uint8_t> watch_flags_{0};  // queue watch: flagged long / old (runtime::watch_queues)
+  std::atomic<std::uint8_t> consumer_{0};     // drop_oldest only: consumer_locked | consumer_moved_signals
   // When the oldest queued message was sent (coarse ms; 0: none known). The sender that wakes the
   // owner writes it; the owner rewrites it when it starts a slice and clears it when it goes idle.
   std::atomic<std::uint32_t> oldest_ms_{0};

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@ struct alignas(64) outside_counters {
   std::atomic<std::uint64_t> dead_letters{0};
   std::atomic<std::uint64_t> dropped_rejected{0};
   std::atomic<std::uint64_t> dropped_newest{0};
+  std::atomic<std::uint64_t> dropped_oldest{0};  ///< trimmed by a sender (a drop_oldest mailbox past its bound)
 };
 
 /// How a send ended, as far as the sender can tell.
@@ -44,6 +46,12 @@ struct node_state {
   global_run_queue global;
   std::vector<std::unique_ptr<scheduler>> schedulers;
   std::atomic<bool> stopping{false};
+  // options.slice_reductions, until runtime::stop makes every slice one reduction long so that each
+  // scheduler sees the stop after its current handler (a slice end checks it; the hot path pays
+  // nothing, it loaded the option anyway).
+  std::atomic<std::uint32_t> slice_reductions{options.slice_reductions};
+  std::mutex stop_mutex;  // runtime::stop, once
+  bool stopped = false;   // under stop_mutex
   std::atomic<unsigned> spinning{0};  // schedulers looking for work (or woken to)
   std::atomic<unsigned> sleeping{0};  // schedulers parked
   std::array<outside_counters, 16> outside;
@@ -87,24 +95,28 @@ struct node_state {
     m->target_serial = to.serial;
     const std::uint32_t sent_ms = local ? local->now_ms() : coarse_ms();
     m->sent_ms = sent_ms;
-    switch (p->push(m)) {
-      case mailbox::push_result::queued:
-        if (watching.load(std::memory_order_relaxed)) [[unlikely]]
-          watch_on_send(p, to, sent_ms, false);
-        return send_outcome::queued;
-      case mailbox::push_result::woke_owner:
-        if (watching.load(std::memory_order_relaxed)) [[unlikely]]
-          watch_on_send(p, to, sent_ms, true);
-        p->note_oldest(sent_ms);  // the owner cannot run before schedule()
-        schedule(p, local);
-        return send_outcome::queued;
-      case mailbox::push_result::closed: return dead_letter(m, local);
-      case mailbox::push_result::full: return refused(p, m, local);
+    const auto pushed = p->push(m);
+    if (pushed == mailbox::push_result::queued) [[likely]] {
+      if (watching.load(std::memory_order_relaxed)) [[unlikely]]
+        watch_on_send(p, to, sent_ms, false);
+      return send_outcome::queued;
     }
-    return send_outcome::queued;
+    if (pushed == mailbox::push_result::woke_owner) {
+      if (watching.load(std::memory_order_relaxed)) [[unlikely]]
+        watch_on_send(p, to, sent_ms, true);
+      p->note_oldest(sent_ms);  // the owner cannot run before schedule()
+      schedule(p, local);
+      return send_outcome::queued;
+    }
+    return send_otherwise(pushed, p, to, m, sent_ms, local);
   }
+  /// The rarer push results: closed, full, past a drop_oldest bound.
+  [[gnu::cold]] send_outcome send_otherwise(mailbox::push_result pushed, process* p, pid to, message* m,
+                                            std::uint32_t sent_ms, scheduler* local);
   [[gnu::cold]] send_outcome dead_letter(message* m, scheduler* local);
   [[gnu::cold]] send_outcome refused(process* p, message* m, scheduler* local);
+  /// A drop_oldest mailbox past its bound: drops its oldest messages from the sender's side.
+  void trim(process* p, std::uint32_t serial, scheduler* local);
   template <class T>
   send_outcome send_value(pid to, T&& value, scheduler* local) {
     return send(to, make_message<std::decay_t<T>>(std::forward<T>(value)), local);

@@ -34,6 +34,16 @@ std::string name_suffix(node_state& node, const process* p) {
 }  // namespace
 
 void scheduler::run(process* p) {
+  // Two copies of the loop, so an unbounded mailbox pays nothing for drop_oldest's consumer lock.
+  if (p->policy() == mailbox::overflow::drop_oldest) [[unlikely]] {  // open() made max_len nonzero
+    run_as<true>(p);
+  } else {
+    run_as<false>(p);
+  }
+}
+
+template <bool drops_oldest>
+void scheduler::run_as(process* p) {
   context_switches_.add();
   current_.store(p, std::memory_order_relaxed);  // left as is on return: idle() clears it
   p->set_status(process_status::running);
@@ -61,16 +71,27 @@ void scheduler::run(process* p) {
     guarded([&] { init(code, ctx); });
   }
   const std::uint32_t serial = p->serial();
-  const std::uint64_t keep_at_most = p->policy() == mailbox::overflow::drop_oldest ? p->max_len() : 0;
+  const std::uint64_t keep_at_most = drops_oldest ? p->max_len() : 0;
   // Signals that end the process act when they arrive, not after the messages queued before them.
-  auto absorb = [&] { return p->absorb([&](message* m) { return apply_on_arrival(p, m, serial); }); };
+  auto early = [&](message* m) { return apply_on_arrival(p, m, serial); };
+  auto absorb = [&]() __attribute__((always_inline)) { return p->absorb(early); };
+  // A drop_oldest mailbox is trimmed by its senders too (mailbox.hpp): the owner holds its consumer
+  // lock except inside handlers, and applies the signals a sender moved into its queue meanwhile.
+  constexpr bool locks = drops_oldest;
+  auto hold = [&] {
+    if (p->lock_consumer()) p->absorb_moved(early);
+  };
+  auto drop_oldest = [&](message* m) {
+    dropped_oldest_.add();
+    destroy(m);
+  };
+  if (locks) hold();
   absorb();
   for (;;) {
     while (!p->stop) {
       message* m = p->pop();
-      if (m && keep_at_most && !m->signal() && p->length() >= keep_at_most) {  // among the excess oldest
-        dropped_oldest_.add();
-        destroy(m);
+      if (drops_oldest && m && !m->signal() && p->length() >= keep_at_most) {  // among the excess oldest
+        drop_oldest(m);
         continue;
       }
       if (!m) {
@@ -81,7 +102,10 @@ void scheduler::run(process* p) {
         }
         p->set_status(process_status::waiting);
         if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_);
-        if (p->try_block()) return;  // idle now; a sender may already have it running elsewhere
+        if (p->try_block()) {  // idle now; a sender may already have it running elsewhere
+          if (locks) p->unlock_consumer();
+          return;
+        }
         p->set_status(process_status::running);
         continue;
       }
@@ -98,7 +122,9 @@ void scheduler::run(process* p) {
         destroy(m);
         if (user && user->is<continuation_call>()) {
           auto* k = user->get<continuation_call>();
+          if (locks) p->unlock_consumer();
           guarded([&] { k->fn(ctx, k->result); });
+          if (locks) hold();
           destroy(user);
           user = nullptr;
         }
@@ -106,7 +132,9 @@ void scheduler::run(process* p) {
       }
       if (m) {
         handling_.store(m->type, std::memory_order_relaxed);
+        if (locks) p->unlock_consumer();
         guarded([&] { code.handle(ctx, *m); });
+        if (locks) hold();
         destroy(m);
       }
       if (slice_left_ == 0 && !p->stop) {
@@ -115,24 +143,40 @@ void scheduler::run(process* p) {
         if (p->stop) break;
         p->publish_oldest();
         if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_);
+        if (node_.stopping.load(std::memory_order_relaxed)) {  // runtime::stop discards the queue
+          if (locks) p->unlock_consumer();
+          leave_soon();
+          return;
+        }
         if (others_waiting()) {
           p->set_status(process_status::runnable);
+          if (locks) p->unlock_consumer();
           enqueue(p);
           return;
         }
-        slice_left_ = node_.options.slice_reductions;
+        slice_left_ = node_.slice_reductions.load(std::memory_order_relaxed);
       }
     }
     if (p->exiting()) break;
     // Suspended: idle with the queue kept. Any push wakes it to apply signals (resume, kill), and it
-    // blocks again unless resumed.
+    // blocks again unless resumed. Its bound holds meanwhile: it drops the oldest excess itself.
+    if constexpr (locks) {
+      p->trim_oldest(keep_at_most, drop_oldest);
+      if (p->moved_signals()) {  // the trim took pushed signals: apply them, maybe a resume
+        p->absorb_moved(early);
+        continue;
+      }
+    }
     p->publish_oldest();
     p->set_status(process_status::suspended);
-    if (p->try_block_keeping_queue()) return;
+    if (p->try_block_keeping_queue()) {
+      if (locks) p->unlock_consumer();
+      return;
+    }
     p->set_status(process_status::running);
     absorb();
   }
-  terminate(p);
+  terminate(p, locks);
 }
 
 /// Called for each signal as it arrives, before the messages already queued are handled, as
@@ -340,7 +384,7 @@ process_report scheduler::report(process* p, const inspect_options& opts) {
   return r;
 }
 
-void scheduler::terminate(process* p) {
+void scheduler::terminate(process* p, bool unlock_consumer) {
   p->set_status(process_status::exiting);
   if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_, true);
   const pid self = p->id();
@@ -351,7 +395,9 @@ void scheduler::terminate(process* p) {
   // What was still queued is a dead letter; a link or monitor that arrived too late learns the
   // process is gone, as if it had been dead all along.
   std::uint64_t dropped = 0;
-  for (message* m = p->close(); m;) {
+  message* rest = p->close();
+  if (unlock_consumer) p->unlock_consumer();
+  for (message* m = rest; m;) {
     message* next = m->next;
     if (auto* l = m->get<link_signal>()) {
       node_.send_value(l->from, exit_signal{self, "noproc", true}, this);

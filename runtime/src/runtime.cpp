@@ -62,6 +62,41 @@ send_outcome node_state::refused(process* p, message* m, scheduler* local) {
   return rejected ? send_outcome::rejected : send_outcome::dropped;
 }
 
+send_outcome node_state::send_otherwise(mailbox::push_result pushed, process* p, pid to, message* m,
+                                        std::uint32_t sent_ms, scheduler* local) {
+  switch (pushed) {
+    case mailbox::push_result::closed: return dead_letter(m, local);
+    case mailbox::push_result::full: return refused(p, m, local);
+    case mailbox::push_result::woke_owner_past_bound:
+      p->note_oldest(sent_ms);
+      trim(p, to.serial, local);  // before the owner can run: the lock is free
+      if (watching.load(std::memory_order_relaxed)) watch_on_send(p, to, sent_ms, true);
+      schedule(p, local);
+      return send_outcome::queued;
+    case mailbox::push_result::queued_past_bound:
+      trim(p, to.serial, local);
+      if (watching.load(std::memory_order_relaxed)) watch_on_send(p, to, sent_ms, false);
+      return send_outcome::queued;
+    case mailbox::push_result::queued:
+    case mailbox::push_result::woke_owner: break;  // handled inline by send()
+  }
+  return send_outcome::queued;
+}
+
+void node_state::trim(process* p, std::uint32_t serial, scheduler* local) {
+  std::uint64_t dropped = 0;
+  p->trim_as_sender(serial, [&](message* m) {
+    destroy(m);
+    ++dropped;
+  });
+  if (!dropped) return;
+  if (local) {
+    local->count_dropped_oldest(dropped);
+  } else {
+    outside_stripe().dropped_oldest.fetch_add(dropped, std::memory_order_relaxed);
+  }
+}
+
 send_outcome node_state::dead_letter(message* m, scheduler* local) {
   destroy(m);
   if (local) {
@@ -162,31 +197,56 @@ runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>(*this, 
   impl_->io = std::make_unique<detail::io_service>(*impl_, std::max(1u, impl_->options.blocking_threads));
 }
 
-runtime::~runtime() {
+runtime::~runtime() { stop(); }
+
+runtime::stop_summary runtime::stop() {
   auto& n = *impl_;
-  // Schedulers first: their handlers use the timers and ports. The timer and I/O threads only push
-  // into mailboxes, which is harmless once nobody runs them.
+  check_not_on_scheduler("runtime::stop");
+  std::lock_guard once(n.stop_mutex);
+  if (n.stopped) return {};
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::uint32_t live = n.table.live();
+  // Schedulers first: their handlers use the timers and ports. Each returns at its next slice end,
+  // leaving what is queued. The timer and I/O threads only push into mailboxes, which is harmless
+  // once nobody runs them; a later push meets a closed mailbox and is a dead letter.
+  n.slice_reductions.store(1, std::memory_order_relaxed);
   n.stopping.store(true, std::memory_order_seq_cst);
   for (auto& s : n.schedulers) s->unpark();
   for (auto& s : n.schedulers) s->join();
   n.io.reset();
   n.timers.reset();
-  // Single-threaded from here: end every process still alive.
+  // Single-threaded but for outside senders from here: end every process still alive.
   std::uint64_t dropped = 0;
   for (std::uint32_t i = 0; i < n.table.high_water(); ++i) {
     detail::process* p = n.table.slot(i);
     if (!p->code) continue;
-    for (message* m = p->close(); m;) {
+    const bool locks = p->policy() == detail::mailbox::overflow::drop_oldest;
+    if (locks) p->lock_consumer();  // a sender may be trimming it
+    message* rest = p->close();
+    if (locks) p->unlock_consumer();
+    for (message* m = rest; m;) {
       message* next = m->next;
       destroy(m);
       ++dropped;
       m = next;
     }
+    p->set_status(process_status::exiting);
     delete p->code;
     p->code = nullptr;
     p->ext.reset();  // its heap reports to this node's totals
+    p->registered = false;
+    p->stop = 0;
+    n.table.release(p);
+  }
+  {
+    std::unique_lock lock(n.registry_mutex);
+    n.names.clear();
+    n.name_of.clear();
   }
   n.outside_stripe().dead_letters.fetch_add(dropped, std::memory_order_relaxed);
+  n.stopped = true;
+  return {live, dropped,
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)};
 }
 
 pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts,
@@ -199,6 +259,8 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
       throw spawn_error(spawn_error::reason::overloaded,
                         fmt::format("cannot spawn: overloaded (valve {}), retry later", gate->name()));
   }
+  if (n.stopping.load(std::memory_order_acquire)) [[unlikely]]
+    throw spawn_error(spawn_error::reason::stopped, "cannot spawn: the runtime is stopping or stopped");
   if (!local) local = detail::scheduler::current(n);
   detail::process* p = n.table.acquire();
   if (!p)
@@ -432,6 +494,7 @@ message_counters runtime::messages() const noexcept {
     c.dead_letters += o.dead_letters.load(std::memory_order_relaxed);
     c.dropped_rejected += o.dropped_rejected.load(std::memory_order_relaxed);
     c.dropped_newest += o.dropped_newest.load(std::memory_order_relaxed);
+    c.dropped_oldest += o.dropped_oldest.load(std::memory_order_relaxed);
   }
   c.dropped = c.dropped_rejected + c.dropped_newest + c.dropped_oldest;
   c.shed = impl_->shed.load(std::memory_order_relaxed);

@@ -21,7 +21,6 @@ thread_local const node_state* this_thread_node = nullptr;
 
 inline void cpu_relax() noexcept { __builtin_ia32_pause(); }
 
-constexpr std::uint32_t global_check_interval = 61;  // ticks between looks at the global queue
 /// A parked scheduler wakes this often to take a process stuck behind a long handler (see
 /// steal_stuck_next); 100 wake-ups a second cost an idle node next to nothing.
 constexpr std::uint64_t park_check_ns = 10'000'000;
@@ -109,10 +108,13 @@ bool scheduler::others_waiting() const noexcept {
 
 process* scheduler::find_work() {
   if (++tick_ % global_check_interval == 0) {
+    // runtime::stop ends the loop here: what is runnable stays queued, and is discarded, not
+    // drained. Within 61 activations, or at once after a slice end saw the stop (leave_soon).
+    if (node_.stopping.load(std::memory_order_relaxed)) return nullptr;
     now_ms_ = coarse_ms();
     if (!node_.global.empty()) {
       if (process* p = node_.global.pop_into(queue_, 1)) {
-        slice_left_ = node_.options.slice_reductions;
+        slice_left_ = node_.slice_reductions.load(std::memory_order_relaxed);
         return p;
       }
     }
@@ -120,12 +122,12 @@ process* scheduler::find_work() {
   if (process* p = next_.exchange(nullptr, std::memory_order_acquire)) {
     if (slice_left_ > 0) return p;  // inherits the rest of the slice, as Go's runnext does
     if (queue_.empty() && node_.global.empty()) {
-      slice_left_ = node_.options.slice_reductions;
+      slice_left_ = node_.slice_reductions.load(std::memory_order_relaxed);
       return p;
     }
     enqueue(p);
   }
-  slice_left_ = node_.options.slice_reductions;
+  slice_left_ = node_.slice_reductions.load(std::memory_order_relaxed);
   if (process* p = queue_.pop()) return p;
   if (process* p = find_elsewhere()) return p;
   return idle();

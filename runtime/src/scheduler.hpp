@@ -42,6 +42,7 @@ class scheduler {
   std::uint32_t now_ms() const noexcept { return now_ms_; }
   void count_dead_letter(std::uint64_t n = 1) noexcept { dead_letters_.add(n); }
   void count_refused(bool rejected) noexcept { (rejected ? dropped_rejected_ : dropped_newest_).add(); }
+  void count_dropped_oldest(std::uint64_t n) noexcept { dropped_oldest_.add(n); }
   void add_reductions(process* p, std::uint64_t n) noexcept {
     p->reductions.add(n);
     reductions_.add(n);
@@ -66,6 +67,9 @@ class scheduler {
 
   local_run_queue& queue() noexcept { return queue_; }
 
+  /// Activations between looks at the global queue and at runtime::stop.
+  static constexpr std::uint32_t global_check_interval = 61;
+
  private:
   void loop();
   process* find_work();
@@ -75,14 +79,18 @@ class scheduler {
   bool park(process*& found);
   // process_lifecycle.cpp
   void run(process* p);
+  template <bool drops_oldest>
+  void run_as(process* p);
   message* on_signal(process* p, message* m);
   bool apply_on_arrival(process* p, message* m, std::uint32_t serial);
-  void terminate(process* p);
+  void terminate(process* p, bool unlock_consumer);
   void tend(process* p);
   process_report report(process* p, const inspect_options& opts);
   enum class gc_kind { automatic, requested, hibernate };
   void collect(process* p, gc_kind kind);
   bool others_waiting() const noexcept;
+  /// The next find_work looks at the global queue and the stop flag (runtime::stop is under way).
+  void leave_soon() noexcept { tick_ += global_check_interval - 1 - tick_ % global_check_interval; }
 
   node_state& node_;
   unsigned id_;

@@ -56,7 +56,8 @@ struct timer_ref {
 enum class mailbox_overflow {
   reject,       ///< the sender's send returns false
   drop_newest,  ///< the new message is dropped; the sender is not told
-  drop_oldest,  ///< the new message is queued and the oldest is dropped when the owner next runs
+  drop_oldest,  ///< the new message is queued and the oldest ordinary message is dropped, by the
+                ///< sender if the owner is not running (suspended, or inside a long handler)
 };
 
 struct spawn_options {
@@ -78,7 +79,7 @@ struct spawn_options {
 /// Thrown by spawn when the process cannot be created.
 class spawn_error : public std::runtime_error {
  public:
-  enum class reason { system_limit, name_taken, overloaded };
+  enum class reason { system_limit, name_taken, overloaded, stopped };
   spawn_error(reason r, const std::string& what) : std::runtime_error(what), reason_(r) {}
   reason why() const noexcept { return reason_; }
 
@@ -90,9 +91,26 @@ class runtime {
  public:
   /// Starts the schedulers. Throws std::invalid_argument naming the bad option.
   explicit runtime(runtime_options options = {});
-  /// Stops the schedulers and destroys every process still alive (their queued messages are dead
-  /// letters). Must not be called from a scheduler thread.
+  /// stop(), if it has not been called. Must not be called from a scheduler thread.
   ~runtime();
+
+  /// Stops the runtime, bounded whatever the workload: each scheduler stops at its next slice end
+  /// (a handler running then finishes first, then at most the rest of its slice; nothing else is
+  /// drained), the timer and I/O threads
+  /// stop (blocking jobs not yet started are abandoned; running ones finish), and every process
+  /// still alive is destroyed without running its handlers (supervisors do not shut their
+  /// children down in order; stop a supervisor first for that). Every queued message and every
+  /// later send counts as a dead letter, so the accounting identity holds after it. Counters stay
+  /// readable. Idempotent; thread-safe, but not from a handler (throws std::logic_error). Cost:
+  /// one pass over the process table plus freeing what it holds (see `agner-bench stop`). Later
+  /// spawns throw spawn_error (reason stopped). Returns what it discarded; a second call returns
+  /// zeros.
+  struct stop_summary {
+    std::uint32_t processes = 0;        ///< processes alive when it began, ended without running
+    std::uint64_t dead_letters = 0;     ///< queued messages discarded (counted as dead letters)
+    std::chrono::milliseconds took{0};  ///< wall time of the whole stop
+  };
+  stop_summary stop();
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
