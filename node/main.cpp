@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -20,101 +21,67 @@
 #include "agner/introspect/server.hpp"
 #include "agner/runtime/runtime.hpp"
 #include "alarm_service.hpp"
+#include "flags.hpp"
 #include "workload.hpp"
 
 namespace {
 
-constexpr const char* usage = R"(usage: agner-node [OPTIONS]
-  --name NAME               node name; the socket is <socket dir>/NAME.sock (default: agner)
-  --schedulers N            scheduler threads (default: one per core)
-  --process-limit N         most processes alive at once (default: 4194304)
-  --socket PATH|off         the Unix socket to serve introspection on (default: $XDG_RUNTIME_DIR/agner/NAME.sock,
-                            or /tmp/agner-UID/NAME.sock; the directory is 0700, the socket 0600)
-  --listen-tcp ADDR:PORT    also serve on TCP, loopback only, with HMAC authentication (default: off)
-  --cookie-file FILE        the admin key for TCP, created 0600 on first start (default: ~/.config/agner/cookie)
-  --viewer-cookie-file FILE a key that grants the viewer role over TCP (default: none)
-  --metrics-listen ADDR:PORT|off
-                            serve Prometheus /metrics there (default: 127.0.0.1:39150; if that default
-                            is busy the node says so and runs without metrics)
-  --metrics-process NAME    also export per-process series for this registered name (repeatable, 50 at most)
-  --rules FILE              alarm rules (docs/alarms.md); SIGHUP reloads them (a bad file keeps the old rules)
-  --check-rules FILE        check a rules file, print every error with file:line:column, exit 0 if good, 1 if not
-  --idle-processes N        also spawn N idle processes (to see how tools cope with many; default 0)
-  --workload synthetic|none what to run (default: synthetic: supervised workers, a slow consumer fed
-                            in bursts, a process that crashes now and then, one that hibernates)
-  --help                    this text
-SIGTERM or SIGINT stops the node cleanly.
-)";
-
-struct options {
-  agner::runtime_options runtime;
-  agner::introspect::server_options server;
+struct options : agner::node::node_options {
   std::string workload = "synthetic";
   unsigned long idle = 0;
-  std::string rules;
-  agner::exporter::options metrics;
-  bool metrics_chosen = false;  // --metrics-listen given: failing to listen is then an error
 };
 
-[[noreturn]] void bad(const std::string& what) {
-  std::fprintf(stderr, "agner-node: %s\n%s", what.c_str(), usage);
-  std::exit(2);
-}
-
-unsigned long number(const std::string& flag, const std::string& text, unsigned long max) {
-  char* end = nullptr;
-  const unsigned long v = std::strtoul(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || v == 0 || v > max)
-    bad(fmt::format("{} wants a number from 1 to {}, not '{}'", flag, max, text));
-  return v;
-}
-
+/// The flags: the standard node flags (flags.hpp) and agner-node's own. Exits 0 after --help or
+/// --check-rules, 2 on a bad flag (with a sentence naming it), 1 when --check-rules finds errors.
 options parse(int argc, char** argv) {
   options o;
-  if (const char* home = std::getenv("HOME")) o.server.cookie_file = fmt::format("{}/.config/agner/cookie", home);
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(usage, stdout);
-      std::exit(0);
-    }
-    if (i + 1 >= args.size()) bad(flag.starts_with("--") ? fmt::format("{} needs a value", flag) : fmt::format("unknown argument '{}'", flag));
-    const std::string& value = args[++i];
-    if (flag == "--name") {
-      o.server.node_name = value;
-    } else if (flag == "--schedulers") {
-      o.runtime.schedulers = static_cast<unsigned>(number(flag, value, 1024));
-    } else if (flag == "--process-limit") {
-      o.runtime.process_limit = static_cast<std::uint32_t>(number(flag, value, 1u << 28));
-    } else if (flag == "--socket") {
-      o.server.unix_path = value;
-    } else if (flag == "--listen-tcp") {
-      o.server.tcp_listen = value;
-    } else if (flag == "--cookie-file") {
-      o.server.cookie_file = value;
-    } else if (flag == "--viewer-cookie-file") {
-      o.server.viewer_cookie_file = value;
-    } else if (flag == "--metrics-listen") {
-      o.metrics.listen = value;
-      o.metrics_chosen = true;
-    } else if (flag == "--metrics-process") {
-      o.metrics.processes.push_back(value);
-    } else if (flag == "--rules") {
-      o.rules = value;
-    } else if (flag == "--check-rules") {
-      auto errors = agner::node::check_rules(value);
-      for (auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
-      if (errors.empty()) std::printf("%s: the rules are good\n", value.c_str());
-      std::exit(errors.empty() ? 0 : 1);
-    } else if (flag == "--idle-processes") {
-      o.idle = number(flag, value, 1u << 28);
-    } else if (flag == "--workload") {
-      if (value != "synthetic" && value != "none") bad(fmt::format("--workload is synthetic or none, not '{}'", value));
-      o.workload = value;
-    } else {
-      bad(fmt::format("unknown option '{}'", flag));
-    }
+  CLI::App app("agner-node: runs an Agner node (a runtime, its introspection socket, /metrics and alarms) with a\n"
+               "workload until SIGTERM or SIGINT; SIGHUP reloads the rules. See README.md.",
+               "agner-node");
+  app.allow_extras();  // reported below as "unknown flag --x", with the flag's name
+  agner::node::add_node_flags(app, o);
+  std::string check;
+  app.add_option("--check-rules", check, "check a rules file, print every error with file:line:column, exit 0 if good, 1 if not")
+      ->type_name("FILE");
+  app.add_option_function<std::string>(
+         "--idle-processes",
+         [&o](const std::string& v) {
+           char* end = nullptr;
+           errno = 0;
+           const unsigned long n = std::strtoul(v.c_str(), &end, 10);
+           if (v.empty() || v[0] == '-' || *end != '\0' || errno == ERANGE || n > (1u << 28))
+             throw CLI::ValidationError(fmt::format("--idle-processes wants a number from 0 to {}, not '{}'", 1u << 28, v));
+           o.idle = n;
+         },
+         "also spawn N idle processes (to see how tools cope with many)")
+      ->type_name("N")
+      ->default_str("0");
+  app.add_option_function<std::string>(
+         "--workload",
+         [&o](const std::string& v) {
+           if (v != "synthetic" && v != "none") throw CLI::ValidationError(fmt::format("--workload is synthetic or none, not '{}'", v));
+           o.workload = v;
+         },
+         "what to run: synthetic (supervised workers, a slow consumer fed in bursts, a process that crashes now and "
+         "then, one that hibernates) or none")
+      ->type_name("synthetic|none")
+      ->default_str("synthetic");
+  try {
+    app.parse(argc, argv);
+    if (!app.remaining().empty()) throw CLI::ExtrasError(app.remaining());
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "agner-node: %s\nusage: agner-node [OPTIONS]; agner-node --help lists them\n",
+                 agner::node::describe(e, app).c_str());
+    std::exit(2);
+  }
+  if (!check.empty()) {
+    auto errors = agner::node::check_rules(check);
+    for (auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+    if (errors.empty()) std::printf("%s: the rules are good\n", check.c_str());
+    std::exit(errors.empty() ? 0 : 1);
   }
   return o;
 }
