@@ -62,6 +62,12 @@ print("alarms still answer:", ok_alarms)
 sys.exit(0 if logged and ok_reload and ok_attach and ok_alarms else 1)
 PY
 RC=$?
+# The Alertmanager back in the rules, by SIGHUP this time: the new sender posts to the hung peer
+# again, and SIGTERM must still stop the node while that post hangs.
+cp "$HERE/rules.json" "$W/rules.json"
+ACCEPTED=$(grep -c accepted "$W/blackhole.out")
+kill -HUP $NODE
+wait_for 30 bash -c "[ \$(grep -c accepted '$W/blackhole.out') -gt $ACCEPTED ]" || { echo "no post after the SIGHUP reload"; RC=1; }
 kill -TERM $NODE
 if wait_for 20 bash -c "! kill -0 $NODE 2>/dev/null"; then
   wait $NODE; echo "agner-node stopped on SIGTERM (exit $?)"
