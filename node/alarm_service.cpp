@@ -126,6 +126,12 @@ void alarm_service::stop() {
   // Both finish what they are doing (a tick; a reload of a bounded file, a notifier's bounded stop).
   if (ticker_.joinable()) ticker_.join();
   if (reloader_.joinable()) reloader_.join();
+  // The sender logs through the runtime: it stops now, while the runtime is still there (bounded).
+  std::unique_ptr<alertmanager_notifier> notifier;
+  {
+    std::lock_guard lock(notifier_mutex_);
+    notifier = std::move(notifier_);
+  }
 }
 
 void alarm_service::notifier_for(const alarms::rules& r) {

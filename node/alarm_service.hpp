@@ -24,7 +24,10 @@ class alarm_service final : public introspect::alarm_control {
   alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file,
                 std::string node_name = "agner");
   ~alarm_service();
-  /// Stops evaluating (the ticker reads the runtime: stop before the runtime goes). Idempotent.
+  /// Stops evaluating and reloading, and stops the Alertmanager sender (the ticker reads the
+  /// runtime and the sender logs through it: stop before the runtime goes). Waits for a tick or a
+  /// reload in progress to end, and at most alertmanager_notifier::stop_wait_ms for the sender.
+  /// Idempotent. Call it from one thread.
   void stop();
 
   /// Reloads the rules file on the service's reload thread and waits for it at most
