@@ -473,7 +473,9 @@ std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, 
   }
   try {
     return check_document(doc, duplicates, text, file);
-  } catch (const json::exception& e) {  // a check that missed a type: an error, never a crash
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {  // a check that missed a type: an error, never a crash
     std::string what = e.what();
     if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
     errors.push_back({file, 1, 1, "", printable(fmt::format("cannot check the rules: {}", what))});
