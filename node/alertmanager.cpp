@@ -57,7 +57,8 @@ struct alertmanager_notifier::shared {
     if (log && !stopping) log(line);
   }
   void kick();
-  void finish(const std::shared_ptr<attempt>& a, const std::string& error);
+  /// Ends an attempt; a failed batch is retried first unless `retry` is false (Alertmanager refused it).
+  void finish(const std::shared_ptr<attempt>& a, const std::string& error, bool retry = true);
   void cancel();
 };
 
@@ -105,8 +106,8 @@ void alertmanager_notifier::shared::kick() {
         http::async_read(a->socket, a->buffer, a->res, [this, a](boost::system::error_code ec, std::size_t) {
           if (a->done) return;
           if (ec) return finish(a, "reading the answer: " + ec.message());
-          if (a->res.result_int() / 100 != 2)
-            return finish(a, fmt::format("HTTP {}: {}", a->res.result_int(), a->res.body().substr(0, 200)));
+          if (a->res.result_int() / 100 != 2)  // 4xx: this batch will never be taken; 5xx: try it again
+            return finish(a, fmt::format("HTTP {}: {}", a->res.result_int(), a->res.body().substr(0, 200)), a->res.result_int() / 100 != 4);
           finish(a, "");
         });
       });
@@ -114,7 +115,7 @@ void alertmanager_notifier::shared::kick() {
   });
 }
 
-void alertmanager_notifier::shared::finish(const std::shared_ptr<attempt>& a, const std::string& error) {
+void alertmanager_notifier::shared::finish(const std::shared_ptr<attempt>& a, const std::string& error, bool retry_it) {
   a->done = true;
   boost::system::error_code ignored;
   a->deadline.cancel();
@@ -132,7 +133,7 @@ void alertmanager_notifier::shared::finish(const std::shared_ptr<attempt>& a, co
   failing = true;
   {
     std::lock_guard lock(mutex);
-    if (queue.size() < max_queued) queue.push_front(std::move(a->req.body()));  // retried first
+    if (retry_it && queue.size() < max_queued) queue.push_front(std::move(a->req.body()));  // retried first
     else ++dropped;
   }
   retry.expires_after(std::chrono::seconds(1));
