@@ -64,11 +64,52 @@ alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> bus
       const auto now = now_ms();
       sample_system(now);
       engine_->tick(now);
-      std::lock_guard notify_lock(notifier_mutex_);
-      if (notifier_) notifier_->update(engine_->active(), now);
+      {
+        std::lock_guard notify_lock(notifier_mutex_);  // update() never waits on the network
+        if (notifier_) notifier_->update(engine_->active(), now);
+      }
       lock.lock();
     }
   });
+  reloader_ = std::thread([this] {
+    std::unique_lock lock(reload_mutex_);
+    for (;;) {
+      reload_wake_.wait(lock, [this] { return reload_stopping_ || reload_requested_ > reload_started_; });
+      if (reload_stopping_) return;
+      reload_started_ = reload_requested_;
+      lock.unlock();
+      std::vector<std::string> result;
+      try {
+        result = reload_now();
+      } catch (const std::exception& e) {  // a thread boundary: never take the node down
+        result = {fmt::format("the reload failed: {}", e.what())};
+        rt_.log(fmt::format("rules reload failed; the old rules stay in force: {}", e.what()));
+      }
+      lock.lock();
+      reload_result_ = std::move(result);
+      reload_finished_ = reload_started_;
+      reload_done_.notify_all();
+    }
+  });
+}
+
+void alarm_service::request_reload() {
+  {
+    std::lock_guard lock(reload_mutex_);
+    ++reload_requested_;
+  }
+  reload_wake_.notify_one();
+}
+
+std::vector<std::string> alarm_service::reload() {
+  std::unique_lock lock(reload_mutex_);
+  const auto mine = ++reload_requested_;
+  reload_wake_.notify_one();
+  if (!reload_done_.wait_for(lock, std::chrono::milliseconds(reload_wait_ms), [&] { return reload_finished_ >= mine; })) {
+    rt_.log(fmt::format("rules reload: still running after {} ms; its outcome will be logged", reload_wait_ms));
+    return {fmt::format("the reload is still running after {} ms; its outcome will be logged", reload_wait_ms)};
+  }
+  return reload_result_;
 }
 
 alarm_service::~alarm_service() { stop(); }
@@ -79,17 +120,32 @@ void alarm_service::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  {
+    std::lock_guard lock(reload_mutex_);
+    reload_stopping_ = true;
+  }
+  reload_wake_.notify_all();
+  // Both finish what they are doing (a tick; a reload of a bounded file, a notifier's bounded stop).
   if (ticker_.joinable()) ticker_.join();
+  if (reloader_.joinable()) reloader_.join();
+  // The sender logs through the runtime: it stops now, while the runtime is still there (bounded).
+  std::unique_ptr<alertmanager_notifier> notifier;
+  {
+    std::lock_guard lock(notifier_mutex_);
+    notifier = std::move(notifier_);
+  }
 }
 
 void alarm_service::notifier_for(const alarms::rules& r) {
+  std::unique_ptr<alertmanager_notifier> old;  // stopped outside the lock the ticker takes
   std::lock_guard lock(notifier_mutex_);
   if (!r.alertmanager) {
-    notifier_.reset();
+    old = std::move(notifier_);
+    notifier_url_.clear();
   } else if (!notifier_ || notifier_url_ != r.alertmanager->url) {  // same URL: keep what it sent
     notifier_url_ = r.alertmanager->url;
-    notifier_ = std::make_unique<alertmanager_notifier>(*r.alertmanager, node_name_, r.tick_ms,
-                                                        [this](std::string_view line) { rt_.log(line); });
+    old = std::exchange(notifier_, std::make_unique<alertmanager_notifier>(*r.alertmanager, node_name_, r.tick_ms,
+                                                                         [this](std::string_view line) { rt_.log(line); }));
   }
 }
 
@@ -151,7 +207,7 @@ std::optional<double> alarm_service::read(const std::string& metric, const std::
   return std::nullopt;  // a per-process metric: those come from the queue watch
 }
 
-std::vector<std::string> alarm_service::reload() {
+std::vector<std::string> alarm_service::reload_now() {
   if (file_.empty()) return {"no rules file was given (--rules)"};
   auto loaded = alarms::load_rules(file_);
   if (auto* errors = std::get_if<std::vector<alarms::rule_error>>(&loaded)) {

@@ -25,13 +25,23 @@ class alarm_service final : public introspect::alarm_control {
   alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file,
                 std::string node_name = "agner");
   ~alarm_service();
-  /// Stops evaluating (the ticker reads the runtime: stop before the runtime goes). Idempotent.
+  /// Stops evaluating and reloading, and stops the Alertmanager sender (the ticker reads the
+  /// runtime and the sender logs through it: stop before the runtime goes). Waits for a tick or a
+  /// reload in progress to end, and at most alertmanager_notifier::stop_wait_ms for the sender.
+  /// Idempotent. Call it from one thread.
   void stop();
 
-  /// Reloads the rules file: on success the new rules take over (state kept for ids that stay) and
+  /// Reloads the rules file on the service's reload thread and waits for it at most
+  /// reload_wait_ms: on success the new rules take over (state kept for ids that stay) and
   /// rules_reload_failed clears; on failure the old rules stay, rules_reload_failed is raised and
-  /// the errors are logged. Returns the errors (empty on success).
+  /// the errors are logged. Returns the errors (empty on success), or one line saying the reload
+  /// is still running (its outcome is then logged). Thread-safe; the caller (the attach server's
+  /// thread) never waits longer than reload_wait_ms, whatever the file or the network does.
   std::vector<std::string> reload() override;
+  /// Asks the reload thread for a reload and returns at once (the signal path: SIGHUP).
+  /// Requests made while one is pending are merged. Thread-safe.
+  void request_reload();
+  static constexpr std::int64_t reload_wait_ms = 5000;
 
   alarms::engine& engine() { return *engine_; }
   /// For the exporter: agner_alarm_active, transitions, valve pressure and shed counts, each
@@ -77,6 +87,14 @@ class alarm_service final : public introspect::alarm_control {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  // The reload thread: requests are numbered; a reload serves every request made before it began.
+  std::vector<std::string> reload_now();
+  std::thread reloader_;
+  std::mutex reload_mutex_;
+  std::condition_variable reload_wake_, reload_done_;
+  std::uint64_t reload_requested_ = 0, reload_started_ = 0, reload_finished_ = 0;
+  std::vector<std::string> reload_result_;
+  bool reload_stopping_ = false;
 };
 
 /// Errors of a rules file as lines ("FILE:LINE:COLUMN: PATH: MESSAGE"); empty when it is good.

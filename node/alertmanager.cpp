@@ -1,6 +1,11 @@
 #include "alertmanager.hpp"
 
+#include <atomic>
+#include <condition_variable>
 #include <ctime>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
 #include <boost/asio.hpp>
@@ -27,39 +32,171 @@ std::string iso8601(std::int64_t ms) {
 
 }  // namespace
 
+struct alertmanager_notifier::shared {
+  boost::asio::io_context io;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
+  std::string url, host, port, target;
+  std::function<void(std::string_view)> log;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> posted{0}, dropped{0};
+  // The queue: filled by the ticker, emptied by the I/O thread.
+  std::mutex mutex;
+  std::deque<std::string> queue;
+  std::uint64_t dropped_logged = 0;
+  std::int64_t drop_logged_ms = 0;
+  // The I/O thread's own.
+  std::shared_ptr<struct attempt> current;
+  boost::asio::steady_timer retry{io};
+  bool failing = false;
+  // Set when the I/O thread has left run().
+  std::mutex done_mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+
+  void say(const std::string& line) {
+    if (log && !stopping) log(line);
+  }
+  void kick();
+  /// Ends an attempt; a failed batch is retried first unless `retry` is false (Alertmanager refused it).
+  void finish(const std::shared_ptr<attempt>& a, const std::string& error, bool retry = true);
+  void cancel();
+};
+
+struct attempt {
+  explicit attempt(boost::asio::io_context& io) : resolver(io), socket(io), deadline(io) {}
+  boost::asio::ip::tcp::resolver resolver;
+  boost::asio::ip::tcp::socket socket;
+  boost::asio::steady_timer deadline;
+  beast::flat_buffer buffer;
+  http::request<http::string_body> req;
+  http::response<http::string_body> res;
+  bool done = false;
+};
+
+void alertmanager_notifier::shared::kick() {
+  if (current || stopping) return;
+  std::string body;
+  {
+    std::lock_guard lock(mutex);
+    if (queue.empty()) return;
+    body = std::move(queue.front());
+    queue.pop_front();
+  }
+  auto a = std::make_shared<attempt>(io);
+  current = a;
+  a->req = {http::verb::post, target, 11};
+  a->req.set(http::field::host, host);
+  a->req.set(http::field::content_type, "application/json");
+  a->req.body() = std::move(body);
+  a->req.prepare_payload();
+  // Handlers hold `this` raw: they only run inside io.run(), which the I/O thread keeps alive.
+  a->deadline.expires_after(std::chrono::milliseconds(post_deadline_ms));
+  a->deadline.async_wait([this, a](boost::system::error_code ec) {
+    if (!ec && !a->done) finish(a, fmt::format("no answer within {} ms", post_deadline_ms));
+  });
+  a->resolver.async_resolve(host, port, [this, a](boost::system::error_code resolved, boost::asio::ip::tcp::resolver::results_type found) {
+    if (a->done) return;
+    if (resolved) return finish(a, "resolving " + host + ": " + resolved.message());
+    boost::asio::async_connect(a->socket, found, [this, a](boost::system::error_code connected, const boost::asio::ip::tcp::endpoint&) {
+      if (a->done) return;
+      if (connected) return finish(a, "connecting: " + connected.message());
+      http::async_write(a->socket, a->req, [this, a](boost::system::error_code written, std::size_t) {
+        if (a->done) return;
+        if (written) return finish(a, "sending: " + written.message());
+        http::async_read(a->socket, a->buffer, a->res, [this, a](boost::system::error_code ec, std::size_t) {
+          if (a->done) return;
+          if (ec) return finish(a, "reading the answer: " + ec.message());
+          if (a->res.result_int() / 100 != 2)  // 4xx: this batch will never be taken; 5xx: try it again
+            return finish(a, fmt::format("HTTP {}: {}", a->res.result_int(), a->res.body().substr(0, 200)), a->res.result_int() / 100 != 4);
+          finish(a, "");
+        });
+      });
+    });
+  });
+}
+
+void alertmanager_notifier::shared::finish(const std::shared_ptr<attempt>& a, const std::string& error, bool retry_it) {
+  a->done = true;
+  boost::system::error_code ignored;
+  a->deadline.cancel();
+  a->resolver.cancel();
+  a->socket.close(ignored);
+  if (current == a) current.reset();
+  if (stopping) return;
+  if (error.empty()) {
+    ++posted;
+    if (failing) say(fmt::format("alertmanager {}: reachable again", url));
+    failing = false;
+    return kick();
+  }
+  if (!failing) say(fmt::format("alertmanager {}: cannot post alerts ({}); will retry", url, error));
+  failing = true;
+  {
+    std::lock_guard lock(mutex);
+    if (retry_it && queue.size() < max_queued) queue.push_front(std::move(a->req.body()));  // retried first
+    else ++dropped;
+  }
+  retry.expires_after(std::chrono::seconds(1));
+  retry.async_wait([this](boost::system::error_code ec) {
+    if (!ec) kick();
+  });
+}
+
+void alertmanager_notifier::shared::cancel() {
+  retry.cancel();
+  if (current) finish(current, "stopping");
+  guard.reset();  // run() returns once what was cancelled has completed
+}
+
 alertmanager_notifier::alertmanager_notifier(alarms::alertmanager_rule rule, std::string node, std::int64_t tick_ms,
                                              std::function<void(std::string_view)> log)
-    : rule_(std::move(rule)), node_(std::move(node)), tick_ms_(tick_ms), log_(std::move(log)) {
+    : rule_(std::move(rule)), node_(std::move(node)), tick_ms_(tick_ms), shared_(std::make_shared<shared>()) {
+  auto& s = *shared_;
+  s.url = rule_.url;
+  s.log = std::move(log);
   // http://HOST:PORT/PATH (validated by the rules parser)
   std::string rest = rule_.url.substr(7);
   const auto slash = rest.find('/');
-  target_ = slash == std::string::npos ? "/api/v2/alerts" : rest.substr(slash);
+  s.target = slash == std::string::npos ? "/api/v2/alerts" : rest.substr(slash);
   rest = rest.substr(0, slash);
   const auto colon = rest.rfind(':');
-  host_ = colon == std::string::npos ? rest : rest.substr(0, colon);
-  port_ = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-  sender_ = std::thread([this] {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [this] { return stopping_ || !outbox_.empty(); });
-      if (stopping_) return;
-      auto batch = std::move(outbox_);
-      outbox_.clear();
-      lock.unlock();
-      for (auto& body : batch) post(body);
-      lock.lock();
+  s.host = colon == std::string::npos ? rest : rest.substr(0, colon);
+  s.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  thread_ = std::thread([keep = shared_] {
+    try {
+      keep->io.run();
+    } catch (const std::exception& e) {  // a thread boundary: say it, never terminate the node
+      keep->say(fmt::format("alertmanager {}: the sender stopped: {}", keep->url, e.what()));
     }
+    std::lock_guard lock(keep->done_mutex);
+    keep->done = true;
+    keep->done_cv.notify_all();
   });
 }
 
 alertmanager_notifier::~alertmanager_notifier() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
+  auto& s = *shared_;
+  s.stopping = true;
+  boost::asio::post(s.io, [p = &s] { p->cancel(); });
+  std::unique_lock lock(s.done_mutex);
+  bool ended = s.done_cv.wait_for(lock, std::chrono::milliseconds(stop_wait_ms), [&] { return s.done; });
+  if (!ended) {
+    s.io.stop();  // an operation did not complete when cancelled (getaddrinfo cannot be): leave run() now
+    ended = s.done_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return s.done; });
   }
-  wake_.notify_all();
-  sender_.join();
+  lock.unlock();
+  if (ended) {
+    thread_.join();  // it is past run(): returning
+    return;
+  }
+  thread_.detach();  // it owns `shared_` too, so it can finish safely
+  if (s.log)
+    s.log(fmt::format("alertmanager {}: the sender thread did not stop within {} ms; it is left to finish on its own", s.url,
+                      stop_wait_ms));
 }
+
+std::uint64_t alertmanager_notifier::posted() const { return shared_->posted; }
+std::uint64_t alertmanager_notifier::dropped() const { return shared_->dropped; }
 
 void alertmanager_notifier::update(const std::vector<introspect::alarm_row>& active, std::int64_t now) {
   std::vector<std::pair<std::string, const sent*>> due;
@@ -98,11 +235,24 @@ void alertmanager_notifier::update(const std::vector<introspect::alarm_row>& act
   }
   if (due.empty()) return;
   std::string body = payload(due, now);
+  auto& s = *shared_;
+  std::string drop_line;
   {
-    std::lock_guard lock(mutex_);
-    if (outbox_.size() < 16) outbox_.push_back(std::move(body));  // bounded: a dead Alertmanager costs little
+    std::lock_guard lock(s.mutex);
+    s.queue.push_back(std::move(body));
+    if (s.queue.size() > max_queued) {  // bounded: a dead Alertmanager costs little; the newest state wins
+      s.queue.pop_front();
+      ++s.dropped;
+    }
+    if (s.dropped > s.dropped_logged && now - s.drop_logged_ms >= 60'000) {  // at most a line a minute
+      drop_line = fmt::format("alertmanager {}: {} queued post{} dropped (oldest first; {} in all): it is not keeping up",
+                              s.url, s.dropped - s.dropped_logged, s.dropped - s.dropped_logged == 1 ? "" : "s", s.dropped.load());
+      s.dropped_logged = s.dropped;
+      s.drop_logged_ms = now;
+    }
   }
-  wake_.notify_one();
+  if (!drop_line.empty()) s.say(drop_line);
+  boost::asio::post(s.io, [p = &s] { p->kick(); });
 }
 
 std::string alertmanager_notifier::payload(const std::vector<std::pair<std::string, const sent*>>& due, std::int64_t now) const {
@@ -120,32 +270,6 @@ std::string alertmanager_notifier::payload(const std::vector<std::pair<std::stri
                       {"endsAt", iso8601(ends)}});
   }
   return alerts.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-void alertmanager_notifier::post(const std::string& body) {
-  try {
-    boost::asio::io_context io;
-    beast::tcp_stream stream(io);
-    stream.expires_after(std::chrono::seconds(5));
-    boost::asio::ip::tcp::resolver resolver(io);
-    stream.connect(resolver.resolve(host_, port_));
-    http::request<http::string_body> req{http::verb::post, target_, 11};
-    req.set(http::field::host, host_);
-    req.set(http::field::content_type, "application/json");
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    if (res.result() != http::status::ok) throw std::runtime_error(fmt::format("HTTP {}: {}", res.result_int(), res.body().substr(0, 200)));
-    ++posted_;
-    if (failing_ && log_) log_(fmt::format("alertmanager {}: reachable again", rule_.url));
-    failing_ = false;
-  } catch (const std::exception& e) {
-    if (!failing_ && log_) log_(fmt::format("alertmanager {}: cannot post alerts ({}); will retry", rule_.url, e.what()));
-    failing_ = true;
-  }
 }
 
 }  // namespace agner::node

@@ -2,12 +2,14 @@
 // Sends the node's alarms to Alertmanager (v2 API) the way Prometheus does: startsAt when the
 // alarm was raised; while it fires, endsAt a few resend intervals ahead, re-sent every interval;
 // when it clears, endsAt = the clear time, re-sent for 15 minutes.
-#include <atomic>
-#include <condition_variable>
+//
+// All network I/O is asynchronous on the notifier's own io_context thread, under one deadline per
+// post (resolve, connect, write and read together): nothing the ticker, a reload or a signal does
+// ever waits on the network.
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -20,14 +22,34 @@ namespace agner::node {
 
 class alertmanager_notifier {
  public:
+  /// Most posts waiting; past it the oldest is dropped (counted, logged at most once a minute).
+  static constexpr std::size_t max_queued = 16;
+  /// One post (resolve + connect + write + read) is abandoned after this long.
+  static constexpr std::int64_t post_deadline_ms = 5000;
+  /// How long the destructor waits for the I/O thread to finish before leaving it to end alone.
+  static constexpr std::int64_t stop_wait_ms = 1000;
+
+  /// Starts the I/O thread. `rule.url` is http://HOST[:PORT][/PATH] (checked by the rules parser).
+  /// `log` is called from the I/O thread (and the destructor's) and must be thread-safe.
   alertmanager_notifier(alarms::alertmanager_rule rule, std::string node, std::int64_t tick_ms,
                         std::function<void(std::string_view)> log);
+  /// Cancels what is in flight and waits at most stop_wait_ms for the I/O thread; if it has not
+  /// ended by then (a resolver stuck in getaddrinfo), it is detached, logged, and ends on its own.
   ~alertmanager_notifier();
-  /// Called every tick with the active alarms: queues what is due (new, changed, cleared, or due
-  /// for its resend) for the sender thread, which posts it. Never blocks on the network.
+  alertmanager_notifier(const alertmanager_notifier&) = delete;
+  alertmanager_notifier& operator=(const alertmanager_notifier&) = delete;
+
+  /// Called every tick, from one thread (the alarm ticker), with the active alarms: queues what is
+  /// due (new, changed, cleared, or due for its resend) for the I/O thread. Cost: one map walk
+  /// over the alarms it knows, a JSON body when something is due, a mutex held for a push.
+  /// Never blocks on the network.
   void update(const std::vector<introspect::alarm_row>& active, std::int64_t now_ms);
-  /// Alerts posted and posts that failed, so far.
-  std::uint64_t posted() const { return posted_; }
+  /// Posts Alertmanager accepted, so far. Thread-safe.
+  std::uint64_t posted() const;
+  /// Posts dropped from a full queue, so far. Thread-safe.
+  std::uint64_t dropped() const;
+
+  struct shared;  // the state the I/O thread owns with this object (alertmanager.cpp)
 
  private:
   struct sent {
@@ -35,19 +57,13 @@ class alertmanager_notifier {
     std::int64_t starts = 0, last_sent = 0, cleared = -1;
   };
   std::string payload(const std::vector<std::pair<std::string, const sent*>>& due, std::int64_t now) const;
-  void post(const std::string& body);
 
   alarms::alertmanager_rule rule_;
-  std::string node_, host_, port_, target_;
+  std::string node_;
   std::int64_t tick_ms_;
-  std::function<void(std::string_view)> log_;
-  std::map<std::string, sent> known_;  // by "id\0source"
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::vector<std::string> outbox_;
-  bool stopping_ = false, failing_ = false;
-  std::atomic<std::uint64_t> posted_{0};
-  std::thread sender_;
+  std::map<std::string, sent> known_;  // by "id\0source"; the ticker's only
+  std::shared_ptr<shared> shared_;
+  std::thread thread_;  // runs shared_->io
 };
 
 }  // namespace agner::node

@@ -1,14 +1,18 @@
-// Parsing and validating a rules file. nlohmann_json parses; a small scanner remembers where each
+// Parsing and validating a rules file. A first pass bounds the nesting depth and the numbers; then
+// nlohmann_json parses (its callback catches duplicate keys); a small scanner remembers where each
 // value starts, so an error can name its line and column as well as its key path.
 #include "agner/alarms/rules.hpp"
 
 #include <algorithm>
-#include <fstream>
+#include <cmath>
+#include <cstdlib>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+
+#include "agner/alarms/bounded_file.hpp"
+#include "agner/alarms/engine.hpp"
 
 namespace agner::alarms {
 
@@ -28,16 +32,140 @@ std::optional<severity> parse_severity(std::string_view name) {
   return std::nullopt;
 }
 
-std::string rule_error::text() const { return fmt::format("{}:{}:{}: {}: {}", file, line, column, path.empty() ? "/" : path, message); }
+std::string rule_error::text() const {
+  if (line == 0 && path.empty()) return message.starts_with(file) ? message : fmt::format("{}: {}", file, message);  // the file as a whole
+  return fmt::format("{}:{}:{}: {}: {}", file, line, column, path.empty() ? "/" : path, message);
+}
 
 namespace {
 
 using nlohmann::json;
 
+constexpr int max_rules_depth = 64;          // objects and arrays inside each other
+constexpr std::size_t max_rule_errors = 20;  // listed; the rest are counted
+
+/// The first pass, before nlohmann parses: where the text nests deeper than max_rules_depth or
+/// holds a number outside double's range, with what is wrong. Iterative, O(size).
+std::optional<std::pair<std::size_t, std::string>> prescan(std::string_view t) {
+  int depth = 0;
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    if (c == '"') {
+      for (++i; i < t.size() && t[i] != '"'; ++i)
+        if (t[i] == '\\') ++i;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_rules_depth)
+        return std::make_pair(i, fmt::format("nested deeper than {} levels of objects and arrays", max_rules_depth));
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      std::size_t end = i;
+      while (end < t.size() && std::string_view("0123456789+-.eE").find(t[end]) != std::string_view::npos) ++end;
+      const std::string token(t.substr(i, std::min<std::size_t>(end - i, 400)));
+      if (!std::isfinite(std::strtod(token.c_str(), nullptr)))
+        return std::make_pair(i, fmt::format("the number {}{} is out of range", token.substr(0, 40), token.size() > 40 ? "..." : ""));
+      i = end - 1;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Control characters from the file, shown as \xNN: an error line stays one line.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (unsigned char ch : text) {
+    if (ch < 0x20 || ch == 0x7f) out += fmt::format("\\x{:02x}", ch);
+    else out += static_cast<char>(ch);
+  }
+  return out;
+}
+
+std::string escape_key(std::string_view key) {
+  std::string out;
+  for (char ch : key) {
+    if (ch == '~') out += "~0";
+    else if (ch == '/') out += "~1";
+    else out.push_back(ch);
+  }
+  return out;
+}
+
+/// A SAX pass that notes the paths of duplicate keys (nlohmann keeps the last; a rules file must
+/// not say one thing twice). Linear: nlohmann's parser callback scans the parent array at every
+/// object end, quadratic on a long array of objects.
+class duplicate_keys final : public nlohmann::json_sax<json> {
+ public:
+  std::vector<std::string> found;
+
+  bool null() override { return element(); }
+  bool boolean(bool) override { return element(); }
+  bool number_integer(number_integer_t) override { return element(); }
+  bool number_unsigned(number_unsigned_t) override { return element(); }
+  bool number_float(number_float_t, const string_t&) override { return element(); }
+  bool string(string_t&) override { return element(); }
+  bool binary(binary_t&) override { return element(); }
+  bool start_object(std::size_t) override {
+    stack_.push_back({false, 0, {}, {}});
+    return true;
+  }
+  bool key(string_t& k) override {
+    auto& f = stack_.back();
+    f.key = k;
+    if (!f.keys.insert(k).second && found.size() <= max_rule_errors) found.push_back(here());
+    return true;
+  }
+  bool end_object() override { return end(); }
+  bool start_array(std::size_t) override {
+    stack_.push_back({true, 0, {}, {}});
+    return true;
+  }
+  bool end_array() override { return end(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  struct frame {
+    bool array = false;
+    std::size_t index = 0;
+    std::string key;
+    std::set<std::string> keys;
+  };
+  std::vector<frame> stack_;
+  bool element() {
+    if (!stack_.empty() && stack_.back().array) ++stack_.back().index;
+    return true;
+  }
+  bool end() {
+    if (!stack_.empty()) stack_.pop_back();
+    return element();
+  }
+  std::string here() const {
+    std::string p;
+    for (auto& f : stack_) {
+      p += '/';
+      p += f.array ? std::to_string(f.index) : escape_key(f.key);
+    }
+    return p;
+  }
+};
+
+/// Parses `text` (already prescanned), noting the paths of duplicate keys. Throws what
+/// json::parse throws.
+json parse_noting_duplicates(std::string_view text, std::vector<std::string>& duplicates) {
+  duplicate_keys sax;
+  if (json::sax_parse(text, &sax)) duplicates = std::move(sax.found);
+  return json::parse(text);
+}
+
 /// Where each value (by JSON pointer) starts in the text.
 class positions {
  public:
-  explicit positions(std::string_view text) : t_(text) {
+  /// Maps the values at `wanted` paths and their ancestors (only those: the file may be large).
+  positions(std::string_view text, const std::set<std::string>& wanted) : t_(text) {
+    for (auto& w : wanted)
+      for (std::string p = w;; p = p.substr(0, p.rfind('/'))) {
+        wanted_.insert(p);
+        if (p.empty()) break;
+      }
     try {
       value("");
     } catch (...) {  // malformed: nlohmann reports it; keep what was mapped
@@ -73,9 +201,10 @@ class positions {
     for (char c : key) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
     return out;
   }
-  void value(const std::string& path) {
+  void value(const std::string& path, int depth = 0) {
     ws();
-    at_[path] = i_;
+    if (depth > max_rules_depth) throw 0;  // the first pass refuses such files: never recurse unboundedly
+    if (wanted_.count(path)) at_[path] = i_;
     if (i_ >= t_.size()) throw 0;
     const char c = t_[i_];
     if (c == '{') {
@@ -86,10 +215,10 @@ class positions {
         ws();
         const std::size_t key_at = i_;
         const std::string key = escape(string());
-        keys_[path + "/" + key] = key_at;
+        if (wanted_.count(path + "/" + key)) keys_[path + "/" + key] = key_at;
         ws();
         if (t_.at(i_++) != ':') throw 0;
-        value(path + "/" + key);
+        value(path + "/" + key, depth + 1);
         ws();
         if (t_.at(i_) == ',') {
           ++i_;
@@ -104,7 +233,7 @@ class positions {
       ws();
       if (t_.at(i_) == ']') return void(++i_);
       for (int n = 0;; ++n) {
-        value(fmt::format("{}/{}", path, n));
+        value(fmt::format("{}/{}", path, n), depth + 1);
         ws();
         if (t_.at(i_) == ',') {
           ++i_;
@@ -121,6 +250,7 @@ class positions {
   std::string_view t_;
   std::size_t i_ = 0;
   std::map<std::string, std::size_t> at_, keys_;
+  std::set<std::string> wanted_;
 };
 
 std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
@@ -143,10 +273,11 @@ class checker {
     std::string path, message;
     bool at_key = false;  // point at the key (an unknown key), not its value
   };
-  std::vector<problem> problems;
+  std::vector<problem> problems;  // the first max_rule_errors
+  std::size_t problem_count = 0;   // all of them
 
   void fail(const std::string& path, std::string message, bool at_key = false) {
-    problems.push_back({path, std::move(message), at_key});
+    if (++problem_count <= max_rule_errors) problems.push_back({path, std::move(message), at_key});
   }
 
   /// Complains about keys not in `known` (a misspelt key would otherwise be ignored silently).
@@ -193,7 +324,10 @@ class checker {
   }
   std::int64_t millis(const json& parent, const std::string& key, const std::string& path, std::int64_t fallback) {
     const double v = number(parent, key, path, false, static_cast<double>(fallback));
-    if (v < 0 || v > 86'400'000) fail(path + "/" + key, "must be between 0 and 86400000 (a day)");
+    if (!(v >= 0 && v <= 86'400'000)) {
+      fail(path + "/" + key, "must be between 0 and 86400000 (a day)");
+      return fallback;
+    }
     return static_cast<std::int64_t>(v);
   }
   std::string text(const json& parent, const std::string& key, const std::string& path, bool required) {
@@ -232,6 +366,10 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   r.id = c.text(a, "id", p, true);
   if (a.contains("id") && a["id"].is_string() && !valid_id(r.id)) c.fail(p + "/id", "must be 1-64 of a-z, 0-9, '_', '.', '-'");
   r.metric = c.text(a, "metric", p, true);
+  if (a.contains("metric") && a["metric"].is_string() && r.metric.empty())
+    c.fail(p + "/metric", "must not be empty (a system metric, business:NAME or a process: metric)");
+  if (r.metric == "business:") c.fail(p + "/metric", "names no business metric: write business:NAME");
+  if (r.id == "rules_reload_failed") c.fail(p + "/id", "'rules_reload_failed' is the node's own alarm: choose another id");
   const bool per_process = r.metric == "process:message_queue_len" || r.metric == "process:oldest_message_age_ms";
   if (!r.metric.empty() && !r.metric.starts_with("business:") && !system_metrics.count(r.metric) && !per_process) {
     std::string list;
@@ -284,6 +422,14 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   }
   if (per_process && (r.levels.size() > 1 || !r.above))
     c.fail(p + "/levels", "a per-process alarm has one level, above its threshold");
+  if (per_process && !r.levels.empty()) {  // the runtime's queue watch keeps them as 32-bit counts
+    const auto& l = r.levels.front();
+    const char* which = l.raise < 0 || l.raise > 4294967295.0 ? "raise" : l.clear < 0 || l.clear > 4294967295.0 ? "clear" : nullptr;
+    if (which)
+      c.fail(fmt::format("{}/levels/0/{}", p, which),
+             fmt::format("a per-process threshold must be between 0 and 4294967295 (the runtime keeps it in 32 bits), not {}",
+                         std::string(which) == "raise" ? l.raise : l.clear));
+  }
   if (const json* pr = c.object(a, "pressure", p, false)) {
     const std::string pp = p + "/pressure";
     c.only(*pr, pp, {"scaling", "saturation", "min_when_firing"});
@@ -297,20 +443,51 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   return r;
 }
 
+std::variant<rules, std::vector<rule_error>> check_document(const json& doc, const std::vector<std::string>& duplicates,
+                                                             std::string_view text, const std::string& file);
+
 }  // namespace
 
 std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, const std::string& file) {
   std::vector<rule_error> errors;
+  if (auto bad = prescan(text)) {
+    auto [line, column] = line_column(text, bad->first);
+    errors.push_back({file, line, column, "", bad->second});
+    return errors;
+  }
   json doc;
+  std::vector<std::string> duplicates;
   try {
-    doc = json::parse(text);
+    doc = parse_noting_duplicates(text, duplicates);
   } catch (const json::parse_error& e) {
     auto [line, column] = line_column(text, e.byte ? e.byte - 1 : 0);
     std::string what = e.what();
     if (auto at = what.find("syntax error"); at != std::string::npos) what = what.substr(at);
-    errors.push_back({file, line, column, "", fmt::format("not valid JSON: {}", what)});
+    errors.push_back({file, line, column, "", printable(fmt::format("not valid JSON: {}", what))});
+    return errors;
+  } catch (const json::exception& e) {  // out_of_range and the like: the prescan should have caught them
+    std::string what = e.what();
+    if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
+    errors.push_back({file, 1, 1, "", printable(fmt::format("not valid JSON: {}", what))});
     return errors;
   }
+  try {
+    return check_document(doc, duplicates, text, file);
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {  // a check that missed a type: an error, never a crash
+    std::string what = e.what();
+    if (auto at = what.find("] "); at != std::string::npos) what = what.substr(at + 2);
+    errors.push_back({file, 1, 1, "", printable(fmt::format("cannot check the rules: {}", what))});
+    return errors;
+  }
+}
+
+namespace {
+
+std::variant<rules, std::vector<rule_error>> check_document(const json& doc, const std::vector<std::string>& duplicates,
+                                                             std::string_view text, const std::string& file) {
+  std::vector<rule_error> errors;
   checker c;
   rules r;
   if (!doc.is_object()) {
@@ -340,8 +517,8 @@ std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, 
     r.tick_ms = c.millis(doc, "tick_ms", "", 250);
     if (r.tick_ms < 10) c.fail("/tick_ms", "must be at least 10");
     const double hist = c.number(doc, "history_size", "", false, 1000);
-    if (hist < 1 || hist > 100000) c.fail("/history_size", "must be between 1 and 100000");
-    r.history_size = static_cast<std::size_t>(hist);
+    if (!(hist >= 1 && hist <= 100000)) c.fail("/history_size", "must be between 1 and 100000");
+    else r.history_size = static_cast<std::size_t>(hist);
     std::set<std::string> ids;
     if (const json* alarms = c.array(doc, "alarms", "", false))
       for (std::size_t i = 0; i < alarms->size(); ++i) {
@@ -365,6 +542,7 @@ std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, 
         c.only(k, p, {"name", "never_shed", "band"});
         priority_class pc;
         pc.name = c.text(k, "name", p, true);
+        if (k.contains("name") && k["name"].is_string() && pc.name.empty()) c.fail(p + "/name", "must not be empty");
         pc.never_shed = c.flag(k, "never_shed", p);
         if (const json* band = c.array(k, "band", p, !pc.never_shed)) {
           if (band->size() != 2 || !(*band)[0].is_number() || !(*band)[1].is_number()) {
@@ -380,6 +558,11 @@ std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, 
         r.classes.push_back(std::move(pc));
       }
     }
+    const bool declares_system = std::any_of(r.classes.begin(), r.classes.end(), [](auto& k) { return k.name == "system"; });
+    const std::size_t room = valve::max_classes - (declares_system ? 0 : 1);
+    if (r.classes.size() > room)
+      c.fail(fmt::format("/classes/{}", room), fmt::format("too many classes: at most {}, the system class included ({})", valve::max_classes,
+                                                           declares_system ? "declared here" : "added when not declared"));
     if (r.classes.empty()) r.classes = {{"system", true, 0, 1}, {"normal", false, 0, 1}};
     if (std::none_of(r.classes.begin(), r.classes.end(), [](auto& k) { return k.name == "system"; }))
       r.classes.insert(r.classes.begin(), {"system", true, 0, 1});  // replies and supervision are never shed
@@ -415,22 +598,28 @@ std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, 
         r.valves.push_back(std::move(vr));
       }
   }
+  for (auto& d : duplicates) c.fail(d, "this key is given twice (the first would be silently ignored)", true);
   if (c.problems.empty()) return r;
-  positions where(text);
-  for (auto& p : c.problems) {
+  std::set<std::string> wanted;
+  for (auto& p : c.problems) wanted.insert(p.path);
+  positions where(text, wanted);
+  const std::size_t listed = c.problems.size();
+  for (std::size_t i = 0; i < listed; ++i) {
+    auto& p = c.problems[i];
     auto [line, column] = line_column(text, where.of(p.path, p.at_key));
-    errors.push_back({file, line, column, p.path, p.message});
+    errors.push_back({file, line, column, printable(p.path), printable(p.message)});
   }
+  if (c.problem_count > listed)
+    errors.push_back({file, 0, 0, "", fmt::format("and {} more error{}", c.problem_count - listed, c.problem_count - listed == 1 ? "" : "s")});
   return errors;
 }
 
+}  // namespace
+
 std::variant<rules, std::vector<rule_error>> load_rules(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::vector<rule_error>{{path, 0, 0, "", "cannot open the file"}};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (text.str().size() > (4 << 20)) return std::vector<rule_error>{{path, 0, 0, "", "larger than 4 MiB"}};
-  return parse_rules(text.str(), path);
+  auto file = read_bounded_file(path, max_rules_bytes);
+  if (!file.text) return std::vector<rule_error>{{path, 0, 0, "", printable(file.error)}};
+  return parse_rules(*file.text, path);
 }
 
 }  // namespace agner::alarms

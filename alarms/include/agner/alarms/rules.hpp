@@ -75,12 +75,20 @@ struct rule_error {
   int line = 0, column = 0;
   std::string path;     ///< JSON pointer to the offending key, e.g. /alarms/2/levels/0/clear
   std::string message;
-  std::string text() const;  ///< "FILE:LINE:COLUMN: PATH: MESSAGE"
+  std::string text() const;  ///< "FILE:LINE:COLUMN: PATH: MESSAGE"; line 0 (the file as a whole): "FILE: MESSAGE"
 };
 
-/// The rules in `text`, or every error found in it (`file` only names it in the errors).
+/// A rules file larger than this is refused before it is read.
+inline constexpr std::size_t max_rules_bytes = 1 << 20;
+
+/// The rules in `text`, or the errors found in it (`file` only names it in the errors): the first
+/// 20, then one "and N more errors". Text nested deeper than 64 objects/arrays, a number outside
+/// double's range, invalid JSON and duplicate keys are errors too, located. Never throws but
+/// std::bad_alloc. Thread-safe; cost O(text size) plus the located errors.
 std::variant<rules, std::vector<rule_error>> parse_rules(std::string_view text, const std::string& file);
-/// The same, reading `path`.
+/// The same, reading `path` with read_bounded_file (agner/alarms/bounded_file.hpp): a path that is
+/// not a regular file of at most max_rules_bytes is one error naming it (line and column 0).
+/// Never blocks on the file (a fifo is refused, not opened for reading).
 std::variant<rules, std::vector<rule_error>> load_rules(const std::string& path);
 
 }  // namespace agner::alarms
