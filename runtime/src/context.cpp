@@ -47,8 +47,9 @@ bool context::send_tracked(pid to, message* m) {
 void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                           std::function<void(context&, agner::reply&)> on_reply) {
   std::uint64_t timer = 0;
-  if (timeout.count() >= 0)
-    timer = rt_->internals().timers->start(timeout, self(), make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
+  if (timeout != agner::infinity)
+    timer = rt_->internals().timers->start(std::max(timeout, std::chrono::nanoseconds(0)), self(),
+                                           make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
   proc_->extension().pending.push_back({ref, timer, std::move(on_reply)});
 }
 
