@@ -48,8 +48,7 @@ void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                           std::function<void(context&, agner::reply&)> on_reply) {
   std::uint64_t timer = 0;
   if (timeout != agner::infinity)
-    timer = rt_->internals().timers->start(std::max(timeout, std::chrono::nanoseconds(0)), self(),
-                                           make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
+    timer = rt_->internals().timers->start_request_timeout(timeout, self(), ref, sched_);
   proc_->extension().pending.push_back({ref, timer, std::move(on_reply)});
 }
 

@@ -1,15 +1,58 @@
 #include "timer_service.hpp"
 
-#include <vector>
+#include <algorithm>
+#include <stdexcept>
 
 #include "node_state.hpp"
+#include "signals.hpp"
 
 namespace agner::detail {
 
+/// Where timers start. The owner side is one scheduler's thread (or, for the last lane, any thread
+/// under outside_mutex_); the inbox and the returned list are shared with the timer thread.
+struct alignas(64) timer_service::lane {
+  explicit lane(std::uint32_t i) : index(i) {}
+  timer_node* free = nullptr;
+  std::uint64_t seq = 0;
+  std::uint32_t index;
+  alignas(64) std::atomic<timer_node*> inbox{nullptr};  // started, newest first
+  std::atomic<timer_node*> returned{nullptr};           // freed by the timer thread, for `free`
+};
+
+namespace {
+
+constexpr std::uint64_t status_of(std::uint64_t state) { return state & 3; }
+constexpr std::uint64_t generation_of(std::uint64_t state) { return state >> 2; }
+/// Generations live in the high half of a timer id: 32 bits, never 0 (so small ids never match).
+constexpr std::uint64_t next_generation(std::uint64_t g) { return (g & 0xffffffffu) == 0xffffffffu ? 1 : g + 1; }
+constexpr std::uint64_t make_state(std::uint64_t g, std::uint64_t status) { return g << 2 | status; }
+
+constexpr std::int64_t floor_ms(clock::time_point t) {
+  return std::chrono::floor<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+constexpr std::int64_t ceil_ms(clock::time_point t) {
+  return std::chrono::ceil<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+/// Longer delays wait this long: ~100 years, far from overflowing a time point.
+constexpr clock::duration max_delay = std::chrono::hours(24 * 365 * 100);
+
+}  // namespace
+
 timer_service::timer_service(node_state& node, std::shared_ptr<clock> clk)
-    : node_(node), clock_(std::move(clk)), wheel_(to_ms(clock_->now())) {
+    : node_(node),
+      clock_(std::move(clk)),
+      steady_(dynamic_cast<const steady_clock*>(clock_.get()) != nullptr),
+      chunks_(std::make_unique<std::atomic<timer_node*>[]>(max_chunks)),
+      wheel_(floor_ms(clock_->now())),
+      next_wake_(clock_->manual() ? INT64_MIN : INT64_MAX) {
+  const std::size_t count = node.schedulers.size() + 1;
+  for (std::size_t i = 0; i < count; ++i) lanes_.push_back(std::make_unique<lane>(static_cast<std::uint32_t>(i)));
+  released_.resize(count);
   if (clock_->manual()) {
-    subscription_ = static_cast<manual_clock&>(*clock_).subscribe([this](clock::time_point now) { fire_due(now); });
+    subscription_ = static_cast<manual_clock&>(*clock_).subscribe([this](clock::time_point now) {
+      std::lock_guard work(work_mutex_);
+      fire_due(floor_ms(now));
+    });
   } else {
     thread_ = std::thread([this] { loop(); });
   }
@@ -18,71 +61,254 @@ timer_service::timer_service(node_state& node, std::shared_ptr<clock> clk)
 timer_service::~timer_service() {
   if (subscription_) static_cast<manual_clock&>(*clock_).unsubscribe(subscription_);
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard sleep(sleep_mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  sleep_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // Nobody starts or cancels any more: destroy what pending timers still own.
+  auto drop = [](timer_node* n) {
+    if (status_of(n->state.load(std::memory_order_relaxed)) == timer_node::pending && n->msg) destroy(n->msg);
+  };
+  for (timer_node* n = staging_; n; n = n->next) drop(n);
+  for (auto& l : lanes_)
+    for (timer_node* n = l->inbox.load(std::memory_order_acquire); n; n = n->next) drop(n);
+  wheel_.clear(drop);
+  for (std::uint32_t c = 0; c < chunk_count_; ++c) delete[] chunks_[c].load(std::memory_order_relaxed);
 }
 
-std::int64_t timer_service::to_ms(clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+clock::time_point timer_service::now() const {
+  if (steady_) return std::chrono::time_point_cast<clock::duration>(std::chrono::steady_clock::now());
+  return clock_->now();
 }
 
-std::uint64_t timer_service::start(clock::duration delay, pid to, message* m) {
-  // Round the deadline up: a timer never fires early.
-  auto deadline = clock_->now() + delay;
-  std::int64_t ms = to_ms(deadline);
-  if (clock::time_point(std::chrono::milliseconds(ms)) < deadline) ++ms;
-  std::uint64_t id;
-  {
-    std::lock_guard lock(mutex_);
-    id = next_id_++;
-    wheel_.add({id, ms, to, m});
-  }
-  wake_.notify_one();
+std::uint64_t timer_service::start(clock::duration delay, pid to, message* m, scheduler* local) {
+  return start_node(delay, to, m, 0, local);
+}
+
+std::uint64_t timer_service::start_request_timeout(clock::duration delay, pid to, std::uint64_t ref,
+                                                   scheduler* local) {
+  return start_node(delay, to, nullptr, ref, local);
+}
+
+std::uint64_t timer_service::start_node(clock::duration delay, pid to, message* m, std::uint64_t ref,
+                                        scheduler* local) {
+  const clock::time_point t = now();
+  const std::int64_t deadline = ceil_ms(t + std::clamp(delay, clock::duration::zero(), max_delay));
+  lane& l = local ? *lanes_[local->id()] : *lanes_.back();
+  std::unique_lock<std::mutex> outside;
+  if (!local) outside = std::unique_lock(outside_mutex_);
+  timer_node* n = take_node(l);
+  const std::uint64_t generation = generation_of(n->state.load(std::memory_order_relaxed));
+  n->deadline_ms = deadline;
+  n->seq = l.seq++;
+  n->to = to;
+  n->msg = m;
+  n->ref = ref;
+  const std::uint64_t id = generation << 32 | (n->index + 1);
+  n->state.store(make_state(generation, timer_node::pending), std::memory_order_release);
+  timer_node* head = l.inbox.load(std::memory_order_relaxed);
+  do {
+    n->next = head;
+  } while (!l.inbox.compare_exchange_weak(head, n, std::memory_order_seq_cst, std::memory_order_relaxed));
+  if (outside) outside.unlock();
+  // Wake the timer thread only for a deadline earlier than its own wake-up, or to look at an inbox
+  // that was empty within sweep_ms. (seq_cst: either it sees this node, or this sees its new time.)
+  const std::int64_t wake_by = head ? deadline : std::min(deadline, floor_ms(t) + sweep_ms);
+  if (wake_by < next_wake_.load(std::memory_order_seq_cst)) [[unlikely]]
+    wake_for(wake_by);
   return id;
 }
 
-bool timer_service::cancel(std::uint64_t id) {
-  std::lock_guard lock(mutex_);
-  return wheel_.cancel(id);
-}
-
-std::size_t timer_service::pending() const {
-  std::lock_guard lock(mutex_);
-  return wheel_.size();
-}
-
-void timer_service::fire_due(clock::time_point now) {
-  std::vector<timer_wheel::entry> due;
-  {
-    std::lock_guard lock(mutex_);
-    wheel_.advance(to_ms(now), due);
+timer_node* timer_service::take_node(lane& l) {
+  if (!l.free) [[unlikely]] {
+    l.free = l.returned.exchange(nullptr, std::memory_order_acquire);
+    if (!l.free) grow(l);
   }
-  for (auto& e : due) {
+  timer_node* n = l.free;
+  l.free = n->next;
+  return n;
+}
+
+void timer_service::grow(lane& l) {
+  std::lock_guard lock(chunk_mutex_);
+  if (chunk_count_ == max_chunks)
+    throw std::length_error("too many pending timers: the limit is 16,777,216 per runtime");
+  auto* c = new timer_node[chunk_nodes];
+  for (std::uint32_t i = 0; i < chunk_nodes; ++i) {
+    c[i].index = chunk_count_ * chunk_nodes + i;
+    c[i].home = l.index;
+    c[i].state.store(make_state(1, timer_node::free), std::memory_order_relaxed);
+    c[i].next = i + 1 < chunk_nodes ? &c[i + 1] : nullptr;
+  }
+  chunks_[chunk_count_].store(c, std::memory_order_release);
+  ++chunk_count_;
+  l.free = c;
+}
+
+timer_node* timer_service::node_at(std::uint64_t id) const noexcept {
+  const std::uint64_t low = id & 0xffffffffu;
+  if (low == 0) return nullptr;
+  const std::uint64_t index = low - 1;
+  if (index / chunk_nodes >= max_chunks) return nullptr;
+  timer_node* c = chunks_[index / chunk_nodes].load(std::memory_order_acquire);
+  return c ? &c[index % chunk_nodes] : nullptr;
+}
+
+bool timer_service::cancel(std::uint64_t id) {
+  timer_node* n = node_at(id);
+  if (!n) return false;
+  const std::uint64_t generation = id >> 32;
+  std::uint64_t expected = make_state(generation, timer_node::pending);
+  // `cancelling` holds the node while its message is taken: the timer thread waits for `cancelled`
+  // before it frees the node, so the message read here is this timer's, not a reuse's.
+  if (!n->state.compare_exchange_strong(expected, make_state(generation, timer_node::cancelling),
+                                        std::memory_order_acquire, std::memory_order_relaxed))
+    return false;
+  message* m = n->msg;
+  n->state.store(make_state(generation, timer_node::cancelled), std::memory_order_release);
+  if (m) destroy(m);
+  return true;
+}
+
+void timer_service::wake_for(std::int64_t wake_by) {
+  std::int64_t w = next_wake_.load(std::memory_order_seq_cst);
+  while (wake_by < w) {
+    if (next_wake_.compare_exchange_weak(w, wake_by, std::memory_order_seq_cst)) {
+      { std::lock_guard sleep(sleep_mutex_); }  // the sleeper checks next_wake_ under this lock
+      sleep_.notify_one();
+      return;
+    }
+  }
+}
+
+// --- the owner side: the timer thread, or a manual clock's advance; under work_mutex_ -----------
+
+bool timer_service::settle_cancelled(timer_node* n) {
+  std::uint64_t s = n->state.load(std::memory_order_acquire);
+  while (status_of(s) == timer_node::cancelling) {  // a cancel is taking the message: a moment
+    std::this_thread::yield();
+    s = n->state.load(std::memory_order_acquire);
+  }
+  return status_of(s) == timer_node::cancelled;
+}
+
+void timer_service::release(timer_node* n) {
+  const std::uint64_t s = n->state.load(std::memory_order_relaxed);
+  if (status_of(s) != timer_node::free)
+    n->state.store(make_state(next_generation(generation_of(s)), timer_node::free), std::memory_order_relaxed);
+  free_chain& c = released_[n->home];
+  n->next = c.head;
+  c.head = n;
+  if (!c.tail) c.tail = n;
+}
+
+void timer_service::return_released() {
+  for (std::size_t i = 0; i < released_.size(); ++i) {
+    free_chain& c = released_[i];
+    if (!c.head) continue;
+    auto& returned = lanes_[i]->returned;
+    timer_node* head = returned.load(std::memory_order_relaxed);
+    do {
+      c.tail->next = head;
+    } while (!returned.compare_exchange_weak(head, c.head, std::memory_order_release, std::memory_order_relaxed));
+    c = {};
+  }
+}
+
+timer_service::drained timer_service::drain_inboxes(std::int64_t now) {
+  drained d;
+  for (auto& l : lanes_) {
+    for (timer_node* n = l->inbox.exchange(nullptr, std::memory_order_seq_cst); n;) {
+      timer_node* following = n->next;
+      d.any = true;
+      if (settle_cancelled(n)) {
+        release(n);  // answered in time: it never reaches the wheel
+      } else {
+        d.earliest = std::min(d.earliest, n->deadline_ms);
+        if (n->deadline_ms > now + 2 * sweep_ms) {  // far off: give a cancel one more round first
+          n->next = staging_;
+          staging_ = n;
+        } else {
+          wheel_.add(n);
+        }
+      }
+      n = following;
+    }
+  }
+  return d;
+}
+
+timer_service::drained timer_service::fire_due(std::int64_t now) {
+  for (timer_node* n = staging_; n;) {
+    timer_node* following = n->next;
+    if (settle_cancelled(n)) {
+      release(n);
+    } else {
+      wheel_.add(n);
+    }
+    n = following;
+  }
+  staging_ = nullptr;
+  const drained d = drain_inboxes(now);
+  auto due = [this](timer_node* n) {
+    std::uint64_t s = n->state.load(std::memory_order_relaxed);
+    while (status_of(s) == timer_node::pending) {
+      // Firing and cancelling race on this one word: exactly one of them wins.
+      if (n->state.compare_exchange_weak(s, make_state(next_generation(generation_of(s)), timer_node::free),
+                                         std::memory_order_acquire, std::memory_order_relaxed)) {
+        due_.push_back({n->deadline_ms, n->seq, n->to, n->msg, n->ref});
+        return release(n);
+      }
+    }
+    settle_cancelled(n);
+    release(n);
+  };
+  wheel_.advance(now, due, [this](timer_node* n) { return !settle_cancelled(n); },
+                 [this](timer_node* n) { release(n); });
+  return_released();
+  std::sort(due_.begin(), due_.end(), [](const due_timer& a, const due_timer& b) {
+    return a.deadline_ms != b.deadline_ms ? a.deadline_ms < b.deadline_ms : a.seq < b.seq;
+  });
+  for (const due_timer& e : due_) {
     const process* p = node_.table.slot(e.to.index);
     if (!p || p->serial() != e.to.serial) {  // its target died: the timer died with it
-      destroy(e.msg);
+      if (e.msg) destroy(e.msg);
       dropped_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    node_.send(e.to, e.msg, nullptr);
+    node_.send(e.to, e.msg ? e.msg : make_message<request_timeout_signal>(request_timeout_signal{e.ref}), nullptr);
   }
+  due_.clear();
+  return d;
 }
 
 void timer_service::loop() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    if (auto next = wheel_.next_wake()) {
-      wake_.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::milliseconds(*next)));
-    } else {
-      wake_.wait(lock);
+  for (;;) {
+    std::int64_t planned;
+    {
+      std::lock_guard work(work_mutex_);
+      for (;;) {
+        const std::int64_t now = floor_ms(this->now());
+        const drained in = fire_due(now);
+        planned = wheel_.next_wake().value_or(INT64_MAX);
+        if (in.any || staging_) planned = std::min(planned, now + sweep_ms);  // timers coming in: look again soon
+        next_wake_.store(planned, std::memory_order_seq_cst);
+        // What was started before that store is in an inbox now; what is started after it sees it.
+        const drained late = drain_inboxes(now);
+        return_released();
+        if (late.earliest < planned || (late.any && planned > now + sweep_ms)) continue;
+        break;
+      }
     }
-    if (stopping_) break;
-    lock.unlock();
-    fire_due(clock_->now());
-    lock.lock();
+    std::unique_lock sleep(sleep_mutex_);
+    auto woken = [&] { return stopping_ || next_wake_.load(std::memory_order_seq_cst) < planned; };
+    if (planned == INT64_MAX) {
+      sleep_.wait(sleep, woken);
+    } else {
+      sleep_.wait_until(sleep, std::chrono::steady_clock::time_point(std::chrono::milliseconds(planned)), woken);
+    }
+    if (stopping_) return;
   }
 }
 

@@ -97,25 +97,35 @@ TEST_CASE("timers fire on the real clock too") {
 }
 
 TEST_CASE("the timer wheel keeps timers beyond one rotation until they are due") {
+  using agner::detail::timer_node;
   agner::detail::timer_wheel wheel(0);
-  auto entry = [](std::uint64_t id, std::int64_t at) {
-    return agner::detail::timer_wheel::entry{id, at, pid{}, make_message<int>(static_cast<int>(id))};
+  std::vector<timer_node> nodes(5);
+  const std::int64_t at[] = {5000, 904, 100000, 3'000'000, 2'000'000};  // ms, block, overflow levels
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    nodes[i].deadline_ms = at[i];
+    nodes[i].seq = i;
+    wheel.add(&nodes[i]);
+  }
+  std::vector<std::int64_t> due;
+  auto advance = [&](std::int64_t now) {
+    wheel.advance(
+        now, [&](timer_node* n) { due.push_back(n->deadline_ms); },
+        [](timer_node* n) { return n->seq != 4; },  // the last one was cancelled
+        [&](timer_node* n) { CHECK(n->seq == 4); });
   };
-  wheel.add(entry(1, 5000));  // same slot as 5000 - 4 * 1024 = 904
-  wheel.add(entry(2, 904));
-  wheel.add(entry(3, 100000));
-  std::vector<agner::detail::timer_wheel::entry> due;
-  wheel.advance(1000, due);
-  REQUIRE(due.size() == 1);
-  CHECK(due[0].id == 2);
+  CHECK(wheel.next_wake().value() <= 904);
+  advance(1000);
+  CHECK(due == std::vector<std::int64_t>{904});
   CHECK(wheel.next_wake().value() <= 5000);
-  wheel.advance(4999, due);
+  advance(4999);
   CHECK(due.size() == 1);
-  wheel.advance(50000, due);  // a jump of many rotations visits each slot once
-  REQUIRE(due.size() == 2);
-  CHECK(due[1].id == 1);
-  CHECK(wheel.size() == 1);
-  for (auto& e : due) destroy(e.msg);
-  CHECK(wheel.cancel(3));
+  advance(5000);
+  CHECK(due == std::vector<std::int64_t>{904, 5000});
+  advance(2'999'999);  // a jump over many blocks and two overflow cascades
+  CHECK(due == std::vector<std::int64_t>{904, 5000, 100000});
+  CHECK(wheel.size() == 1);  // the cancelled one was dropped on its way down
+  CHECK(wheel.next_wake().value() <= 3'000'000);
+  advance(3'000'000);
+  CHECK(due.back() == 3'000'000);
   CHECK_FALSE(wheel.next_wake().has_value());
 }
