@@ -20,8 +20,10 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspe
   topq N K Q                N idle processes, K of them with Q queued messages: time the top 20 by queue
   scrape N                  N idle processes: time a /metrics scrape (mean of 100) and its size
   overload SECONDS          ~4x a worker pool's capacity through a valve, shedding on then off
-  call CLIENTS ROUNDTRIPS    CLIENTS processes each doing ROUNDTRIPS request/reply round trips against one
-                            server, with a 5 s timeout, then with agner::infinity (no timer)
+  call CLIENTS ROUNDTRIPS [MS|infinity]
+                            CLIENTS processes each doing ROUNDTRIPS request/reply round trips against one
+                            server, with a 5 s timeout, then with agner::infinity (no timer); or only
+                            with a timeout of MS milliseconds, or only with infinity
   send_after TIMERS         TIMERS timers of 1 ms started from 10 processes per scheduler: timers per second
   fanout SUBSCRIBERS EVENTS one publisher sends each of EVENTS events to SUBSCRIBERS processes: messages
                             per second, peak growth of allocated bytes (peak_bytes) and of RSS, and the
@@ -88,8 +90,14 @@ int main(int argc, char** argv) {
   } else if (what == "overload") {
     print(b::overload(opts, arg(args, 1)));
   } else if (what == "call") {
-    print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::seconds(5)));
-    print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity));
+    if (args.size() > 3 && args[3] == "infinity") {
+      print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity));
+    } else if (args.size() > 3) {
+      print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::milliseconds(arg(args, 3))));
+    } else {
+      print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::seconds(5)));
+      print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity));
+    }
   } else if (what == "send_after") {
     print(b::send_after(opts, arg(args, 1)));
   } else if (what == "fanout") {

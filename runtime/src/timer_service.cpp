@@ -1,22 +1,32 @@
 #include "timer_service.hpp"
 
+#include <time.h>
+
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include "node_state.hpp"
-#include "signals.hpp"
 
 namespace agner::detail {
 
 /// Where timers start. The owner side is one scheduler's thread (or, for the last lane, any thread
 /// under outside_mutex_); the inbox and the returned list are shared with the timer thread.
 struct alignas(64) timer_service::lane {
+  static constexpr std::uint64_t ring_size = 4096;
   explicit lane(std::uint32_t i) : index(i) {}
   timer_node* free = nullptr;
   std::uint64_t seq = 0;
+  std::uint64_t young_tail = 0;  // the owner's copy of `tail`
   std::uint32_t index;
   alignas(64) std::atomic<timer_node*> inbox{nullptr};  // started, newest first
   std::atomic<timer_node*> returned{nullptr};           // freed by the timer thread, for `free`
+  // The young ring: long timers in start order. One producer (the owner, at the tail); two
+  // consumers (the owner and the timer thread) take from the front by compare-and-swap on `head`.
+  std::atomic<std::uint64_t> head{0};
+  std::atomic<std::uint64_t> tail{0};
+  std::uint64_t claim_mark = 0;  // the timer thread's: the tail it saw last round
+  std::array<std::atomic<timer_node*>, ring_size> ring{};
 };
 
 namespace {
@@ -45,6 +55,9 @@ timer_service::timer_service(node_state& node, std::shared_ptr<clock> clk)
       chunks_(std::make_unique<std::atomic<timer_node*>[]>(max_chunks)),
       wheel_(floor_ms(clock_->now())),
       next_wake_(clock_->manual() ? INT64_MIN : INT64_MAX) {
+  timespec res{};
+  clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+  coarse_resolution_ = std::chrono::seconds(res.tv_sec) + std::chrono::nanoseconds(res.tv_nsec);
   const std::size_t count = node.schedulers.size() + 1;
   for (std::size_t i = 0; i < count; ++i) lanes_.push_back(std::make_unique<lane>(static_cast<std::uint32_t>(i)));
   released_.resize(count);
@@ -68,11 +81,14 @@ timer_service::~timer_service() {
   if (thread_.joinable()) thread_.join();
   // Nobody starts or cancels any more: destroy what pending timers still own.
   auto drop = [](timer_node* n) {
-    if (status_of(n->state.load(std::memory_order_relaxed)) == timer_node::pending && n->msg) destroy(n->msg);
+    if (status_of(n->state.load(std::memory_order_relaxed)) == timer_node::pending) destroy(n->msg);
   };
   for (timer_node* n = staging_; n; n = n->next) drop(n);
-  for (auto& l : lanes_)
+  for (auto& l : lanes_) {
     for (timer_node* n = l->inbox.load(std::memory_order_acquire); n; n = n->next) drop(n);
+    for (std::uint64_t i = l->head.load(std::memory_order_acquire); i < l->young_tail; ++i)
+      drop(l->ring[i & (lane::ring_size - 1)].load(std::memory_order_relaxed));
+  }
   wheel_.clear(drop);
   for (std::uint32_t c = 0; c < chunk_count_; ++c) delete[] chunks_[c].load(std::memory_order_relaxed);
 }
@@ -82,19 +98,35 @@ clock::time_point timer_service::now() const {
   return clock_->now();
 }
 
+clock::time_point timer_service::coarse_now() const {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return clock::time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)) +
+         coarse_resolution_;
+}
+
+std::int64_t timer_service::deadline_ms(clock::duration delay) const {
+  delay = std::clamp(delay, clock::duration::zero(), max_delay);
+  // A long delay reads the coarse clock (a few ns instead of a few dozen) and adds its resolution,
+  // so that the timer still never fires early: it may fire that much later, a few percent at most.
+  return ceil_ms((steady_ && delay >= long_from ? coarse_now() : now()) + delay);
+}
+
 std::uint64_t timer_service::start(clock::duration delay, pid to, message* m, scheduler* local) {
-  return start_node(delay, to, m, 0, local);
+  delay = std::clamp(delay, clock::duration::zero(), max_delay);
+  const std::int64_t deadline = deadline_ms(delay);
+  if (!local || delay < long_from) return start_node(deadline, false, deadline, to, m, local);
+  // A young timer needs the timer thread to look at it within a round or two.
+  const std::int64_t started_ms = deadline - std::chrono::ceil<std::chrono::milliseconds>(delay).count();
+  return start_node(deadline, true, started_ms + sweep_ms, to, m, local);
 }
 
-std::uint64_t timer_service::start_request_timeout(clock::duration delay, pid to, std::uint64_t ref,
-                                                   scheduler* local) {
-  return start_node(delay, to, nullptr, ref, local);
+std::uint64_t timer_service::start_at(std::int64_t deadline, pid to, message* m, scheduler* local) {
+  return start_node(deadline, false, deadline, to, m, local);
 }
 
-std::uint64_t timer_service::start_node(clock::duration delay, pid to, message* m, std::uint64_t ref,
+std::uint64_t timer_service::start_node(std::int64_t deadline, bool young, std::int64_t wake_by, pid to, message* m,
                                         scheduler* local) {
-  const clock::time_point t = now();
-  const std::int64_t deadline = ceil_ms(t + std::clamp(delay, clock::duration::zero(), max_delay));
   lane& l = local ? *lanes_[local->id()] : *lanes_.back();
   std::unique_lock<std::mutex> outside;
   if (!local) outside = std::unique_lock(outside_mutex_);
@@ -104,20 +136,56 @@ std::uint64_t timer_service::start_node(clock::duration delay, pid to, message* 
   n->seq = l.seq++;
   n->to = to;
   n->msg = m;
-  n->ref = ref;
   const std::uint64_t id = generation << 32 | (n->index + 1);
   n->state.store(make_state(generation, timer_node::pending), std::memory_order_release);
+  if (young) {
+    push_young(l, n);
+  } else {
+    push_inbox(l, n);
+  }
+  if (outside) outside.unlock();
+  // Wake the timer thread only if it would sleep past wake_by. (seq_cst: either it sees this
+  // timer, or this sees its new time.)
+  if (wake_by < next_wake_.load(std::memory_order_seq_cst)) [[unlikely]]
+    wake_for(wake_by);
+  return id;
+}
+
+void timer_service::push_inbox(lane& l, timer_node* n) {
   timer_node* head = l.inbox.load(std::memory_order_relaxed);
   do {
     n->next = head;
   } while (!l.inbox.compare_exchange_weak(head, n, std::memory_order_seq_cst, std::memory_order_relaxed));
-  if (outside) outside.unlock();
-  // Wake the timer thread only for a deadline earlier than its own wake-up, or to look at an inbox
-  // that was empty within sweep_ms. (seq_cst: either it sees this node, or this sees its new time.)
-  const std::int64_t wake_by = head ? deadline : std::min(deadline, floor_ms(t) + sweep_ms);
-  if (wake_by < next_wake_.load(std::memory_order_seq_cst)) [[unlikely]]
-    wake_for(wake_by);
-  return id;
+}
+
+void timer_service::push_young(lane& l, timer_node* n) {
+  constexpr std::uint64_t mask = lane::ring_size - 1;
+  std::uint64_t h = l.head.load(std::memory_order_acquire);
+  // Free a few cancelled timers at the front (requests answered): as many as come in, on average.
+  for (int k = 0; k < 4 && h != l.young_tail; ++k) {
+    timer_node* front = l.ring[h & mask].load(std::memory_order_relaxed);
+    if (status_of(front->state.load(std::memory_order_acquire)) != timer_node::cancelled) break;
+    if (l.head.compare_exchange_strong(h, h + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      recycle(l, front);
+      ++h;
+    }  // else the timer thread took it: h is the new front
+  }
+  while (l.young_tail - h == lane::ring_size) {  // full: the front goes on to the timer thread
+    timer_node* front = l.ring[h & mask].load(std::memory_order_relaxed);
+    if (l.head.compare_exchange_strong(h, h + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      push_inbox(l, front);
+      ++h;
+    }
+  }
+  l.ring[l.young_tail & mask].store(n, std::memory_order_relaxed);
+  l.tail.store(++l.young_tail, std::memory_order_seq_cst);
+}
+
+void timer_service::recycle(lane& l, timer_node* n) {
+  const std::uint64_t s = n->state.load(std::memory_order_relaxed);
+  n->state.store(make_state(next_generation(generation_of(s)), timer_node::free), std::memory_order_relaxed);
+  n->next = l.free;
+  l.free = n;
 }
 
 timer_node* timer_service::take_node(lane& l) {
@@ -167,7 +235,7 @@ bool timer_service::cancel(std::uint64_t id) {
     return false;
   message* m = n->msg;
   n->state.store(make_state(generation, timer_node::cancelled), std::memory_order_release);
-  if (m) destroy(m);
+  destroy(m);
   return true;
 }
 
@@ -216,25 +284,45 @@ void timer_service::return_released() {
   }
 }
 
+void timer_service::take_in(timer_node* n, std::int64_t now, drained& d) {
+  d.any = true;
+  if (settle_cancelled(n)) return release(n);  // answered in time: it never reaches the wheel
+  d.earliest = std::min(d.earliest, n->deadline_ms);
+  if (n->deadline_ms > now + 2 * sweep_ms) {  // far off: give a cancel one more round first
+    n->next = staging_;
+    staging_ = n;
+  } else {
+    wheel_.add(n);
+  }
+}
+
+void timer_service::claim_young(lane& l, std::int64_t now, drained& d) {
+  constexpr std::uint64_t mask = lane::ring_size - 1;
+  constexpr std::uint64_t batch = 256;
+  std::array<timer_node*, batch> taken;
+  // What was in the ring a round ago has outlived its owner's look at the front: take it on.
+  std::uint64_t h = l.head.load(std::memory_order_acquire);
+  while (h < l.claim_mark) {
+    const std::uint64_t k = std::min(batch, l.claim_mark - h);
+    // Read before claiming: once `head` moves on, the owner may refill these slots.
+    for (std::uint64_t i = 0; i < k; ++i) taken[i] = l.ring[(h + i) & mask].load(std::memory_order_relaxed);
+    if (!l.head.compare_exchange_strong(h, h + k, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+    for (std::uint64_t i = 0; i < k; ++i) take_in(taken[i], now, d);
+    h += k;
+  }
+  l.claim_mark = l.tail.load(std::memory_order_seq_cst);
+  if (l.claim_mark != std::max(h, l.head.load(std::memory_order_acquire))) d.any = true;  // look again soon
+}
+
 timer_service::drained timer_service::drain_inboxes(std::int64_t now) {
   drained d;
   for (auto& l : lanes_) {
     for (timer_node* n = l->inbox.exchange(nullptr, std::memory_order_seq_cst); n;) {
       timer_node* following = n->next;
-      d.any = true;
-      if (settle_cancelled(n)) {
-        release(n);  // answered in time: it never reaches the wheel
-      } else {
-        d.earliest = std::min(d.earliest, n->deadline_ms);
-        if (n->deadline_ms > now + 2 * sweep_ms) {  // far off: give a cancel one more round first
-          n->next = staging_;
-          staging_ = n;
-        } else {
-          wheel_.add(n);
-        }
-      }
+      take_in(n, now, d);
       n = following;
     }
+    claim_young(*l, now, d);
   }
   return d;
 }
@@ -257,7 +345,7 @@ timer_service::drained timer_service::fire_due(std::int64_t now) {
       // Firing and cancelling race on this one word: exactly one of them wins.
       if (n->state.compare_exchange_weak(s, make_state(next_generation(generation_of(s)), timer_node::free),
                                          std::memory_order_acquire, std::memory_order_relaxed)) {
-        due_.push_back({n->deadline_ms, n->seq, n->to, n->msg, n->ref});
+        due_.push_back({n->deadline_ms, n->seq, n->to, n->msg});
         return release(n);
       }
     }
@@ -273,11 +361,11 @@ timer_service::drained timer_service::fire_due(std::int64_t now) {
   for (const due_timer& e : due_) {
     const process* p = node_.table.slot(e.to.index);
     if (!p || p->serial() != e.to.serial) {  // its target died: the timer died with it
-      if (e.msg) destroy(e.msg);
+      destroy(e.msg);
       dropped_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    node_.send(e.to, e.msg ? e.msg : make_message<request_timeout_signal>(request_timeout_signal{e.ref}), nullptr);
+    node_.send(e.to, e.msg, nullptr);
   }
   due_.clear();
   return d;

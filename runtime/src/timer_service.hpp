@@ -18,12 +18,16 @@ class scheduler;
 /// Timers for one runtime, as cheap to start and cancel as a send is.
 ///
 /// Starting a timer takes a node from the caller's lane (one per scheduler, one shared by other
-/// threads) and pushes it onto that lane's inbox with one compare-and-swap; no lock, and no wake-up
-/// of the timer thread unless the new deadline is earlier than the one it sleeps toward. Cancelling
-/// is one compare-and-swap on the node's state. One thread (or, with a manual clock, whoever
-/// advances it) drains the inboxes every few milliseconds while timers come in, frees the nodes
-/// cancelled meanwhile (a request answered in time never reaches the wheel), files the others in
-/// the wheel and fires what falls due. A timer whose target has died by then is dropped, not sent.
+/// threads): no lock, and no wake-up of the timer thread unless the new deadline is earlier than
+/// the one it sleeps toward. Cancelling is one compare-and-swap on the node's state.
+/// - A short timer goes onto the lane's inbox (one compare-and-swap). One thread (or, with a manual
+///   clock, whoever advances it) drains the inboxes every few milliseconds while timers come in,
+///   files the timers in the wheel and fires what falls due.
+/// - A long one (a request's timeout, most often, answered long before it expires) waits in the
+///   lane's young ring first: its scheduler frees the cancelled ones at the front itself, so their
+///   memory never leaves its cache, and hands on what survives a round (or a full ring) to the
+///   timer thread.
+/// A timer whose target has died when it falls due is dropped, not sent.
 class timer_service {
  public:
   timer_service(node_state& node, std::shared_ptr<clock> clk);
@@ -35,9 +39,12 @@ class timer_service {
   /// 0. `local`: the calling scheduler, or nullptr from any other thread. Thread-safe; lock-free
   /// from a scheduler. Throws std::length_error past 16,777,216 pending timers.
   std::uint64_t start(clock::duration delay, pid to, message* m, scheduler* local);
-  /// The same for a request's timeout: sends request_timeout_signal{ref} to `to`, built only if it
-  /// fires.
-  std::uint64_t start_request_timeout(clock::duration delay, pid to, std::uint64_t ref, scheduler* local);
+  /// The same at a deadline from deadline_ms.
+  std::uint64_t start_at(std::int64_t deadline_ms, pid to, message* m, scheduler* local);
+  /// The deadline of a timer of `delay` started now: milliseconds on the runtime's clock, rounded
+  /// up so that it never falls early (from 100 ms on, read on the coarse clock: a few ms later).
+  /// Thread-safe.
+  std::int64_t deadline_ms(clock::duration delay) const;
   /// True if the timer was pending and now never fires (its message is destroyed here). False for a
   /// timer that fired, was cancelled, or never existed. Thread-safe, lock-free.
   bool cancel(std::uint64_t id);
@@ -55,15 +62,23 @@ class timer_service {
     std::uint64_t seq;
     pid to;
     message* msg;
-    std::uint64_t ref;
   };
   struct free_chain {
     timer_node* head = nullptr;
     timer_node* tail = nullptr;
   };
 
-  std::uint64_t start_node(clock::duration delay, pid to, message* m, std::uint64_t ref, scheduler* local);
+  std::uint64_t start_node(std::int64_t deadline_ms, bool young, std::int64_t wake_by, pid to, message* m,
+                           scheduler* local);
   clock::time_point now() const;
+  /// CLOCK_MONOTONIC_COARSE plus its resolution: never behind steady_clock's now.
+  clock::time_point coarse_now() const;
+  /// Delays from which a timer is long: it reads the coarse clock, and starts in the young ring.
+  static constexpr clock::duration long_from = std::chrono::milliseconds(100);
+  clock::duration coarse_resolution_{};
+  void push_young(lane& l, timer_node* n);
+  void push_inbox(lane& l, timer_node* n);
+  static void recycle(lane& l, timer_node* n);
   timer_node* take_node(lane& l);
   void grow(lane& l);
   timer_node* node_at(std::uint64_t id) const noexcept;
@@ -75,6 +90,8 @@ class timer_service {
     std::int64_t earliest = INT64_MAX;
   };
   drained drain_inboxes(std::int64_t now);
+  void take_in(timer_node* n, std::int64_t now, drained& d);
+  void claim_young(lane& l, std::int64_t now, drained& d);
   drained fire_due(std::int64_t now);
   bool settle_cancelled(timer_node* n);
   void release(timer_node* n);

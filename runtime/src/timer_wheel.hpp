@@ -25,8 +25,7 @@ struct timer_node {
   std::int64_t deadline_ms = 0;
   std::uint64_t seq = 0;  ///< creation order among the timers of one lane
   pid to;
-  message* msg = nullptr;  ///< owned while pending; nullptr: a request timeout for `ref`
-  std::uint64_t ref = 0;
+  message* msg = nullptr;  ///< owned while pending
   std::uint32_t index = 0;  ///< in the service's slab: the low half of a timer id
   std::uint32_t home = 0;   ///< the lane whose free list it returns to
 };
