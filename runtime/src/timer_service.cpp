@@ -52,6 +52,7 @@ timer_service::timer_service(node_state& node, std::shared_ptr<clock> clk)
     : node_(node),
       clock_(std::move(clk)),
       steady_(dynamic_cast<const steady_clock*>(clock_.get()) != nullptr),
+      manual_(clock_->manual()),
       chunks_(std::make_unique<std::atomic<timer_node*>[]>(max_chunks)),
       wheel_(floor_ms(clock_->now())),
       next_wake_(clock_->manual() ? INT64_MIN : INT64_MAX) {
@@ -115,7 +116,8 @@ std::int64_t timer_service::deadline_ms(clock::duration delay) const {
 std::uint64_t timer_service::start(clock::duration delay, pid to, message* m, scheduler* local) {
   delay = std::clamp(delay, clock::duration::zero(), max_delay);
   const std::int64_t deadline = deadline_ms(delay);
-  if (!local || delay < long_from) return start_node(deadline, false, deadline, to, m, local);
+  // Young timers wait for the timer thread's rounds: with a manual clock there are none.
+  if (!local || delay < long_from || manual_) return start_node(deadline, false, deadline, to, m, local);
   // A young timer needs the timer thread to look at it within a round or two.
   const std::int64_t started_ms = deadline - std::chrono::ceil<std::chrono::milliseconds>(delay).count();
   return start_node(deadline, true, started_ms + sweep_ms, to, m, local);

@@ -101,6 +101,7 @@ class timer_service {
   node_state& node_;
   std::shared_ptr<clock> clock_;
   const bool steady_;  // the default clock: read std::chrono::steady_clock without a virtual call
+  const bool manual_;  // no timer thread: time moves (and timers fire) in manual_clock::advance
   std::vector<std::unique_ptr<lane>> lanes_;  // one per scheduler, then one for other threads
   std::mutex outside_mutex_;                  // the last lane's owner side
 

@@ -52,6 +52,10 @@ class timer_wheel {
   template <class Due, class Keep, class Drop>
   void advance(std::int64_t now_ms, Due&& due, Keep&& keep, Drop&& drop) {
     while (next_ <= now_ms) {
+      if (size_ == 0) {  // nothing to meet on the way
+        next_ = now_ms + 1;
+        break;
+      }
       const std::int64_t m = next_;
       if ((m & (slots - 1)) == 0) {  // a new block: bring its timers down to the millisecond level
         if ((m & (slots * slots - 1)) == 0) cascade(take(overflow_), keep, drop);
@@ -65,10 +69,19 @@ class timer_wheel {
         due(n);
         n = following;
       }
-      // Jump to the next occupied millisecond of this block, else to the next block.
+      // Jump to the next occupied millisecond of this block, else to the next occupied block of
+      // this ~17.5 minutes, else to the next ~17.5 minutes (where the overflow comes down).
       const std::int64_t block_end = (m | (slots - 1)) + 1;
       const auto found = first_set(ms_bits_, static_cast<std::size_t>((m + 1) & (slots - 1)));
-      next_ = (m + 1 == block_end || !found) ? block_end : ((m >> bits) << bits) + static_cast<std::int64_t>(*found);
+      if (m + 1 != block_end && found) {
+        next_ = ((m >> bits) << bits) + static_cast<std::int64_t>(*found);
+      } else if ((block_end & (slots * slots - 1)) == 0) {
+        next_ = block_end;
+      } else {
+        const auto block = first_set(block_bits_, static_cast<std::size_t>((block_end >> bits) & (slots - 1)));
+        next_ = block ? ((block_end >> (2 * bits)) << (2 * bits)) + (static_cast<std::int64_t>(*block) << bits)
+                      : ((block_end >> (2 * bits)) + 1) << (2 * bits);
+      }
       if (next_ > now_ms + 1) next_ = now_ms + 1;
     }
   }

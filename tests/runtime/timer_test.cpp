@@ -129,3 +129,74 @@ TEST_CASE("the timer wheel keeps timers beyond one rotation until they are due")
   CHECK(due.back() == 3'000'000);
   CHECK_FALSE(wheel.next_wake().has_value());
 }
+
+namespace {
+struct start_many {};
+
+/// Starts `count` long timers to itself, cancels all but the last `kept`, then, once those have
+/// fired, one more: a sentinel due after every cancelled one would have been.
+class canceller final : public behaviour {
+ public:
+  struct result {
+    std::atomic<int> kept_fired{0}, cancelled_fired{0}, cancel_failures{0};
+    std::atomic<bool> sentinel{false};
+  };
+  canceller(int count, int kept, result& r) : count_(count), kept_(kept), r_(r) {}
+  void handle(context& ctx, message& m) override {
+    if (m.is<start_many>()) {
+      std::vector<timer_ref> refs;
+      for (int i = 0; i < count_; ++i)
+        refs.push_back(ctx.node().send_after(150ms, ctx.self(), i < count_ - kept_ ? -1 : i));
+      for (int i = 0; i < count_ - kept_; ++i)
+        if (!ctx.node().cancel_timer(refs[static_cast<std::size_t>(i)])) r_.cancel_failures++;
+      for (int i = 0; i < count_ - kept_; ++i)  // a second cancel finds nothing to cancel
+        if (ctx.node().cancel_timer(refs[static_cast<std::size_t>(i)])) r_.cancel_failures++;
+    } else if (auto* v = m.get<int>()) {
+      if (*v == -1) {
+        r_.cancelled_fired++;
+      } else if (*v == -2) {
+        r_.sentinel = true;
+      } else if (++r_.kept_fired == kept_) {
+        ctx.node().send_after(150ms, ctx.self(), -2);
+      }
+    }
+  }
+
+ private:
+  int count_, kept_;
+  result& r_;
+};
+}  // namespace
+
+TEST_CASE("long timers cancelled from handlers never fire, and the ones left fire once") {
+  runtime rt(test::two_schedulers());
+  constexpr int processes = 4, count = 10000, kept = 10;  // more than a young ring holds
+  std::vector<std::unique_ptr<canceller::result>> results;
+  for (int i = 0; i < processes; ++i) {
+    results.push_back(std::make_unique<canceller::result>());
+    rt.send(rt.spawn<canceller>(count, kept, *results.back()), start_many{});
+  }
+  for (auto& r : results) {
+    CHECK(eventually([&] { return r->sentinel.load(); }));
+    CHECK(r->kept_fired == kept);
+    CHECK(r->cancelled_fired == 0);
+    CHECK(r->cancel_failures == 0);
+  }
+}
+
+TEST_CASE("a forged or stale timer reference cancels nothing") {
+  auto clk = std::make_shared<manual_clock>();
+  runtime rt(with_clock(clk));
+  collector c;
+  pid p = c.spawn(rt);
+  timer_ref fired = rt.send_after(1ms, p, 1);
+  clk->advance(1ms);
+  CHECK(eventually([&] { return c.get().size() == 1; }));
+  timer_ref live = rt.send_after(5ms, p, 2);  // may reuse the fired timer's node
+  CHECK_FALSE(rt.cancel_timer(fired));
+  CHECK_FALSE(rt.cancel_timer(timer_ref{live.id + 1}));
+  CHECK_FALSE(rt.cancel_timer(timer_ref{live.id & 0xffffffffu}));  // generation 0 is never issued
+  CHECK_FALSE(rt.cancel_timer(timer_ref{~std::uint64_t{0}}));
+  clk->advance(5ms);
+  CHECK(eventually([&] { return c.get().size() == 2; }));
+}
