@@ -26,7 +26,7 @@ struct alignas(64) timer_service::lane {
   std::atomic<std::uint64_t> head{0};
   std::atomic<std::uint64_t> tail{0};
   std::uint64_t claim_mark = 0;  // the timer thread's: the tail it saw last round
-  std::array<std::atomic<timer_node*>, ring_size> ring{};
+  std::unique_ptr<std::atomic<timer_node*>[]> ring;  // made by the owner before its first tail store
 };
 
 namespace {
@@ -53,7 +53,6 @@ timer_service::timer_service(node_state& node, std::shared_ptr<clock> clk)
       clock_(std::move(clk)),
       steady_(dynamic_cast<const steady_clock*>(clock_.get()) != nullptr),
       manual_(clock_->manual()),
-      chunks_(std::make_unique<std::atomic<timer_node*>[]>(max_chunks)),
       wheel_(floor_ms(clock_->now())),
       next_wake_(clock_->manual() ? INT64_MIN : INT64_MAX) {
   timespec res{};
@@ -91,7 +90,10 @@ timer_service::~timer_service() {
       drop(l->ring[i & (lane::ring_size - 1)].load(std::memory_order_relaxed));
   }
   wheel_.clear(drop);
-  for (std::uint32_t c = 0; c < chunk_count_; ++c) delete[] chunks_[c].load(std::memory_order_relaxed);
+  if (auto* table = chunks_.load(std::memory_order_relaxed)) {
+    for (std::uint32_t c = 0; c < chunk_count_; ++c) delete[] table[c].load(std::memory_order_relaxed);
+    delete[] table;
+  }
 }
 
 clock::time_point timer_service::now() const {
@@ -172,6 +174,7 @@ void timer_service::push_young(lane& l, timer_node* n) {
       ++h;
     }  // else the timer thread took it: h is the new front
   }
+  if (!l.ring) l.ring = std::make_unique<std::atomic<timer_node*>[]>(lane::ring_size);
   while (l.young_tail - h == lane::ring_size) {  // full: the front goes on to the timer thread
     timer_node* front = l.ring[h & mask].load(std::memory_order_relaxed);
     if (l.head.compare_exchange_strong(h, h + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
@@ -211,7 +214,12 @@ void timer_service::grow(lane& l) {
     c[i].state.store(make_state(1, timer_node::free), std::memory_order_relaxed);
     c[i].next = i + 1 < chunk_nodes ? &c[i + 1] : nullptr;
   }
-  chunks_[chunk_count_].store(c, std::memory_order_release);
+  auto* table = chunks_.load(std::memory_order_relaxed);
+  if (!table) {  // made on first use: a runtime without timers pays nothing for them
+    table = new std::atomic<timer_node*>[max_chunks]();
+    chunks_.store(table, std::memory_order_release);
+  }
+  table[chunk_count_].store(c, std::memory_order_release);
   ++chunk_count_;
   l.free = c;
 }
@@ -221,7 +229,9 @@ timer_node* timer_service::node_at(std::uint64_t id) const noexcept {
   if (low == 0) return nullptr;
   const std::uint64_t index = low - 1;
   if (index / chunk_nodes >= max_chunks) return nullptr;
-  timer_node* c = chunks_[index / chunk_nodes].load(std::memory_order_acquire);
+  const auto* table = chunks_.load(std::memory_order_acquire);
+  if (!table) return nullptr;
+  timer_node* c = table[index / chunk_nodes].load(std::memory_order_acquire);
   return c ? &c[index % chunk_nodes] : nullptr;
 }
 

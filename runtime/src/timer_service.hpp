@@ -107,7 +107,7 @@ class timer_service {
 
   static constexpr std::uint32_t chunk_nodes = 1024;
   static constexpr std::uint32_t max_chunks = 16384;
-  std::unique_ptr<std::atomic<timer_node*>[]> chunks_;  // never shrinks while the service lives
+  std::atomic<std::atomic<timer_node*>*> chunks_{nullptr};  // max_chunks; never shrinks while the service lives
   std::uint32_t chunk_count_ = 0;                       // under chunk_mutex_
   std::mutex chunk_mutex_;
 
