@@ -133,48 +133,53 @@ TEST_CASE("the timer wheel keeps timers beyond one rotation until they are due")
 namespace {
 struct start_many {};
 
-/// Starts `count` long timers to itself, cancels all but the last `kept`, then, once those have
-/// fired, one more: a sentinel due after every cancelled one would have been.
+/// Parks `parked` long timers (more than a young ring holds), starts and at once cancels `count`
+/// more, starts `kept` that fire, then cancels the parked ones; once the kept ones have fired, one
+/// more: a sentinel due after every cancelled one but the parked would have been. Each cancel
+/// comes long before its timer's deadline (seconds of slack, not a race with the clock).
 class canceller final : public behaviour {
  public:
   struct result {
     std::atomic<int> kept_fired{0}, cancelled_fired{0}, cancel_failures{0};
     std::atomic<bool> sentinel{false};
   };
-  canceller(int count, int kept, result& r) : count_(count), kept_(kept), r_(r) {}
+  canceller(int parked, int count, int kept, result& r) : parked_(parked), count_(count), kept_(kept), r_(r) {}
   void handle(context& ctx, message& m) override {
+    auto& rt = ctx.node();
     if (m.is<start_many>()) {
-      std::vector<timer_ref> refs;
+      std::vector<timer_ref> parked;
+      for (int i = 0; i < parked_; ++i) parked.push_back(rt.send_after(60s, ctx.self(), -1));
       for (int i = 0; i < count_; ++i)
-        refs.push_back(ctx.node().send_after(150ms, ctx.self(), i < count_ - kept_ ? -1 : i));
-      for (int i = 0; i < count_ - kept_; ++i)
-        if (!ctx.node().cancel_timer(refs[static_cast<std::size_t>(i)])) r_.cancel_failures++;
-      for (int i = 0; i < count_ - kept_; ++i)  // a second cancel finds nothing to cancel
-        if (ctx.node().cancel_timer(refs[static_cast<std::size_t>(i)])) r_.cancel_failures++;
+        if (!rt.cancel_timer(rt.send_after(1s, ctx.self(), -1))) r_.cancel_failures++;
+      for (int i = 0; i < kept_; ++i) rt.send_after(1s, ctx.self(), i);
+      for (timer_ref t : parked)
+        if (!rt.cancel_timer(t)) r_.cancel_failures++;
+      for (timer_ref t : parked)  // a second cancel finds nothing to cancel
+        if (rt.cancel_timer(t)) r_.cancel_failures++;
     } else if (auto* v = m.get<int>()) {
       if (*v == -1) {
         r_.cancelled_fired++;
       } else if (*v == -2) {
         r_.sentinel = true;
       } else if (++r_.kept_fired == kept_) {
-        ctx.node().send_after(150ms, ctx.self(), -2);
+        rt.send_after(200ms, ctx.self(), -2);
       }
     }
   }
 
  private:
-  int count_, kept_;
+  int parked_, count_, kept_;
   result& r_;
 };
 }  // namespace
 
 TEST_CASE("long timers cancelled from handlers never fire, and the ones left fire once") {
   runtime rt(test::two_schedulers());
-  constexpr int processes = 4, count = 10000, kept = 10;  // more than a young ring holds
+  constexpr int processes = 4, parked = 5000, count = 10000, kept = 10;
   std::vector<std::unique_ptr<canceller::result>> results;
   for (int i = 0; i < processes; ++i) {
     results.push_back(std::make_unique<canceller::result>());
-    rt.send(rt.spawn<canceller>(count, kept, *results.back()), start_many{});
+    rt.send(rt.spawn<canceller>(parked, count, kept, *results.back()), start_many{});
   }
   for (auto& r : results) {
     CHECK(eventually([&] { return r->sentinel.load(); }));
