@@ -1,5 +1,6 @@
 #pragma once
 /// The benchmarks that mirror ../shared/peers. Each prints one line in the peers' form, `agner` first.
+#include <chrono>
 #include <string>
 
 #include "agner/runtime/runtime.hpp"
@@ -12,6 +13,15 @@ std::string counting(runtime_options opts, long msgs);
 std::string topq(runtime_options opts, long n, long hot, long queued);
 std::string gc(runtime_options opts, long live, long queued, long runs);
 std::string scrape(runtime_options opts, long n);
+/// `clients` processes each doing `calls` request/reply round trips against one echo server, each
+/// request with `timeout` (agner::infinity: no timer): gen_server:call in ../shared/peers.
+std::string call(runtime_options opts, long clients, long calls, std::chrono::nanoseconds timeout);
+/// `timers` send_after timers of 1 ms started from 10 processes per scheduler, until all have fired.
+std::string send_after(runtime_options opts, long timers);
+/// One publisher sends each of `events` events to `subscribers` processes, one event per handler;
+/// messages per second and peaks sampled every 5 ms: allocated bytes (peak_bytes, as
+/// erlang:memory(total) in the peer), RSS, and messages sent but not yet handled.
+std::string fanout(runtime_options opts, long subscribers, long events);
 /// ~4x a 4-worker pool's capacity offered through a valve for `seconds`, shedding on, then off.
 std::string overload(runtime_options opts, long seconds);
 /// PROCESSES workers, MESSAGES queued round robin behind ~5 µs handlers: time runtime::stop.

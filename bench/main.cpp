@@ -20,6 +20,14 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspe
   topq N K Q                N idle processes, K of them with Q queued messages: time the top 20 by queue
   scrape N                  N idle processes: time a /metrics scrape (mean of 100) and its size
   overload SECONDS          ~4x a worker pool's capacity through a valve, shedding on then off
+  call CLIENTS ROUNDTRIPS [MS|infinity]
+                            CLIENTS processes each doing ROUNDTRIPS request/reply round trips against one
+                            server, with a 5 s timeout, then with agner::infinity (no timer); or only
+                            with a timeout of MS milliseconds, or only with infinity
+  send_after TIMERS         TIMERS timers of 1 ms started from 10 processes per scheduler: timers per second
+  fanout SUBSCRIBERS EVENTS one publisher sends each of EVENTS events to SUBSCRIBERS processes: messages
+                            per second, peak growth of allocated bytes (peak_bytes) and of RSS, and the
+                            peak count of messages sent but not yet handled (peak_queued), sampled every 5 ms
   gc LIVE QUEUED RUNS       a process with LIVE 64-byte strings in its heap and QUEUED messages
                             waiting: time per major (compacting) collection, RUNS runs
   stop N Q                  N processes, Q messages queued behind 5 us handlers: time runtime::stop
@@ -82,6 +90,19 @@ int main(int argc, char** argv) {
     print(b::scrape(opts, arg(args, 1)));
   } else if (what == "overload") {
     print(b::overload(opts, arg(args, 1)));
+  } else if (what == "call") {
+    if (args.size() > 3 && args[3] == "infinity") {
+      print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity));
+    } else if (args.size() > 3) {
+      print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::milliseconds(arg(args, 3))));
+    } else {
+      print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::seconds(5)));
+      print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity));
+    }
+  } else if (what == "send_after") {
+    print(b::send_after(opts, arg(args, 1)));
+  } else if (what == "fanout") {
+    print(b::fanout(opts, arg(args, 1), arg(args, 2)));
   } else if (what == "gc") {
     print(b::gc(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
   } else if (what == "stop") {
@@ -94,6 +115,10 @@ int main(int argc, char** argv) {
     print(b::counting(opts, 10000000));
     print(b::topq(opts, 1000000, 10, 1000));
     print(b::gc(opts, 10000, 10000, 1000));
+    print(b::call(opts, 1000, 1000, std::chrono::seconds(5)));
+    print(b::call(opts, 1000, 1000, agner::infinity));
+    print(b::send_after(opts, 1000000));
+    print(b::fanout(opts, 10000, 200));
   } else {
     std::fprintf(stderr, "agner-bench: unknown benchmark '%s'\n%s", what.c_str(), usage);
     return 2;

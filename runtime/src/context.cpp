@@ -3,6 +3,7 @@
 
 #include "agner/runtime/runtime.hpp"
 #include "node_state.hpp"
+#include "request_timer.hpp"
 #include "signals.hpp"
 
 namespace agner {
@@ -46,16 +47,17 @@ bool context::send_tracked(pid to, message* m) {
 
 void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                           std::function<void(context&, agner::reply&)> on_reply) {
-  std::uint64_t timer = 0;
-  if (timeout.count() >= 0)
-    timer = rt_->internals().timers->start(timeout, self(), make_message<detail::request_timeout_signal>(detail::request_timeout_signal{ref}));
-  proc_->extension().pending.push_back({ref, timer, std::move(on_reply)});
+  auto& x = proc_->extension();
+  std::int64_t deadline = INT64_MAX;
+  if (timeout != agner::infinity) {
+    auto& timers = *rt_->internals().timers;
+    deadline = timers.deadline_ms(timeout);
+    detail::arm_request_timer(timers, x, self(), deadline, sched_);
+  }
+  x.pending.push_back({ref, deadline, std::move(on_reply)});
 }
 
 void context::fail_request(std::uint64_t ref) {
-  auto& pending = proc_->extension().pending;
-  for (auto& p : pending)
-    if (p.ref == ref) rt_->internals().timers->cancel(p.timer);
   rt_->internals().send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
 }
 

@@ -28,10 +28,13 @@ struct process_ext {
   std::vector<std::pair<monitor_ref, pid>> monitoring;    ///< monitors this process holds
   struct pending_reply {
     std::uint64_t ref;
-    std::uint64_t timer;
+    std::int64_t deadline_ms;  ///< on the runtime's clock; INT64_MAX for agner::infinity
     std::function<void(context&, reply&)> on_reply;
   };
   std::vector<pending_reply> pending;  ///< requests awaiting an answer
+  /// One timer for all of them, armed for the earliest deadline (see request_timer.hpp).
+  std::uint64_t request_timer = 0;
+  std::int64_t request_timer_ms = INT64_MAX;  ///< when it falls due; INT64_MAX: not armed
   bool trap_exit = false;
   bool owns_ports = false;  ///< its ports close when it ends
   bool hibernate = false;   ///< collect and shrink once idle

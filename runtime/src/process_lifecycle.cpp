@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "node_state.hpp"
+#include "request_timer.hpp"
 #include "scheduler.hpp"
 #include "signals.hpp"
 
@@ -241,7 +242,6 @@ message* scheduler::on_signal(process* p, message* m) {
       late_replies_.add();
       return nullptr;
     }
-    node_.timers->cancel(it->timer);
     auto fn = std::move(it->on_reply);
     pending.erase(it);
     return make_message<continuation_call>(continuation_call{std::move(fn), reply(r->status, std::move(r->body))});
@@ -253,6 +253,10 @@ message* scheduler::on_signal(process* p, message* m) {
     auto fn = std::move(it->on_reply);
     pending.erase(it);
     return make_message<continuation_call>(continuation_call{std::move(fn), reply(reply::status::timeout, nullptr)});
+  }
+  if (auto* d = m->get<request_deadline_signal>()) {
+    expire_requests(node_, p, d->at_ms, this);
+    return nullptr;
   }
   if (auto* ps = m->get<port_signal>()) {
     p->extension().owns_ports = true;
@@ -413,7 +417,7 @@ void scheduler::terminate(process* p, bool unlock_consumer) {
   for (pid linked : x.links) node_.send_value(linked, exit_signal{self, reason, true}, this);
   for (auto& [ref, watcher] : x.monitored_by) node_.send_value(watcher, down_signal{ref, self, reason}, this);
   for (auto& [ref, target] : x.monitoring) node_.send_value(target, demonitor_signal{ref}, this);
-  for (auto& waiting : x.pending) node_.timers->cancel(waiting.timer);
+  if (x.request_timer) node_.timers->cancel(x.request_timer);
   if (x.owns_ports) node_.io->owner_died(self);
   delete p->code;
   p->code = nullptr;

@@ -357,7 +357,7 @@ void runtime::exit(pid to, std::string reason) {
 }
 
 timer_ref runtime::start_timer(clock::duration delay, pid to, message* m) {
-  return timer_ref{impl_->timers->start(delay, to, m)};
+  return timer_ref{impl_->timers->start(delay, to, m, detail::scheduler::current(*impl_))};
 }
 
 bool runtime::cancel_timer(timer_ref ref) { return impl_->timers->cancel(ref.id); }

@@ -24,6 +24,8 @@ class scheduler {
   void start();
   void join();
 
+  /// Its number, 0 to schedulers - 1. Any thread.
+  unsigned id() const noexcept { return id_; }
   /// The scheduler whose thread is calling, if it belongs to `node`; else nullptr.
   static scheduler* current(const node_state& node) noexcept;
 

@@ -72,6 +72,11 @@ struct request_timeout_signal {
   static constexpr bool agner_signal = true;
   std::uint64_t ref;
 };
+/// The requests' shared timer (process_ext::request_timer) fell due at `at_ms`.
+struct request_deadline_signal {
+  static constexpr bool agner_signal = true;
+  std::int64_t at_ms;
+};
 /// Not a signal: what on_signal hands back to run a requester's continuation under the crash guard.
 struct continuation_call {
   std::function<void(context&, reply&)> fn;

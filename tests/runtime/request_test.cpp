@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <mutex>
@@ -109,6 +110,72 @@ TEST_CASE("an unanswered request times out, and a late answer is dropped and cou
   rt.send(client, 1.5);
   CHECK(eventually([&] { return rt.process_info(client)->messages_received == 5; }));
   CHECK(log.get().size() == 1);  // the continuation ran once
+}
+
+namespace {
+struct answer_all {};
+
+/// Keeps every request until told to answer them all.
+class holder final : public behaviour {
+ public:
+  explicit holder(std::atomic<int>& held) : held_(held) {}
+  void handle(context& ctx, message& m) override {
+    if (auto* r = m.get<request<double_it>>()) {
+      kept_.push_back(*r);
+      held_++;
+    } else if (m.is<answer_all>()) {
+      for (auto& k : kept_) ctx.reply(k.from, k.body.n * 2);
+      kept_.clear();
+    }
+  }
+
+ private:
+  std::atomic<int>& held_;
+  std::vector<request<double_it>> kept_;
+};
+}  // namespace
+
+TEST_CASE("requests with different timeouts each time out at their own deadline, and infinity never does") {
+  auto clk = std::make_shared<manual_clock>();
+  runtime_options o = test::two_schedulers();
+  o.clock = clk;
+  runtime rt(o);
+  std::atomic<int> held{0};
+  pid server = rt.spawn<holder>(held);
+  outcome_log log;
+  // Poked with n, sends request n with the n-th timeout; logs "n outcome".
+  const std::vector<std::chrono::nanoseconds> timeouts{50ms, 20ms, agner::infinity, 200ms};
+  pid client = rt.spawn_fn([&](context& ctx, message& m) {
+    auto* n = m.get<int>();
+    if (!n) return;
+    ctx.request(server, double_it{*n}, timeouts[static_cast<std::size_t>(*n)], [&log, k = *n](context&, reply& r) {
+      std::lock_guard lock(log.mutex);
+      log.lines.push_back(fmt::format("{} {}", k, r.ok() ? "ok" : "timeout"));
+    });
+  });
+  for (int n = 0; n < 4; ++n) rt.send(client, n);
+  CHECK(eventually([&] { return held.load() == 4; }));
+  clk->advance(19ms);
+  CHECK(log.get().empty());
+  clk->advance(1ms);
+  CHECK(eventually([&] { return log.get().size() == 1; }));
+  clk->advance(29ms);
+  clk->advance(1ms);
+  CHECK(eventually([&] { return log.get().size() == 2; }));
+  CHECK(log.get() == std::vector<std::string>{"1 timeout", "0 timeout"});
+  rt.send(server, answer_all{});
+  CHECK(eventually([&] { return log.get().size() == 4; }));
+  CHECK(rt.messages().late_replies == 2);
+  auto answered = log.get();
+  std::sort(answered.begin() + 2, answered.end());
+  CHECK(answered == std::vector<std::string>{"1 timeout", "0 timeout", "2 ok", "3 ok"});
+  clk->advance(std::chrono::hours(1));  // nothing is left to time out
+  rt.send(client, 2);
+  CHECK(eventually([&] { return held.load() == 5; }));
+  clk->advance(std::chrono::hours(24 * 365));
+  rt.send(server, answer_all{});
+  CHECK(eventually([&] { return log.get().size() == 5; }));
+  CHECK(log.get().back() == "2 ok");
 }
 
 TEST_CASE("a blocking call from a plain thread returns the answer or the timeout") {

@@ -97,25 +97,111 @@ TEST_CASE("timers fire on the real clock too") {
 }
 
 TEST_CASE("the timer wheel keeps timers beyond one rotation until they are due") {
+  using agner::detail::timer_node;
   agner::detail::timer_wheel wheel(0);
-  auto entry = [](std::uint64_t id, std::int64_t at) {
-    return agner::detail::timer_wheel::entry{id, at, pid{}, make_message<int>(static_cast<int>(id))};
+  std::vector<timer_node> nodes(5);
+  const std::int64_t at[] = {5000, 904, 100000, 3'000'000, 2'000'000};  // ms, block, overflow levels
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    nodes[i].deadline_ms = at[i];
+    nodes[i].seq = i;
+    wheel.add(&nodes[i]);
+  }
+  std::vector<std::int64_t> due;
+  auto advance = [&](std::int64_t now) {
+    wheel.advance(
+        now, [&](timer_node* n) { due.push_back(n->deadline_ms); },
+        [](timer_node* n) { return n->seq != 4; },  // the last one was cancelled
+        [&](timer_node* n) { CHECK(n->seq == 4); });
   };
-  wheel.add(entry(1, 5000));  // same slot as 5000 - 4 * 1024 = 904
-  wheel.add(entry(2, 904));
-  wheel.add(entry(3, 100000));
-  std::vector<agner::detail::timer_wheel::entry> due;
-  wheel.advance(1000, due);
-  REQUIRE(due.size() == 1);
-  CHECK(due[0].id == 2);
+  CHECK(wheel.next_wake().value() <= 904);
+  advance(1000);
+  CHECK(due == std::vector<std::int64_t>{904});
   CHECK(wheel.next_wake().value() <= 5000);
-  wheel.advance(4999, due);
+  advance(4999);
   CHECK(due.size() == 1);
-  wheel.advance(50000, due);  // a jump of many rotations visits each slot once
-  REQUIRE(due.size() == 2);
-  CHECK(due[1].id == 1);
-  CHECK(wheel.size() == 1);
-  for (auto& e : due) destroy(e.msg);
-  CHECK(wheel.cancel(3));
+  advance(5000);
+  CHECK(due == std::vector<std::int64_t>{904, 5000});
+  advance(2'999'999);  // a jump over many blocks and two overflow cascades
+  CHECK(due == std::vector<std::int64_t>{904, 5000, 100000});
+  CHECK(wheel.size() == 1);  // the cancelled one was dropped on its way down
+  CHECK(wheel.next_wake().value() <= 3'000'000);
+  advance(3'000'000);
+  CHECK(due.back() == 3'000'000);
   CHECK_FALSE(wheel.next_wake().has_value());
+}
+
+namespace {
+struct start_many {};
+
+/// Parks `parked` long timers (more than a young ring holds), starts and at once cancels `count`
+/// more, starts `kept` that fire, then cancels the parked ones; once the kept ones have fired, one
+/// more: a sentinel due after every cancelled one but the parked would have been. Each cancel
+/// comes long before its timer's deadline (seconds of slack, not a race with the clock).
+class canceller final : public behaviour {
+ public:
+  struct result {
+    std::atomic<int> kept_fired{0}, cancelled_fired{0}, cancel_failures{0};
+    std::atomic<bool> sentinel{false};
+  };
+  canceller(int parked, int count, int kept, result& r) : parked_(parked), count_(count), kept_(kept), r_(r) {}
+  void handle(context& ctx, message& m) override {
+    auto& rt = ctx.node();
+    if (m.is<start_many>()) {
+      std::vector<timer_ref> parked;
+      for (int i = 0; i < parked_; ++i) parked.push_back(rt.send_after(60s, ctx.self(), -1));
+      for (int i = 0; i < count_; ++i)
+        if (!rt.cancel_timer(rt.send_after(1s, ctx.self(), -1))) r_.cancel_failures++;
+      for (int i = 0; i < kept_; ++i) rt.send_after(1s, ctx.self(), i);
+      for (timer_ref t : parked)
+        if (!rt.cancel_timer(t)) r_.cancel_failures++;
+      for (timer_ref t : parked)  // a second cancel finds nothing to cancel
+        if (rt.cancel_timer(t)) r_.cancel_failures++;
+    } else if (auto* v = m.get<int>()) {
+      if (*v == -1) {
+        r_.cancelled_fired++;
+      } else if (*v == -2) {
+        r_.sentinel = true;
+      } else if (++r_.kept_fired == kept_) {
+        rt.send_after(200ms, ctx.self(), -2);
+      }
+    }
+  }
+
+ private:
+  int parked_, count_, kept_;
+  result& r_;
+};
+}  // namespace
+
+TEST_CASE("long timers cancelled from handlers never fire, and the ones left fire once") {
+  runtime rt(test::two_schedulers());
+  constexpr int processes = 4, parked = 5000, count = 10000, kept = 10;
+  std::vector<std::unique_ptr<canceller::result>> results;
+  for (int i = 0; i < processes; ++i) {
+    results.push_back(std::make_unique<canceller::result>());
+    rt.send(rt.spawn<canceller>(parked, count, kept, *results.back()), start_many{});
+  }
+  for (auto& r : results) {
+    CHECK(eventually([&] { return r->sentinel.load(); }));
+    CHECK(r->kept_fired == kept);
+    CHECK(r->cancelled_fired == 0);
+    CHECK(r->cancel_failures == 0);
+  }
+}
+
+TEST_CASE("a forged or stale timer reference cancels nothing") {
+  auto clk = std::make_shared<manual_clock>();
+  runtime rt(with_clock(clk));
+  collector c;
+  pid p = c.spawn(rt);
+  timer_ref fired = rt.send_after(1ms, p, 1);
+  clk->advance(1ms);
+  CHECK(eventually([&] { return c.get().size() == 1; }));
+  timer_ref live = rt.send_after(5ms, p, 2);  // may reuse the fired timer's node
+  CHECK_FALSE(rt.cancel_timer(fired));
+  CHECK_FALSE(rt.cancel_timer(timer_ref{live.id + 1}));
+  CHECK_FALSE(rt.cancel_timer(timer_ref{live.id & 0xffffffffu}));  // generation 0 is never issued
+  CHECK_FALSE(rt.cancel_timer(timer_ref{~std::uint64_t{0}}));
+  clk->advance(5ms);
+  CHECK(eventually([&] { return c.get().size() == 2; }));
 }

@@ -103,7 +103,9 @@ class context {
   /// Sends `request<T>{reply_to, body}` to `to` and returns at once. Exactly one of these follows,
   /// as a call of `on_reply(context&, reply&)` on this process: the answer, a timeout after
   /// `timeout`, or noproc if `to` was dead. An answer after the timeout is dropped and counted as a
-  /// late reply; it never reaches unrelated code.
+  /// late reply; it never reaches unrelated code. `timeout` may be agner::infinity (no timer).
+  /// Cost: two envelopes and one timer start and cancel (a few atomic operations, no lock, no
+  /// system call), none of it for agner::infinity.
   template <class T, class F>
   void request(pid to, T&& body, std::chrono::nanoseconds timeout, F&& on_reply) {
     using R = agner::request<std::decay_t<T>>;
@@ -125,7 +127,7 @@ class context {
   template <class F, class K>
   void run_blocking(F work, K then) {
     const std::uint64_t ref = new_ref();
-    await_reply(ref, std::chrono::nanoseconds(-1), std::function<void(context&, agner::reply&)>(std::move(then)));
+    await_reply(ref, agner::infinity, std::function<void(context&, agner::reply&)>(std::move(then)));
     post_blocking(ref, [w = std::move(work)]() mutable -> message* {
       return make_message<std::decay_t<decltype(w())>>(w());
     });

@@ -1,5 +1,6 @@
 #pragma once
 /// Request/reply: the shapes a requester and a replier see.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 
@@ -7,6 +8,12 @@
 #include "agner/runtime/pid.hpp"
 
 namespace agner {
+
+/// "No timeout", as Erlang's `infinity`: a request (context::request, runtime::call) given this
+/// timeout waits for its answer or noproc however long it takes, and starts no timer at all. Any
+/// other timeout is a duration on the runtime's clock; a negative one counts as zero (the request
+/// times out at the next millisecond unless answered first).
+inline constexpr std::chrono::nanoseconds infinity = std::chrono::nanoseconds::max();
 
 struct message_deleter {
   void operator()(message* m) const noexcept { destroy(m); }

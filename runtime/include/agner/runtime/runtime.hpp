@@ -46,7 +46,8 @@ struct queue_event {
   std::uint64_t value = 0;  ///< the queue length, or the oldest message's age in ms
 };
 
-/// Names one timer; returned by runtime::send_after.
+/// Names one timer; returned by runtime::send_after. Plain value: a slot and a generation, so a
+/// reference to a timer that fired or was cancelled never designates a later one.
 struct timer_ref {
   std::uint64_t id = 0;
 };
@@ -190,18 +191,23 @@ class runtime {
   bool garbage_collect(pid to);
 
   /// Sends `value` to `to` once `delay` has passed on the runtime's clock (never earlier; at
-  /// millisecond resolution). Dropped if `to` has died by then. Thread-safe.
+  /// millisecond resolution; from 100 ms on, up to the coarse clock's few ms later). Dropped if `to`
+  /// has died by then. Thread-safe. Cost: about a send's (no lock, no system call from a handler;
+  /// a mutex shared by the threads that are not schedulers). Throws std::length_error past
+  /// 16,777,216 pending timers.
   template <class T>
   timer_ref send_after(clock::duration delay, pid to, T&& value) {
     return start_timer(delay, to, make_message<std::decay_t<T>>(std::forward<T>(value)));
   }
-  /// True if the timer was pending and now never fires. Thread-safe.
+  /// True if the timer was pending and now never fires (its message is destroyed here); false if
+  /// it fired, was cancelled or never existed. Thread-safe, lock-free: one compare-and-swap.
   bool cancel_timer(timer_ref ref);
   /// The runtime's clock. Thread-safe.
   clock::time_point now() const;
 
   /// A blocking request from a plain thread: sends `request<T>` to `to` and waits for the answer,
-  /// the timeout (on the runtime's clock) or noproc. Throws std::logic_error on a scheduler thread.
+  /// the timeout (on the runtime's clock; agner::infinity waits for ever) or noproc. Throws
+  /// std::logic_error on a scheduler thread.
   template <class T>
   reply call(pid to, T body, clock::duration timeout);
 
