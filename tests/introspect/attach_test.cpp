@@ -136,7 +136,7 @@ TEST_CASE("a client attaches over the Unix socket and lists the top processes of
   CHECK(info.memory.resident > 0);
   release.count_down();
   CHECK_THROWS_WITH_AS(c.top("bogus", 3), doctest::Contains("unknown sort 'bogus'"), client_error);
-  CHECK_THROWS_WITH_AS(c.top("msgq", 5000), "n must be between 1 and 1000", client_error);
+  CHECK_THROWS_WITH_AS(c.top("msgq", 5000), "n must be an integer between 1 and 1000", client_error);
 }
 
 TEST_CASE("process_info over the wire: a live, a dead and an unresponsive process") {
@@ -194,7 +194,8 @@ TEST_CASE("admin operations are refused for a viewer, over the Unix socket and o
   auto lines = node.logs.snapshot();
   CHECK(std::count_if(lines.begin(), lines.end(), [](auto& l) { return l.find("attach: denied kill to") == 0; }) == 2);  // one per transport
   CHECK(std::count_if(lines.begin(), lines.end(), [](auto& l) {
-          return l.find("attach: kill by 127.0.0.1 (tcp): kill <0.") == 0 && l.find("reason=operator") != std::string::npos;
+          return l.find("attach: kill by 127.0.0.1:") == 0 && l.find("(tcp): kill <0.") != std::string::npos &&
+                 l.find("reason=operator") != std::string::npos;
         }) == 1);
 }
 
@@ -249,23 +250,17 @@ TEST_CASE("bad clients get an error and a closed connection while another client
     CHECK(r.reply()["error"] == "no common protocol version (this node speaks 1)");
     CHECK(r.closed());
   }
-  SUBCASE("a wrong HMAC, then the failure limit") {
-    for (int attempt = 0; attempt < 6; ++attempt) {
-      raw r(node.srv->tcp_port());
-      r.send(json({{"id", 1}, {"op", "hello"}, {"versions", {1}}, {"nonce", std::string(64, '0')}}).dump() + "\n");
-      CHECK(r.reply()["ok"] == true);
-      r.send(R"({"id":2,"op":"auth","role":"admin","proof":"00"})" "\n");
-      auto error = r.reply()["error"].get<std::string>();
-      if (attempt < 5) {
-        CHECK(error == "authentication failed");
-      } else {
-        CHECK_MESSAGE(error.find("too many authentication failures from 127.0.0.1 (tcp); retry in ") == 0, error);
-      }
-      CHECK(r.closed());
-    }
-    CHECK(node.srv->auth_failures() == 5);
-    CHECK_THROWS_WITH_AS(node.tcp_client("admin", "admin.cookie"), doctest::Contains("too many authentication failures"),
-                         client_error);
+  SUBCASE("a wrong HMAC is answered late and closed, and the right key still gets in") {
+    raw r(node.srv->tcp_port());
+    r.send(json({{"id", 1}, {"op", "hello"}, {"versions", {1}}, {"nonce", std::string(64, '0')}}).dump() + "\n");
+    CHECK(r.reply()["ok"] == true);
+    r.send(R"({"id":2,"op":"auth","role":"admin","proof":"00"})" "\n");
+    auto failed = r.reply();
+    CHECK(failed["error"] == "authentication failed");
+    CHECK(failed["code"] == "unauthenticated");
+    CHECK(r.closed());
+    CHECK(node.srv->auth_failures() == 1);
+    CHECK(node.tcp_client("admin", "admin.cookie").role() == "admin");
   }
   SUBCASE("after authentication, a bad request gets an error and the session goes on") {
     raw r(node.srv->unix_path());
@@ -276,7 +271,7 @@ TEST_CASE("bad clients get an error and a closed connection while another client
     r.send(R"j({"id":2,"op":"eval","code":"os:cmd(\"rm\")"})j" "\n");
     CHECK(r.reply()["error"] == "unknown op 'eval'");
     r.send(R"({"id":3,"op":"top","n":"many"})" "\n");
-    CHECK(r.reply()["error"].get<std::string>().find("bad request") == 0);
+    CHECK(r.reply()["error"] == "n must be an integer between 1 and 1000");
     r.send(R"({"id":4,"op":"top","n":1})" "\n");
     auto ok = r.reply();
     CHECK(ok["id"] == 4);
