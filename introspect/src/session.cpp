@@ -37,9 +37,9 @@ constexpr op_rule ops[] = {
 };
 
 role role_field(const nlohmann::json& req) {
-  const std::string r = fields::text(req, "role", 1, 16, "admin");
-  if (r == "viewer") return role::viewer;
-  if (r == "admin") return role::admin;
+  auto it = req.find("role");
+  if (it == req.end() || *it == "admin") return role::admin;
+  if (*it == "viewer") return role::viewer;
   throw request_error{codes::bad_request, "role must be viewer or admin"};
 }
 
