@@ -107,7 +107,7 @@ TEST_CASE("a failed start leaves no socket file behind") {
   asio::ip::tcp::acceptor taken(io, {asio::ip::make_address("127.0.0.1"), 0});  // a port in use
   server_options o = unix_only(dir + "/n.sock");
   o.cookie_file = dir + "/cookie";
-  for (const std::string listen :
+  for (const std::string& listen :
        {fmt::format("127.0.0.1:{}", taken.local_endpoint().port()), std::string("127.0.0.1:abc"),
         std::string("127.0.0.1:70000"), std::string("localhost:1")}) {
     CAPTURE(listen);
