@@ -36,4 +36,16 @@ std::string text(const nlohmann::json& req, const char* name, std::size_t min_ch
   return it->get<std::string>();
 }
 
+std::string one_line(const nlohmann::json& req, const char* name, std::size_t min_chars, std::size_t max_chars,
+                     const std::string& fallback) {
+  std::string value = text(req, name, min_chars, max_chars, fallback);
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    const bool c1 = c == 0xc2 && i + 1 < value.size() && (static_cast<unsigned char>(value[i + 1]) & 0xe0) == 0x80;
+    if (c < 0x20 || c == 0x7f || c1)  // C0, DEL, and C1 (U+0080-U+009F, which includes CSI)
+      throw request_error{codes::bad_request, fmt::format("{} must not hold control characters (a line feed, an escape, ...)", name)};
+  }
+  return value;
+}
+
 }  // namespace agner::introspect::fields

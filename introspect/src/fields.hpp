@@ -21,6 +21,11 @@ std::int64_t integer(const nlohmann::json& req, const char* name, std::int64_t l
 std::string text(const nlohmann::json& req, const char* name, std::size_t min_chars, std::size_t max_chars,
                  const std::string& fallback);
 
+/// As text(), and refused when it holds a control character (C0, DEL, or C1 in UTF-8): for text that
+/// reaches a log line or another module (a kill reason, an alarm id), so it cannot forge a line.
+std::string one_line(const nlohmann::json& req, const char* name, std::size_t min_chars, std::size_t max_chars,
+                     const std::string& fallback);
+
 /// True when `name` is present (any type).
 inline bool has(const nlohmann::json& req, const char* name) { return req.contains(name); }
 

@@ -84,7 +84,7 @@ void session::process_info(const json& req, const json& id) {
 }
 
 void session::admin(const json& req, const json& id, const std::string& op) {
-  const std::string reason = op == "kill" ? fields::text(req, "reason", 1, 256, "kill") : std::string();
+  const std::string reason = op == "kill" ? fields::one_line(req, "reason", 1, 256, "kill") : std::string();
   const pid p = target(req);
   bool alive = false;
   std::string detail;
@@ -124,7 +124,7 @@ void session::alarm_request(const json& req, const json& id, const std::string& 
   }
   const bool valve = op == "override_valve";
   const char* field = valve ? "valve" : "alarm";
-  const std::string target = fields::text(req, field, 1, 64, "");
+  const std::string target = fields::one_line(req, field, 1, 64, "");
   if (target.empty())
     return fail(id, codes::bad_request, fmt::format("give \"{}\": the {} id (1-64 characters)", field, field));
   bool ok = true;
@@ -132,8 +132,8 @@ void session::alarm_request(const json& req, const json& id, const std::string& 
   if (op == "ack_alarm") {
     ok = a->acknowledge(target);
   } else if (op == "set_alarm") {
-    const std::string severity = fields::text(req, "severity", 1, 16, "warning");
-    const std::string description = fields::text(req, "description", 0, 256, "");
+    const std::string severity = fields::one_line(req, "severity", 1, 16, "warning");
+    const std::string description = fields::one_line(req, "description", 0, 256, "");
     try {
       a->set(target, severity, description);
     } catch (const std::invalid_argument& e) {

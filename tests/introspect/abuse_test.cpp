@@ -127,14 +127,26 @@ TEST_CASE("peer text cannot forge a log line") {
   CHECK(refused["code"] == "bad_request");
   CHECK(refused["error"] == "role must be viewer or admin");
   CHECK(r.closed());
+  // Text that other modules log (a kill reason becomes the exit reason) must be one line.
   auto admin = node.unix_client();
-  admin.call({{"op", "kill"}, {"name", "worker"}, {"reason", "bye\n" + forged.substr(7)}});
+  try {
+    admin.call({{"op", "kill"}, {"name", "worker"}, {"reason", "bye\n" + forged.substr(7)}});
+    FAIL("a reason with a line feed was accepted");
+  } catch (const client_error& e) {
+    CHECK(e.code() == "bad_request");
+    CHECK(std::string(e.what()) == "reason must not hold control characters (a line feed, an escape, ...)");
+  }
+  CHECK(node.rt.process_info(node.worker).has_value());
+  CHECK_THROWS_WITH_AS(admin.call({{"op", "kill"}, {"name", "worker"}, {"reason", "csi \xc2\x9b" "2J"}}),
+                       "reason must not hold control characters (a line feed, an escape, ...)", client_error);
+  admin.call({{"op", "kill"}, {"name", "worker"}, {"reason", "say \"bye\" caf\xc3\xa9"}});
+  REQUIRE(eventually([&] { return !node.rt.process_info(node.worker); }));
   auto lines = node.logs.snapshot();
   for (auto& l : lines) {
     CHECK_MESSAGE(l.find('\n') == std::string::npos, l);
     CHECK_MESSAGE(l.find("attach: kill by uid 4242") != 0, l);
   }
-  CHECK(count_lines(lines, "reason=bye\\nattach: kill by uid 4242") == 1);
+  CHECK(count_lines(lines, R"(reason=say \"bye\" caf\xc3\xa9)") == 1);
 }
 
 TEST_CASE("a request nested 32,000 deep is refused before parsing and the node goes on serving") {
