@@ -180,15 +180,15 @@ void server::impl::accept_tcp() {
 void server::impl::make_room_before_handshake(bool tcp) {
   const std::size_t limit = tcp ? options.limits.max_unauthenticated_tcp : options.limits.max_unauthenticated_unix;
   std::size_t waiting = 0;
-  session* oldest = nullptr;
-  for (session* s : sessions) {
+  session* victim = nullptr;  // the oldest of the lowest rank: failed proofs, then silent ones
+  for (session* s : sessions) {  // (in connection order)
     if (s->closing() || s->authenticated() || s->tcp() != tcp) continue;
     ++waiting;
-    if (!oldest) oldest = s;  // the list is in connection order
+    if (!victim || s->handshake_rank() < victim->handshake_rank()) victim = s;
   }
-  if (waiting >= limit && oldest) {
-    connection_error(fmt::format("closed {}: still in its handshake when {} others were waiting", oldest->peer(), limit));
-    oldest->evict(fmt::format("too many connections in their handshake ({}); retry", limit));
+  if (waiting >= limit && victim) {
+    connection_error(fmt::format("closed {}: still in its handshake when {} others were waiting", victim->peer(), limit));
+    victim->evict(fmt::format("too many connections in their handshake ({}); retry", limit));
   }
 }
 

@@ -193,6 +193,7 @@ void session::auth(const json& req, const json& id) {
                   : detail::proof(key, "agner-client", client_nonce_, server_nonce_, srv_.options.node_name, version_);
   if (key.empty() || !detail::same_secret(given, expected)) {
     ++srv_.failures;
+    proof_failed_ = true;
     srv_.connection_error(fmt::format("authentication failed for {} ({} role)", peer_, role_name(asked)));
     // Slow this connection down, and only this one: nobody else waits, and a right proof on
     // another connection is never refused.

@@ -30,6 +30,9 @@ class session : public std::enable_shared_from_this<session> {
   bool tcp() const noexcept { return tcp_; }
   bool authenticated() const noexcept { return stage_ == stage::ready; }
   bool closing() const noexcept { return stage_ == stage::closed; }
+  /// Which handshaking connection to close first when their limit is full (lowest first): 0 after a
+  /// wrong proof (waiting for its delayed answer), 1 before hello, 2 waiting to prove its key.
+  int handshake_rank() const noexcept { return proof_failed_ ? 0 : stage_ == stage::hello ? 1 : 2; }
   const std::string& peer() const noexcept { return peer_; }
   clock::time_point last_request() const noexcept { return last_request_; }
   /// Closes the session to make room for another, telling the client why (code `busy`).
@@ -76,6 +79,7 @@ class session : public std::enable_shared_from_this<session> {
   std::deque<std::string> out_;
   std::size_t out_bytes_ = 0;
   bool writing_ = false;
+  bool proof_failed_ = false;
   clock::time_point last_request_ = clock::now();
   asio::steady_timer handshake_timer_;
   asio::steady_timer idle_timer_;

@@ -172,3 +172,22 @@ TEST_CASE("a request nested 32,000 deep is refused before parsing and the node g
   CHECK(stranger.closed());
   CHECK(node.unix_client().top("msgq", 1).size() == 1);
 }
+
+TEST_CASE("when the TCP handshake slots are full, a failed prover goes first, then the silent, never a key holder first") {
+  attached_node node;  // 4 slots, wrong proofs answered after 1 s
+  const auto port = node.srv->tcp_port();
+  raw failed(port);
+  REQUIRE(failed.tcp_hello()["ok"] == true);
+  failed.send(R"({"id":2,"op":"auth","role":"admin","proof":"00"})" "\n");
+  REQUIRE(eventually([&] { return node.srv->auth_failures() == 1; }));
+  raw prover(port);  // said hello, about to prove its key
+  REQUIRE(prover.tcp_hello()["ok"] == true);
+  raw silent1(port), silent2(port);
+  REQUIRE(eventually([&] { return node.srv->sessions() == 4; }));
+  raw newcomer1(port);  // full: the failed prover is closed, told busy (not its delayed answer)
+  CHECK(failed.reply()["code"] == "busy");
+  raw newcomer2(port);  // full again: the oldest silent one goes, the prover stays
+  CHECK(silent1.reply()["code"] == "busy");
+  prover.send(json({{"id", 2}, {"op", "auth"}, {"role", "admin"}, {"proof", "00"}}).dump() + "\n");
+  CHECK(prover.reply()["code"] == "unauthenticated");  // its own answer: it was never evicted
+}

@@ -21,7 +21,8 @@ struct server_limits {
   /// Authenticated sessions. Past it, an admin or a Unix peer of the node's uid closes the idlest
   /// session to get in (so the owner can always attach); a TCP viewer is refused (`busy`).
   std::size_t max_sessions = 16;
-  /// TCP connections still in their handshake. Past it the oldest of them is closed (`busy`), so
+  /// TCP connections still in their handshake. Past it one of them is closed (`busy`): first one
+  /// that sent a wrong proof, else the oldest that has not said hello, else the oldest. So
   /// strangers that hold connections open cannot keep a key holder out for long.
   std::size_t max_unauthenticated_tcp = 4;
   /// The same for the Unix socket (only the node's uid gets that far), counted apart: TCP strangers
