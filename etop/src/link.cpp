@@ -118,7 +118,7 @@ std::optional<process_details> node_link::inspect(pid p, std::string& notice, bo
     return decoded([&] { return client_->process_info(fmt::format("{}", p), 10, std::chrono::milliseconds(500)); });
   } catch (const introspect::client_error& e) {
     const std::string why = e.what();
-    if (why.starts_with("no such process")) {
+    if (e.code() == "noproc") {
       notice = why;
       gone = true;
     } else {

@@ -49,7 +49,9 @@ std::string random_hex(std::size_t bytes) {
 }
 
 std::string load_cookie(const std::string& path, bool create) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  // O_NONBLOCK: a fifo at the path must not hang the start; O_NOFOLLOW: not a link to elsewhere.
+  constexpr int read_flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+  int fd = ::open(path.c_str(), read_flags);
   if (fd < 0 && errno == ENOENT && create) {
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) refuse(path, fmt::format("cannot create it: {}", std::strerror(errno)));
@@ -57,9 +59,12 @@ std::string load_cookie(const std::string& path, bool create) {
     const bool written = ::fchmod(fd, 0600) == 0 && ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size());
     ::close(fd);
     if (!written) refuse(path, "cannot write the new key");
-    fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    fd = ::open(path.c_str(), read_flags);
   }
-  if (fd < 0) refuse(path, fmt::format("cannot open it: {}", std::strerror(errno)));
+  if (fd < 0) {
+    if (errno == ELOOP) refuse(path, "a symbolic link; give the file itself");
+    refuse(path, fmt::format("cannot open it: {}", std::strerror(errno)));
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -74,11 +79,27 @@ std::string load_cookie(const std::string& path, bool create) {
     refuse(path, fmt::format("readable or writable by group or others (mode {:04o}); fix with: chmod 600 {}",
                              st.st_mode & 07777, path));
   }
-  char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf);
+  if (st.st_size > static_cast<off_t>(max_cookie_bytes)) {
+    ::close(fd);
+    refuse(path, fmt::format("{} bytes, more than a key ({} at most); delete the file to have a new one made",
+                             st.st_size, max_cookie_bytes));
+  }
+  char buf[max_cookie_bytes + 1];
+  std::size_t got = 0;
+  while (got < sizeof buf) {
+    const ssize_t n = ::read(fd, buf + got, sizeof buf - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      refuse(path, fmt::format("cannot read it: {}", std::strerror(err)));
+    }
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+  }
   ::close(fd);
-  if (n < 0) refuse(path, fmt::format("cannot read it: {}", std::strerror(errno)));
-  std::string key(buf, static_cast<std::size_t>(n));
+  if (got > max_cookie_bytes) refuse(path, fmt::format("more than {} bytes, more than a key", max_cookie_bytes));
+  std::string key(buf, got);
   while (!key.empty() && (key.back() == '\n' || key.back() == '\r' || key.back() == ' ')) key.pop_back();
   if (key.size() < 32) refuse(path, "the key is shorter than 32 characters; delete the file to have a new one made");
   return key;

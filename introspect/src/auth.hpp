@@ -9,9 +9,14 @@ namespace agner::introspect::detail {
 /// `bytes` random bytes from getrandom(2), as lowercase hex.
 std::string random_hex(std::size_t bytes);
 
+/// The longest cookie file read, in bytes (a key is 64 hex digits).
+inline constexpr std::size_t max_cookie_bytes = 1024;
+
 /// The key in a cookie file, creating the file (0600, 32 random bytes as hex) if `create` and it
 /// does not exist. Throws std::runtime_error naming the file and the fix when it cannot be used:
-/// readable by group or others, not owned by this user, empty, or unreadable.
+/// readable by group or others, not owned by this user, not a regular file (a fifo, a device, a
+/// symbolic link: opened non-blocking, so nothing hangs), larger than max_cookie_bytes (checked
+/// before reading), shorter than 32 characters, or unreadable.
 std::string load_cookie(const std::string& path, bool create);
 
 /// HMAC-SHA256(key, label \0 client_nonce \0 server_nonce \0 node \0 version), as hex. The label

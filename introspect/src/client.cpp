@@ -12,6 +12,20 @@ namespace agner::introspect {
 namespace asio = boost::asio;
 using nlohmann::json;
 
+namespace {
+
+/// Runs `decode` on a reply, turning the JSON library's exceptions into client_error "bad_reply".
+template <class F>
+auto decoded(const char* what, F&& decode) {
+  try {
+    return decode();
+  } catch (const json::exception&) {
+    throw client_error("bad_reply", fmt::format("the node's {} reply lacks a field or has one of the wrong type", what));
+  }
+}
+
+}  // namespace
+
 struct client::impl {
   asio::io_context io;
   asio::generic::stream_protocol::socket sock{io};
@@ -21,17 +35,27 @@ struct client::impl {
 
   json exchange(json request) {
     request["id"] = next_id++;
-    std::string line = request.dump() + "\n";
+    const std::string frame = request.dump() + "\n";
     boost::system::error_code ec;
-    asio::write(sock, asio::buffer(line), ec);
-    if (ec) throw client_error(fmt::format("connection lost: {}", ec.message()));
+    asio::write(sock, asio::buffer(frame), ec);
+    if (ec) throw client_error("connection", fmt::format("connection lost: {}", ec.message()));
     std::size_t n = asio::read_until(sock, asio::dynamic_buffer(in, 64 << 20), '\n', ec);
-    if (ec) throw client_error(ec == asio::error::eof ? "the node closed the connection" : fmt::format("connection lost: {}", ec.message()));
-    json reply = json::parse(in.substr(0, n - 1), nullptr, false);
+    if (ec)
+      throw client_error("connection", ec == asio::error::eof ? "the node closed the connection"
+                                                               : fmt::format("connection lost: {}", ec.message()));
+    const std::string line = in.substr(0, n - 1);
     in.erase(0, n);
-    if (reply.is_discarded()) throw client_error("the node sent malformed JSON");
-    if (!reply.value("ok", false)) throw client_error(reply.value("error", std::string("request failed")));
-    return reply;
+    if (nested_deeper_than(line, max_json_depth))
+      throw client_error("bad_reply", fmt::format("the node's reply nests deeper than {} levels", max_json_depth));
+    json reply = json::parse(line, nullptr, false);
+    if (reply.is_discarded() || !reply.is_object()) throw client_error("bad_reply", "the node sent malformed JSON");
+    const auto ok = reply.find("ok");
+    if (ok != reply.end() && ok->is_boolean() && ok->get<bool>()) return reply;
+    const auto text = [&](const char* key, const char* fallback) {
+      auto it = reply.find(key);
+      return it != reply.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
+    };
+    throw client_error(text("code", "error"), text("error", "request failed"));
   }
 };
 
@@ -48,37 +72,54 @@ client client::attach_unix(const std::string& path_or_name, const std::string& r
   asio::local::stream_protocol::socket s(i->io);
   boost::system::error_code ec;
   s.connect(asio::local::stream_protocol::endpoint(path), ec);
-  if (ec) throw client_error(fmt::format("cannot attach to {}: {}", path, ec.message()));
+  if (ec) throw client_error("connection", fmt::format("cannot attach to {}: {}", path, ec.message()));
   i->sock = asio::generic::stream_protocol::socket(std::move(s));
   json hello = i->exchange({{"op", "hello"}, {"versions", {1}}, {"role", role}});
-  i->node = hello.value("node", std::string());
-  i->role = hello.value("role", role);
+  decoded("hello", [&] {
+    i->node = hello.value("node", std::string());
+    i->role = hello.value("role", role);
+    return 0;
+  });
   return client(std::move(i));
 }
 
 client client::attach_tcp(const std::string& host, std::uint16_t port, const std::string& cookie_file,
                           const std::string& role) {
-  const std::string key = detail::load_cookie(cookie_file, false);
+  std::string key;
+  try {
+    key = detail::load_cookie(cookie_file, false);
+  } catch (const std::runtime_error& e) {
+    throw client_error("bad_key", e.what());
+  }
   auto i = std::make_unique<impl>();
   asio::ip::tcp::socket s(i->io);
   boost::system::error_code ec;
   asio::ip::tcp::resolver resolver(i->io);
   auto endpoints = resolver.resolve(host, std::to_string(port), ec);
   if (!ec) asio::connect(s, endpoints, ec);
-  if (ec) throw client_error(fmt::format("cannot attach to {}:{}: {}", host, port, ec.message()));
+  if (ec) throw client_error("connection", fmt::format("cannot attach to {}:{}: {}", host, port, ec.message()));
   i->sock = asio::generic::stream_protocol::socket(std::move(s));
   const std::string nonce = detail::random_hex(32);
   json hello = i->exchange({{"op", "hello"}, {"versions", {1}}, {"nonce", nonce}});
-  i->node = hello.value("node", std::string());
-  const std::string server_nonce = hello.value("nonce", std::string());
-  const int version = hello.value("version", 1);
+  std::string server_nonce;
+  int version = 1;
+  decoded("hello", [&] {
+    i->node = hello.value("node", std::string());
+    server_nonce = hello.value("nonce", std::string());
+    version = hello.value("version", 1);
+    return 0;
+  });
   json ok = i->exchange({{"op", "auth"},
                          {"role", role},
                          {"proof", detail::proof(key, "agner-client", nonce, server_nonce, i->node, version)}});
-  if (!detail::same_secret(ok.value("proof", std::string()),
+  const auto field = [&](const char* name, const std::string& fallback) {
+    return decoded("auth", [&] { return ok.value(name, fallback); });
+  };
+  if (!detail::same_secret(field("proof", ""),
                            detail::proof(key, "agner-server", nonce, server_nonce, i->node, version)))
-    throw client_error(fmt::format("{}:{} did not prove it knows the key: not the node you meant", host, port));
-  i->role = ok.value("role", role);
+    throw client_error("not_the_node",
+                       fmt::format("{}:{} did not prove it knows the key: not the node you meant", host, port));
+  i->role = field("role", role);
   return client(std::move(i));
 }
 
@@ -87,22 +128,28 @@ const std::string& client::role() const noexcept { return impl_->role; }
 
 json client::call(json request) { return impl_->exchange(std::move(request)); }
 
-node_info client::system_info() { return node_info_from_json(call({{"op", "system_info"}}).at("node")); }
+node_info client::system_info() {
+  const json reply = call({{"op", "system_info"}});
+  return decoded("system_info", [&] { return node_info_from_json(reply.at("node")); });
+}
 
 std::vector<process_row> client::top(const std::string& sort, std::size_t n, const std::string& filter) {
   std::vector<process_row> rows;
   json req{{"op", "top"}, {"sort", sort}, {"n", n}};
   if (!filter.empty()) req["filter"] = filter;
   const json reply = call(std::move(req));
-  for (auto& r : reply.at("processes")) rows.push_back(process_row_from_json(r));
-  return rows;
+  return decoded("top", [&] {
+    for (auto& r : reply.at("processes")) rows.push_back(process_row_from_json(r));
+    return rows;
+  });
 }
 
 process_details client::process_info(const std::string& pid_or_name, std::size_t messages,
                                      std::chrono::milliseconds deadline) {
   json req{{"op", "process_info"}, {"messages", messages}, {"deadline_ms", deadline.count()}};
   req[pid_or_name.starts_with('<') ? "pid" : "name"] = pid_or_name;
-  return process_details_from_json(call(std::move(req)).at("process"));
+  const json reply = call(std::move(req));
+  return decoded("process_info", [&] { return process_details_from_json(reply.at("process")); });
 }
 
 }  // namespace agner::introspect

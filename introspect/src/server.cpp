@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "auth.hpp"
+#include "request_error.hpp"
 #include "session.hpp"
 
 namespace agner::introspect {
@@ -21,27 +23,35 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-/// Makes `dir` (and its parents) with mode 0700, or checks that an existing one is ours and 0700.
-void private_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  ::chmod(dir.c_str(), 0700);  // a fresh directory would otherwise follow the umask
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    throw std::runtime_error(fmt::format("socket directory {}: cannot create it", dir));
-  if (st.st_uid != ::geteuid())
-    throw std::runtime_error(fmt::format("socket directory {} belongs to uid {}, not to this user", dir, st.st_uid));
-  if (st.st_mode & 077)
-    throw std::runtime_error(fmt::format("socket directory {} is open to others (mode {:04o}); fix with: chmod 700 {}",
-                                         dir, st.st_mode & 07777, dir));
+/// "ADDR:PORT" as an endpoint, or a sentence naming what is wrong with it.
+asio::ip::tcp::endpoint tcp_endpoint(const std::string& listen, bool allow_remote) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error(fmt::format("--listen-tcp {}: expected ADDR:PORT", listen));
+  boost::system::error_code ec;
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  auto addr = asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error(fmt::format("--listen-tcp {}: '{}' is not an IP address", listen, host));
+  if (!addr.is_loopback() && !allow_remote)
+    throw std::runtime_error(fmt::format("--listen-tcp {}: only loopback addresses unless remote TCP is allowed "
+                                         "(HMAC authenticates but does not encrypt)", listen));
+  const std::string port_text = listen.substr(colon + 1);
+  unsigned port = 0;
+  auto [end, err] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || err != std::errc() || end != port_text.data() + port_text.size() || port > 65535)
+    throw std::runtime_error(fmt::format("--listen-tcp {}: the port must be a number from 0 to 65535", listen));
+  return {addr, static_cast<std::uint16_t>(port)};
 }
 
-bool answers(const std::string& path) {
-  asio::io_context io;
-  asio::local::stream_protocol::socket s(io);
-  boost::system::error_code ec;
-  s.connect(asio::local::stream_protocol::endpoint(path), ec);
-  return !ec;
+/// Tells a connection refused at accept why, if its socket buffer takes the line now, and closes it.
+template <class Socket>
+void refuse_at_accept(Socket& sock, const char* code, const std::string& why) {
+  const std::string line = nlohmann::json({{"id", nullptr}, {"ok", false}, {"code", code}, {"error", why}}).dump() + "\n";
+  boost::system::error_code ignored;
+  sock.non_blocking(true, ignored);
+  sock.write_some(asio::buffer(line), ignored);  // never waits: a full buffer just loses the line
+  sock.shutdown(Socket::shutdown_both, ignored);
+  sock.close(ignored);
 }
 
 }  // namespace
@@ -56,7 +66,7 @@ std::vector<std::string> local_nodes(const std::string& dir) {
   std::error_code ec;
   for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
     if (e.path().extension() != ".sock") continue;
-    if (answers(e.path().string())) names.push_back(e.path().stem().string());
+    if (detail::socket_answers(e.path().string())) names.push_back(e.path().stem().string());
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -68,49 +78,42 @@ server::server(runtime& rt, server_options options) : impl_(std::make_unique<imp
   if (o.node_name.empty() || o.node_name.size() > 64 ||
       o.node_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != std::string::npos)
     throw std::runtime_error(fmt::format("node name '{}' must be 1-64 letters, digits, '_', '-' or '.'", o.node_name));
-  if (o.unix_path != "off") {
-    if (o.unix_path.empty()) {
-      private_dir(default_socket_dir());
-      s.unix_path = fmt::format("{}/{}.sock", default_socket_dir(), o.node_name);
-    } else {
-      s.unix_path = o.unix_path;
-      private_dir(std::filesystem::path(s.unix_path).parent_path().string());
+  try {
+    if (!o.tcp_listen.empty()) {  // first: it touches nothing on disk but a cookie it may create
+      if (o.cookie_file.empty()) throw std::runtime_error("TCP attach needs a cookie file (--cookie-file)");
+      const auto ep = tcp_endpoint(o.tcp_listen, o.allow_remote_tcp);
+      s.admin_key = detail::load_cookie(o.cookie_file, true);
+      if (!o.viewer_cookie_file.empty()) s.viewer_key = detail::load_cookie(o.viewer_cookie_file, true);
+      if (!s.viewer_key.empty() && detail::same_secret(s.viewer_key, s.admin_key))
+        throw std::runtime_error("the viewer cookie must differ from the admin cookie");
+      boost::system::error_code ec;
+      s.tcp_acceptor.emplace(s.io);
+      s.tcp_acceptor->open(ep.protocol());
+      s.tcp_acceptor->set_option(asio::socket_base::reuse_address(true));
+      s.tcp_acceptor->bind(ep, ec);
+      if (!ec) s.tcp_acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) throw std::runtime_error(fmt::format("--listen-tcp {}: {}", o.tcp_listen, ec.message()));
+      s.port = s.tcp_acceptor->local_endpoint().port();
     }
-    if (std::filesystem::exists(s.unix_path)) {
-      if (answers(s.unix_path))
-        throw std::runtime_error(fmt::format("another node is serving {}; pick another --name", s.unix_path));
-      std::filesystem::remove(s.unix_path);  // left by a node that did not stop cleanly
+    if (o.unix_path != "off") {
+      s.unix_path = o.unix_path.empty() ? fmt::format("{}/{}.sock", default_socket_dir(), o.node_name) : o.unix_path;
+      s.socket_place = detail::prepare_socket_path(s.unix_path);
+      boost::system::error_code ec;  // the directory is private, so the socket's mode before chmod is moot
+      s.unix_acceptor.emplace(s.io);
+      s.unix_acceptor->open(asio::local::stream_protocol(), ec);
+      if (!ec) s.unix_acceptor->bind(asio::local::stream_protocol::endpoint(s.unix_path), ec);
+      if (!ec) s.unix_acceptor->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) throw std::runtime_error(fmt::format("cannot serve on {}: {}", s.unix_path, ec.message()));
+      ::chmod(s.unix_path.c_str(), 0600);
     }
-    s.unix_acceptor.emplace(s.io, asio::local::stream_protocol::endpoint(s.unix_path));
-    ::chmod(s.unix_path.c_str(), 0600);
-    s.accept_unix();
+  } catch (...) {
+    s.tcp_acceptor.reset();
+    s.unix_acceptor.reset();
+    detail::undo_socket_place(s.socket_place);
+    throw;
   }
-  if (!o.tcp_listen.empty()) {
-    if (o.cookie_file.empty()) throw std::runtime_error("TCP attach needs a cookie file (--cookie-file)");
-    s.admin_key = detail::load_cookie(o.cookie_file, true);
-    if (!o.viewer_cookie_file.empty()) s.viewer_key = detail::load_cookie(o.viewer_cookie_file, true);
-    if (!s.viewer_key.empty() && detail::same_secret(s.viewer_key, s.admin_key))
-      throw std::runtime_error("the viewer cookie must differ from the admin cookie");
-    const auto colon = o.tcp_listen.rfind(':');
-    if (colon == std::string::npos) throw std::runtime_error(fmt::format("--listen-tcp {}: expected ADDR:PORT", o.tcp_listen));
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(o.tcp_listen.substr(0, colon), ec);
-    if (ec) throw std::runtime_error(fmt::format("--listen-tcp {}: bad address", o.tcp_listen));
-    if (!addr.is_loopback() && !o.allow_remote_tcp)
-      throw std::runtime_error(fmt::format("--listen-tcp {}: only loopback addresses unless remote TCP is allowed "
-                                           "(HMAC authenticates but does not encrypt)", o.tcp_listen));
-    const int port = std::atoi(o.tcp_listen.c_str() + colon + 1);
-    if (port < 0 || port > 65535) throw std::runtime_error(fmt::format("--listen-tcp {}: bad port", o.tcp_listen));
-    asio::ip::tcp::endpoint ep(addr, static_cast<std::uint16_t>(port));
-    s.tcp_acceptor.emplace(s.io);
-    s.tcp_acceptor->open(ep.protocol());
-    s.tcp_acceptor->set_option(asio::socket_base::reuse_address(true));
-    s.tcp_acceptor->bind(ep, ec);
-    if (ec) throw std::runtime_error(fmt::format("--listen-tcp {}: {}", o.tcp_listen, ec.message()));
-    s.tcp_acceptor->listen();
-    s.port = s.tcp_acceptor->local_endpoint().port();
-    s.accept_tcp();
-  }
+  if (s.unix_acceptor) s.accept_unix();
+  if (s.tcp_acceptor) s.accept_tcp();
   s.gate->io = &s.io;
   s.thread = std::thread([&s] { s.io.run(); });
 }
@@ -123,6 +126,7 @@ server::~server() {
   }
   s.io.stop();
   if (s.thread.joinable()) s.thread.join();
+  s.connection_log.flush([&s](const std::string& line) { s.audit(line); });
   if (!s.unix_path.empty()) {
     std::error_code ec;
     std::filesystem::remove(s.unix_path, ec);
@@ -141,14 +145,16 @@ void server::impl::accept_unix() {
       ucred cred{};
       socklen_t len = sizeof cred;
       if (::getsockopt(sock.native_handle(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != ::geteuid()) {
-        audit(fmt::format("refused a Unix peer with uid {} (only uid {} may attach)", cred.uid, ::geteuid()));
-      } else if (session_count >= options.limits.max_sessions || unauthenticated >= options.limits.max_unauthenticated) {
-        audit(fmt::format("refused uid {}: too many sessions", cred.uid));
+        connection_error(fmt::format("refused a Unix peer with uid {} (only uid {} may attach)", cred.uid, ::geteuid()));
+        refuse_at_accept(sock, codes::forbidden, fmt::format("only uid {} may attach to this node", ::geteuid()));
       } else {
+        make_room_before_handshake(false);
         std::make_shared<session>(*this, session::socket(std::move(sock)), false,
                                   fmt::format("uid {} pid {} (unix)", cred.uid, cred.pid))
             ->start();
       }
+    } else {
+      connection_error(fmt::format("accept on the Unix socket failed: {}", ec.message()));
     }
     accept_unix();
   });
@@ -160,36 +166,57 @@ void server::impl::accept_tcp() {
     if (!ec) {
       boost::system::error_code ignored;
       auto remote = sock.remote_endpoint(ignored);
-      if (session_count >= options.limits.max_sessions || unauthenticated >= options.limits.max_unauthenticated) {
-        audit(fmt::format("refused {}: too many sessions", remote.address().to_string()));
-      } else {
-        // The source is the address alone: a client cannot dodge the failure limit with a new port.
-        std::make_shared<session>(*this, session::socket(std::move(sock)), true,
-                                  fmt::format("{} (tcp)", remote.address().to_string()))
-            ->start();
-      }
+      make_room_before_handshake(true);
+      std::make_shared<session>(*this, session::socket(std::move(sock)), true,
+                                fmt::format("{}:{} (tcp)", remote.address().to_string(), remote.port()))
+          ->start();
+    } else {
+      connection_error(fmt::format("accept on TCP failed: {}", ec.message()));
     }
     accept_tcp();
   });
 }
 
-long server::impl::locked_out(const std::string& source) {
-  auto it = failures_by_source.find(source);
-  if (it == failures_by_source.end()) return 0;
-  auto& times = it->second;
-  const auto now = clock::now();
-  while (!times.empty() && now - times.front() >= std::chrono::minutes(1)) times.pop_front();
-  if (times.size() < options.limits.auth_failures_per_minute) return 0;
-  return std::chrono::duration_cast<std::chrono::seconds>(times.front() + std::chrono::minutes(1) - now).count() + 1;
+void server::impl::make_room_before_handshake(bool tcp) {
+  const std::size_t limit = tcp ? options.limits.max_unauthenticated_tcp : options.limits.max_unauthenticated_unix;
+  std::size_t waiting = 0;
+  session* victim = nullptr;  // the oldest of the lowest rank: failed proofs, then silent ones
+  for (session* s : sessions) {  // (in connection order)
+    if (s->closing() || s->authenticated() || s->tcp() != tcp) continue;
+    ++waiting;
+    if (!victim || s->handshake_rank() < victim->handshake_rank()) victim = s;
+  }
+  if (waiting >= limit && victim) {
+    connection_error(fmt::format("closed {}: still in its handshake when {} others were waiting", victim->peer(), limit));
+    victim->evict(fmt::format("too many connections in their handshake ({}); retry", limit));
+  }
 }
 
-void server::impl::note_failure(const std::string& source) {
-  ++failures;
-  if (failures_by_source.size() >= 1024 && !failures_by_source.count(source))
-    failures_by_source.erase(failures_by_source.begin());  // bounded: forget someone
-  auto& times = failures_by_source[source];
-  times.push_back(clock::now());
-  if (times.size() > options.limits.auth_failures_per_minute) times.pop_front();
+bool server::impl::make_room_for_session(const session* newcomer, bool privileged) {
+  std::size_t open = 0;
+  session* idlest = nullptr;
+  for (session* s : sessions) {
+    if (s == newcomer || s->closing() || !s->authenticated()) continue;
+    ++open;
+    if (!idlest || s->last_request() < idlest->last_request()) idlest = s;
+  }
+  if (open < options.limits.max_sessions) return true;
+  if (!privileged || !idlest) return false;
+  audit(fmt::format("closed the idlest session, {}, to let {} in ({} sessions open)", idlest->peer(), newcomer->peer(),
+                    open));
+  idlest->evict(fmt::format("closed as the idlest of {} sessions to let another operator in", open));
+  return true;
+}
+
+void server::impl::connection_error(const std::string& line) {
+  const auto sink = [this](const std::string& l) { audit(l); };
+  if (connection_log.write(sink, line) || connection_log_flush_armed) return;
+  connection_log_flush_armed = true;  // say how many were suppressed once the window is over
+  connection_log_flush.expires_after(std::chrono::seconds(10));
+  connection_log_flush.async_wait([this, sink](const boost::system::error_code& ec) {
+    connection_log_flush_armed = false;
+    if (!ec) connection_log.flush(sink);
+  });
 }
 
 }  // namespace agner::introspect

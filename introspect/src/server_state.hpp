@@ -3,8 +3,7 @@
 // except the atomics and the gate.
 #include <atomic>
 #include <chrono>
-#include <deque>
-#include <map>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -14,6 +13,8 @@
 #include <boost/asio.hpp>
 
 #include "agner/introspect/server.hpp"
+#include "log_text.hpp"
+#include "socket_path.hpp"
 
 namespace agner::introspect {
 
@@ -30,12 +31,21 @@ struct post_gate {
   }
 };
 
+class session;
+
 struct server::impl {
   impl(runtime& r, server_options o) : rt(r), options(std::move(o)) {}
 
   runtime& rt;
   server_options options;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // What sessions touch when they are destroyed, declared before `io`: the io_context's destructor
+  // destroys the handlers that still own sessions, so these must outlive it.
+  std::atomic<std::size_t> session_count{0};
+  std::list<session*> sessions;  ///< every session alive, in the order they connected
+  std::size_t windowed = 0;
+  std::atomic<std::uint64_t> failures{0};
+  log_limiter connection_log{options.limits.logged_connection_errors, std::chrono::seconds(10)};
   asio::io_context io;
   std::shared_ptr<post_gate> gate = std::make_shared<post_gate>();
   std::optional<asio::local::stream_protocol::acceptor> unix_acceptor;
@@ -43,19 +53,23 @@ struct server::impl {
   std::string unix_path;
   std::uint16_t port = 0;
   std::string admin_key, viewer_key;
-  std::atomic<std::size_t> session_count{0};
-  std::size_t unauthenticated = 0;
-  std::size_t windowed = 0;
-  std::atomic<std::uint64_t> failures{0};
-  std::map<std::string, std::deque<std::chrono::steady_clock::time_point>> failures_by_source;
+  detail::socket_place socket_place;
+  asio::steady_timer connection_log_flush{io};
+  bool connection_log_flush_armed = false;
   std::thread thread;
 
   void accept_unix();
   void accept_tcp();
-  /// Seconds until `source` may try again, or 0 if it may now.
-  long locked_out(const std::string& source);
-  void note_failure(const std::string& source);
+  /// Makes room for one more connection still in its handshake on this transport, closing the
+  /// oldest such connection when the limit is reached.
+  void make_room_before_handshake(bool tcp);
+  /// Whether `newcomer` may become an authenticated session: yes below the limit; at it, a
+  /// `privileged` newcomer (admin, or a Unix peer) closes the idlest other session and gets in.
+  bool make_room_for_session(const session* newcomer, bool privileged);
+  /// An audit line: every admin action, every denial. Peer-supplied text must be log_escape()d.
   void audit(const std::string& line) { rt.log(fmt::format("attach: {}", line)); }
+  /// A connection error line (refused peer, failed handshake): rate-limited, the rest counted.
+  void connection_error(const std::string& line);
 };
 
 }  // namespace agner::introspect

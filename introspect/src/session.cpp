@@ -1,12 +1,13 @@
 // An attach session (docs/protocol.md): hello, auth for TCP, then requests checked against the
-// session's role. Every buffer an outsider can grow is bounded; bad input gets an error line, and
-// before authentication the connection is closed as well.
+// session's role. Every buffer an outsider can grow is bounded; bad input gets an error line with a
+// code, and before authentication the connection is closed as well.
 #include "session.hpp"
 
 #include <fmt/format.h>
 
 #include "agner/introspect/json.hpp"
 #include "auth.hpp"
+#include "fields.hpp"
 
 namespace agner::introspect {
 namespace {
@@ -35,6 +36,15 @@ constexpr op_rule ops[] = {
     {"reload_rules", role::admin},
 };
 
+role role_field(const nlohmann::json& req) {
+  auto it = req.find("role");
+  if (it == req.end() || *it == "admin") return role::admin;
+  if (*it == "viewer") return role::viewer;
+  throw request_error{codes::bad_request, "role must be viewer or admin"};
+}
+
+bool is_hex(const std::string& s) { return s.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos; }
+
 }  // namespace
 
 session::session(server::impl& srv, socket sock, bool tcp, std::string peer)
@@ -45,21 +55,26 @@ session::session(server::impl& srv, socket sock, bool tcp, std::string peer)
       handshake_timer_(srv.io),
       idle_timer_(srv.io) {
   ++srv_.session_count;
-  ++srv_.unauthenticated;
+  registered_ = srv_.sessions.insert(srv_.sessions.end(), this);
 }
 
 session::~session() {
   --srv_.session_count;
-  if (counted_unauthenticated_) --srv_.unauthenticated;
+  srv_.sessions.erase(registered_);
   if (window_) --srv_.windowed;
 }
 
 void session::start() {
   handshake_timer_.expires_after(srv_.options.limits.handshake_timeout);
   handshake_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec && self->stage_ != stage::ready) self->fail_and_close(nullptr, "handshake deadline passed");
+    if (!ec && self->stage_ != stage::ready && self->stage_ != stage::closed)
+      self->fail_and_close(nullptr, codes::timeout, "handshake deadline passed");
   });
   read();
+}
+
+void session::evict(const std::string& why) {
+  if (stage_ != stage::closed) fail_and_close(nullptr, codes::busy, why);
 }
 
 void session::read() {
@@ -70,51 +85,58 @@ void session::read() {
                          [self = shared_from_this(), limit](const boost::system::error_code& ec, std::size_t n) {
                            if (self->stage_ == stage::closed) return;
                            if (ec == asio::error::not_found) {
-                             return self->fail_and_close(nullptr,
+                             return self->fail_and_close(nullptr, codes::too_large,
                                                          fmt::format("frame longer than {} bytes", limit));
                            }
                            if (ec) return self->close();  // end of stream, reset, or closed by us
                            std::string line = self->in_.substr(0, n - 1);
                            self->in_.erase(0, n);
+                           const stage before = self->stage_;
                            self->on_line(std::move(line));
-                           self->read();
+                           // A wrong proof is answered later (auth): read nothing more meanwhile.
+                           if (!(before == stage::auth && self->stage_ == stage::auth)) self->read();
                          });
 }
 
 void session::on_line(std::string line) {
   if (!line.empty() && line.back() == '\r') line.pop_back();
+  last_request_ = clock::now();
   arm_idle();
+  const auto refuse = [this](const json& id, const std::string& why) {
+    return stage_ == stage::ready ? fail(id, codes::bad_request, why) : fail_and_close(id, codes::bad_request, why);
+  };
+  // Depth first: a parsed value is recursive, and a deep one would cost stack to copy or free.
+  if (nested_deeper_than(line, max_json_depth))
+    return refuse(nullptr, fmt::format("the request nests deeper than {} levels", max_json_depth));
   json req = json::parse(line, nullptr, false);
-  if (req.is_discarded() || !req.is_object()) {
-    const std::string why = req.is_discarded() ? "malformed JSON" : "a request must be a JSON object";
-    return stage_ == stage::ready ? fail(nullptr, why) : fail_and_close(nullptr, why);
-  }
+  if (req.is_discarded()) return refuse(nullptr, "malformed JSON");
+  if (!req.is_object()) return refuse(nullptr, "a request must be a JSON object");
   json id = req.contains("id") ? req["id"] : json();
-  if (!req.contains("op") || !req["op"].is_string()) {
-    const std::string why = "missing \"op\"";
-    return stage_ == stage::ready ? fail(id, why) : fail_and_close(id, why);
-  }
+  if (!req.contains("op")) return refuse(id, "missing \"op\"");
+  if (!req["op"].is_string()) return refuse(id, "op must be a string");
   dispatch(req, id, req["op"].get<std::string>());
 }
 
 void session::dispatch(const json& req, const json& id, const std::string& op) {
   try {
     if (stage_ == stage::hello) {
-      if (op != "hello") return fail_and_close(id, "the first request must be hello");
+      if (op != "hello")
+        return fail_and_close(id, codes::unauthenticated, "the first request must be hello");
       return hello(req, id);
     }
     if (stage_ == stage::auth) {
-      if (op != "auth") return fail_and_close(id, "authenticate first: only auth is accepted now");
+      if (op != "auth")
+        return fail_and_close(id, codes::unauthenticated, "authenticate first: only auth is accepted now");
       return auth(req, id);
     }
     const op_rule* rule = nullptr;
     for (auto& r : ops)
       if (r.op == op) rule = &r;
-    if (!rule) return fail(id, fmt::format("unknown op '{}'", op.substr(0, 64)));
+    if (!rule) return fail(id, codes::unknown_op, fmt::format("unknown op '{}'", op.substr(0, 64)));
     if (role_ < rule->needs) {
       srv_.audit(fmt::format("denied {} to {} ({} role)", op, peer_, role_name(role_)));
-      return fail(id, fmt::format("permission denied: {} needs the admin role (this session is {})", op,
-                                  role_name(role_)));
+      return fail(id, codes::forbidden, fmt::format("permission denied: {} needs the admin role (this session is {})",
+                                                    op, role_name(role_)));
     }
     if (op == "system_info") return system_info(id);
     if (op == "top") return top(req, id);
@@ -123,36 +145,39 @@ void session::dispatch(const json& req, const json& id, const std::string& op) {
         op == "reload_rules")
       return alarm_request(req, id, op);
     return admin(req, id, op);
-  } catch (const json::exception& e) {  // a field of the wrong type
-    return stage_ == stage::ready ? fail(id, fmt::format("bad request: {}", e.what()))
-                                  : fail_and_close(id, fmt::format("bad request: {}", e.what()));
+  } catch (const request_error& e) {
+    return stage_ == stage::ready ? fail(id, e.code.c_str(), e.message) : fail_and_close(id, e.code.c_str(), e.message);
+  } catch (const json::exception&) {  // a field reader missed a case: say so without the library's text
+    return stage_ == stage::ready ? fail(id, codes::bad_request, fmt::format("bad request: a field of {} has the wrong type", op.substr(0, 64)))
+                                  : fail_and_close(id, codes::bad_request, "bad request: a field has the wrong type");
   }
 }
 
 void session::hello(const json& req, const json& id) {
+  auto versions = req.find("versions");
+  if (versions == req.end() || !versions->is_array() || versions->empty() || versions->size() > 16)
+    throw request_error{codes::bad_request, "versions must be an array of 1 to 16 protocol versions, like [1]"};
   int chosen = 0;
-  if (req.contains("versions") && req["versions"].is_array())
-    for (auto& v : req["versions"])
-      if (v.is_number_integer() && v.get<int>() == protocol_version) chosen = protocol_version;
-  if (!chosen)
-    return fail_and_close(id, fmt::format("no common protocol version (this node speaks {})", protocol_version));
-  version_ = chosen;
-  if (req.contains("role")) {
-    const auto r = req["role"].get<std::string>();
-    if (r == "viewer") {
-      asked_ = role::viewer;
-    } else if (r != "admin") {
-      return fail_and_close(id, "role must be viewer or admin");
-    }
+  for (auto& v : *versions) {
+    if (!v.is_number_integer()) throw request_error{codes::bad_request, "versions must hold integers, like [1]"};
+    if (v.get<std::int64_t>() == protocol_version) chosen = protocol_version;
   }
+  if (!chosen)
+    return fail_and_close(id, codes::version,
+                          fmt::format("no common protocol version (this node speaks {})", protocol_version));
+  version_ = chosen;
+  asked_ = role_field(req);
   json body{{"version", version_}, {"node", srv_.options.node_name}, {"auth", tcp_ ? "hmac" : "peer_uid"}};
   if (!tcp_) {
+    // The kernel vouched for this peer (its uid is ours): it may always get in.
+    srv_.make_room_for_session(this, true);
     body["role"] = role_name(asked_);
     reply(id, std::move(body));
     return authenticated(asked_);
   }
-  client_nonce_ = req.value("nonce", std::string());
-  if (client_nonce_.size() != 64) return fail_and_close(id, "hello over TCP needs a 64-hex-digit nonce");
+  client_nonce_ = fields::text(req, "nonce", 0, 64, "");
+  if (client_nonce_.size() != 64 || !is_hex(client_nonce_))
+    throw request_error{codes::bad_request, "nonce must be 64 hex digits (hello over TCP needs one)"};
   server_nonce_ = detail::random_hex(32);
   body["nonce"] = server_nonce_;
   stage_ = stage::auth;
@@ -160,176 +185,37 @@ void session::hello(const json& req, const json& id) {
 }
 
 void session::auth(const json& req, const json& id) {
-  if (long wait = srv_.locked_out(peer_))
-    return fail_and_close(id, fmt::format("too many authentication failures from {}; retry in {} s", peer_, wait));
-  const std::string asked = req.value("role", std::string("admin"));
-  const std::string& key = asked == "viewer" ? srv_.viewer_key : srv_.admin_key;
-  const std::string given = req.value("proof", std::string());
+  const role asked = role_field(req);
+  const std::string& key = asked == role::viewer ? srv_.viewer_key : srv_.admin_key;
+  const std::string given = fields::text(req, "proof", 0, 128, "");
   const std::string expected =
       key.empty() ? std::string()
                   : detail::proof(key, "agner-client", client_nonce_, server_nonce_, srv_.options.node_name, version_);
   if (key.empty() || !detail::same_secret(given, expected)) {
-    srv_.note_failure(peer_);
-    srv_.audit(fmt::format("authentication failed for {} ({} role)", peer_, asked));
-    return fail_and_close(id, "authentication failed");
+    ++srv_.failures;
+    proof_failed_ = true;
+    srv_.connection_error(fmt::format("authentication failed for {} ({} role)", peer_, role_name(asked)));
+    // Slow this connection down, and only this one: nobody else waits, and a right proof on
+    // another connection is never refused.
+    auto delay = std::make_shared<asio::steady_timer>(srv_.io, srv_.options.limits.auth_failure_delay);
+    delay->async_wait([self = shared_from_this(), delay, id](const boost::system::error_code&) {
+      if (self->stage_ != stage::closed) self->fail_and_close(id, codes::unauthenticated, "authentication failed");
+    });
+    return;
   }
-  const role r = asked == "viewer" ? role::viewer : role::admin;
-  reply(id, {{"role", role_name(r)},
+  if (!srv_.make_room_for_session(this, asked == role::admin))
+    return fail_and_close(id, codes::busy,
+                          fmt::format("too many sessions ({}); a viewer gets in when one closes, an admin always does",
+                                      srv_.options.limits.max_sessions));
+  reply(id, {{"role", role_name(asked)},
              {"proof", detail::proof(key, "agner-server", client_nonce_, server_nonce_, srv_.options.node_name, version_)}});
-  authenticated(r);
+  authenticated(asked);
 }
 
 void session::authenticated(role r) {
   role_ = r;
   stage_ = stage::ready;
   handshake_timer_.cancel();
-  --srv_.unauthenticated;
-  counted_unauthenticated_ = false;
-}
-
-void session::system_info(const json& id) {
-  node_info info = introspect::system_info(srv_.rt, srv_.started);
-  info.name = srv_.options.node_name;
-  if (srv_.options.alarms) {
-    info.alarms = srv_.options.alarms->active();
-    info.valves = srv_.options.alarms->valves();
-  }
-  reply(id, {{"node", to_json(info)}});
-}
-
-void session::top(const json& req, const json& id) {
-  const std::string sort = req.value("sort", std::string("msgq"));
-  const auto n = req.value("n", std::int64_t{20});
-  const auto max = static_cast<std::int64_t>(srv_.options.limits.max_top_rows);
-  if (n < 1 || n > max) return fail(id, fmt::format("n must be between 1 and {}", max));
-  name_filter filter{req.value("filter", std::string())};
-  if (filter.text.size() > 256) return fail(id, "filter must be at most 256 characters");
-  std::vector<process_row> rows;
-  if (sort == "reductions_window") {
-    if (!window_) {
-      if (srv_.windowed >= srv_.options.limits.max_windowed_sessions)
-        return fail(id, fmt::format("too many sessions keep a reductions window (limit {})",
-                                    srv_.options.limits.max_windowed_sessions));
-      window_ = std::make_unique<reductions_window>();
-      ++srv_.windowed;
-    }
-    rows = window_->top(srv_.rt, static_cast<std::size_t>(n), filter);
-  } else if (auto key = parse_sort_key(sort)) {
-    rows = introspect::top(srv_.rt, *key, static_cast<std::size_t>(n), filter);
-  } else {
-    return fail(id, fmt::format("unknown sort '{}' (msgq, reductions, reductions_window, received, memory, gc, age)",
-                                sort.substr(0, 64)));
-  }
-  json out = json::array();
-  for (auto& r : rows) out.push_back(to_json(r));
-  reply(id, {{"processes", std::move(out)}});
-}
-
-std::optional<pid> session::target(const json& req, const json& id) {
-  std::string who = req.contains("pid") ? req["pid"].get<std::string>() : req.value("name", std::string());
-  if (who.empty()) {
-    fail(id, "give \"pid\" (like \"<0.5.1>\") or \"name\"");
-    return std::nullopt;
-  }
-  auto p = resolve(srv_.rt, who);
-  if (!p) fail(id, fmt::format("no such process: {}", who.substr(0, 128)));
-  return p;
-}
-
-void session::process_info(const json& req, const json& id) {
-  auto p = target(req, id);
-  if (!p) return;
-  inspect_options o;
-  o.max_messages = static_cast<std::size_t>(std::clamp<std::int64_t>(req.value("messages", 10), 0, 100));
-  o.max_bytes = static_cast<std::size_t>(std::clamp<std::int64_t>(req.value("bytes", 4096), 0, 65536));
-  o.contents = role_ == role::admin;  // payloads may hold user data
-  const auto asked = std::chrono::milliseconds(req.value("deadline_ms", 500));
-  const auto deadline = std::clamp(asked, std::chrono::milliseconds(1), srv_.options.limits.max_deadline);
-  auto gate = srv_.gate;
-  std::weak_ptr<session> weak = shared_from_this();
-  auto after = [this](std::chrono::milliseconds d, std::function<void()> f) {
-    auto t = std::make_shared<asio::steady_timer>(srv_.io, d);
-    t->async_wait([t, f = std::move(f)](const boost::system::error_code&) { f(); });
-  };
-  introspect::process_info(srv_.rt, *p, o, deadline, after,
-                           [gate, weak, id, who = *p](std::optional<process_details> d) {
-                             gate->post([weak, id, who, d = std::move(d)] {
-                               auto self = weak.lock();
-                               if (!self) return;
-                               if (!d) return self->fail(id, fmt::format("no such process: {}", who));
-                               self->reply(id, {{"process", to_json(*d)}});
-                             });
-                           });
-}
-
-void session::admin(const json& req, const json& id, const std::string& op) {
-  auto p = target(req, id);
-  if (!p) return;
-  bool alive = false;
-  std::string detail;
-  if (op == "kill") {
-    std::string reason = req.value("reason", std::string("kill"));
-    if (reason.empty() || reason.size() > 256) return fail(id, "reason must be 1 to 256 characters");
-    alive = srv_.rt.process_info(*p).has_value();
-    if (alive) srv_.rt.exit(*p, reason);
-    detail = fmt::format(" reason={}", reason);
-  } else if (op == "garbage_collect") {
-    alive = srv_.rt.garbage_collect(*p);
-  } else if (op == "suspend") {
-    alive = srv_.rt.suspend(*p);
-  } else {
-    alive = srv_.rt.resume(*p);
-  }
-  if (!alive) return fail(id, fmt::format("no such process: {}", *p));
-  srv_.audit(fmt::format("{} by {}: {} {}{}", op, peer_, op, *p, detail));
-  reply(id, {{"pid", fmt::format("{}", *p)}});
-}
-
-void session::alarm_request(const json& req, const json& id, const std::string& op) {
-  alarm_control* a = srv_.options.alarms;
-  if (!a) return fail(id, "this node has no alarms");
-  if (op == "alarms") {
-    const auto last = static_cast<std::size_t>(std::clamp<std::int64_t>(req.value("history", 50), 0, 1000));
-    json active = json::array(), history = json::array(), valves = json::array();
-    for (auto& r : a->active()) active.push_back(to_json(r));
-    for (auto& e : a->history(last))
-      history.push_back({{"at_ms", e.at_ms}, {"alarm", e.alarm}, {"source", e.source}, {"from", e.from}, {"to", e.to}, {"value", e.value}});
-    for (auto& v : a->valves()) valves.push_back(to_json(v));
-    return reply(id, {{"active", std::move(active)}, {"history", std::move(history)}, {"valves", std::move(valves)}});
-  }
-  if (op == "reload_rules") {
-    auto errors = a->reload();
-    srv_.audit(fmt::format("reload_rules by {}: {}", peer_, errors.empty() ? "ok" : "failed, old rules kept"));
-    if (!errors.empty()) return reply(id, {{"reloaded", false}, {"errors", errors}});
-    return reply(id, {{"reloaded", true}});
-  }
-  const bool valve = op == "override_valve";
-  const std::string target = req.value(valve ? "valve" : "alarm", std::string());
-  if (target.empty() || target.size() > 64)
-    return fail(id, fmt::format("give \"{}\": the {} id (1-64 characters)", valve ? "valve" : "alarm", valve ? "valve's" : "alarm's"));
-  bool ok = true;
-  std::string detail;
-  if (op == "ack_alarm") {
-    ok = a->acknowledge(target);
-  } else if (op == "set_alarm") {
-    try {
-      a->set(target, req.value("severity", std::string("warning")), req.value("description", std::string()).substr(0, 256));
-    } catch (const std::invalid_argument& e) {
-      return fail(id, e.what());
-    }
-  } else if (op == "clear_alarm") {
-    ok = a->clear(target);
-  } else {  // override_valve
-    const std::string mode = req.value("mode", std::string());
-    if (mode != "open" && mode != "closed" && mode != "automatic") return fail(id, "mode must be open, closed or automatic");
-    const auto for_ms = req.value("for_ms", std::int64_t{600000});
-    if (for_ms < 1 || for_ms > 86'400'000) return fail(id, "for_ms must be between 1 and 86400000 (a day): an override must expire");
-    ok = a->override_valve(target, mode, for_ms);
-    detail = fmt::format(" {} for {} ms", mode, for_ms);
-  }
-  if (!ok) return fail(id, fmt::format("no such {}: {}", op == "override_valve" ? "valve" : "active alarm", target));
-  srv_.audit(fmt::format("{} by {}: {}{}", op, peer_, target, detail));
-  reply(id, {{"target", target}});
 }
 
 void session::reply(const json& id, json body) {
@@ -338,12 +224,14 @@ void session::reply(const json& id, json body) {
   send(body);
 }
 
-void session::fail(const json& id, const std::string& error) {
-  send({{"id", id}, {"ok", false}, {"error", error}});
+void session::fail(const json& id, const char* code, const std::string& error) {
+  send({{"id", id}, {"ok", false}, {"code", code}, {"error", error}});
 }
 
-void session::fail_and_close(const json& id, const std::string& error) {
-  fail(id, error);
+void session::fail_and_close(const json& id, const char* code, const std::string& error) {
+  if (stage_ != stage::ready)
+    srv_.connection_error(fmt::format("closed {} in its handshake: {}", peer_, log_escape(error)));
+  fail(id, code, error);
   stage_ = stage::closed;
   handshake_timer_.cancel();
   idle_timer_.cancel();
@@ -356,7 +244,7 @@ void session::send(const json& j) {
   std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
   line.push_back('\n');
   if (out_bytes_ + line.size() > srv_.options.limits.output_bytes) {
-    srv_.audit(fmt::format("closed {}: it does not read its replies ({} bytes waiting)", peer_, out_bytes_));
+    srv_.connection_error(fmt::format("closed {}: it does not read its replies ({} bytes waiting)", peer_, out_bytes_));
     stage_ = stage::closed;
     return close();
   }
@@ -397,7 +285,7 @@ void session::arm_idle() {
   idle_timer_.expires_after(srv_.options.limits.idle_timeout);
   idle_timer_.async_wait([weak = std::weak_ptr<session>(shared_from_this())](const boost::system::error_code& ec) {
     auto self = weak.lock();
-    if (!ec && self && self->stage_ != stage::closed) self->fail_and_close(nullptr, "idle timeout");
+    if (!ec && self && self->stage_ != stage::closed) self->fail_and_close(nullptr, codes::timeout, "idle timeout");
   });
 }
 

@@ -1,12 +1,16 @@
 #pragma once
 // One attached client: the handshake state machine, bounded reads and writes, and the requests.
+// Everything here runs on the server's one thread.
+#include <chrono>
 #include <deque>
+#include <list>
 #include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "agner/introspect/queries.hpp"
+#include "request_error.hpp"
 #include "server_state.hpp"
 
 namespace agner::introspect {
@@ -16,10 +20,23 @@ enum class role { none, viewer, admin };
 class session : public std::enable_shared_from_this<session> {
  public:
   using socket = asio::generic::stream_protocol::socket;
+  using clock = std::chrono::steady_clock;
   /// `tcp`: authenticate with HMAC; else (a Unix peer already checked by uid) trusted after hello.
+  /// Registers itself in the server's session list until destroyed.
   session(server::impl& srv, socket sock, bool tcp, std::string peer);
   ~session();
   void start();
+
+  bool tcp() const noexcept { return tcp_; }
+  bool authenticated() const noexcept { return stage_ == stage::ready; }
+  bool closing() const noexcept { return stage_ == stage::closed; }
+  /// Which handshaking connection to close first when their limit is full (lowest first): 0 after a
+  /// wrong proof (waiting for its delayed answer), 1 before hello, 2 waiting to prove its key.
+  int handshake_rank() const noexcept { return proof_failed_ ? 0 : stage_ == stage::hello ? 1 : 2; }
+  const std::string& peer() const noexcept { return peer_; }
+  clock::time_point last_request() const noexcept { return last_request_; }
+  /// Closes the session to make room for another, telling the client why (code `busy`).
+  void evict(const std::string& why);
 
  private:
   using json = nlohmann::json;
@@ -32,17 +49,17 @@ class session : public std::enable_shared_from_this<session> {
   void auth(const json& req, const json& id);
   void authenticated(role r);
 
-  // requests
+  // requests (session_requests.cpp); each throws request_error for a refused field
   void system_info(const json& id);
   void top(const json& req, const json& id);
   void process_info(const json& req, const json& id);
   void admin(const json& req, const json& id, const std::string& op);
   void alarm_request(const json& req, const json& id, const std::string& op);
-  std::optional<pid> target(const json& req, const json& id);
+  pid target(const json& req);
 
   void reply(const json& id, json body);
-  void fail(const json& id, const std::string& error);
-  void fail_and_close(const json& id, const std::string& error);
+  void fail(const json& id, const char* code, const std::string& error);
+  void fail_and_close(const json& id, const char* code, const std::string& error);
   void send(const json& j);
   void write_next();
   void close();
@@ -52,6 +69,7 @@ class session : public std::enable_shared_from_this<session> {
   socket sock_;
   bool tcp_;
   std::string peer_;
+  std::list<session*>::iterator registered_;
   stage stage_ = stage::hello;
   role role_ = role::none;
   role asked_ = role::admin;
@@ -61,7 +79,8 @@ class session : public std::enable_shared_from_this<session> {
   std::deque<std::string> out_;
   std::size_t out_bytes_ = 0;
   bool writing_ = false;
-  bool counted_unauthenticated_ = true;
+  bool proof_failed_ = false;
+  clock::time_point last_request_ = clock::now();
   asio::steady_timer handshake_timer_;
   asio::steady_timer idle_timer_;
   std::unique_ptr<reductions_window> window_;

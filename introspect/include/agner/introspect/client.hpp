@@ -14,10 +14,20 @@
 
 namespace agner::introspect {
 
-/// A failed connect, handshake or request; what() is the node's error text when it sent one.
+/// A failed connect, handshake or request. what() is the node's error sentence when it sent one;
+/// code() is the node's error code (docs/protocol.md, "Errors": noproc, forbidden, bad_request,
+/// unknown_op, not_found, unavailable, busy, unauthenticated, version, timeout, too_large) or one of
+/// the client's own: "connection" (cannot connect, or the connection was lost), "bad_reply" (the
+/// node's reply could not be decoded: malformed JSON, too deep, or a field missing or of the wrong
+/// type), "bad_key" (the cookie file cannot be used), "not_the_node" (the node's proof was wrong).
 class client_error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  client_error(std::string code, const std::string& message)
+      : std::runtime_error(message), code_(std::move(code)) {}
+  const std::string& code() const noexcept { return code_; }
+
+ private:
+  std::string code_;
 };
 
 class client {
@@ -36,9 +46,11 @@ class client {
   const std::string& role() const noexcept;
 
   /// Sends `request` (an "id" is added) and returns the reply's body. Throws client_error with the
-  /// node's error text when the reply says ok: false, or when the connection is lost.
+  /// node's code and sentence when the reply says ok: false, and with a client code when the
+  /// connection is lost or the reply cannot be decoded. Blocks until the reply arrives.
   nlohmann::json call(nlohmann::json request);
 
+  /// The typed requests below throw client_error, code "bad_reply", when a reply lacks a field.
   node_info system_info();
   /// sort: msgq, reductions, reductions_window, received, memory, gc, age.
   std::vector<process_row> top(const std::string& sort, std::size_t n, const std::string& filter = "");

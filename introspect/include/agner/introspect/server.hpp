@@ -15,15 +15,30 @@
 
 namespace agner::introspect {
 
+/// Every bound an outsider can push against (docs/protocol.md, "Limits"). Counts are connections
+/// or rows, sizes bytes, durations as typed.
 struct server_limits {
+  /// Authenticated sessions. Past it, an admin or a Unix peer of the node's uid closes the idlest
+  /// session to get in (so the owner can always attach); a TCP viewer is refused (`busy`).
   std::size_t max_sessions = 16;
-  std::size_t max_unauthenticated = 4;
+  /// TCP connections still in their handshake. Past it one of them is closed (`busy`): first one
+  /// that sent a wrong proof, else the oldest that has not said hello, else the oldest. So
+  /// strangers that hold connections open cannot keep a key holder out for long.
+  std::size_t max_unauthenticated_tcp = 4;
+  /// The same for the Unix socket (only the node's uid gets that far), counted apart: TCP strangers
+  /// never make the owner wait.
+  std::size_t max_unauthenticated_unix = 4;
   std::size_t preauth_frame_bytes = 4096;   ///< longest line before authentication
   std::size_t frame_bytes = 65536;          ///< longest line after
   std::size_t output_bytes = 4 << 20;       ///< replies queued for a session that does not read
-  std::chrono::milliseconds handshake_timeout{5000};
+  /// From accept to the end of the handshake (hello, and auth over TCP).
+  std::chrono::milliseconds handshake_timeout{3000};
   std::chrono::milliseconds idle_timeout{60000};
-  unsigned auth_failures_per_minute = 5;    ///< per source, then refused until the minute passes
+  /// A wrong proof is answered after this delay, then the connection is closed: it slows that
+  /// connection only; nobody is ever locked out and a right proof is never refused.
+  std::chrono::milliseconds auth_failure_delay{1000};
+  /// Connection errors (refusals, failed handshakes) logged per 10 s; the rest are counted.
+  std::size_t logged_connection_errors = 20;
   std::size_t max_top_rows = 1000;
   std::size_t max_windowed_sessions = 4;    ///< sessions keeping a reductions window (8 B per slot)
   std::chrono::milliseconds max_deadline{5000};  ///< longest process_info deadline a client may ask
@@ -67,7 +82,9 @@ struct server_options {
 class server {
  public:
   /// Opens the sockets and starts serving. Throws std::runtime_error with a sentence naming the
-  /// problem (a cookie file readable by others, a socket another node is serving, a bad address).
+  /// problem (a cookie file readable by others, a socket directory that is not private to this user
+  /// or does not exist, a socket another node is serving, a bad address or port); a failed start
+  /// leaves nothing behind (no socket file, no directory it made).
   server(runtime& rt, server_options options);
   /// Closes every session and the sockets (the Unix socket file is removed).
   ~server();
@@ -77,7 +94,7 @@ class server {
   /// The Unix socket's path ("" when off) and the TCP port (0 when off).
   const std::string& unix_path() const noexcept;
   std::uint16_t tcp_port() const noexcept;
-  /// Sessions open now, and authentication failures so far. Thread-safe.
+  /// Connections open now (authenticated or not), and wrong proofs so far. Thread-safe.
   std::size_t sessions() const noexcept;
   std::uint64_t auth_failures() const noexcept;
 
