@@ -17,7 +17,7 @@ auto decoded(F&& call) {
   try {
     return call();
   } catch (const nlohmann::json::exception& e) {
-    throw introspect::client_error(fmt::format("the node sent a reply etop cannot read ({})", e.what()));
+    throw introspect::client_error("bad_reply", fmt::format("the node sent a reply etop cannot read ({})", e.what()));
   }
 }
 
@@ -129,7 +129,7 @@ std::optional<process_details> node_link::inspect(pid p, std::string& notice, bo
 }
 
 process_details node_link::process_info(const std::string& pid_or_name, double now_s) {
-  if (!ensure(now_s)) throw introspect::client_error(problem_);
+  if (!ensure(now_s)) throw introspect::client_error("connection", problem_);
   return decoded([&] { return client_->process_info(pid_or_name); });
 }
 
