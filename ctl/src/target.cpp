@@ -56,10 +56,9 @@ introspect::client attach(const target& t) {
   }
 }
 
-bool connection_problem(const std::string& text) {
-  // The texts client.cpp throws for its own failures; everything else is the node's "error".
-  return text.starts_with("connection lost") || text == "the node closed the connection" ||
-         text == "the node sent malformed JSON";
+bool connection_problem(const std::string& code) {
+  // The client's own codes (docs/protocol.md, "Errors"); every other code is the node's answer.
+  return code == "connection" || code == "bad_reply" || code == "not_the_node";
 }
 
 }  // namespace agner::ctl

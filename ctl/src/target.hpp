@@ -35,8 +35,8 @@ target resolve(const std::string& node, const std::string& tcp, const std::strin
 /// Connects, says hello and (TCP) authenticates. Throws failure(2) with "cannot attach to X: why".
 introspect::client attach(const target& t);
 
-/// True when a client_error's text is the client's own (the connection broke or the reply was not
-/// JSON), false when it is the node's error sentence.
-bool connection_problem(const std::string& client_error_text);
+/// True when a client_error's code is the client's own (the connection broke, the reply could not
+/// be decoded, the node's proof was wrong), false when the node answered with an error.
+bool connection_problem(const std::string& client_error_code);
 
 }  // namespace agner::ctl
