@@ -256,10 +256,20 @@ struct alertmanager {
       posix_spawn_file_actions_addopen(&fa, 2, (dir + "/am.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       REQUIRE(::posix_spawnp(&pid, "prometheus-alertmanager", &fa, nullptr, argv.data(), environ) == 0);
       posix_spawn_file_actions_destroy(&fa);
-      if (!eventually([&] { return http_get(port, "/-/ready").find("OK") != std::string::npos; }, std::chrono::seconds(10))) {
-        ::kill(pid, SIGKILL);  // the port was taken: try another
-        ::waitpid(pid, nullptr, 0);
+      // Ready, or gone because its port was taken (then try another). No short deadline: on a
+      // loaded machine Alertmanager can take many seconds to start, and that is not a failure.
+      bool exited = false;
+      const bool ready = eventually([&] {
+        if (::waitpid(pid, nullptr, WNOHANG) == pid) return exited = true;
+        return http_get(port, "/-/ready").find("OK") != std::string::npos;
+      }, std::chrono::seconds(120));
+      if (!ready || exited) {
+        if (!exited) {
+          ::kill(pid, SIGKILL);
+          ::waitpid(pid, nullptr, 0);
+        }
         pid = -1;
+        REQUIRE_MESSAGE(exited, "prometheus-alertmanager did not become ready in 120 s");
       }
     }
     REQUIRE(pid > 0);
