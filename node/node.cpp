@@ -106,6 +106,7 @@ host::host(runtime* borrowed, node_options o, std::function<void(host&)> setup) 
     }
   } catch (...) {
     stop();
+    if (!owns_runtime_) rt_->set_queue_watch(0, 0, 0, 0);  // the alarm service goes with this object
     throw;
   }
   std::string where = unix_path().empty() ? "" : fmt::format(" on {}", unix_path());
@@ -120,6 +121,7 @@ host::host(runtime* borrowed, node_options o, std::function<void(host&)> setup) 
 
 host::~host() {
   stop();
+  if (!owns_runtime_) rt_->set_queue_watch(0, 0, 0, 0);  // a borrowed runtime may still run: no more queue events
   if (p_) p_->alarms.reset();
 }
 

@@ -108,3 +108,30 @@ TEST_CASE("a node host refuses a bad rules file with the file's errors and leave
   CHECK_THROWS_WITH_AS(node::host{o}, doctest::Contains("the rules file has errors"), std::runtime_error);
   std::filesystem::remove(file);
 }
+
+TEST_CASE("a node host over a runtime the caller owns takes its gates off when it stops, and the runtime goes on") {
+  saved_signal_mask mask;
+  node::block_stop_signals();
+  runtime rt(test::two_schedulers());
+  auto o = quiet_options("host_borrowed");
+  o.spawn_valve = "spawns";
+  {
+    node::host h(rt, o);
+    CHECK(&h.rt() == &rt);
+    REQUIRE(h.alarms().override_valve("spawns", alarms::engine::override_mode::closed, now_ms() + 3'600'000));
+    REQUIRE(test::eventually([&] {
+      try {
+        rt.spawn_fn([](context&, message&) {});
+        return false;
+      } catch (const spawn_error&) {
+        return true;
+      }
+    }));
+    h.stop();
+    std::atomic<int> got{0};
+    rt.spawn_fn([&](context&, message&) { ++got; }, spawn_options{.name = "after"});  // no gate now
+    CHECK(rt.send("after", 1));
+    CHECK(test::eventually([&] { return got.load() == 1; }));
+    rt.stop();  // the caller's runtime stops before the host goes
+  }
+}
