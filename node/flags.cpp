@@ -1,5 +1,6 @@
-#include "flags.hpp"
+#include "agner/node/flags.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
@@ -123,6 +124,32 @@ void add_node_flags(CLI::App& app, node_options& o) {
          "alarm rules (docs/alarms.md); SIGHUP reloads them (a bad file keeps the old rules)")
       ->type_name("FILE")
       ->default_str("none");
+  app.add_option_function<std::string>(
+         "--spawn-valve",
+         [&o](const std::string& v) { o.spawn_valve = v == "off" ? "" : nonempty("--spawn-valve", v); },
+         "every spawn asks this valve (docs/alarms.md) and is refused under pressure, or off")
+      ->type_name("NAME|off")
+      ->default_str("off");
+}
+
+node_options parse_node_flags(int argc, char** argv, const std::string& program, const std::string& description) {
+  node_options o;
+  o.program = program;
+  CLI::App app(description, program);
+  app.allow_extras();  // reported below as "unknown flag --x", with the flag's name
+  add_node_flags(app, o);
+  try {
+    app.parse(argc, argv);
+    if (!app.remaining().empty()) throw CLI::ExtrasError(app.remaining());
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "%s: %s\nusage: %s [OPTIONS]; %s --help lists them\n", program.c_str(), describe(e, app).c_str(),
+                 program.c_str(), program.c_str());
+    std::exit(2);
+  }
+  return o;
 }
 
 std::string describe(const CLI::ParseError& e, const CLI::App& app) {

@@ -1,27 +1,13 @@
-// agner-node: the composition root. Runs a runtime, serves introspection (docs/protocol.md), and
-// runs a workload until SIGTERM or SIGINT.
-#include <signal.h>
-
-#include <atomic>
+// agner-node: a node host (agner/node/node.hpp) with a workload, until SIGTERM or SIGINT.
 #include <cerrno>
-#include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
-#include <memory>
-#include <optional>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include <fmt/format.h>
 
-#include "agner/exporter/exporter.hpp"
-#include "agner/introspect/server.hpp"
-#include "agner/runtime/runtime.hpp"
-#include "alarm_service.hpp"
-#include "flags.hpp"
+#include "agner/node/node.hpp"
+#include "alarm_service.hpp"  // check_rules
 #include "workload.hpp"
 
 namespace {
@@ -86,102 +72,22 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-/// What the node is doing while it stops, for the watchdog's "still stopping" line.
-std::atomic<const char*> stopping_phase{"starting"};
-
-/// Runs from the first stop signal on: logs a line every 5 s while stopping lasts, and a second
-/// SIGTERM or SIGINT ends the process at once (an operator who asked twice means it).
-void watch_the_stop(sigset_t signals, std::chrono::steady_clock::time_point began) {
-  timespec step{5, 0};
-  for (;;) {
-    siginfo_t info{};
-    const int sig = sigtimedwait(&signals, &info, &step);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
-    if (sig == SIGTERM || sig == SIGINT) {
-      std::fprintf(stderr, "agner-node: %s while stopping (%.1f s, at: %s): exiting now\n", sig == SIGTERM ? "SIGTERM" : "SIGINT", s,
-                   stopping_phase.load());
-      std::_Exit(1);
-    }
-    if (sig < 0) std::fprintf(stderr, "agner-node: still stopping after %.0f s (at: %s)\n", s, stopping_phase.load());
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   options o = parse(argc, argv);
-  // Every thread started from here on inherits the blocked signals; main waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
-  std::chrono::steady_clock::time_point stop_began;
   try {
-    if (!o.server.tcp_listen.empty() && o.server.cookie_file.find("/.config/agner/") != std::string::npos)
-      std::filesystem::create_directories(std::filesystem::path(o.server.cookie_file).parent_path());
-    // The shutdown order (README.md, "Stopping"): readers first, then the alarm ticker (it reads the
-    // runtime), then the runtime (its processes use the valves and business metrics), then the
-    // alarm service and the business metrics.
-    auto business = std::make_shared<agner::exporter::metrics>();
-    std::unique_ptr<agner::node::alarm_service> alarm_holder;
-    auto rt = std::make_unique<agner::runtime>(o.runtime);
-    alarm_holder = std::make_unique<agner::node::alarm_service>(*rt, business, o.rules, o.server.node_name);
-    auto& alarms = *alarm_holder;
-    struct stop_ticking {  // on a failed start too
-      agner::node::alarm_service& a;
-      ~stop_ticking() { a.stop(); }
-    } before_the_runtime_stops{alarms};
-    if (o.workload == "synthetic") agner::node::start_synthetic_workload(*rt, *business, alarms.engine());  // before anyone can attach
-    o.server.alarms = &alarms;
-    o.metrics.extra = [&alarms] { return alarms.metrics(); };
-    for (unsigned long i = 0; i < o.idle; ++i) agner::node::spawn_idle(*rt);
-    auto srv = std::make_unique<agner::introspect::server>(*rt, o.server);
-    std::unique_ptr<agner::exporter::exporter> metrics;
-    if (o.metrics.listen != "off") {
-      o.metrics.node_name = o.server.node_name;
-      try {
-        metrics = std::make_unique<agner::exporter::exporter>(*rt, o.metrics, business);
-      } catch (const std::exception& e) {
-        if (o.metrics_chosen) throw;
-        std::fprintf(stderr, "agner-node: running without /metrics: %s (choose with --metrics-listen)\n", e.what());
-      }
-    }
-    std::string where = srv->unix_path().empty() ? "" : fmt::format(" on {}", srv->unix_path());
-    if (srv->tcp_port()) where += fmt::format(" and TCP port {}", srv->tcp_port());
-    if (metrics) where += fmt::format(", metrics on http://{}:{}/metrics",
-                                      o.metrics.listen.substr(0, o.metrics.listen.rfind(':')), metrics->port());
-    std::printf("agner-node %s: %u schedulers, serving introspection%s; attach with: etop %s\n",
-                o.server.node_name.c_str(), rt->scheduler_count(), where.c_str(), o.server.node_name.c_str());
-    std::fflush(stdout);
-    // The signal path only asks: a reload runs on the alarm service's own thread.
-    int sig = 0;
-    while (sigwait(&stop_signals, &sig) == 0 && sig == SIGHUP) alarms.request_reload();
-    stop_began = std::chrono::steady_clock::now();
-    std::printf("agner-node %s: %s, stopping\n", o.server.node_name.c_str(), sig == SIGTERM ? "SIGTERM" : "SIGINT");
-    std::fflush(stdout);
-    sigset_t again;
-    sigemptyset(&again);
-    sigaddset(&again, SIGTERM);
-    sigaddset(&again, SIGINT);
-    std::thread(watch_the_stop, again, stop_began).detach();
-    stopping_phase = "the /metrics server";
-    metrics.reset();
-    stopping_phase = "the introspection server";
-    srv.reset();
-    stopping_phase = "the alarm ticker";
-    alarms.stop();
-    stopping_phase = "the runtime";
-    rt.reset();
-    stopping_phase = "the alarm service";
+    agner::node::block_stop_signals();  // before any thread: they inherit the mask
+    // The workload starts before anyone can attach; the host stops everything in order (README.md, "Stopping").
+    agner::node::host node(o, [&o](agner::node::host& h) {
+      if (o.workload == "synthetic") agner::node::start_synthetic_workload(h.rt(), h.metrics(), h.alarms());
+      for (unsigned long i = 0; i < o.idle; ++i) agner::node::spawn_idle(h.rt());
+    });
+    node.wait();
+    node.stop();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "agner-node: %s\n", e.what());
     return 1;
   }
-  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - stop_began);
-  std::printf("agner-node %s: stopped in %lld ms\n", o.server.node_name.c_str(), static_cast<long long>(took.count()));
-  std::fflush(stdout);
   return 0;
 }

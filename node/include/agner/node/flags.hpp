@@ -17,11 +17,15 @@ struct node_options {
   exporter::options metrics;          ///< listen "off": no /metrics
   bool metrics_chosen = false;        ///< --metrics-listen given: failing to listen is then an error
   std::string rules;                  ///< --rules FILE; empty: none
+  /// --spawn-valve NAME: every spawn asks this valve (class spawn_options::priority, else "normal")
+  /// and is refused with spawn_error(overloaded) under pressure; empty ("off"): spawns are not gated.
+  std::string spawn_valve;
+  std::string program = "agner-node";  ///< the name that starts every line the node host prints
 };
 
 /// Adds --name, --schedulers, --process-limit, --socket, --listen-tcp, --tcp-allow-remote,
 /// --cookie-file, --viewer-cookie-file, --metrics-listen, --metrics-allow-remote,
-/// --metrics-process and --rules to `app`, writing into `o` (which must outlive the parse). Values
+/// --metrics-process, --rules and --spawn-valve to `app`, writing into `o` (which must outlive the parse). Values
 /// are checked when app.parse() runs: numbers in range, ADDR:PORT with an IP address and a port
 /// from 0 (pick a free one) to 65535, non-loopback addresses only with the matching
 /// --*-allow-remote; a bad one throws CLI::ValidationError whose what() is one sentence naming the
@@ -31,5 +35,11 @@ void add_node_flags(CLI::App& app, node_options& o);
 /// The sentence for a parse error: "unknown flag --bogus" for an unexpected argument that looks
 /// like a flag, else CLI11's own message (e.g. "--name: 1 required TEXT missing").
 std::string describe(const CLI::ParseError& e, const CLI::App& app);
+
+/// For a program that needs no flags of its own: parses argv with the standard node flags into a
+/// node_options whose `program` is `program`. Prints the help and exits 0 on --help; prints
+/// "PROGRAM: SENTENCE" and a usage line to stderr and exits 2 on a bad flag. Call it from main
+/// before starting threads. Cost: none at run time.
+node_options parse_node_flags(int argc, char** argv, const std::string& program, const std::string& description);
 
 }  // namespace agner::node
