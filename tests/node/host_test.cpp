@@ -73,6 +73,8 @@ TEST_CASE("a node host runs setup before it serves, counts business metrics, and
   auto o = quiet_options("host_setup");
   const auto dir = std::filesystem::temp_directory_path() / fmt::format("agner-host-test-{}", ::getpid());
   std::filesystem::create_directories(dir);
+  // A socket directory must be the node's owner's alone (docs/protocol.md).
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
   o.server.unix_path = (dir / "host_setup.sock").string();
   bool socket_there_in_setup = true;
   std::optional<exporter::counter> jobs;
