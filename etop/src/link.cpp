@@ -119,7 +119,7 @@ std::optional<process_details> node_link::inspect(pid p, std::string& notice, bo
   } catch (const introspect::client_error& e) {
     const std::string why = e.what();
     if (e.code() == "noproc") {
-      notice = why;
+      notice = e.exit_reason();  // why it ended, when the node still knows
       gone = true;
     } else {
       lost(why, now_s);

@@ -41,7 +41,8 @@ class node_link {
   /// sort gives the node's reductions window back (by attaching afresh: the protocol frees a
   /// session's window when the session ends).
   std::optional<sample> fetch(const view_state& v, std::size_t n, double now_s, std::string& refused);
-  /// One process; nullopt when it is gone (`gone` set, notice says why) or the link is down.
+  /// One process; nullopt when it is gone (`gone` set, `notice` = its exit reason when the node still
+  /// knows it, else empty) or the link is down.
   std::optional<process_details> inspect(pid p, std::string& notice, bool& gone, double now_s);
   /// One process by pid ("<0.5.1>") or registered name, for etop --inspect. Throws client_error
   /// (the node's sentence, or a reply etop cannot decode) and fatal_error as ensure() does.

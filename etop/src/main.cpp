@@ -258,6 +258,7 @@ void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>&
     details->last = std::move(*d);
   } else if (gone && details) {
     details->dead = true;
+    details->exit_reason = notice;
     if (auto next = link.whereis(details->last.row.registered_name, t); next && *next != target) details->successor = *next;
   } else if (!notice.empty()) {
     v.notice = notice;

@@ -55,7 +55,7 @@ struct client::impl {
       auto it = reply.find(key);
       return it != reply.end() && it->is_string() ? it->get<std::string>() : std::string(fallback);
     };
-    throw client_error(text("code", "error"), text("error", "request failed"));
+    throw client_error(text("code", "error"), text("error", "request failed"), text("exit_reason", ""));
   }
 };
 

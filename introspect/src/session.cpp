@@ -228,6 +228,14 @@ void session::fail(const json& id, const char* code, const std::string& error) {
   send({{"id", id}, {"ok", false}, {"code", code}, {"error", error}});
 }
 
+void session::fail_noproc(const json& id, pid p) {
+  // A process that ended lately is named with its exit reason, as etop shows a dead inspected one.
+  if (auto reason = srv_.rt.exit_reason(p))
+    return send({{"id", id}, {"ok", false}, {"code", codes::noproc},
+                 {"error", fmt::format("process {} exited: {}", p, *reason)}, {"exit_reason", *reason}});
+  fail(id, codes::noproc, fmt::format("no such process: {}", p));
+}
+
 void session::fail_and_close(const json& id, const char* code, const std::string& error) {
   if (stage_ != stage::ready)
     srv_.connection_error(fmt::format("closed {} in its handshake: {}", peer_, log_escape(error)));

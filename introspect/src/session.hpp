@@ -59,6 +59,8 @@ class session : public std::enable_shared_from_this<session> {
 
   void reply(const json& id, json body);
   void fail(const json& id, const char* code, const std::string& error);
+  /// noproc for `p`, with its exit reason ("exit_reason") when the runtime still knows it.
+  void fail_noproc(const json& id, pid p);
   void fail_and_close(const json& id, const char* code, const std::string& error);
   void send(const json& j);
   void write_next();

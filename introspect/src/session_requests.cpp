@@ -77,7 +77,7 @@ void session::process_info(const json& req, const json& id) {
                              gate->post([weak, id, who, d = std::move(d)] {
                                auto self = weak.lock();
                                if (!self) return;
-                               if (!d) return self->fail(id, codes::noproc, fmt::format("no such process: {}", who));
+                               if (!d) return self->fail_noproc(id, who);
                                self->reply(id, {{"process", to_json(*d)}});
                              });
                            });
@@ -99,7 +99,7 @@ void session::admin(const json& req, const json& id, const std::string& op) {
   } else {
     alive = srv_.rt.resume(p);
   }
-  if (!alive) return fail(id, codes::noproc, fmt::format("no such process: {}", p));
+  if (!alive) return fail_noproc(id, p);
   srv_.audit(fmt::format("{} by {}: {} {}{}", op, peer_, op, p, detail));
   reply(id, {{"pid", fmt::format("{}", p)}});
 }

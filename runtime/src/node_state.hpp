@@ -14,6 +14,7 @@
 #include "agner/runtime/runtime.hpp"
 #include "io_service.hpp"
 #include "process_table.hpp"
+#include "recent_exits.hpp"
 #include "run_queue.hpp"
 #include "scheduler.hpp"
 #include "timer_service.hpp"
@@ -55,6 +56,7 @@ struct node_state {
   std::atomic<unsigned> spinning{0};  // schedulers looking for work (or woken to)
   std::atomic<unsigned> sleeping{0};  // schedulers parked
   std::array<outside_counters, 16> outside;
+  recent_exits exits;  // why the last processes ended (runtime::exit_reason)
 
   mutable std::shared_mutex registry_mutex;
   std::unordered_map<std::string, pid, string_hash, std::equal_to<>> names;

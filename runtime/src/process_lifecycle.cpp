@@ -395,6 +395,7 @@ void scheduler::terminate(process* p, bool unlock_consumer) {
   const std::string reason = p->extension().exit_reason;
   if (!p->crashed && reason != "normal" && reason != "shutdown")  // crashes were logged already
     node_.log(fmt::format("process {}{} exited: {}", self, name_suffix(node_, p), reason));
+  node_.exits.record(self, reason);
   if (p->registered) node_.unregister(p->index);
   // What was still queued is a dead letter; a link or monitor that arrived too late learns the
   // process is gone, as if it had been dead all along.

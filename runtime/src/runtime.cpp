@@ -423,6 +423,11 @@ unsigned runtime::scheduler_count() const noexcept {
   return static_cast<unsigned>(impl_->schedulers.size());
 }
 
+std::optional<std::string> runtime::exit_reason(pid id) const {
+  if (process_info(id)) return std::nullopt;
+  return impl_->exits.find(id);
+}
+
 std::optional<process_counters> runtime::process_info(pid id) const {
   const detail::process* p = id ? impl_->table.slot(id.index) : nullptr;
   if (!p || p->serial() != id.serial) return std::nullopt;

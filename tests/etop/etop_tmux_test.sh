@@ -126,7 +126,7 @@ keys k
 wait_for "press y to kill"
 keys y
 wait_for "DEAD: <0."
-wait_for "showing its last view"
+wait_for "exited (killed); showing its last view"   # the node still knows why it ended
 wait_for "state: ticks every 10 ms"
 wait_for "restarted as <0."
 wait_for "(restarted as this, same name)"

@@ -223,3 +223,23 @@ TEST_CASE("the queue watch reports a long queue when it is queued to, and a shor
   CHECK(seen()[5].what == queue_event::kind::short_again);
   CHECK(seen()[5].value == 0);
 }
+
+TEST_CASE("a process that ended lately is known by its exit reason, one still alive has none") {
+  runtime rt(test::two_schedulers());
+  std::atomic<int> seen{0};
+  pid alive = rt.spawn<tally>(seen);
+  pid killed = rt.spawn<tally>(seen);
+  pid told = rt.spawn<tally>(seen);
+  CHECK_FALSE(rt.exit_reason(alive));
+  rt.exit(killed, "kill");
+  rt.exit(told, std::string(300, 'x'));
+  REQUIRE(eventually([&] { return !rt.process_info(killed) && !rt.process_info(told); }));
+  CHECK(rt.exit_reason(killed) == "killed");
+  CHECK(rt.exit_reason(told) == std::string(256, 'x'));  // cut at 256 bytes
+  CHECK_FALSE(rt.exit_reason(alive));
+  CHECK_FALSE(rt.exit_reason(pid{}));
+  // Only the last 1,024 exits are kept: after 1,024 more, the first is forgotten.
+  for (int i = 0; i < 1024; ++i) rt.exit(rt.spawn<tally>(seen), "kill");
+  REQUIRE(eventually([&] { return rt.process_count() == 1; }));
+  CHECK_FALSE(rt.exit_reason(killed));
+}

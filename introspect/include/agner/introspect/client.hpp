@@ -22,12 +22,15 @@ namespace agner::introspect {
 /// type), "bad_key" (the cookie file cannot be used), "not_the_node" (the node's proof was wrong).
 class client_error : public std::runtime_error {
  public:
-  client_error(std::string code, const std::string& message)
-      : std::runtime_error(message), code_(std::move(code)) {}
+  client_error(std::string code, const std::string& message, std::string exit_reason = {})
+      : std::runtime_error(message), code_(std::move(code)), exit_reason_(std::move(exit_reason)) {}
   const std::string& code() const noexcept { return code_; }
+  /// For noproc about a process that ended lately: why it ended (the reply's "exit_reason"); else empty.
+  const std::string& exit_reason() const noexcept { return exit_reason_; }
 
  private:
   std::string code_;
+  std::string exit_reason_;
 };
 
 class client {

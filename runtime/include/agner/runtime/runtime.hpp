@@ -227,6 +227,10 @@ class runtime {
   std::uint32_t process_limit() const noexcept;
   /// One process's counters, or nullopt if `p` is not alive. O(1) plus a registry lookup for the name.
   std::optional<process_counters> process_info(pid p) const;
+  /// Why `p` ended ("normal", "killed", a crash's "exception: ..." ...), if it is among the last
+  /// 1,024 processes to end (reasons cut at 256 bytes); nullopt while it lives, or once forgotten.
+  /// Thread-safe; O(1,024) under a mutex that only process exits also take.
+  std::optional<std::string> exit_reason(pid p) const;
   /// Calls `visit` once for each live process, on the calling thread. Cost: reads two cache lines
   /// of every slot ever used (about 1M slots in a few ms), takes no lock and never stops a
   /// scheduler, so it sees each process at a slightly different moment; a process that starts or
