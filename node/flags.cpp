@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "agner/node/flags.hpp"
 
 #include <cstdio>
@@ -113,7 +114,11 @@ void add_node_flags(CLI::App& app, node_options& o) {
          "--metrics-process",
          [&o](const std::vector<std::string>& names) {
            if (names.size() > 50) refuse(fmt::format("--metrics-process is given {} times; 50 at most", names.size()));
-           for (auto& n : names) o.metrics.processes.push_back(nonempty("--metrics-process", n));
+           for (auto& n : names) {
+             if (std::find(o.metrics.processes.begin(), o.metrics.processes.end(), n) != o.metrics.processes.end())
+               refuse(fmt::format("--metrics-process {} is given twice (each name gives one set of series)", n));
+             o.metrics.processes.push_back(nonempty("--metrics-process", n));
+           }
          },
          "also export per-process series for this registered name (repeatable, 50 at most)")
       ->allow_extra_args(false)

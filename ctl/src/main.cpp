@@ -64,6 +64,7 @@ int run(const flags& f, const command& c) {
     reply = client.call(c.request);
   } catch (const agner::introspect::client_error& e) {
     const std::string why = e.what();
+    if (e.code() == "bad_argument") return complain(2, why);
     if (connection_problem(e.code())) return complain(2, fmt::format("lost the connection to {}: {}", t.display, why));
     if (f.json) std::printf("%s\n", json_line({{"ok", false}, {"code", e.code()}, {"error", why}}).c_str());
     return complain(1, why);

@@ -335,6 +335,12 @@ exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
   auto& s = *impl_;
   if (s.opts.processes.size() > 50)
     throw std::runtime_error(fmt::format("per-process metrics for at most 50 names, not {}", s.opts.processes.size()));
+  // Each name is one label value: the same name twice would give two samples with one identity.
+  for (std::size_t i = 0; i < s.opts.processes.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (s.opts.processes[i] == s.opts.processes[j])
+        throw std::runtime_error(fmt::format("per-process metrics name '{}' twice: give each name once",
+                                             escaped_for_message(s.opts.processes[i])));
   const auto& h = s.opts.http;
   if (h.max_connections < 1 || h.max_request_bytes < 1024)
     throw std::runtime_error(fmt::format("metrics server: max_connections must be at least 1 and max_request_bytes at least 1024, not {} and {}",

@@ -35,7 +35,12 @@ struct client::impl {
 
   json exchange(json request) {
     request["id"] = next_id++;
-    const std::string frame = request.dump() + "\n";
+    std::string frame;
+    try {
+      frame = request.dump() + "\n";
+    } catch (const json::type_error&) {  // the only way dump fails: a string that is not UTF-8
+      throw client_error("bad_argument", "a value in the request is not valid UTF-8 text (an argument with a stray byte?)");
+    }
     boost::system::error_code ec;
     asio::write(sock, asio::buffer(frame), ec);
     if (ec) throw client_error("connection", fmt::format("connection lost: {}", ec.message()));

@@ -129,6 +129,16 @@ TEST_CASE("control characters from the file are shown escaped, so an error stays
   CHECK(e[0].find('\n') == std::string::npos);
 }
 
+TEST_CASE("C1 controls and bytes that are not UTF-8 are shown escaped too, other UTF-8 as it is") {
+  const auto c1 = error_list("{\"version\": 1, \"k\\u009b2J\u00e9\": 1}");
+  REQUIRE(c1.size() == 1);
+  CHECK(c1[0].find("unknown key 'k\\u009b2J\u00e9'") != std::string::npos);
+  const auto bad = error_list("{\"version\": 1, \"b\xff\": 2}");
+  REQUIRE_FALSE(bad.empty());
+  CHECK(bad[0].find('\xff') == std::string::npos);
+  CHECK(bad[0].find("\\xff") != std::string::npos);
+}
+
 TEST_CASE("read_bounded_file refuses a fifo, a device, a directory and a file past its bound, without blocking") {
   temp_dir dir;
   const auto fifo = dir.path + "/fifo";

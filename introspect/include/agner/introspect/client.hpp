@@ -19,7 +19,8 @@ namespace agner::introspect {
 /// unknown_op, not_found, unavailable, busy, unauthenticated, version, timeout, too_large) or one of
 /// the client's own: "connection" (cannot connect, or the connection was lost), "bad_reply" (the
 /// node's reply could not be decoded: malformed JSON, too deep, or a field missing or of the wrong
-/// type), "bad_key" (the cookie file cannot be used), "not_the_node" (the node's proof was wrong).
+/// type), "bad_key" (the cookie file cannot be used), "not_the_node" (the node's proof was wrong),
+/// "bad_argument" (the request itself cannot be sent: a string in it is not valid UTF-8).
 class client_error : public std::runtime_error {
  public:
   client_error(std::string code, const std::string& message, std::string exit_reason = {})
