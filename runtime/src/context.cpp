@@ -131,3 +131,19 @@ void context::hibernate() { proc_->extension().hibernate = true; }
 void context::add_reductions(std::uint64_t n) noexcept { sched_->add_reductions(proc_, n); }
 
 }  // namespace agner
+
+namespace agner {
+
+void reply::throw_bad_type(const std::type_info& wanted) const {
+  const std::string want = demangle(wanted.name());
+  if (!body_) {
+    const char* why = status_ == status::timeout ? "timed out"
+                      : status_ == status::noproc ? "got noproc"
+                      : status_ == status::failed ? "failed"
+                                                  : "has no answer";
+    throw bad_reply_type(fmt::format("reply {}: no answer of type {}", why, want));
+  }
+  throw bad_reply_type(fmt::format("reply holds {}, not {}", body_->type_name(), want));
+}
+
+}  // namespace agner

@@ -119,6 +119,18 @@ class context {
   void reply(const reply_to& to, T&& value) {
     send_reply(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
   }
+  /// Answers `req`. When its body declares `using reply_type = R;` the answer is sent as an R, and
+  /// a value that cannot become one is a compile error naming R; otherwise as reply(req.from, value).
+  template <class B, class T>
+  void reply(const agner::request<B>& req, T&& value) {
+    using R = reply_type_t<B>;
+    if constexpr (std::is_void_v<R>) {
+      reply(req.from, std::forward<T>(value));
+    } else {
+      static_assert(std::is_convertible_v<T&&, R>, "this answer is not the request's declared reply_type");
+      send_reply(req.from, make_message<R>(R(std::forward<T>(value))));
+    }
+  }
 
   /// Runs `work()` (which may block: file or database I/O, DNS, heavy computation) on the
   /// runtime's blocking pool, never on a scheduler, then calls `then(context&, reply&)` on this
