@@ -147,3 +147,18 @@ void reply::throw_bad_type(const std::type_info& wanted) const {
 }
 
 }  // namespace agner
+
+namespace agner {
+
+void context::unhandled(const message& m) {
+  auto& x = proc_->extension();
+  ++x.unhandled;
+  auto& seen = x.unhandled_types;
+  if (std::find(seen.begin(), seen.end(), m.type) != seen.end()) return;
+  seen.push_back(m.type);
+  std::string shown = m.format();
+  rt_->log(fmt::format("{} got an unhandled message of type {}{}{} (later ones of this type are only counted)",
+                       self(), m.type_name(), shown.empty() ? "" : ": ", shown));
+}
+
+}  // namespace agner

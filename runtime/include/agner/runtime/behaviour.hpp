@@ -172,6 +172,12 @@ class context {
   /// the mailbox is empty, as Erlang's hibernate: for a process that will be idle a long time.
   void hibernate();
 
+  /// Says that `m` matched no branch of the handler (Erlang's gen_server logs such a message):
+  /// counts it in the process's unhandled_messages (process_report, runtime::inspect) and logs the first message of
+  /// each type per process, with its pid, type and payload when formattable. Call it from the
+  /// handler's last `else`. Cost: one counter increment; a short scan of the types seen so far.
+  void unhandled(const message& m);
+
   /// Declares extra work done by this handler, in reductions (one is charged per message already).
   /// Heavy handlers use it so the scheduler's fairness budget reflects what they cost.
   void add_reductions(std::uint64_t n) noexcept;
