@@ -131,3 +131,34 @@ void context::hibernate() { proc_->extension().hibernate = true; }
 void context::add_reductions(std::uint64_t n) noexcept { sched_->add_reductions(proc_, n); }
 
 }  // namespace agner
+
+namespace agner {
+
+void reply::throw_bad_type(const std::type_info& wanted) const {
+  const std::string want = demangle(wanted.name());
+  if (!body_) {
+    const char* why = status_ == status::timeout ? "timed out"
+                      : status_ == status::noproc ? "got noproc"
+                      : status_ == status::failed ? "failed"
+                                                  : "has no answer";
+    throw bad_reply_type(fmt::format("reply {}: no answer of type {}", why, want));
+  }
+  throw bad_reply_type(fmt::format("reply holds {}, not {}", body_->type_name(), want));
+}
+
+}  // namespace agner
+
+namespace agner {
+
+void context::unhandled(const message& m) {
+  auto& x = proc_->extension();
+  ++x.unhandled;
+  auto& seen = x.unhandled_types;
+  if (std::find(seen.begin(), seen.end(), m.type) != seen.end()) return;
+  seen.push_back(m.type);
+  std::string shown = m.format();
+  rt_->log(fmt::format("{} got an unhandled message of type {}{}{} (later ones of this type are only counted)",
+                       self(), m.type_name(), shown.empty() ? "" : ": ", shown));
+}
+
+}  // namespace agner

@@ -32,6 +32,9 @@ struct process_ext {
     std::function<void(context&, reply&)> on_reply;
   };
   std::vector<pending_reply> pending;  ///< requests awaiting an answer
+  /// Message types already logged as unhandled (context::unhandled logs the first of each).
+  std::vector<const message_type*> unhandled_types;
+  std::uint64_t unhandled = 0;  ///< messages context::unhandled was called for
   /// One timer for all of them, armed for the earliest deadline (see request_timer.hpp).
   std::uint64_t request_timer = 0;
   std::int64_t request_timer_ms = INT64_MAX;  ///< when it falls due; INT64_MAX: not armed

@@ -365,6 +365,7 @@ process_report scheduler::report(process* p, const inspect_options& opts) {
     for (auto& [ref, watcher] : x->monitored_by) r.monitored_by.push_back(watcher);
     r.parent = x->parent;
     r.trap_exit = x->trap_exit;
+    r.unhandled_messages = x->unhandled;
     if (x->describe) {
       try {
         r.state = x->describe(*p->code);

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <latch>
@@ -242,4 +243,33 @@ TEST_CASE("a process that ended lately is known by its exit reason, one still al
   for (int i = 0; i < 1024; ++i) rt.exit(rt.spawn<tally>(seen), "kill");
   REQUIRE(eventually([&] { return rt.process_count() == 1; }));
   CHECK_FALSE(rt.exit_reason(killed));
+}
+
+TEST_CASE("unhandled messages are counted per process and the first of each type is logged") {
+  agner::test::captured_log log;
+  runtime_options o = agner::test::two_schedulers();
+  o.log = log.sink();
+  runtime rt(o);
+  std::atomic<int> handled{0};
+  pid p = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) {
+      handled.fetch_add(1);
+    } else {
+      ctx.unhandled(m);
+    }
+  });
+  for (int i = 0; i < 3; ++i) rt.send(p, std::string("stray"));
+  rt.send(p, 2.5);
+  rt.send(p, 1);
+  CHECK(eventually([&] { return handled.load() == 1; }));
+  CHECK(inspect_now(rt, p).unhandled_messages == 4);
+  auto lines = log.snapshot();
+  auto mentions = [&](std::string_view what) {
+    return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {
+      return l.find("unhandled message") != std::string::npos && l.find(what) != std::string::npos;
+    });
+  };
+  CHECK(mentions("stray") == 1);
+  CHECK(mentions("double: 2.5") == 1);
+  CHECK(lines.size() == 2);
 }

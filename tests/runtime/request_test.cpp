@@ -210,3 +210,36 @@ TEST_CASE("a blocking call from inside a handler is refused") {
   rt.send(p, 0);
   CHECK(what.get_future().get() == "runtime::call blocks, so it must not be called from a handler");
 }
+
+namespace {
+struct get_total {
+  using reply_type = long;
+};
+}  // namespace
+
+TEST_CASE("a request body's reply_type turns the server's answer into that type") {
+  static_assert(std::is_same_v<reply_type_t<get_total>, long>);
+  static_assert(std::is_void_v<reply_type_t<double_it>>);
+  runtime rt(agner::test::two_schedulers());
+  pid server = rt.spawn_fn([](context& ctx, message& m) {
+    if (auto* r = m.get<request<get_total>>()) ctx.reply(*r, 42);  // an int, sent as the long declared
+  });
+  auto r = rt.call(server, get_total{}, 60s);
+  REQUIRE(r.ok());
+  CHECK(r.as<reply_type_t<get_total>>() == 42L);
+}
+
+TEST_CASE("reading a reply as the wrong type is an error naming both types") {
+  runtime rt(agner::test::two_schedulers());
+  pid server = rt.spawn_fn([](context& ctx, message& m) {
+    if (auto* r = m.get<request<double_it>>()) ctx.reply(*r, r->body.n * 2);  // no reply_type: an int
+  });
+  auto r = rt.call(server, double_it{4}, 60s);
+  REQUIRE(r.ok());
+  CHECK(r.get<long>() == nullptr);
+  CHECK(r.as<int>() == 8);
+  CHECK_THROWS_WITH_AS(r.as<long>(), "reply holds int, not long", bad_reply_type);
+  pid silent = rt.spawn_fn([](context&, message&) {});
+  auto late = rt.call(silent, double_it{1}, 1ms);
+  CHECK_THROWS_WITH_AS(late.as<int>(), "reply timed out: no answer of type int", bad_reply_type);
+}

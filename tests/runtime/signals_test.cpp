@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 
+#include "agner/runtime/scoped_process.hpp"
 #include "support.hpp"
 
 using namespace agner;
@@ -168,33 +169,29 @@ TEST_CASE("spawn_link ties a child to its parent from birth") {
 }
 
 TEST_CASE("a monitor delivers exactly one DOWN, at once with noproc for a dead target") {
+  using namespace std::chrono_literals;
   runtime rt(test::two_schedulers());
   peer::log log;
   pid target = rt.spawn<peer>(log);
   pid dead = rt.spawn<peer>(log);
   rt.send(dead, stop{});
   CHECK(eventually([&] { return !alive(rt, dead); }));
-  std::atomic<int> downs{0};
-  pid watcher = rt.spawn_fn([&](context& ctx, message& m) {
-    if (m.is<int>()) {
-      ctx.monitor(target);
-      ctx.monitor(target);  // two monitors, two DOWNs
-      ctx.monitor(dead);
-    } else if (auto* d = m.get<down_message>()) {
-      log.add(fmt::format("DOWN {} {}", d->who, d->reason));
-      ++downs;
-    }
-  });
-  rt.send(watcher, 0);
-  CHECK(eventually([&] { return downs.load() == 1; }));
-  CHECK(log.get()[0] == fmt::format("DOWN {} noproc", dead));
+  scoped_process watcher(rt);
+  watcher.monitor(target);
+  watcher.monitor(target);  // two monitors, two DOWNs
+  watcher.monitor(dead);
+  auto first = watcher.receive_as<down_message>(60s);
+  REQUIRE(first);
+  CHECK(fmt::format("DOWN {} {}", first->who, first->reason) == fmt::format("DOWN {} noproc", dead));
   rt.send(target, stop{"overload"});
-  CHECK(eventually([&] { return downs.load() == 3; }));
-  rt.send(watcher, 1.5);  // anything after the DOWNs; no further DOWN may follow
-  CHECK(eventually([&] { return rt.process_info(watcher)->messages_received == 5; }));
-  CHECK(downs.load() == 3);
-  CHECK(log.get()[1] == fmt::format("DOWN {} overload", target));
-  CHECK(log.get()[2] == fmt::format("DOWN {} overload", target));
+  for (int i = 0; i < 2; ++i) {
+    auto d = watcher.receive_as<down_message>(60s);
+    REQUIRE(d);
+    CHECK(fmt::format("DOWN {} {}", d->who, d->reason) == fmt::format("DOWN {} overload", target));
+  }
+  watcher.send(watcher.self(), 1.5);  // anything after the DOWNs; no further DOWN may follow
+  CHECK(watcher.receive_as<double>(60s) == 1.5);
+  CHECK(watcher.receive(0ms) == nullptr);
 }
 
 TEST_CASE("demonitor drops a DOWN that is already on its way") {

@@ -119,6 +119,18 @@ class context {
   void reply(const reply_to& to, T&& value) {
     send_reply(to, make_message<std::decay_t<T>>(std::forward<T>(value)));
   }
+  /// Answers `req`. When its body declares `using reply_type = R;` the answer is sent as an R, and
+  /// a value that cannot become one is a compile error naming R; otherwise as reply(req.from, value).
+  template <class B, class T>
+  void reply(const agner::request<B>& req, T&& value) {
+    using R = reply_type_t<B>;
+    if constexpr (std::is_void_v<R>) {
+      reply(req.from, std::forward<T>(value));
+    } else {
+      static_assert(std::is_convertible_v<T&&, R>, "this answer is not the request's declared reply_type");
+      send_reply(req.from, make_message<R>(R(std::forward<T>(value))));
+    }
+  }
 
   /// Runs `work()` (which may block: file or database I/O, DNS, heavy computation) on the
   /// runtime's blocking pool, never on a scheduler, then calls `then(context&, reply&)` on this
@@ -159,6 +171,12 @@ class context {
   /// Collects the heap (a major run) and releases everything it can once the handler returns and
   /// the mailbox is empty, as Erlang's hibernate: for a process that will be idle a long time.
   void hibernate();
+
+  /// Says that `m` matched no branch of the handler (Erlang's gen_server logs such a message):
+  /// counts it in the process's unhandled_messages (process_report, runtime::inspect) and logs the first message of
+  /// each type per process, with its pid, type and payload when formattable. Call it from the
+  /// handler's last `else`. Cost: one counter increment; a short scan of the types seen so far.
+  void unhandled(const message& m);
 
   /// Declares extra work done by this handler, in reductions (one is charged per message already).
   /// Heavy handlers use it so the scheduler's fairness budget reflects what they cost.

@@ -82,6 +82,9 @@ struct process_report {
   std::string state;                   ///< the behaviour's describe(), if it has one
   std::vector<queued_message> queue;   ///< the first queued messages, within inspect_options
   std::uint64_t queue_listed_bytes = 0;
+  /// Messages its handler matched no branch for and said so (context::unhandled), monotonic. Kept
+  /// by the owner alone, so it is here and not in process_info (whose fields other threads read).
+  std::uint64_t unhandled_messages = 0;
 };
 
 struct scheduler_counters {

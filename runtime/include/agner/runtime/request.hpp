@@ -3,6 +3,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
+#include <string>
+#include <typeinfo>
 
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
@@ -27,11 +30,33 @@ struct reply_to {
   std::uint64_t ref = 0;
 };
 
-/// What a process receives for a request: `if (auto* r = m.get<request<T>>()) ctx.reply(r->from, ...)`.
+/// What a process receives for a request: `if (auto* r = m.get<request<T>>()) ctx.reply(*r, ...)`.
+/// A body type may name its answer's type, `using reply_type = long;`: then context::reply(*r, v)
+/// converts v to it and does not compile when v cannot be one, so the server cannot answer an
+/// `int` where the client reads a `long`.
 template <class T>
 struct request {
   reply_to from;
   T body;
+};
+
+/// The answer type a request body declares (`T::reply_type`), or void when it declares none.
+template <class T>
+struct reply_type_of {
+  using type = void;
+};
+template <class T>
+  requires requires { typename T::reply_type; }
+struct reply_type_of<T> {
+  using type = typename T::reply_type;
+};
+template <class T>
+using reply_type_t = typename reply_type_of<T>::type;
+
+/// Thrown by reply::as when the answer has another type; its text names both types.
+class bad_reply_type : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
 };
 
 /// What a requester's continuation (or runtime::call) gets.
@@ -51,8 +76,17 @@ class reply {
   T* get() noexcept {
     return body_ ? body_->get<T>() : nullptr;
   }
+  /// The answer's payload as a T. Throws bad_reply_type when there is no answer (its text says
+  /// the status) or when it has another type ("reply holds int, not long"). For a request whose
+  /// body declares reply_type, `r.as<agner::reply_type_t<Body>>()`.
+  template <class T>
+  T& as() {
+    if (T* v = get<T>()) return *v;
+    throw_bad_type(typeid(T));
+  }
 
  private:
+  [[noreturn]] void throw_bad_type(const std::type_info& wanted) const;
   status status_;
   message_ptr body_;
 };

@@ -254,6 +254,7 @@ class runtime {
 
  private:
   friend class context;
+  friend class scoped_process;
   void check_not_on_scheduler(const char* what) const;
   timer_ref start_timer(clock::duration delay, pid to, message* m);
   pid spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts, detail::hooks hooks,
