@@ -9,7 +9,7 @@ g++ -std=c++20 -O1 -w "${SAN[@]}" -I"$AGNER/runtime/include" -I"$AGNER/exporter/
   "$B/exporter/libagner_exporter.a" "$B/introspect/libagner_introspect.a" "$B/runtime/libagner_runtime.a" \
   -lprometheus-cpp-core -lfmt -lcrypto -lpthread -lz || exit 2
 "$W/help_text" 39204 > "$W/out" 2>&1 & P=$!
-for _ in $(seq 1 300); do curl -sf http://127.0.0.1:39204/metrics > "$W/scrape.txt" && break; sleep 0.1; done
+for _ in $(seq 1 1200); do curl -sf http://127.0.0.1:39204/metrics > "$W/scrape.txt" && break; sleep 0.1; done
 grep -n -A2 '^# HELP orders_total' "$W/scrape.txt"
 promtool check metrics < "$W/scrape.txt"; RC=$?
 echo "promtool check metrics: rc=$RC"

@@ -8,7 +8,7 @@ SAN=(); [ -n "${AGNER_SANITIZE:-}" ] && SAN=(-fsanitize="$AGNER_SANITIZE")
 g++ -std=c++20 -O1 -w "${SAN[@]}" -I"$AGNER/runtime/include" -I"$AGNER/introspect/include" "$HERE/payloads.cpp" -o "$W/payloads" \
   "$B/introspect/libagner_introspect.a" "$B/runtime/libagner_runtime.a" -lfmt -lcrypto -lpthread || exit 2
 "$W/payloads" "$W/node.sock" > "$W/out" 2>&1 & P=$!
-for _ in $(seq 1 600); do grep -q serving "$W/out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 1200); do grep -q serving "$W/out" 2>/dev/null && break; sleep 0.1; done
 "$ETOP" --inspect client_inbox "$W/node.sock" > "$W/inspect.txt"
 "$ETOP" --batch "$W/node.sock" > "$W/batch.txt"
 "$ETOP" --batch --json "$W/node.sock" > "$W/json.txt"

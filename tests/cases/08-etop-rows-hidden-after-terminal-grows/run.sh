@@ -8,16 +8,16 @@ T="tmux -L etopgrow-$$ -f /dev/null"
 "$BIN/agner-node" --name grow --schedulers 1 --workload none --idle-processes 12 --socket "$W/node.sock" \
   --metrics-listen off > "$W/out" 2>&1 & NODE=$!
 trap '$T kill-server 2>/dev/null; kill -TERM $NODE 2>/dev/null; wait $NODE 2>/dev/null; rm -rf "$W"' EXIT
-for _ in $(seq 1 600); do [ -S "$W/node.sock" ] && break; sleep 0.1; done
+for _ in $(seq 1 1200); do [ -S "$W/node.sock" ] && break; sleep 0.1; done
 rows() { $T capture-pane -p -t s | grep -c '^<0\.'; }
 # Waits (bounded) until the pane shows $1 process rows; prints how many it shows.
-wait_rows() { for _ in $(seq 1 300); do [ "$(rows)" = "$1" ] && break; sleep 0.1; done; rows; }
+wait_rows() { for _ in $(seq 1 1200); do [ "$(rows)" = "$1" ] && break; sleep 0.1; done; rows; }
 $T new-session -d -s s -x 100 -y 40 "LANG=C.UTF-8 LC_ALL=C.UTF-8 $BIN/etop --interval 0.5 $W/node.sock"
 before=$(wait_rows 12)
 $T resize-window -t s -x 100 -y 10
 short=$(wait_rows 4)
 $T send-keys -t s End
-for _ in $(seq 1 300); do $T capture-pane -p -t s | grep -q '^<0\.11\.0>' && break; sleep 0.1; done
+for _ in $(seq 1 1200); do $T capture-pane -p -t s | grep -q '^<0\.11\.0>' && break; sleep 0.1; done
 $T resize-window -t s -x 100 -y 40
 after=$(wait_rows 12)
 $T capture-pane -p -t s > "$W/pane.txt"

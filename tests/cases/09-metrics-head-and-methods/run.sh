@@ -6,7 +6,7 @@ W=$(mktemp -d /tmp/head.XXXXXX); chmod 700 "$W"
 "$BIN/agner-node" --name head --schedulers 1 --workload none --socket "$W/node.sock" \
   --metrics-listen 127.0.0.1:39207 > "$W/out" 2>&1 & NODE=$!
 U=http://127.0.0.1:39207/metrics
-for _ in $(seq 1 300); do curl -sf -o /dev/null $U && break; sleep 0.1; done
+for _ in $(seq 1 1200); do curl -sf -o /dev/null $U && break; sleep 0.1; done
 get=$(curl -s -o /dev/null -w '%{http_code}' $U)
 head=$(curl -s -o /dev/null -w '%{http_code}' -I $U)
 echo "GET /metrics -> $get"

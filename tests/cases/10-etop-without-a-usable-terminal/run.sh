@@ -8,7 +8,7 @@ W=$(mktemp -d /tmp/notty.XXXXXX); chmod 700 "$W"
 T="tmux -L notty-$$ -f /dev/null"
 "$BIN/agner-node" --name notty --schedulers 1 --workload none --socket "$W/node.sock" --metrics-listen off > "$W/out" 2>&1 & NODE=$!
 trap '$T kill-server 2>/dev/null; kill -TERM $NODE 2>/dev/null; wait $NODE 2>/dev/null; rm -rf "$W"' EXIT
-for _ in $(seq 1 600); do [ -S "$W/node.sock" ] && break; sleep 0.1; done
+for _ in $(seq 1 1200); do [ -S "$W/node.sock" ] && break; sleep 0.1; done
 RC=0
 # 1. stdout is a file (as in `etop NODE > snapshot.txt` or `etop NODE | less`)
 TERM=xterm-256color timeout 20 "$BIN/etop" "$W/node.sock" > "$W/redirect.txt" 2> "$W/redirect.err" < /dev/null; r=$?
@@ -22,7 +22,7 @@ lines_pane() { # $1: name, $2: command prefix, $3: the sentence expected
   # pipe-pane keeps every byte etop writes to the pane (escape codes included) in $1.raw.
   $T new-session -d -s "$1" -x 100 -y 15 "sleep 1; $2 $BIN/etop --interval 0.5 $W/node.sock; sleep 60"
   $T pipe-pane -t "$1" -o "cat >> $W/$1.raw"
-  for _ in $(seq 1 300); do
+  for _ in $(seq 1 1200); do
     [ "$(grep -c 'etop: notty' "$W/$1.raw" 2>/dev/null)" -ge 2 ] && break; sleep 0.1
   done
   $T capture-pane -p -t "$1" | grep -v '^$' > "$W/$1.txt"
@@ -35,7 +35,7 @@ lines_pane() { # $1: name, $2: command prefix, $3: the sentence expected
 lines_pane dumb "TERM=dumb" 'TERM=dumb cannot move the cursor'
 lines_pane unset "env -u TERM" 'TERM is not set'
 $T new-session -d -s stdin2 -x 100 -y 15 "$BIN/etop $W/node.sock < /dev/null; echo EXIT=\$?; sleep 60"
-for _ in $(seq 1 300); do $T capture-pane -p -t stdin2 | grep -q '^EXIT=' && break; sleep 0.1; done
+for _ in $(seq 1 1200); do $T capture-pane -p -t stdin2 | grep -q '^EXIT=' && break; sleep 0.1; done
 $T capture-pane -p -t stdin2 | grep -v '^$' > "$W/stdin2.txt"
 echo "stdin from /dev/null in a pane:"; sed 's/^/    /' "$W/stdin2.txt"
 grep -q '^EXIT=2$' "$W/stdin2.txt" && grep -q 'stdin is not a terminal' "$W/stdin2.txt" || RC=1
