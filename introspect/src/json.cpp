@@ -7,6 +7,15 @@ namespace {
 
 using nlohmann::json;
 
+/// A count read from a reply. nlohmann's get<integer>() casts a floating-point value unchecked,
+/// which is undefined when it is out of range (2e51 found by fuzz/client_reply): only integers are
+/// accepted, anything else throws json::type_error like a field of the wrong type.
+template <class T>
+T whole(const json& j) {
+  if (!j.is_number_integer()) (void)j.get_ref<const json::number_integer_t&>();  // throws type_error
+  return j.get<T>();
+}
+
 std::string pid_text(pid p) { return p ? fmt::format("{}", p) : std::string(); }
 pid pid_from(const json& j) {
   auto p = parse_pid(j.get<std::string>());
@@ -75,13 +84,13 @@ process_row process_row_from_json(const json& j) {
   r.registered_name = j.at("registered_name").get<std::string>();
   r.behaviour = j.value("behaviour", std::string());
   r.current_handler = j.value("current_handler", std::string());
-  r.message_queue_len = j.at("message_queue_len").get<std::uint64_t>();
-  r.reductions = j.at("reductions").get<std::uint64_t>();
-  r.reductions_in_window = j.at("reductions_in_window").get<std::uint64_t>();
-  r.messages_received = j.at("messages_received").get<std::uint64_t>();
-  r.memory = j.at("memory_bytes").get<std::uint64_t>();
-  r.gc_runs = j.at("gc_runs").get<std::uint64_t>();
-  r.oldest_message_age_ms = j.at("oldest_message_age_ms").get<std::uint64_t>();
+  r.message_queue_len = whole<std::uint64_t>(j.at("message_queue_len"));
+  r.reductions = whole<std::uint64_t>(j.at("reductions"));
+  r.reductions_in_window = whole<std::uint64_t>(j.at("reductions_in_window"));
+  r.messages_received = whole<std::uint64_t>(j.at("messages_received"));
+  r.memory = whole<std::uint64_t>(j.at("memory_bytes"));
+  r.gc_runs = whole<std::uint64_t>(j.at("gc_runs"));
+  r.oldest_message_age_ms = whole<std::uint64_t>(j.at("oldest_message_age_ms"));
   r.status = status_from(j.at("status").get<std::string>());
   return r;
 }
@@ -119,12 +128,12 @@ json to_json(const process_details& d) {
 process_details process_details_from_json(const json& j) {
   process_details d;
   d.row = process_row_from_json(j);
-  d.mailbox_bytes = j.at("mailbox_bytes").get<std::uint64_t>();
-  d.heap_bytes = j.at("heap_bytes").get<std::uint64_t>();
-  d.state_bytes = j.at("state_bytes").get<std::uint64_t>();
-  d.minor_gcs = j.at("minor_gcs").get<std::uint64_t>();
-  d.major_gcs = j.at("major_gcs").get<std::uint64_t>();
-  d.gc_reclaimed = j.at("gc_reclaimed_bytes").get<std::uint64_t>();
+  d.mailbox_bytes = whole<std::uint64_t>(j.at("mailbox_bytes"));
+  d.heap_bytes = whole<std::uint64_t>(j.at("heap_bytes"));
+  d.state_bytes = whole<std::uint64_t>(j.at("state_bytes"));
+  d.minor_gcs = whole<std::uint64_t>(j.at("minor_gcs"));
+  d.major_gcs = whole<std::uint64_t>(j.at("major_gcs"));
+  d.gc_reclaimed = whole<std::uint64_t>(j.at("gc_reclaimed_bytes"));
   d.responsive = j.at("responsive").get<bool>();
   if (d.responsive) {
     auto& r = d.report;
@@ -137,7 +146,7 @@ process_details process_details_from_json(const json& j) {
     r.suspended = j.at("suspended").get<bool>();
     r.state = j.at("state").get<std::string>();
     for (auto& e : j.at("queue"))
-      r.queue.push_back({e.at("type").get<std::string>(), e.at("bytes").get<std::uint64_t>(),
+      r.queue.push_back({e.at("type").get<std::string>(), whole<std::uint64_t>(e.at("bytes")),
                          e.value("text", std::string())});
   }
   return d;
@@ -208,42 +217,42 @@ json to_json(const node_info& n) {
 node_info node_info_from_json(const json& j) {
   node_info n;
   n.name = j.at("name").get<std::string>();
-  n.uptime_ns = j.at("uptime_ns").get<std::uint64_t>();
-  n.process_count = j.at("process_count").get<std::uint32_t>();
-  n.process_limit = j.at("process_limit").get<std::uint32_t>();
-  n.run_queue_total = j.at("run_queue_total").get<std::uint64_t>();
+  n.uptime_ns = whole<std::uint64_t>(j.at("uptime_ns"));
+  n.process_count = whole<std::uint32_t>(j.at("process_count"));
+  n.process_limit = whole<std::uint32_t>(j.at("process_limit"));
+  n.run_queue_total = whole<std::uint64_t>(j.at("run_queue_total"));
   for (auto& s : j.at("schedulers"))
-    n.schedulers.push_back({s.at("id").get<unsigned>(), s.at("run_queue_length").get<std::uint64_t>(),
-                            s.at("reductions").get<std::uint64_t>(), s.at("context_switches").get<std::uint64_t>(),
-                            s.at("busy_ns").get<std::uint64_t>(), s.at("wall_ns").get<std::uint64_t>(),
+    n.schedulers.push_back({whole<unsigned>(s.at("id")), whole<std::uint64_t>(s.at("run_queue_length")),
+                            whole<std::uint64_t>(s.at("reductions")), whole<std::uint64_t>(s.at("context_switches")),
+                            whole<std::uint64_t>(s.at("busy_ns")), whole<std::uint64_t>(s.at("wall_ns")),
                             pid_from(s.at("running")), s.at("handling").get<std::string>()});
   auto& m = j.at("messages");
-  n.messages.sent = m.at("sent").get<std::uint64_t>();
-  n.messages.delivered = m.at("delivered").get<std::uint64_t>();
-  n.messages.dropped = m.at("dropped").get<std::uint64_t>();
-  n.messages.dropped_rejected = m.at("dropped_rejected").get<std::uint64_t>();
-  n.messages.dropped_newest = m.at("dropped_newest").get<std::uint64_t>();
-  n.messages.dropped_oldest = m.at("dropped_oldest").get<std::uint64_t>();
-  n.messages.dead_letters = m.at("dead_letters").get<std::uint64_t>();
+  n.messages.sent = whole<std::uint64_t>(m.at("sent"));
+  n.messages.delivered = whole<std::uint64_t>(m.at("delivered"));
+  n.messages.dropped = whole<std::uint64_t>(m.at("dropped"));
+  n.messages.dropped_rejected = whole<std::uint64_t>(m.at("dropped_rejected"));
+  n.messages.dropped_newest = whole<std::uint64_t>(m.at("dropped_newest"));
+  n.messages.dropped_oldest = whole<std::uint64_t>(m.at("dropped_oldest"));
+  n.messages.dead_letters = whole<std::uint64_t>(m.at("dead_letters"));
   n.messages.shed = m.value("shed", std::uint64_t{0});
-  n.messages.late_replies = m.at("late_replies").get<std::uint64_t>();
+  n.messages.late_replies = whole<std::uint64_t>(m.at("late_replies"));
   auto& g = j.at("gc");
-  n.gc = {g.at("minor_runs").get<std::uint64_t>(), g.at("major_runs").get<std::uint64_t>(),
-          g.at("bytes_reclaimed").get<std::uint64_t>(), g.at("heap_bytes").get<std::uint64_t>()};
+  n.gc = {whole<std::uint64_t>(g.at("minor_runs")), whole<std::uint64_t>(g.at("major_runs")),
+          whole<std::uint64_t>(g.at("bytes_reclaimed")), whole<std::uint64_t>(g.at("heap_bytes"))};
   auto& mem = j.at("memory");
-  n.memory = {mem.at("processes_bytes").get<std::uint64_t>(), mem.at("heaps_bytes").get<std::uint64_t>(),
-              mem.at("binary_bytes").get<std::uint64_t>(), mem.at("resident_bytes").get<std::uint64_t>()};
+  n.memory = {whole<std::uint64_t>(mem.at("processes_bytes")), whole<std::uint64_t>(mem.at("heaps_bytes")),
+              whole<std::uint64_t>(mem.at("binary_bytes")), whole<std::uint64_t>(mem.at("resident_bytes"))};
   auto& p = j.at("ports");
-  n.ports = {p.at("open").get<std::uint64_t>(), p.at("accepted").get<std::uint64_t>(),
-             p.at("bytes_in").get<std::uint64_t>(), p.at("bytes_out").get<std::uint64_t>()};
+  n.ports = {whole<std::uint64_t>(p.at("open")), whole<std::uint64_t>(p.at("accepted")),
+             whole<std::uint64_t>(p.at("bytes_in")), whole<std::uint64_t>(p.at("bytes_out"))};
   for (auto& v : j.value("valves", json::array()))
     n.valves.push_back({v.at("id").get<std::string>(), v.at("pressure").get<double>(), v.at("shadow").get<bool>(),
-                        v.at("override").get<std::string>(), v.at("offered").get<std::uint64_t>(),
-                        v.at("shed").get<std::uint64_t>(), v.at("would_shed").get<std::uint64_t>()});
+                        v.at("override").get<std::string>(), whole<std::uint64_t>(v.at("offered")),
+                        whole<std::uint64_t>(v.at("shed")), whole<std::uint64_t>(v.at("would_shed"))});
   for (auto& a : j.at("alarms"))
     n.alarms.push_back({a.at("id").get<std::string>(), a.at("source").get<std::string>(),
                         a.at("severity").get<std::string>(), a.at("description").get<std::string>(),
-                        a.at("raised_at_ms").get<std::uint64_t>(), a.at("acknowledged").get<bool>()});
+                        whole<std::uint64_t>(a.at("raised_at_ms")), a.at("acknowledged").get<bool>()});
   return n;
 }
 

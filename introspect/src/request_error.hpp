@@ -23,6 +23,7 @@ inline constexpr const char* too_large = "too_large";            ///< a frame pa
 struct request_error {
   std::string code;
   std::string message;
+  std::string exit_reason = {};  ///< noproc about a process that ended lately: why (docs/protocol.md)
 };
 
 }  // namespace agner::introspect

@@ -146,6 +146,8 @@ void session::dispatch(const json& req, const json& id, const std::string& op) {
       return alarm_request(req, id, op);
     return admin(req, id, op);
   } catch (const request_error& e) {
+    if (stage_ == stage::ready && !e.exit_reason.empty())
+      return send({{"id", id}, {"ok", false}, {"code", e.code}, {"error", e.message}, {"exit_reason", e.exit_reason}});
     return stage_ == stage::ready ? fail(id, e.code.c_str(), e.message) : fail_and_close(id, e.code.c_str(), e.message);
   } catch (const json::exception&) {  // a field reader missed a case: say so without the library's text
     return stage_ == stage::ready ? fail(id, codes::bad_request, fmt::format("bad request: a field of {} has the wrong type", op.substr(0, 64)))
