@@ -339,8 +339,8 @@ exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
   for (std::size_t i = 0; i < s.opts.processes.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
       if (s.opts.processes[i] == s.opts.processes[j])
-        throw std::runtime_error(fmt::format("per-process metrics name '{}' twice: give each name once",
-                                             escaped_for_message(s.opts.processes[i])));
+        throw std::runtime_error(fmt::format("per-process metrics name {:?} twice: give each name once",
+                                             s.opts.processes[i]));
   const auto& h = s.opts.http;
   if (h.max_connections < 1 || h.max_request_bytes < 1024)
     throw std::runtime_error(fmt::format("metrics server: max_connections must be at least 1 and max_request_bytes at least 1024, not {} and {}",

@@ -99,4 +99,6 @@ TEST_CASE("the exporter listens on loopback only, and says why it cannot listen"
   o = loopback();
   o.processes.assign(51, "x");
   CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("at most 50 names"), std::runtime_error);
+  o.processes = {"ledger", "slow_consumer", "ledger"};  // two sets of series with one identity
+  CHECK_THROWS_WITH_AS(exporter::exporter(rt, o), doctest::Contains("\"ledger\" twice"), std::runtime_error);
 }
