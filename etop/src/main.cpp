@@ -349,6 +349,8 @@ int interactive(const options& o) {
     in.details = details && v.current == screen::inspect ? &*details : nullptr;
     in.link = link.status(now_s());
     in.unicode = term.unicode();
+    in.wall_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count());
     const frame f = render(in, v, term.width(), term.height());
     term.draw(f);
     // Keep what the screen showed: the selection in view after a resize or a shorter refresh.

@@ -357,7 +357,7 @@ frame alarms_screen(const render_input& in, const view_state& v, int width, int 
     std::vector<std::string> entries;
     for (auto& a : n.alarms)
       entries.push_back(fmt::format("  [{}{}] {}  {}  ({}, raised {})", a.severity, a.acknowledged ? ", acked" : "", a.id,
-                                    a.description, a.source, a.raised_at_ms ? "at " + std::to_string(a.raised_at_ms / 1000) + " s" : "-"));
+                                    a.description, a.source, a.raised_at_ms ? "at " + local_time(a.raised_at_ms, in.wall_ms) : "-"));
     for (auto& valve : n.valves)
       entries.push_back(fmt::format("  {}  pressure {:.0f}%  {}{}  offered {}  shed {}{}", valve.id, valve.pressure * 100,
                                     valve.override_mode, valve.override_mode == "automatic" ? "" : " (override)",
