@@ -48,7 +48,9 @@ pid session::target(const json& req) {
     const std::string text = fields::text(req, "pid", 1, 64, "");
     auto p = parse_pid(text);
     if (!p) throw request_error{codes::bad_request, "pid must look like <0.I.S>, for example <0.5.1>"};
-    if (!resolve(srv_.rt, text)) throw request_error{codes::noproc, fmt::format("no such process: {}", *p)};
+    // A pid that ended lately goes on to its request, which answers noproc with the exit reason.
+    if (!resolve(srv_.rt, text) && !srv_.rt.exit_reason(*p))
+      throw request_error{codes::noproc, fmt::format("no such process: {}", *p)};
     return *p;
   }
   const std::string name = fields::text(req, "name", 1, 256, "");

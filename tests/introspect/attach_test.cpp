@@ -61,7 +61,7 @@ TEST_CASE("process_info over the wire: a live, a dead and an unresponsive proces
   pid gone = node.rt.spawn_fn([](context& ctx, message&) { ctx.exit(); });
   node.rt.send(gone, 0);
   REQUIRE(eventually([&] { return !node.rt.process_info(gone); }));
-  CHECK_THROWS_WITH_AS(c.process_info(fmt::format("{}", gone)), doctest::Contains("no such process: <0."), client_error);
+  CHECK_THROWS_WITH_AS(c.process_info(fmt::format("{}", gone)), doctest::Contains("exited: normal"), client_error);  // the node remembers why
   CHECK_THROWS_WITH_AS(c.process_info("nobody"), "no such process: nobody", client_error);
 
   std::latch entered(1), release(1);
