@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -80,6 +81,19 @@ std::string short_type(std::string s) {
   if (auto lt = s.find('<'); lt != std::string::npos) s = s.substr(0, lt) + "<…>";
   const auto cut = s.rfind("::", s.find('<'));
   return cut == std::string::npos ? s : s.substr(cut + 2);
+}
+
+std::string local_time(std::uint64_t at_ms, std::uint64_t now_ms) {
+  const auto local = [](std::uint64_t ms) {
+    const auto t = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    localtime_r(&t, &tm);
+    return tm;
+  };
+  const std::tm at = local(at_ms), now = local(now_ms);
+  const std::string clock = fmt::format("{:02}:{:02}:{:02}", at.tm_hour, at.tm_min, at.tm_sec);
+  if (at.tm_year == now.tm_year && at.tm_yday == now.tm_yday) return clock;
+  return fmt::format("{:04}-{:02}-{:02} {}", at.tm_year + 1900, at.tm_mon + 1, at.tm_mday, clock);
 }
 
 std::string bar(double fraction, int width) {

@@ -37,7 +37,7 @@ void node_link::refused_credentials(const std::string& why) const {
   if (why.find("authentication failed") != std::string::npos)
     throw fatal_error(fmt::format(
         "{} refused the {} role with the key in {}: the key is wrong, or it is the key of another role "
-        "(a viewer key attaches only with --role viewer); not retrying, so as not to trip the node's lockout",
+        "(a viewer key attaches only with --role viewer); retrying with the same key cannot help, so etop stops",
         where, target_.role, target_.cookie_file));
   throw fatal_error(fmt::format("{}: cannot attach as {} with the key in {}: {}", where, target_.role,
                                 target_.cookie_file, why));

@@ -21,7 +21,7 @@ struct target {
 };
 
 /// A failure retrying cannot fix (a wrong key, a role the key does not grant, an unreadable cookie
-/// file, a lockout): what() is the sentence for the operator, naming the role and the key file.
+/// file): what() is the sentence for the operator, naming the role and the key file.
 class fatal_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -33,7 +33,7 @@ class node_link {
   explicit node_link(target t) : target_(std::move(t)) {}
 
   /// Attaches if not attached and a retry is due. True when attached. Throws fatal_error when the
-  /// node refused the credentials (retrying would only trip its lockout).
+  /// node refused the credentials (retrying with the same key cannot help).
   bool ensure(double now_s);
   /// The node's figures and its top `n` rows for the view (sort and filter). Nullopt when the link
   /// is down (the reason is kept for the header) or when the node refused the request while staying

@@ -2,12 +2,14 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -38,6 +40,7 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
   --lines N            batch: rows per refresh (default 20)
   --inspect PID|NAME   print one process (with --json: as JSON) and exit
   --help               this text
+  Each option that takes a value also takes it as --option=VALUE.
 Keys: h inside etop, or docs/etop.md.
 )";
 
@@ -118,7 +121,24 @@ options parse(int argc, char** argv) {
   options o;
   std::string node, cookie, role = "admin";
   if (const char* home = std::getenv("HOME")) cookie = fmt::format("{}/.config/agner/cookie", home);
-  std::vector<std::string> args(argv + 1, argv + argc);
+  // --opt=value is --opt value, as agner-node and agner-ctl take it: split before parsing.
+  static const std::string_view with_value[] = {"--interval", "--cookie-file", "--role", "--iterations",
+                                                "--lines",    "--sort",        "--inspect"};
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto eq = a.find('=');
+    if (!a.starts_with("--") || eq == std::string::npos) {
+      args.push_back(a);
+      continue;
+    }
+    const std::string name = a.substr(0, eq);
+    if (std::find(std::begin(with_value), std::end(with_value), name) == std::end(with_value))
+      fail(name == "--batch" || name == "--json" || name == "--help" ? fmt::format("{} takes no value", name)
+                                                                     : fmt::format("unknown option '{}'", name));
+    args.push_back(name);
+    args.push_back(a.substr(eq + 1));
+  }
   auto value = [&](std::size_t& i) -> const std::string& {
     if (i + 1 >= args.size()) fail(fmt::format("{} needs a value", args[i]));
     return args[++i];
@@ -329,6 +349,8 @@ int interactive(const options& o) {
     in.details = details && v.current == screen::inspect ? &*details : nullptr;
     in.link = link.status(now_s());
     in.unicode = term.unicode();
+    in.wall_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch()).count());
     const frame f = render(in, v, term.width(), term.height());
     term.draw(f);
     // Keep what the screen showed: the selection in view after a resize or a shorter refresh.

@@ -302,10 +302,9 @@ frame inspect_screen(const render_input& in, const view_state& v, int width, int
       f.reversed.push_back(static_cast<int>(f.lines.size()));
       f.lines.push_back(fit(dead_line(*d), width));
     }
-    for (auto& l : detail_lines(d->last)) {
-      // Long lines (a supervisor's state lists every child) wrap, up to four screen lines.
-      for (auto& piece : wrap(l, std::max(1, width), 4)) f.lines.push_back(std::move(piece));
-    }
+    // Every line is cut to the width with '~' (finish() does it), as in the table: a wrapped line
+    // (a supervisor's state lists every child) pushed the go-to list off a short screen.
+    for (auto& l : detail_lines(d->last)) f.lines.push_back(std::move(l));
     const auto near = neighbours(*d);
     if (d->last.responsive) {
       const auto& p = d->last.report;
@@ -313,6 +312,10 @@ frame inspect_screen(const render_input& in, const view_state& v, int width, int
                                     pid_list(p.monitored_by)));
     }
     if (!near.empty()) {
+      // The go-to title and the selected entry always show: on a screen too short for everything,
+      // the last detail lines give way to them.
+      const auto room = static_cast<std::size_t>(std::max(0, height - 1 - 2));
+      if (f.lines.size() > room) f.lines.resize(room);
       // The go-to list scrolls: it gets what is left above the footer, keeping a line for the
       // queue's title and one message.
       const int left = height - 1 - static_cast<int>(f.lines.size()) - 1 - (d->last.responsive ? 2 : 0);
@@ -354,7 +357,7 @@ frame alarms_screen(const render_input& in, const view_state& v, int width, int 
     std::vector<std::string> entries;
     for (auto& a : n.alarms)
       entries.push_back(fmt::format("  [{}{}] {}  {}  ({}, raised {})", a.severity, a.acknowledged ? ", acked" : "", a.id,
-                                    a.description, a.source, a.raised_at_ms ? "at " + std::to_string(a.raised_at_ms / 1000) + " s" : "-"));
+                                    a.description, a.source, a.raised_at_ms ? "at " + local_time(a.raised_at_ms, in.wall_ms) : "-"));
     for (auto& valve : n.valves)
       entries.push_back(fmt::format("  {}  pressure {:.0f}%  {}{}  offered {}  shed {}{}", valve.id, valve.pressure * 100,
                                     valve.override_mode, valve.override_mode == "automatic" ? "" : " (override)",

@@ -88,6 +88,10 @@ terminal::terminal() {
   cbreak();
   noecho();
   keypad(stdscr, TRUE);
+  // terminfo knows one form of Home and End per terminal, but tmux, screen, rxvt and the Linux
+  // console send others whatever TERM says: without these, ESC [ H arrives as Esc then 'H'.
+  for (const char* seq : {"\033[1~", "\033[7~", "\033[H", "\033OH"}) define_key(seq, KEY_HOME);
+  for (const char* seq : {"\033[4~", "\033[8~", "\033[F", "\033OF"}) define_key(seq, KEY_END);
   set_escdelay(25);
   curs_set(0);
 }
@@ -136,8 +140,10 @@ int terminal::key(int ms) {
     case KEY_RIGHT: return keys::right;
     case KEY_PPAGE: return keys::page_up;
     case KEY_NPAGE: return keys::page_down;
-    case KEY_HOME: return keys::home;
-    case KEY_END: return keys::end;
+    case KEY_HOME:
+    case KEY_FIND: return keys::home;    // ESC [ 1 ~ where terminfo calls it Find
+    case KEY_END:
+    case KEY_SELECT: return keys::end;   // ESC [ 4 ~ where terminfo calls it Select
     case KEY_BACKSPACE:
     case 127:
     case 8: return keys::backspace;

@@ -19,6 +19,14 @@ out=$("$etop" --batch --iterations 2 --interval 0.3 --lines 5 --sort memory "$so
 grep -q 'MEMORY' <<<"$out" || fail "no MEMORY column"
 grep -q 'reds/s' <<<"$out" || fail "no rates line"
 
+echo "== --option=value means --option value; a flag given a value is refused"
+out=$("$etop" --batch --iterations=2 --interval=0.3 --lines=5 --sort=memory "$sock")
+[ "$(grep -c '^<0\.' <<<"$out")" -eq 10 ] || fail "--opt=value: expected ten rows: $out"
+grep -q 'MEMORY' <<<"$out" || fail "--sort=memory: no MEMORY column"
+grep -q 'workload_sup' <<<"$("$etop" --inspect=workload_sup "$sock")" || fail "--inspect=workload_sup did not inspect"
+rc=0; err=$("$etop" --batch=yes "$sock" 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 2 ] && grep -q -- "--batch takes no value" <<<"$err" || fail "--batch=yes: rc $rc, $err"
+
 echo "== one refresh already has rates: a busy node is not shown idle"
 out=$("$etop" --batch --iterations 1 "$sock")
 grep -qE 'reds/s [0-9]' <<<"$out" || fail "no reductions rate: $out"

@@ -1,6 +1,8 @@
 // etop's pure parts: formatting, sorting, keys and layout, tested without a terminal.
 #include <doctest/doctest.h>
 
+#include <ctime>
+
 #include "agner/etop/format.hpp"
 #include "agner/etop/render.hpp"
 #include "agner/etop/view.hpp"
@@ -53,6 +55,20 @@ TEST_CASE("big numbers fit a column: counts, bytes, durations and rates") {
   CHECK(rate(0.5) == "0.5");
   CHECK(rate(1234.5) == "1234");
   CHECK(rate(12345678) == "12.3M");
+}
+
+TEST_CASE("an alarm's time shows as local time, with the date when it is not today") {
+  std::tm tm{};
+  tm.tm_year = 2026 - 1900;
+  tm.tm_mon = 10;
+  tm.tm_mday = 29;
+  tm.tm_hour = 14;
+  tm.tm_min = 3;
+  tm.tm_sec = 7;
+  tm.tm_isdst = -1;
+  const auto at_ms = static_cast<std::uint64_t>(std::mktime(&tm)) * 1000 + 250;
+  CHECK(local_time(at_ms, at_ms + 3600 * 1000) == "14:03:07");
+  CHECK(local_time(at_ms, at_ms + 30 * 3600 * 1000) == "2026-11-29 14:03:07");
 }
 
 TEST_CASE("fit pads or cuts to the exact width, counting UTF-8 characters") {

@@ -73,6 +73,25 @@ wait_for "PID▼"
 row1=$(screen | grep -A1 "^PID" | tail -1)
 [[ $row1 != "<0.0.0>"* ]] || fail "I did not invert: $row1"
 
+echo "== Home and End in each form terminals send (tmux: ESC [ 1 ~, ESC [ H ...); inspect keeps them"
+for end_seq in $'\e[4~' $'\e[F' $'\e[8~' $'\eOF'; do
+  keys -l "$end_seq"
+  keys Enter
+  wait_for "process <0.0.0>"          # PID▼: the root supervisor is the last row
+  for seq in $'\e[4~' $'\e[F' $'\e[1~' $'\e[H'; do keys -l "$seq"; done
+  sleep 0.3
+  screen | grep -qF "process <0.0.0>" || fail "Home/End left the inspect view"
+  keys Escape
+  wait_for "PID▼"
+done
+for home_seq in $'\e[1~' $'\e[H' $'\e[7~' $'\eOH'; do
+  keys -l "$home_seq"
+  keys Enter
+  wait_for "process ${row1%% *}"
+  keys Escape
+  wait_for "PID▼"                     # ESC [ H was not read as Esc then H (sort by heap)
+done
+
 echo "== filter: / worker_3 Enter leaves one row"
 keys / w o r k e r _ 3 Enter
 wait_for 'filter: "worker_3"'

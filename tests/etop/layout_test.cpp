@@ -1,5 +1,6 @@
 // etop on small, narrow and resized terminals, first samples, and a process that dies while inspected.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <string>
 #include <vector>
@@ -179,6 +180,34 @@ TEST_CASE("the inspect view's go-to list scrolls so that the selected entry is a
   CHECK(counted);
   CHECK(on_key(v, keys::enter, {}, &d, f.page).what == outcome::refresh);
   CHECK(v.inspecting.back() == pid{26, 0});
+}
+
+TEST_CASE("the inspect view cuts long lines at 60x16 and always shows the selected go-to entry") {
+  auto s = busy_sample(6);
+  inspected d;
+  d.last.row.id = pid{0, 0};
+  d.last.row.registered_name = "workload_sup";
+  d.last.row.behaviour = "supervisor";
+  d.last.responsive = true;
+  d.last.report.state = "one_for_one; children: worker_1 <0.1.0>, worker_2 <0.2.0>, worker_3 <0.3.0>, "
+                        "slow_consumer <0.4.0>, producer <0.5.0>";
+  for (std::uint32_t i = 1; i <= 5; ++i) d.last.report.links.push_back(pid{i, 0});
+  render_input in;
+  in.now = &s;
+  in.details = &d;
+  view_state v;
+  v.current = screen::inspect;
+  v.inspecting = {pid{0, 0}};
+  for (std::uint32_t i = 1; i <= 5; ++i) {
+    const frame f = render(in, v, 60, 16);
+    CHECK(f.lines.size() == 16);
+    for (auto& l : f.lines) CHECK(display_width(l) <= 60);
+    CHECK(selected_line_starts(f, fmt::format("  <0.{}.0>", i)));
+    bool state_cut = false;
+    for (auto& l : f.lines) state_cut |= l.starts_with("state: one_for_one") && l.ends_with("~");
+    CHECK(state_cut);
+    on_key(v, keys::down, {}, &d, f.page);
+  }
 }
 
 TEST_CASE("rates, scheduler use and REDS show '-' until there are two samples") {

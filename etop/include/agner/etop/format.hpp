@@ -14,6 +14,9 @@ std::string bytes(std::uint64_t n);
 std::string millis(std::uint64_t ms);
 /// Uptime: 3725 s -> "1h02m05s", 90061 s -> "1d01h01m".
 std::string uptime(std::uint64_t seconds);
+/// A wall-clock instant (ms since the epoch) in local time: "14:03:07" when it falls on the same
+/// local day as `now_ms`, else "2026-11-29 14:03:07". Reads the time zone (localtime_r); thread-safe.
+std::string local_time(std::uint64_t at_ms, std::uint64_t now_ms);
 /// A rate per second: 0.5 -> "0.5", 1234.5 -> "1235", 12345678 -> "12.3M".
 std::string rate(double per_second);
 /// printable(`text`) cut or padded to exactly `width` display columns (see text.hpp); a cut ends in

@@ -1,6 +1,7 @@
 #pragma once
 /// etop's frames as plain text: the terminal layer only copies them to the screen, batch mode
 /// prints them, tests read them.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ struct render_input {
   const inspected* details = nullptr;              ///< the inspected process, when inspecting
   connection link;
   bool unicode = true;
+  std::uint64_t wall_ms = 0;  ///< the wall clock now (ms since the epoch): an alarm raised today shows its time only
 };
 
 /// The whole screen for `v` at `width` x `height`. On a short terminal the header gives up lines
