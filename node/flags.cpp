@@ -143,6 +143,11 @@ node_options parse_node_flags(int argc, char** argv, const std::string& program,
   CLI::App app(description, program);
   app.allow_extras();  // reported below as "unknown flag --x", with the flag's name
   add_node_flags(app, o);
+  parse_or_exit(app, argc, argv, program);
+  return o;
+}
+
+void parse_or_exit(CLI::App& app, int argc, char** argv, const std::string& program) {
   try {
     app.parse(argc, argv);
     if (!app.remaining().empty()) throw CLI::ExtrasError(app.remaining());
@@ -154,7 +159,6 @@ node_options parse_node_flags(int argc, char** argv, const std::string& program,
                  program.c_str(), program.c_str());
     std::exit(2);
   }
-  return o;
 }
 
 std::string describe(const CLI::ParseError& e, const CLI::App& app) {

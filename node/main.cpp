@@ -52,17 +52,7 @@ options parse(int argc, char** argv) {
          "then, one that hibernates) or none")
       ->type_name("synthetic|none")
       ->default_str("synthetic");
-  try {
-    app.parse(argc, argv);
-    if (!app.remaining().empty()) throw CLI::ExtrasError(app.remaining());
-  } catch (const CLI::CallForHelp&) {
-    std::fputs(app.help().c_str(), stdout);
-    std::exit(0);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "agner-node: %s\nusage: agner-node [OPTIONS]; agner-node --help lists them\n",
-                 agner::node::describe(e, app).c_str());
-    std::exit(2);
-  }
+  agner::node::parse_or_exit(app, argc, argv, "agner-node");
   if (!check.empty()) {
     auto errors = agner::node::check_rules(check);
     for (auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());

@@ -24,7 +24,7 @@ wait_for 30 grep -q listening "$W/blackhole.out" || { echo "FAIL: the hung peer 
 wait_for 60 test -S "$W/node.sock" || { echo "FAIL: the node did not start"; cat "$W/node.err"; exit 1; }
 HERE="$HERE" python3 - "$W" <<'PY'
 import json, os, socket, sys, time
-sys.path.insert(0, os.environ["HERE"])
+sys.path.insert(0, os.path.dirname(os.environ["HERE"]))  # tests/cases/proto.py
 from proto import Node
 w = sys.argv[1]
 def wait_for(seconds, cond):

@@ -10,7 +10,7 @@ for _ in $(seq 1 1200); do [ -S "$W/node.sock" ] && curl -sf -o /dev/null http:/
 # (bounded) until the protocol shows both alarms.
 HERE="$HERE" python3 - "$W/node.sock" <<'PY'
 import os, sys, time
-sys.path.insert(0, os.environ["HERE"])
+sys.path.insert(0, os.path.dirname(os.environ["HERE"]))  # tests/cases/proto.py
 from proto import Node
 n = Node(sys.argv[1])
 for name in ("ledger", "slow_consumer"): n.call("suspend", name=name)

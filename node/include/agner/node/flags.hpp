@@ -36,6 +36,11 @@ void add_node_flags(CLI::App& app, node_options& o);
 /// like a flag, else CLI11's own message (e.g. "--name: 1 required TEXT missing").
 std::string describe(const CLI::ParseError& e, const CLI::App& app);
 
+/// Parses argv into `app` (whose flags the caller added: the standard ones and its own). Prints the
+/// help and exits 0 on --help; prints "PROGRAM: SENTENCE" and a usage line to stderr and exits 2 on
+/// a bad flag or value. Not thread-safe (call it while setting up).
+void parse_or_exit(CLI::App& app, int argc, char** argv, const std::string& program);
+
 /// For a program that needs no flags of its own: parses argv with the standard node flags into a
 /// node_options whose `program` is `program`. Prints the help and exits 0 on --help; prints
 /// "PROGRAM: SENTENCE" and a usage line to stderr and exits 2 on a bad flag. Call it from main
