@@ -28,6 +28,7 @@ struct load_options {
   double attempt_timeout_s = 30;   ///< an attempt with no status block by then fails with reason "timeout"
   std::string user_prefix = "u";
   std::size_t workers = 0;         ///< 0: as many as the socket limit needs
+  bool exit_when_connected = false; ///< stop once every client has its status block or has failed
   // Worker mode (set by the parent process only): this process serves clients [first, first+count).
   int worker_index = -1;
   std::size_t first_client = 0;
@@ -53,6 +54,8 @@ struct load_report {
   std::uint64_t interval_events = 0; ///< event blocks in the last interval
   double interval_s = 0;
   std::uint64_t gaps = 0;            ///< blocks whose seq was not the previous + 1, or no status first
+  std::uint64_t lost = 0;            ///< events skipped by those gaps (seq jumps), plus blocks out of order
+  double last_subscribed_s = 0;      ///< seconds from the start to the last status block received
   std::uint64_t malformed = 0;       ///< blocks without a parsable header, seq or at_us
   std::uint64_t bytes = 0;
   std::map<std::string, match_seen> matches;
@@ -71,7 +74,7 @@ struct load_report {
 load_report run_clients(const load_options& o, std::size_t first, std::size_t count, int worker,
                         const std::function<void(const load_report&)>& progress);
 
-/// One progress line: "connected N connecting N ended N failed N (reason N ...) events/s N
+/// One progress line: "connected N connecting N ended N failed N (reason N ...) events N events/s N gaps N
 /// latency p50 Xms p99 Xms max Xms".
 std::string progress_line(const load_report& r, double elapsed_s);
 

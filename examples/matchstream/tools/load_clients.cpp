@@ -198,14 +198,19 @@ class engine {
     auto& seen = seen_[c.match];
     if (c.state == phase::attempting) {
       if (kind != "status") ++report_.gaps;  // the first block must be the match as it stands
+      report_.last_subscribed_s = std::chrono::duration<double>(steady::now() - started_).count();
       c.state = phase::streaming;
       --report_.connecting;
       ++report_.connected;
       ++report_.subscribed;
       c.last_seq = seq;
       start_more();
+      if (o_.exit_when_connected && next_ == clients_.size() && report_.connecting == 0) close_all();
     } else {
-      if (seq != c.last_seq + 1) ++report_.gaps;
+      if (seq != c.last_seq + 1) {
+        ++report_.gaps;
+        report_.lost += seq > c.last_seq + 1 ? static_cast<std::uint64_t>(seq - c.last_seq - 1) : 1;
+      }
       c.last_seq = seq;
       ++report_.events;
       ++interval_events_;
@@ -223,6 +228,7 @@ class engine {
   void fail(client& c, const std::string& reason) {
     ++report_.failed[reason];
     finish(c);
+    if (o_.exit_when_connected && !stopping_ && next_ == clients_.size() && report_.connecting == 0) close_all();
   }
 
   void finish(client& c) {
@@ -270,17 +276,19 @@ class engine {
     interval_latency_.clear();
     last_tick_ = now;
     double elapsed = std::chrono::duration<double>(now - started_).count();
-    if (o_.duration_s > 0 && elapsed >= o_.duration_s) {
-      // The run is over: close every client still streaming or attempting (not failures).
-      for (auto& c : clients_) {
-        if (c->state == phase::streaming) --report_.connected;
-        if (c->state == phase::attempting) --report_.connecting;
-        c->state = phase::done;
-        boost::system::error_code ignored;
-        c->sock.close(ignored);
-      }
-      stop();
+    if (o_.duration_s > 0 && elapsed >= o_.duration_s) close_all();
+  }
+
+  // The run is over: close every client still streaming or attempting (not failures).
+  void close_all() {
+    for (auto& c : clients_) {
+      if (c->state == phase::streaming) --report_.connected;
+      if (c->state == phase::attempting) --report_.connecting;
+      c->state = phase::done;
+      boost::system::error_code ignored;
+      c->sock.close(ignored);
     }
+    stop();
   }
 
   const load_options& o_;

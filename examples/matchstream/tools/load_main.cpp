@@ -63,6 +63,7 @@ std::vector<load_report> run_workers(const load_options& o, std::size_t workers,
                                      "--duration",        fmt::format("{}", o.duration_s),
                                      "--attempt-timeout", fmt::format("{}", o.attempt_timeout_s),
                                      "--user-prefix",     o.user_prefix,
+                                     "--exit-when-connected=" + std::string(o.exit_when_connected ? "true" : "false"),
                                      "--worker-index",    std::to_string(w),
                                      "--first-client",    std::to_string(first)};
     first += count;
@@ -171,6 +172,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 256));
   app.add_option("--attempt-timeout", o.attempt_timeout_s, "seconds an attempt may take before it fails (default 30)")
       ->check(CLI::Range(0.1, 3600.0));
+  app.add_flag("--exit-when-connected", o.exit_when_connected,
+               "stop once every client has its status block or has failed (to measure connecting)");
   app.add_option("--user-prefix", o.user_prefix, "user names are PREFIX<i> (default u)");
   app.add_option("--worker-index", o.worker_index)->group("");
   app.add_option("--first-client", o.first_client)->group("");

@@ -11,7 +11,8 @@ nlohmann::json load_report::to_json() const {
   return {{"worker", worker},         {"clients", clients},     {"connected", connected},
           {"connecting", connecting}, {"subscribed", subscribed}, {"ended", ended},
           {"failed", failed},         {"events", events},       {"interval_events", interval_events},
-          {"interval_s", interval_s}, {"gaps", gaps},           {"malformed", malformed},
+          {"interval_s", interval_s}, {"gaps", gaps},           {"lost", lost},
+          {"last_subscribed_s", last_subscribed_s}, {"malformed", malformed},
           {"bytes", bytes},           {"matches", m},           {"latency", latency.to_json()}};
 }
 
@@ -28,6 +29,8 @@ load_report load_report::from_json(const nlohmann::json& j) {
   r.interval_events = j.at("interval_events").get<std::uint64_t>();
   r.interval_s = j.at("interval_s").get<double>();
   r.gaps = j.at("gaps").get<std::uint64_t>();
+  r.lost = j.at("lost").get<std::uint64_t>();
+  r.last_subscribed_s = j.at("last_subscribed_s").get<double>();
   r.malformed = j.at("malformed").get<std::uint64_t>();
   r.bytes = j.at("bytes").get<std::uint64_t>();
   for (const auto& [id, s] : j.at("matches").items())
@@ -47,6 +50,8 @@ void load_report::merge(const load_report& o) {
   interval_events += o.interval_events;
   interval_s = std::max(interval_s, o.interval_s);
   gaps += o.gaps;
+  lost += o.lost;
+  last_subscribed_s = std::max(last_subscribed_s, o.last_subscribed_s);
   malformed += o.malformed;
   bytes += o.bytes;
   for (const auto& [id, s] : o.matches) {
@@ -79,9 +84,9 @@ std::string progress_line(const load_report& r, double elapsed_s) {
   if (!reasons.empty()) reasons += ")";
   double rate = r.interval_s > 0 ? static_cast<double>(r.interval_events) / r.interval_s : 0.0;
   return fmt::format(
-      "matchstream-load: {:.0f}s connected {} connecting {} ended {} failed {}{} events/s {:.0f} gaps {} "
+      "matchstream-load: {:.0f}s connected {} connecting {} ended {} failed {}{} events {} events/s {:.0f} gaps {} "
       "latency p50 {} p99 {} max {}",
-      elapsed_s, r.connected, r.connecting, r.ended, failed_total(r), reasons, rate, r.gaps,
+      elapsed_s, r.connected, r.connecting, r.ended, failed_total(r), reasons, r.events, rate, r.gaps,
       ms(r.latency.percentile_us(0.50)), ms(r.latency.percentile_us(0.99)), ms(r.latency.max_us()));
 }
 
@@ -96,6 +101,7 @@ nlohmann::json summary_json(const load_report& total, const std::vector<load_rep
                           {"failed", w.failed},
                           {"events", w.events},
                           {"gaps", w.gaps},
+                          {"lost", w.lost},
                           {"latency_ms", latency_json(w.latency)}});
   nlohmann::json m = nlohmann::json::object();
   for (const auto& [id, s] : total.matches) m[id] = {{"clients_ended", s.clients_ended}, {"last_seq", s.last_seq}};
@@ -110,6 +116,8 @@ nlohmann::json summary_json(const load_report& total, const std::vector<load_rep
           {"events", total.events},
           {"events_per_s", elapsed_s > 0 ? static_cast<double>(total.events) / elapsed_s : 0.0},
           {"gaps", total.gaps},
+          {"lost", total.lost},
+          {"connect_s", total.last_subscribed_s},
           {"malformed", total.malformed},
           {"bytes", total.bytes},
           {"latency_ms", latency_json(total.latency)},
