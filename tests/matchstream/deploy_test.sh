@@ -25,6 +25,9 @@ for v in ["admission", "subscribe"]:
     assert valves[v]["mode"] == "enforce", f"valve {v} is not enforcing"
 assert "clients_near_capacity" in valves["admission"]["triggers"], "clients near capacity does not close admission"
 assert "match_queue_long" in valves["subscribe"]["triggers"], "a long match queue does not close subscribe"
+slow = [a for a in alarms.values() if a["metric"] == "business:matchstream_delivery_latency_seconds"]
+assert slow and slow[0].get("mean_over_ms"), "no alarm on the delivery latency's recent mean"
+assert all(slow[0]["id"] in v["triggers"] for v in valves.values()), "slow delivery does not drive both valves"
 PY
 # A broken copy must fail, so the check above can fail.
 sed 's/"process:message_queue_len"/"process:queue"/' deploy/matchstream-rules.json >"$dir/bad.json"
