@@ -26,6 +26,7 @@ def fail(why):
 class Server:
     def __init__(self, bin_dir, tmp, db=":memory:", extra=()):
         self.tmp = tmp
+        self.bin_dir = bin_dir
         self.sock = os.path.join(tmp, "ms.sock")
         args = [os.path.join(bin_dir, "matchstream"), "--name", "mscheck", "--listen", "127.0.0.1:0", "--http",
                 "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--socket", self.sock, "--db", db,
@@ -168,6 +169,16 @@ def scenario_session(srv):
             or f["home_score"] != "0" or f["period"] != "first":
         fail("the first block is not the status: %r" % raw)
     srv.wait_metric("matchstream_clients_connected", "", 1)
+    # The process names an operator reads in etop, and what a match says about itself.
+    info = subprocess.run([os.path.join(srv.bin_dir, "agner-ctl"), srv.sock, "info", "match:m1"], capture_output=True,
+                          text=True, timeout=DEADLINE)
+    if "state: match m1: elp 0 - 0 tig, first, seq 1, 1 subscribers" not in info.stdout:
+        fail("agner-ctl info match:m1 does not describe the match: " + info.stdout + info.stderr)
+    top = subprocess.run([os.path.join(srv.bin_dir, "agner-ctl"), srv.sock, "top", "--n", "100"], capture_output=True,
+                         text=True, timeout=DEADLINE).stdout
+    for name in ("matchstream_sup", "match_sup", "user_sup", "user_sup_0", "user_sup_15", "client_listener", "store", "match:m1"):
+        if not re.search(r"\s%s\s" % re.escape(name), top):
+            fail("no process named %s in agner-ctl top: %s" % (name, top))
     events = [{"kind": "goal", "team": "tig", "player": 7}, {"kind": "card", "team": "elp", "player": 25, "card": "red"},
               {"kind": "substitution", "team": "elp", "player_out": 14, "player_in": [21, "Silva"]},
               {"kind": "period", "period": "second"}, {"kind": "shot", "team": "tig", "player": 99, "x": 1.5}]
