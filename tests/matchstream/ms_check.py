@@ -240,6 +240,21 @@ def refused(srv, first, want, reason):
     srv.wait_metric("matchstream_connections_refused_total", '{reason="%s"}' % reason, 1)
 
 
+def check_flags(bin_dir, tmp):
+    """Bad flags exit 2 and an address it cannot take exits 1, each with one sentence naming it."""
+    base = [os.path.join(bin_dir, "matchstream"), "--db", ":memory:", "--socket", os.path.join(tmp, "f.sock"),
+            "--cookie-file", os.path.join(tmp, "cookie"), "--metrics-listen", "off", "--http", "127.0.0.1:0"]
+    for extra, code, want in ((["--listen", "nope:1"], 2, "--listen wants an IP address, not 'nope'"),
+                              (["--user-shards", "0"], 2, "--user-shards wants a number from 1 to 4096, not '0'"),
+                              (["--backlog", "x"], 2, "--backlog wants a number"),
+                              (["--listen", "10.255.0.1:7000"], 1, "matchstream: cannot listen on 10.255.0.1:7000")):
+        r = subprocess.run(base + extra, capture_output=True, text=True, timeout=DEADLINE)
+        if r.returncode != code or want not in r.stderr:
+            fail("%r exited %d with %r; wanted %d and %r" % (extra, r.returncode, r.stderr, code, want))
+        if "crashed" in r.stderr:
+            fail("%r logged a crash: %r" % (extra, r.stderr))
+
+
 def scenario_bad_input(srv):
     refused(srv, "HELLO\n", "ERROR: expected VERSION:1:CONNECT:<user>:MATCH:<match-id>", "bad_first_line")
     refused(srv, "VERSION:1:CONNECT::MATCH:x\n", "ERROR: expected VERSION:1:CONNECT:<user>:MATCH:<match-id>", "bad_first_line")
@@ -451,6 +466,7 @@ def main():
     if scenario == "session":
         scenario_session(Server(bin_dir, tmp))
     elif scenario == "bad-input":
+        check_flags(bin_dir, tmp)
         scenario_bad_input(Server(bin_dir, tmp))
     elif scenario == "restart":
         scenario_restart(lambda: Server(bin_dir, tmp, db=os.path.join(tmp, "ms.db")))

@@ -43,7 +43,7 @@ void client_process::handle(agner::context& ctx, agner::message& m) {
     on_data(ctx, d->bytes);
   } else if (m.is<agner::port_given>()) {
     ctx.activate(socket_);
-    ctx.node().send_after(first_line_timeout, ctx.self(), first_line_deadline{});
+    deadline_ = ctx.node().send_after(first_line_timeout, ctx.self(), first_line_deadline{});
   } else if (m.is<first_line_deadline>()) {
     if (state_ == state::first_line) refuse(ctx, "no CONNECT line within 10 s", s_->metrics.refused_timeout);
   } else if (auto* r = m.get<refused>()) {
@@ -102,6 +102,7 @@ void client_process::on_data(agner::context& ctx, std::string& bytes) {
 }
 
 void client_process::on_first_line(agner::context& ctx, std::string line) {
+  ctx.node().cancel_timer(deadline_);  // no dead letter when it ends before the 10 s
   auto p = split(line);
   if (p.size() == 6 && p[0] == "VERSION" && p[1] == "1" && p[2] == "CONNECT" && !p[3].empty() && p[4] == "MATCH")
     return connect(ctx, p[3], p[5]);

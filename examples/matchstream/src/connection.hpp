@@ -9,6 +9,7 @@
 
 #include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/ports.hpp"
+#include "agner/runtime/runtime.hpp"
 #include "messages.hpp"
 #include "service.hpp"
 
@@ -46,6 +47,7 @@ class client_process final : public agner::behaviour {
   std::string buffer_;
   std::string user_, match_;
   agner::pid match_pid_;
+  agner::timer_ref deadline_;
   std::uint64_t blocks_ = 0;
   bool counted_ = false;  // in matchstream_clients_connected
 };

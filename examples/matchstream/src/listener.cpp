@@ -19,8 +19,10 @@ void client_listener::init(agner::context& ctx) {
     spot_->port = bound;  // a restart listens on the same port again
     if (!spot_->told.exchange(true)) spot_->bound.set_value(bound);
   } catch (...) {
-    if (!spot_->told.exchange(true)) spot_->bound.set_exception(std::current_exception());
-    throw;
+    if (spot_->told.exchange(true)) throw;  // a restart that cannot listen again: its supervisor decides
+    // The first start: main says why in one sentence and exits; a quiet end (the child is transient).
+    spot_->bound.set_exception(std::current_exception());
+    ctx.exit("normal");
   }
 }
 

@@ -24,7 +24,8 @@ struct listen_spot {
 class client_listener final : public agner::behaviour {
  public:
   client_listener(service* s, std::shared_ptr<listen_spot> spot);
-  /// Listens; throws (and so crashes, for its supervisor to restart) when it cannot.
+  /// Listens. When it cannot: the first start hands the error to start_service and ends normally;
+  /// a restart throws (crashes, for its supervisor to decide).
   void init(agner::context& ctx);
   void handle(agner::context& ctx, agner::message& m) override;
   std::string describe() const;

@@ -96,6 +96,7 @@ std::uint16_t start_service(agner::node::host& h, service& s, const service_opti
   top.push_back(named_sup("user_sup", {.intensity = 10, .period = std::chrono::seconds(10)}, std::move(shards)));
   agner::child_spec listener;
   listener.id = "client_listener";
+  listener.restart = agner::restart_type::transient;  // restarted after a crash, not after failing its first listen
   listener.start = [sp = &s, spot](agner::context& ctx) {
     return ctx.spawn_link_with<client_listener>(agner::spawn_options{.name = "client_listener"}, sp, spot);
   };
