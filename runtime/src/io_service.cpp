@@ -59,6 +59,7 @@ io_service::~io_service() {
       boost::system::error_code ec;
       if (auto* s = p->socket()) s->close(ec);
       if (auto* a = p->acceptor()) a->close(ec);
+      if (p->linger) p->linger->cancel();  // else io_.run() would wait for it, up to port_close_linger
     }
     ports_.clear();
     by_owner_.clear();
