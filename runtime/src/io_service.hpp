@@ -11,6 +11,7 @@
 
 #include <boost/asio.hpp>
 
+#include "agner/runtime/binary.hpp"
 #include "agner/runtime/counters.hpp"
 #include "agner/runtime/pid.hpp"
 #include "agner/runtime/ports.hpp"
@@ -30,10 +31,13 @@ class io_service {
   // Thread-safe; the work happens on the I/O thread.
   /// Binds and listens at once (so errors reach the caller as std::system_error), accepts on the
   /// I/O thread. Returns the port and the bound TCP port number.
-  std::pair<port_id, std::uint16_t> listen(pid owner, const std::string& address, std::uint16_t port);
+  /// `backlog` 0 or past SOMAXCONN: SOMAXCONN.
+  std::pair<port_id, std::uint16_t> listen(pid owner, const std::string& address, std::uint16_t port, int backlog = 0);
   void connect(pid owner, const std::string& host, std::uint16_t port);
   void send(port_id p, std::string bytes);
+  void send(port_id p, binary bytes);
   void activate(port_id p);
+  /// Closes at once, or once the bytes queued on it are written (at most close_linger later).
   void close(port_id p);
   void give(port_id p, pid from, pid to);
   void owner_died(pid owner);
@@ -53,6 +57,9 @@ class io_service {
   void accept(std::shared_ptr<port> p);
   void read(std::shared_ptr<port> p);
   void write(std::shared_ptr<port> p);
+  struct chunk;
+  void forget_owner(const port& p);
+  void enqueue(port_id id, chunk c);
   void drop(const std::shared_ptr<port>& p, const std::string& reason, bool tell_owner);
 
   node_state& node_;
