@@ -11,7 +11,7 @@ done
 out=$(mktemp /tmp/agner-demo-test-XXXXXX)
 tag="demo-test-$$-$RANDOM"
 survivors() { grep -l "AGNER_DEMO_TAG=$tag" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true; }
-logs_of() { grep -o "logs in /tmp/agner-demo-[A-Za-z0-9]*" "$1" 2>/dev/null | sed 's/^logs in //' || true; }
+logs_of() { grep -oE "logs(:| in) /tmp/agner-demo-[A-Za-z0-9]+" "$1" 2>/dev/null | grep -oE "/tmp/agner-demo-[A-Za-z0-9]+" | head -1 || true; }
 trap 'for p in $(survivors); do kill -KILL "$p" 2>/dev/null; done; rm -rf "$(logs_of "$out")"; rm -f "$out"' EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- demo output ---" >&2; cat "$out" >&2; exit 1; }
 
