@@ -177,19 +177,39 @@ void io_service::activate(port_id id) {
 void io_service::send(port_id id, std::string bytes) { enqueue(id, chunk{std::move(bytes), {}}); }
 void io_service::send(port_id id, binary bytes) { enqueue(id, chunk{{}, std::move(bytes)}); }
 
+// Sends from any thread queue under one short lock; only the first send into an empty queue posts
+// to the I/O thread (a doorbell), so a fan-out of N sends costs one wake-up of the I/O thread, not N.
+// Order holds: a close or give posted after a send finds the drain that carries it queued before it.
 void io_service::enqueue(port_id id, chunk c) {
-  asio::post(io_, [this, id, c = std::move(c)]() mutable {
+  bool ring = false;
+  {
+    std::lock_guard lock(sends_mutex_);
+    sends_.emplace_back(id, std::move(c));
+    ring = !doorbell_;
+    doorbell_ = true;
+  }
+  if (ring) asio::post(io_, [this] { drain_sends(); });
+}
+
+void io_service::drain_sends() {
+  {
+    std::lock_guard lock(sends_mutex_);
+    draining_.swap(sends_);
+    doorbell_ = false;
+  }
+  for (auto& [id, c] : draining_) {
     auto it = ports_.find(id.id);
-    if (it == ports_.end() || !it->second->socket() || it->second->closing) return;
-    auto p = it->second;
+    if (it == ports_.end() || !it->second->socket() || it->second->closing) continue;
+    auto& p = it->second;
     p->out_bytes += c.view().size();
     p->out.push_back(std::move(c));
     if (p->out_bytes > port_send_buffer_limit) {
-      drop(p, "send buffer full", true);
-      return;
+      drop(std::shared_ptr<port>(p), "send buffer full", true);
+      continue;
     }
     if (!p->writing) write(p);
-  });
+  }
+  draining_.clear();
 }
 
 void io_service::write(std::shared_ptr<port> p) {

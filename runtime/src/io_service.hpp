@@ -3,6 +3,7 @@
 /// only thread that touches port state, so none of it needs a lock.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -59,6 +60,7 @@ class io_service {
   void write(std::shared_ptr<port> p);
   struct chunk;
   void forget_owner(const port& p);
+  void drain_sends();
   void enqueue(port_id id, chunk c);
   void drop(const std::shared_ptr<port>& p, const std::string& reason, bool tell_owner);
 
@@ -74,6 +76,11 @@ class io_service {
   single_writer_counter bytes_in_;
   single_writer_counter bytes_out_;
   single_writer_counter accepted_;
+  // Sends waiting for the I/O thread (enqueue/drain_sends): any thread appends under the mutex.
+  std::mutex sends_mutex_;
+  std::vector<std::pair<port_id, chunk>> sends_;
+  bool doorbell_ = false;                           // a drain is posted and has not taken sends_ yet
+  std::vector<std::pair<port_id, chunk>> draining_; // I/O thread only
   std::thread thread_;
 };
 

@@ -26,6 +26,7 @@ def fail(why):
 class Server:
     def __init__(self, bin_dir, tmp, db=":memory:", extra=()):
         self.tmp = tmp
+        self.bin_dir = bin_dir
         self.sock = os.path.join(tmp, "ms.sock")
         args = [os.path.join(bin_dir, "matchstream"), "--name", "mscheck", "--listen", "127.0.0.1:0", "--http",
                 "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--socket", self.sock, "--db", db,
@@ -168,6 +169,16 @@ def scenario_session(srv):
             or f["home_score"] != "0" or f["period"] != "first":
         fail("the first block is not the status: %r" % raw)
     srv.wait_metric("matchstream_clients_connected", "", 1)
+    # The process names an operator reads in etop, and what a match says about itself.
+    info = subprocess.run([os.path.join(srv.bin_dir, "agner-ctl"), srv.sock, "info", "match:m1"], capture_output=True,
+                          text=True, timeout=DEADLINE)
+    if "state: match m1: elp 0 - 0 tig, first, seq 1, 1 subscribers" not in info.stdout:
+        fail("agner-ctl info match:m1 does not describe the match: " + info.stdout + info.stderr)
+    top = subprocess.run([os.path.join(srv.bin_dir, "agner-ctl"), srv.sock, "top", "--n", "100"], capture_output=True,
+                         text=True, timeout=DEADLINE).stdout
+    for name in ("matchstream_sup", "match_sup", "user_sup", "user_sup_0", "user_sup_15", "client_listener", "store", "match:m1"):
+        if not re.search(r"\s%s\s" % re.escape(name), top):
+            fail("no process named %s in agner-ctl top: %s" % (name, top))
     events = [{"kind": "goal", "team": "tig", "player": 7}, {"kind": "card", "team": "elp", "player": 25, "card": "red"},
               {"kind": "substitution", "team": "elp", "player_out": 14, "player_in": [21, "Silva"]},
               {"kind": "period", "period": "second"}, {"kind": "shot", "team": "tig", "player": 99, "x": 1.5}]
@@ -353,6 +364,88 @@ def scenario_shedding(srv, bin_dir):
     srv.stop()
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Peer(Server):
+    """matchstream_peer.erl, compiled into tmp, on a free port (it cannot report one it picked)."""
+
+    def __init__(self, tmp):
+        peer_src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peer", "matchstream_peer.erl")
+        subprocess.run(["erlc", "-o", tmp, peer_src], check=True, timeout=DEADLINE)
+        self.port = free_port()
+        self.proc = subprocess.Popen(["erl", "-noshell", "-pa", tmp, "-run", "matchstream_peer", "main", str(self.port)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline()
+        if "listening" not in line:
+            fail("the Erlang peer did not start: " + line)
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+def normalise(raw):
+    """A block with its instant taken out: the stamp line's date and time, and at_us."""
+    raw = re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: ", "STAMP: ", raw)
+    return re.sub(r"(\n    at_us: )\d+", r"\1AT", raw)
+
+
+def play(srv, match_file):
+    """Plays a bundled match (no sleeps) with one client subscribed after start; returns its blocks."""
+    with open(match_file) as f:
+        lines = [json.loads(l) for l in f if l.strip()]
+    match = lines[0]["match"]
+    events = [e for e in lines[1:] if "kind" in e]
+    w = watcher(srv, match)
+    answers = [send_event(w, events[0])]
+    c = srv.connect()
+    c.send("VERSION:1:CONNECT:compat:MATCH:%s\n" % match)
+    blocks = [normalise(c.block()[2])]
+    for e in events[1:]:
+        answers.append(send_event(w, e))
+    while (b := c.block()) is not None:
+        blocks.append(normalise(b[2]))
+    # Errors a watcher gets, answered alike.
+    answers.append(send_event(w, {"kind": "goal"}))
+    w.send("[1,2]\n")
+    answers.append(w.line())
+    return answers, blocks
+
+
+def scenario_compat(bin_dir, tmp):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    files = sorted(os.path.join(root, "examples", "matchstream", "matches", f)
+                   for f in os.listdir(os.path.join(root, "examples", "matchstream", "matches")))
+    peer = Peer(tmp)
+    ours = Server(bin_dir, tmp)
+    try:
+        for f in files:
+            theirs_a, theirs_b = play(peer, f)
+            ours_a, ours_b = play(ours, f)
+            if ours_a != theirs_a:
+                fail("%s: the watcher's answers differ:\n ours   %r\n theirs %r" % (f, ours_a, theirs_a))
+            if len(ours_b) != len(theirs_b):
+                fail("%s: %d blocks here, %d from the peer" % (f, len(ours_b), len(theirs_b)))
+            for a, b in zip(ours_b, theirs_b):
+                if a != b:
+                    fail("%s: a block differs:\n--- ours\n%s\n--- the peer's\n%s" % (f, a, b))
+        for first in ("HELLO\n", "VERSION:2:x\n", "VERSION:1:CONNECT:a:MATCH:nope\n"):
+            got = []
+            for srv in (ours, peer):
+                c = srv.connect()
+                c.send(first)
+                got.append(c.line())
+            if got[0] != got[1]:
+                fail("%r: ours %r, the peer's %r" % (first, got[0], got[1]))
+    finally:
+        peer.stop()
+    ours.stop()
+
+
 def main():
     bin_dir, scenario, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
     if scenario == "session":
@@ -361,6 +454,8 @@ def main():
         scenario_bad_input(Server(bin_dir, tmp))
     elif scenario == "restart":
         scenario_restart(lambda: Server(bin_dir, tmp, db=os.path.join(tmp, "ms.db")))
+    elif scenario == "compat":
+        scenario_compat(bin_dir, tmp)
     elif scenario == "shedding":
         scenario_shedding(Server(bin_dir, tmp), bin_dir)
     else:

@@ -9,6 +9,7 @@
 
 #include "agner/runtime/binary.hpp"
 #include "agner/runtime/pid.hpp"
+#include "agner/runtime/request.hpp"
 #include "match.hpp"
 
 namespace matchstream {
@@ -80,6 +81,13 @@ struct fmt::formatter<matchstream::register_event> : fmt::formatter<std::string_
     auto k = e.event.find("kind");
     return fmt::format_to(ctx.out(), "event {} ({} fields)", k != e.event.end() && k->is_string() ? k->get<std::string>() : "?",
                           e.event.size());
+  }
+};
+/// A watcher's event as the match's mailbox holds it (a request): shown as the event.
+template <>
+struct fmt::formatter<agner::request<matchstream::register_event>> : fmt::formatter<matchstream::register_event> {
+  auto format(const agner::request<matchstream::register_event>& r, format_context& ctx) const {
+    return fmt::formatter<matchstream::register_event>::format(r.body, ctx);
   }
 };
 template <>

@@ -94,7 +94,12 @@ std::uint16_t start_service(agner::node::host& h, service& s, const service_opti
   if (s.db) top.push_back(store_child(*s.db));
   top.push_back(named_sup("match_sup", {.intensity = 1000, .period = std::chrono::seconds(1)}, std::move(matches)));
   top.push_back(named_sup("user_sup", {.intensity = 10, .period = std::chrono::seconds(10)}, std::move(shards)));
-  top.push_back(agner::child_spec::worker<client_listener>("client_listener", &s, spot));
+  agner::child_spec listener;
+  listener.id = "client_listener";
+  listener.start = [sp = &s, spot](agner::context& ctx) {
+    return ctx.spawn_link_with<client_listener>(agner::spawn_options{.name = "client_listener"}, sp, spot);
+  };
+  top.push_back(std::move(listener));
   h.rt().spawn_with<agner::supervisor>(agner::spawn_options{.name = "matchstream_sup"},
                                        agner::supervisor_flags{.strategy = agner::restart_strategy::rest_for_one,
                                                                .intensity = 5, .period = std::chrono::seconds(10)},
