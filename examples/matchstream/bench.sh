@@ -107,7 +107,7 @@ PY
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ -x "$bin/matchstream" ]; then
-  "$bin/matchstream" --listen 127.0.0.1:0 --http 127.0.0.1:0 --db :memory: >"$work/agner.log" 2>&1 &
+  "$bin/matchstream" --listen 127.0.0.1:0 --http 127.0.0.1:0 --db :memory: --socket off --metrics-listen off >"$work/agner.log" 2>&1 &
   agner=$!
   pids+=("$agner")
   wait_for "$work/agner.log" "matchstream: listening on " 60
