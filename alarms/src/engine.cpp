@@ -98,8 +98,19 @@ void engine::move_to(const alarm_rule* r, const std::string& id, alarm_state& s,
   note({now, id, source, from, to, s.value});
 }
 
+std::optional<double> engine::windowed_mean(const alarm_rule& r, alarm_state& s, std::int64_t now) {
+  const auto sum = read_(r.metric + "_sum", r.labels), count = read_(r.metric + "_count", r.labels);
+  if (!sum || !count) return std::nullopt;
+  auto& w = s.samples;
+  w.push_back({now, *sum, *count});
+  // Keep one sample at or before the window's start as the baseline, none older.
+  while (w.size() > 1 && w[1].at <= now - r.mean_over_ms) w.pop_front();
+  const double observed = *count - w.front().count;
+  return observed > 0 ? (*sum - w.front().sum) / observed : 0.0;
+}
+
 void engine::evaluate(const alarm_rule& r, alarm_state& s, std::int64_t now) {
-  const auto v = read_ ? read_(r.metric, r.labels) : std::nullopt;
+  const auto v = !read_ ? std::nullopt : r.mean_over_ms > 0 ? windowed_mean(r, s, now) : read_(r.metric, r.labels);
   if (!v) return;
   s.value = *v;
   auto raised = [&](const level& l) { return r.above ? *v >= l.raise : *v <= l.raise; };

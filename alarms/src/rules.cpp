@@ -390,7 +390,7 @@ bool valid_id(const std::string& id) {
 
 alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   alarm_rule r;
-  c.only(a, p, {"id", "metric", "labels", "direction", "levels", "for_ms", "hold_ms", "pressure", "description"});
+  c.only(a, p, {"id", "metric", "labels", "direction", "levels", "for_ms", "hold_ms", "mean_over_ms", "pressure", "description"});
   r.id = c.text(a, "id", p, true);
   if (a.contains("id") && a["id"].is_string() && !valid_id(r.id)) c.fail(p + "/id", "must be 1-64 of a-z, 0-9, '_', '.', '-'");
   r.metric = c.text(a, "metric", p, true);
@@ -416,6 +416,11 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   r.above = direction != "below";
   r.for_ms = c.millis(a, "for_ms", p, 0);
   r.hold_ms = c.millis(a, "hold_ms", p, 0);
+  r.mean_over_ms = c.millis(a, "mean_over_ms", p, 0);
+  if (a.contains("mean_over_ms") && !r.metric.starts_with("business:"))
+    c.fail(p + "/mean_over_ms", "applies to a business histogram only (metric business:NAME)");
+  else if (a.contains("mean_over_ms") && (r.mean_over_ms < 1000 || r.mean_over_ms > 600000))
+    c.fail(p + "/mean_over_ms", fmt::format("must be between 1000 and 600000 (ms), not {}", r.mean_over_ms));
   r.description = c.text(a, "description", p, false);
   if (const json* levels = c.array(a, "levels", p, true)) {
     if (levels->empty()) c.fail(p + "/levels", "needs at least one level");

@@ -80,8 +80,8 @@ void context::post_blocking(std::uint64_t ref, std::function<message*()> work) {
   });
 }
 
-std::pair<port_id, std::uint16_t> context::tcp_listen(const std::string& address, std::uint16_t port) {
-  auto result = rt_->internals().io->listen(self(), address, port);
+std::pair<port_id, std::uint16_t> context::tcp_listen(const std::string& address, std::uint16_t port, int backlog) {
+  auto result = rt_->internals().io->listen(self(), address, port, backlog);
   proc_->extension().owns_ports = true;
   return result;
 }
@@ -90,6 +90,7 @@ void context::tcp_connect(const std::string& host, std::uint16_t port) {
   rt_->internals().io->connect(self(), host, port);
 }
 void context::tcp_send(port_id socket, std::string bytes) { rt_->internals().io->send(socket, std::move(bytes)); }
+void context::tcp_send(port_id socket, binary bytes) { rt_->internals().io->send(socket, std::move(bytes)); }
 void context::activate(port_id socket) { rt_->internals().io->activate(socket); }
 void context::close_port(port_id port) { rt_->internals().io->close(port); }
 void context::give_port(port_id port, pid new_owner) { rt_->internals().io->give(port, self(), new_owner); }

@@ -15,6 +15,13 @@ namespace agner::detail {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
+/// Bytes waiting to be written: owned text or a shared binary.
+struct io_service::chunk {
+  std::string owned;
+  binary shared;
+  std::string_view view() const noexcept { return shared.size() ? shared.view() : std::string_view(owned); }
+};
+
 struct io_service::port {
   std::uint64_t id;
   pid owner;
@@ -22,8 +29,10 @@ struct io_service::port {
   std::array<char, 16384> buffer{};
   bool reading = false;
   bool writing = false;
-  std::deque<std::string> out;
+  std::deque<chunk> out;
   std::size_t out_bytes = 0;
+  bool closing = false;                          // closed by its owner, writing what was queued
+  std::unique_ptr<asio::steady_timer> linger;    // how long that may last
 
   port(std::uint64_t i, pid o, tcp::acceptor a) : id(i), owner(o), handle(std::move(a)) {}
   port(std::uint64_t i, pid o, tcp::socket s) : id(i), owner(o), handle(std::move(s)) {}
@@ -50,6 +59,7 @@ io_service::~io_service() {
       boost::system::error_code ec;
       if (auto* s = p->socket()) s->close(ec);
       if (auto* a = p->acceptor()) a->close(ec);
+      if (p->linger) p->linger->cancel();  // else io_.run() would wait for it, up to port_close_linger
     }
     ports_.clear();
     by_owner_.clear();
@@ -73,7 +83,7 @@ void io_service::add(std::shared_ptr<port> p) {
   open_.set(ports_.size());
 }
 
-std::pair<port_id, std::uint16_t> io_service::listen(pid owner, const std::string& address, std::uint16_t port_number) {
+std::pair<port_id, std::uint16_t> io_service::listen(pid owner, const std::string& address, std::uint16_t port_number, int backlog) {
   boost::system::error_code ec;
   auto ip = asio::ip::make_address(address, ec);
   if (ec) throw std::system_error(ec, fmt::format("cannot listen on '{}': not an IP address", address));
@@ -82,7 +92,7 @@ std::pair<port_id, std::uint16_t> io_service::listen(pid owner, const std::strin
   acceptor.open(ep.protocol(), ec);
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(ep, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (!ec) acceptor.listen(backlog <= 0 || backlog > asio::socket_base::max_listen_connections ? asio::socket_base::max_listen_connections : backlog, ec);
   if (ec) throw std::system_error(ec, fmt::format("cannot listen on {}:{}", address, port_number));
   const std::uint16_t bound = acceptor.local_endpoint().port();
   auto p = std::make_shared<port>(new_id(), owner, std::move(acceptor));
@@ -150,6 +160,7 @@ void io_service::read(std::shared_ptr<port> p) {
       drop(p, ec == asio::error::eof ? "closed" : ec.message(), true);
       return;
     }
+    if (p->closing) return;  // its owner closed it: nobody reads any more
     bytes_in_.add(n);
     // {active, once}: the owner re-arms with activate() when it wants more.
     if (node_.send_value(p->owner, tcp_data{port_id{p->id}, std::string(p->buffer.data(), n)}, nullptr) != send_outcome::queued)
@@ -164,24 +175,47 @@ void io_service::activate(port_id id) {
   });
 }
 
-void io_service::send(port_id id, std::string bytes) {
-  asio::post(io_, [this, id, bytes = std::move(bytes)]() mutable {
+void io_service::send(port_id id, std::string bytes) { enqueue(id, chunk{std::move(bytes), {}}); }
+void io_service::send(port_id id, binary bytes) { enqueue(id, chunk{{}, std::move(bytes)}); }
+
+// Sends from any thread queue under one short lock; only the first send into an empty queue posts
+// to the I/O thread (a doorbell), so a fan-out of N sends costs one wake-up of the I/O thread, not N.
+// Order holds: a close or give posted after a send finds the drain that carries it queued before it.
+void io_service::enqueue(port_id id, chunk c) {
+  bool ring = false;
+  {
+    std::lock_guard lock(sends_mutex_);
+    sends_.emplace_back(id, std::move(c));
+    ring = !doorbell_;
+    doorbell_ = true;
+  }
+  if (ring) asio::post(io_, [this] { drain_sends(); });
+}
+
+void io_service::drain_sends() {
+  {
+    std::lock_guard lock(sends_mutex_);
+    draining_.swap(sends_);
+    doorbell_ = false;
+  }
+  for (auto& [id, c] : draining_) {
     auto it = ports_.find(id.id);
-    if (it == ports_.end() || !it->second->socket()) return;
-    auto p = it->second;
-    p->out_bytes += bytes.size();
-    p->out.push_back(std::move(bytes));
+    if (it == ports_.end() || !it->second->socket() || it->second->closing) continue;
+    auto& p = it->second;
+    p->out_bytes += c.view().size();
+    p->out.push_back(std::move(c));
     if (p->out_bytes > port_send_buffer_limit) {
-      drop(p, "send buffer full", true);
-      return;
+      drop(std::shared_ptr<port>(p), "send buffer full", true);
+      continue;
     }
     if (!p->writing) write(p);
-  });
+  }
+  draining_.clear();
 }
 
 void io_service::write(std::shared_ptr<port> p) {
   p->writing = true;
-  asio::async_write(*p->socket(), asio::buffer(p->out.front()), [this, p](boost::system::error_code ec, std::size_t n) {
+  asio::async_write(*p->socket(), asio::buffer(p->out.front().view()), [this, p](boost::system::error_code ec, std::size_t n) {
     p->writing = false;
     if (!ports_.count(p->id)) return;
     if (ec) {
@@ -189,17 +223,41 @@ void io_service::write(std::shared_ptr<port> p) {
       return;
     }
     bytes_out_.add(n);
-    p->out_bytes -= p->out.front().size();
+    p->out_bytes -= p->out.front().view().size();
     p->out.pop_front();
     if (!p->out.empty()) write(p);
+    else if (p->closing) drop(p, "", false);
   });
 }
 
 void io_service::close(port_id id) {
   asio::post(io_, [this, id] {
     auto it = ports_.find(id.id);
-    if (it != ports_.end()) drop(it->second, "", false);
+    if (it == ports_.end() || it->second->closing) return;
+    auto p = it->second;
+    if (!p->socket() || p->out.empty()) {
+      drop(p, "", false);
+      return;
+    }
+    // Bytes are still queued: write them first (a client's last block must reach it), for at most
+    // close_linger; the port no longer belongs to anyone, so its owner may end meanwhile.
+    forget_owner(*p);
+    p->closing = true;
+    p->owner = pid{};
+    p->linger = std::make_unique<asio::steady_timer>(io_, port_close_linger);
+    p->linger->async_wait([this, p](boost::system::error_code ec) {
+      if (!ec && ports_.count(p->id)) drop(p, "", false);
+    });
   });
+}
+
+void io_service::forget_owner(const port& p) {
+  auto [lo, hi] = by_owner_.equal_range(p.owner);
+  for (auto o = lo; o != hi; ++o)
+    if (o->second == p.id) {
+      by_owner_.erase(o);
+      break;
+    }
 }
 
 void io_service::give(port_id id, pid from, pid to) {
@@ -235,15 +293,11 @@ void io_service::drop(const std::shared_ptr<port>& p, const std::string& reason,
   boost::system::error_code ec;
   if (auto* s = p->socket()) s->close(ec);
   if (auto* a = p->acceptor()) a->close(ec);
+  if (p->linger) p->linger->cancel();
   ports_.erase(p->id);
-  auto [lo, hi] = by_owner_.equal_range(p->owner);
-  for (auto o = lo; o != hi; ++o)
-    if (o->second == p->id) {
-      by_owner_.erase(o);
-      break;
-    }
+  if (!p->closing) forget_owner(*p);
   open_.set(ports_.size());
-  if (tell_owner) node_.send_value(p->owner, tcp_closed{port_id{p->id}, reason}, nullptr);
+  if (tell_owner && !p->closing) node_.send_value(p->owner, tcp_closed{port_id{p->id}, reason, p->out.size()}, nullptr);
 }
 
 }  // namespace agner::detail

@@ -3,6 +3,7 @@
 /// only thread that touches port state, so none of it needs a lock.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 
 #include <boost/asio.hpp>
 
+#include "agner/runtime/binary.hpp"
 #include "agner/runtime/counters.hpp"
 #include "agner/runtime/pid.hpp"
 #include "agner/runtime/ports.hpp"
@@ -30,10 +32,13 @@ class io_service {
   // Thread-safe; the work happens on the I/O thread.
   /// Binds and listens at once (so errors reach the caller as std::system_error), accepts on the
   /// I/O thread. Returns the port and the bound TCP port number.
-  std::pair<port_id, std::uint16_t> listen(pid owner, const std::string& address, std::uint16_t port);
+  /// `backlog` 0 or past SOMAXCONN: SOMAXCONN.
+  std::pair<port_id, std::uint16_t> listen(pid owner, const std::string& address, std::uint16_t port, int backlog = 0);
   void connect(pid owner, const std::string& host, std::uint16_t port);
   void send(port_id p, std::string bytes);
+  void send(port_id p, binary bytes);
   void activate(port_id p);
+  /// Closes at once, or once the bytes queued on it are written (at most close_linger later).
   void close(port_id p);
   void give(port_id p, pid from, pid to);
   void owner_died(pid owner);
@@ -53,6 +58,10 @@ class io_service {
   void accept(std::shared_ptr<port> p);
   void read(std::shared_ptr<port> p);
   void write(std::shared_ptr<port> p);
+  struct chunk;
+  void forget_owner(const port& p);
+  void drain_sends();
+  void enqueue(port_id id, chunk c);
   void drop(const std::shared_ptr<port>& p, const std::string& reason, bool tell_owner);
 
   node_state& node_;
@@ -67,6 +76,11 @@ class io_service {
   single_writer_counter bytes_in_;
   single_writer_counter bytes_out_;
   single_writer_counter accepted_;
+  // Sends waiting for the I/O thread (enqueue/drain_sends): any thread appends under the mutex.
+  std::mutex sends_mutex_;
+  std::vector<std::pair<port_id, chunk>> sends_;
+  bool doorbell_ = false;                           // a drain is posted and has not taken sends_ yet
+  std::vector<std::pair<port_id, chunk>> draining_; // I/O thread only
   std::thread thread_;
 };
 

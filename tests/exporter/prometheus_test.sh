@@ -11,9 +11,10 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; r
 fail() { echo "FAIL: $*" >&2; [ -f "$dir/prom.log" ] && tail -20 "$dir/prom.log" >&2; exit 1; }
 
 echo "== promtool check config and rules on deploy/"
-cp "$src/deploy/prometheus.yml" "$src/deploy/agner-alerts.yml" "$dir/"
+cp "$src/deploy/prometheus.yml" "$src/deploy/agner-alerts.yml" "$src/deploy/matchstream-alerts.yml" "$dir/"
 promtool check config "$dir/prometheus.yml" >/dev/null || fail "deploy/prometheus.yml"
 promtool check rules "$src/deploy/agner-alerts.yml" >/dev/null || fail "deploy/agner-alerts.yml"
+promtool check rules "$src/deploy/matchstream-alerts.yml" >/dev/null || fail "deploy/matchstream-alerts.yml"
 
 echo "== promtool check metrics on a live scrape"
 "$node_bin" --name promtest --socket "$dir/n.sock" --metrics-listen 127.0.0.1:0 --rules "$src/deploy/agner-rules.json" >"$dir/node.log" 2>&1 &
@@ -53,4 +54,5 @@ processes=$(value_of agner_processes)
 for _ in $(seq 1 100); do [ -n "$(value_of 'synthetic_jobs_total > 0')" ] && break; sleep 0.1; done
 [ -n "$(value_of 'synthetic_jobs_total > 0')" ] || fail "the business metric synthetic_jobs_total did not reach Prometheus"
 [ "$(curl -sf "http://127.0.0.1:$prom_port/api/v1/rules" | grep -o '"name":"Agner[A-Za-z]*"' | wc -l)" -eq 6 ] || fail "the alert rules were not loaded"
+[ "$(curl -sf "http://127.0.0.1:$prom_port/api/v1/rules" | grep -o '"name":"Matchstream[A-Za-z]*"' | wc -l)" -eq 5 ] || fail "the MatchStream alert rules were not loaded"
 echo "PASS (agner_processes=$processes)"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agner/runtime/runtime.hpp"
+#include "agner/runtime/supervisor.hpp"
 
 namespace matchstream {
 
@@ -69,5 +70,7 @@ struct store_write {
 /// through context::run_blocking, never on a scheduler; one batch in flight at a time. `db` must
 /// outlive the runtime's processes.
 agner::pid spawn_store(agner::runtime& rt, database& db);
+/// The same process as a supervisor's child (id and name "store"), for matchstream_sup.
+agner::child_spec store_child(database& db);
 
 }  // namespace matchstream

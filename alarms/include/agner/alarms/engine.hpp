@@ -132,6 +132,13 @@ class engine {
     bool acknowledged = false;
     severity programmatic = severity::warning;  // for application alarms
     std::string description;
+    // mean_over_ms: {time, NAME_sum, NAME_count} read on each tick of the window, oldest first;
+    // at most mean_over_ms / tick_ms + 1 of them.
+    struct histogram_sample {
+      std::int64_t at;
+      double sum, count;
+    };
+    std::deque<histogram_sample> samples;
   };
   struct valve_slot {
     std::unique_ptr<valve> v;
@@ -140,6 +147,7 @@ class engine {
     double pressure = 0;
   };
   void evaluate(const alarm_rule& r, alarm_state& s, std::int64_t now);
+  std::optional<double> windowed_mean(const alarm_rule& r, alarm_state& s, std::int64_t now);
   void move_to(const alarm_rule* r, const std::string& id, alarm_state& s, int level, std::int64_t now, const std::string& source);
   double pressure_of(const alarm_rule& r, const alarm_state& s) const;
   void update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t now);

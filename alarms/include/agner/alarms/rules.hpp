@@ -35,6 +35,10 @@ struct alarm_rule {
   std::vector<level> levels;       ///< increasing severity
   std::int64_t for_ms = 0;         ///< the raise condition must hold this long before firing
   std::int64_t hold_ms = 0;        ///< the clear condition must hold this long before clearing
+  /// For a business histogram: when > 0, the alarm's value is the mean of the observations made in
+  /// the last mean_over_ms milliseconds, (NAME_sum now - then) / (NAME_count now - then), read on
+  /// the tick; 0 when nothing was observed in the window. 0 (the default): the metric as it reads.
+  std::int64_t mean_over_ms = 0;
   double scaling = 0, saturation = 0;  ///< pressure 0 at scaling, 1 at saturation (both 0: none)
   double min_pressure = 0;         ///< pressure while firing, at least
   std::string description;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "agner/runtime/binary.hpp"
 #include "agner/runtime/heap.hpp"
 #include "agner/runtime/message.hpp"
 #include "agner/runtime/pid.hpp"
@@ -147,16 +148,25 @@ class context {
 
   // --- ports: TCP owned by this process; events arrive as messages (see ports.hpp) ---------------
 
-  /// Listens on address:port (port 0 picks a free one). Returns the listener and the bound port.
-  /// Throws std::system_error naming the address when it cannot listen.
-  std::pair<port_id, std::uint16_t> tcp_listen(const std::string& address, std::uint16_t port);
+  /// Listens on address:port (port 0 picks a free one) with an accept queue of `backlog`
+  /// connections (0: the system's maximum, SOMAXCONN, which also caps any larger value). Returns
+  /// the listener and the bound port. Throws std::system_error naming the address when it cannot
+  /// listen.
+  std::pair<port_id, std::uint16_t> tcp_listen(const std::string& address, std::uint16_t port, int backlog = 0);
   /// Connects; tcp_connected or tcp_closed (with the reason) follows.
   void tcp_connect(const std::string& host, std::uint16_t port);
   /// Queues bytes for sending (see port_send_buffer_limit).
   void tcp_send(port_id socket, std::string bytes);
+  /// Queues shared bytes for sending without copying them: the socket holds a reference until they
+  /// are written, so one rendered payload can go to many sockets (fan-out). Same limit and order
+  /// as the string overload (the two can be mixed). Cost: a reference-count increment.
+  void tcp_send(port_id socket, binary bytes);
   /// Lets the socket deliver its next tcp_data.
   void activate(port_id socket);
-  /// Closes a port this process owns; no tcp_closed follows.
+  /// Closes a port this process owns; no tcp_closed follows. Bytes already queued with tcp_send
+  /// are written first (for at most port_close_linger; then the socket is closed anyway), so a
+  /// goodbye line sent just before reaches the peer; the port stops counting as this process's
+  /// at once, and nothing more is read from it or queued on it.
   void close_port(port_id port);
   /// Hands a port to another process (Erlang's controlling_process); it gets port_given.
   void give_port(port_id port, pid new_owner);

@@ -1,5 +1,7 @@
 #pragma once
 /// Ports: TCP listeners and sockets owned by processes. Their events arrive as messages.
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -37,6 +39,9 @@ struct tcp_data {
 struct tcp_closed {
   port_id socket;
   std::string reason;
+  /// tcp_send calls whose bytes were not all written when it closed (for "send buffer full": the
+  /// one that overflowed and those queued before it), so an owner can count what it lost.
+  std::size_t unsent = 0;
 };
 /// Given to a process with context::give_port.
 struct port_given {
@@ -46,5 +51,8 @@ struct port_given {
 
 /// Bytes queued for sending on one socket before it is closed with "send buffer full".
 inline constexpr std::size_t port_send_buffer_limit = 4u << 20;
+
+/// How long a socket closed with bytes still queued (context::close_port) keeps writing them.
+inline constexpr std::chrono::milliseconds port_close_linger{5000};
 
 }  // namespace agner

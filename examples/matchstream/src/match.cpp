@@ -1,0 +1,185 @@
+#include "match.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace matchstream {
+
+using json = nlohmann::json;
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+/// Erlang's text/1: how a JSON value is shown.
+std::string text(const json& v) {
+  switch (v.type()) {
+    case json::value_t::string: return v.get<std::string>();
+    case json::value_t::number_integer: return std::to_string(v.get<long long>());
+    case json::value_t::number_unsigned: return std::to_string(v.get<unsigned long long>());
+    case json::value_t::number_float: {  // shortest round trip, as float_to_binary(F, [short]): 2.0, not 2
+      std::string f = fmt::format("{}", v.get<double>());
+      if (f.find_first_of(".en") == std::string::npos) f += ".0";
+      return f;
+    }
+    case json::value_t::boolean: return v.get<bool>() ? "true" : "false";
+    case json::value_t::null: return "null";
+    default: return "?";
+  }
+}
+
+std::string player(long long n, std::string_view name) { return fmt::format("{} ({})", name, n); }
+
+std::map<long long, std::string> roster(const json& list) {
+  std::map<long long, std::string> out;
+  if (!list.is_array()) return out;
+  for (const auto& p : list)
+    if (p.is_array() && p.size() == 2 && p[0].is_number_integer()) out[p[0].get<long long>()] = text(p[1]);
+  return out;
+}
+
+void head(std::string& out, std::string_view kind, std::int64_t seq, std::int64_t at_us) {
+  std::time_t secs = static_cast<std::time_t>(at_us / 1'000'000);
+  std::tm t{};
+  gmtime_r(&secs, &t);
+  fmt::format_to(std::back_inserter(out), "{:04}-{:02}-{:02} {:02}:{:02}:{:02}: {}:\n    seq: {}\n    at_us: {}\n",
+                 t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, kind, seq, at_us);
+}
+
+void line(std::string& out, std::string_view key, std::string_view value) {
+  out += "    ";
+  out += key;
+  out += ": ";
+  out += value;
+  out += '\n';
+}
+
+void list(std::string& out, std::string_view key, const std::map<long long, std::string>& players) {
+  out += "    ";
+  out += key;
+  out += ":\n";
+  for (const auto& [n, name] : players) {
+    out += "         ";
+    out += player(n, name);
+    out += '\n';
+  }
+}
+
+void status_fields(std::string& out, const match_status& s) {
+  if (!s.started) return;
+  line(out, "home", s.home);
+  list(out, "home_players", s.home_players);
+  line(out, "home_score", std::to_string(s.home_score));
+  line(out, "visit", s.visit);
+  list(out, "visit_players", s.visit_players);
+  line(out, "visit_score", std::to_string(s.visit_score));
+  line(out, "period", s.period);
+}
+
+/// Erlang's event_fields/2 and field/3.
+void event_fields(std::string& out, const json& e, const match_status& s) {
+  const std::string team = e.contains("team") ? text(e["team"]) : std::string();
+  static const std::map<long long, std::string> none;
+  const auto& r = s.started && team == s.home ? s.home_players : s.started && team == s.visit ? s.visit_players : none;
+  for (const auto& [key, v] : e.items()) {  // nlohmann's object is a std::map: sorted by key bytes, as lists:sort
+    if (key == "kind") continue;
+    if (v.is_number_integer() && (key == "player" || key == "player_out")) {
+      auto it = r.find(v.get<long long>());
+      line(out, key, player(v.get<long long>(), it == r.end() ? "N/N" : it->second));
+    } else if (v.is_array() && v.size() == 2 && v[0].is_number_integer()) {
+      line(out, key, player(v[0].get<long long>(), text(v[1])));
+    } else {
+      line(out, key, text(v));
+    }
+  }
+}
+
+}  // namespace
+
+std::string render_status(const match_status& s, std::int64_t seq, std::int64_t at_us) {
+  std::string out;
+  out.reserve(512);
+  head(out, "status", seq, at_us);
+  status_fields(out, s);
+  out += '\n';
+  return out;
+}
+
+applied apply_event(match_status& s, const json& e, std::int64_t seq, std::int64_t at_us) {
+  const std::string& kind = e["kind"].get_ref<const std::string&>();
+  applied a;
+  if (kind.empty() || kind.size() > 32) {
+    a.error = "bad event kind";
+    return a;
+  }
+  a.block.reserve(256);
+  head(a.block, kind, seq, at_us);
+  if (kind == "start") {
+    match_status n;
+    n.started = true;
+    n.home = e.contains("home") ? text(e["home"]) : "home";
+    n.visit = e.contains("visit") ? text(e["visit"]) : "visit";
+    n.home_players = roster(e.value("home_players", json::array()));
+    n.visit_players = roster(e.value("visit_players", json::array()));
+    n.period = "first";
+    s = std::move(n);
+    status_fields(a.block, s);
+  } else {
+    event_fields(a.block, e, s);
+    if (kind == "goal" && s.started) {
+      const std::string team = e.contains("team") ? text(e["team"]) : std::string();
+      if (team == s.home) ++s.home_score;
+      else if (team == s.visit) ++s.visit_score;
+    } else if (kind == "period") {
+      s.period = e.contains("period") ? text(e["period"]) : std::string();
+    }
+  }
+  a.block += '\n';
+  return a;
+}
+
+std::string to_json(const match_status& s) {
+  auto players = [](const std::map<long long, std::string>& r) {
+    json a = json::array();
+    for (const auto& [n, name] : r) a.push_back(json::array({n, name}));
+    return a;
+  };
+  return json{{"started", s.started}, {"home", s.home}, {"visit", s.visit},
+              {"home_players", players(s.home_players)}, {"visit_players", players(s.visit_players)},
+              {"home_score", s.home_score}, {"visit_score", s.visit_score}, {"period", s.period}}
+      .dump();
+}
+
+match_status status_from_json(std::string_view text_in) {
+  try {
+    auto j = json::parse(text_in);
+    match_status s;
+    s.started = j.at("started").get<bool>();
+    s.home = j.at("home").get<std::string>();
+    s.visit = j.at("visit").get<std::string>();
+    s.home_players = roster(j.at("home_players"));
+    s.visit_players = roster(j.at("visit_players"));
+    s.home_score = j.at("home_score").get<int>();
+    s.visit_score = j.at("visit_score").get<int>();
+    s.period = j.at("period").get<std::string>();
+    return s;
+  } catch (const json::exception& e) {
+    throw std::runtime_error(fmt::format("a stored match status is not one this program wrote: {}", e.what()));
+  }
+}
+
+std::string_view block_kind(std::string_view block) {
+  // "YYYY-MM-DD HH:MM:SS: kind:\n"
+  if (block.size() < 22) return {};
+  auto rest = block.substr(21);
+  auto end = rest.find(":\n");
+  return end == std::string_view::npos ? std::string_view{} : rest.substr(0, end);
+}
+
+}  // namespace matchstream

@@ -1,0 +1,52 @@
+#pragma once
+/// A match's meaning, apart from any process: its status (teams, rosters, scores, period), how an
+/// event changes it, and how a block of the protocol (../shared/peers/MATCHSTREAM.md) is rendered,
+/// byte for byte as matchstream_peer.erl renders it. Plain values; no thread contract beyond
+/// "one owner at a time".
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace matchstream {
+
+/// The match as it stands. `started` is false until the first `start` event.
+struct match_status {
+  bool started = false;
+  std::string home, visit;                  ///< team codes
+  std::map<long long, std::string> home_players, visit_players;  ///< shirt number -> name
+  int home_score = 0, visit_score = 0;
+  std::string period;                       ///< "first" after start, then as the watcher sent it
+};
+
+/// The store's opaque text for a status, and back. from_json throws std::runtime_error on text
+/// that is not a status this codec wrote. Cost: one JSON document each.
+std::string to_json(const match_status& s);
+match_status status_from_json(std::string_view text);
+
+/// Unix time now, in microseconds (the blocks' at_us).
+std::int64_t now_us();
+
+/// Renders one block: the `YYYY-MM-DD HH:MM:SS: kind:` line (UTC from at_us), `seq`, `at_us`, the
+/// fields, the empty line. Cost: one string of the block's size.
+std::string render_status(const match_status& s, std::int64_t seq, std::int64_t at_us);
+
+/// What applying an event gives: the rendered block, or an error sentence (the status unchanged).
+struct applied {
+  std::string block;  ///< empty on error
+  std::string error;
+};
+/// Applies `event` (a JSON object with a string "kind", as the watcher sent it) to `s` as event
+/// number `seq`, registered at `at_us`: `start` resets the status (its block is the status),
+/// `goal` counts for the team named, `period` sets the period, any other kind of 1..32 bytes
+/// leaves the status as it is. Player numbers in `player`/`player_out` become `Name (N)` from the
+/// event team's roster, `[N, "Name"]` pairs become `Name (N)`, fields are sorted by key.
+applied apply_event(match_status& s, const nlohmann::json& event, std::int64_t seq, std::int64_t at_us);
+
+/// The kind of a rendered block, read from its first line ("" if it is not one): for formatters.
+std::string_view block_kind(std::string_view block);
+
+}  // namespace matchstream

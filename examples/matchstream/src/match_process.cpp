@@ -1,0 +1,103 @@
+#include "match_process.hpp"
+
+#include <fmt/format.h>
+
+namespace matchstream {
+
+match_process::match_process(service* s, std::string id, match_status status, std::int64_t seq)
+    : s_(s), id_(std::move(id)), status_(std::move(status)), seq_(seq) {
+  s_->metrics.matches.inc();
+}
+
+match_process::~match_process() { s_->metrics.matches.dec(); }
+
+void match_process::init(agner::context&) { publish(false); }
+
+std::string match_process::describe() const {
+  if (!status_.started) return fmt::format("match {}: not started, seq {}, {} subscribers", id_, seq_, subs_.size());
+  return fmt::format("match {}: {} {} - {} {}, {}, seq {}, {} subscribers", id_, status_.home, status_.home_score,
+                     status_.visit_score, status_.visit, status_.period, seq_, subs_.size());
+}
+
+void match_process::publish(bool ended) {
+  match_summary m;
+  m.id = id_;
+  m.home = status_.home;
+  m.visit = status_.visit;
+  m.home_score = status_.home_score;
+  m.visit_score = status_.visit_score;
+  m.period = status_.period;
+  m.seq = seq_;
+  m.subscribers = ended ? 0 : subs_.size();
+  m.ended = ended;
+  s_->live.put(std::move(m));
+}
+
+void match_process::remove(agner::pid client) {
+  auto it = at_.find(client);
+  if (it == at_.end()) return;
+  const std::size_t i = it->second;
+  at_.erase(it);
+  if (i + 1 != subs_.size()) {
+    subs_[i] = subs_.back();
+    at_[subs_[i].client] = i;
+  }
+  subs_.pop_back();
+}
+
+void match_process::handle(agner::context& ctx, agner::message& m) {
+  if (auto* r = m.get<agner::request<register_event>>()) {
+    on_event(ctx, *r);
+  } else if (auto* sub = m.get<subscribe>()) {
+    if (at_.count(sub->client)) return;
+    const auto at = now_us();
+    ctx.send(sub->client, block{agner::binary(render_status(status_, seq_, at)), seq_, at, false});
+    at_.emplace(sub->client, subs_.size());
+    subs_.push_back({sub->client, ctx.monitor(sub->client)});
+    publish(false);
+  } else if (auto* d = m.get<agner::down_message>()) {
+    remove(d->who);
+    publish(false);
+  } else if (auto* u = m.get<unsubscribe>()) {
+    if (auto it = at_.find(u->client); it != at_.end()) ctx.demonitor(subs_[it->second].monitor);
+    remove(u->client);
+    ctx.send(u->client, unsubscribed{});
+    publish(false);
+  } else {
+    ctx.unhandled(m);
+  }
+}
+
+void match_process::on_event(agner::context& ctx, agner::request<register_event>& r) {
+  const auto at = now_us();
+  auto a = apply_event(status_, r.body.event, seq_ + 1, at);
+  if (!a.error.empty()) {
+    ctx.reply(r.from, event_result{0, std::move(a.error)});
+    return;
+  }
+  ++seq_;
+  const std::string& kind = r.body.event["kind"].get_ref<const std::string&>();
+  const bool last = kind == "end";
+  s_->metrics.events_registered.inc();
+  if (s_->db) {
+    store_write w;
+    w.w.match = id_;
+    w.w.event = stored_event{seq_, kind, r.body.event.dump(), at};
+    w.w.status_json = to_json(status_);
+    w.w.ended = last;
+    ctx.send("store", std::move(w));
+  }
+  agner::binary shared(a.block);  // one copy into the shared block; every subscriber gets a reference
+  for (const auto& sub : subs_) ctx.send(sub.client, block{shared, seq_, at, last});
+  ctx.add_reductions(subs_.size() / 64);
+  ctx.reply(r.from, event_result{seq_, {}});
+  if (last) {
+    publish(true);
+    for (const auto& sub : subs_) ctx.demonitor(sub.monitor);
+    ctx.exit("normal");
+  } else {
+    publish(false);
+  }
+}
+
+}  // namespace matchstream

@@ -1,0 +1,125 @@
+// The watcher process: JSON events in, OK <seq> / ERROR: <sentence> out, one line at a time.
+#include <fmt/format.h>
+
+#include "agner/runtime/runtime.hpp"
+#include "agner/runtime/supervisor.hpp"
+#include "connection.hpp"
+#include "match_process.hpp"
+
+namespace matchstream {
+
+watcher_process::watcher_process(service* s, agner::port_id socket, std::string peer, std::string match, std::string rest)
+    : s_(s), socket_(socket), peer_(std::move(peer)), match_(std::move(match)), buffer_(std::move(rest)) {}
+
+std::string watcher_process::describe() const {
+  return fmt::format("watcher of {} from {}, {} events, {} errors{}", match_, peer_, events_, errors_,
+                     busy_ ? ", waiting for the match" : "");
+}
+
+void watcher_process::handle(agner::context& ctx, agner::message& m) {
+  if (auto* d = m.get<agner::tcp_data>()) {
+    buffer_ += d->bytes;
+    next(ctx);
+  } else if (m.is<agner::port_given>()) {
+    next(ctx);
+  } else if (m.is<agner::tcp_closed>()) {
+    ctx.exit("normal");
+  } else {
+    ctx.unhandled(m);
+  }
+}
+
+void watcher_process::answer(agner::context& ctx, const std::string& line) {
+  ctx.tcp_send(socket_, line);
+}
+
+/// Takes the next complete line, if any and if no event is with the match; else reads on.
+void watcher_process::next(agner::context& ctx) {
+  while (!busy_ && !closed_) {
+    const auto nl = buffer_.find('\n');
+    if (nl == std::string::npos) {
+      if (buffer_.size() > max_line) {
+        s_->metrics.refused_line_too_long.inc();
+        answer(ctx, "ERROR: line longer than 64 KiB\n");
+        ctx.close_port(socket_);
+        closed_ = true;
+        ctx.exit("normal");
+        return;
+      }
+      ctx.activate(socket_);
+      return;
+    }
+    std::string line = buffer_.substr(0, nl);
+    buffer_.erase(0, nl + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    if (line.size() > max_line) {
+      ++errors_;
+      answer(ctx, "ERROR: line longer than 64 KiB\n");
+      continue;
+    }
+    auto event = nlohmann::json::parse(line, nullptr, false);
+    if (event.is_discarded() || !event.is_object() || !event.contains("kind") || !event["kind"].is_string()) {
+      ++errors_;
+      answer(ctx, "ERROR: each line must be a JSON object with a \"kind\"\n");
+      continue;
+    }
+    busy_ = true;
+    if (auto m = ctx.node().whereis(match_name(match_))) {
+      send_event(ctx, *m, std::move(event));
+    } else if (event["kind"] == "start") {
+      // The first start creates the match under match_sup (a race with another watcher's start
+      // loses to it: the name is then taken, and the event goes to the winner).
+      agner::child_spec spec;
+      spec.id = match_name(match_);
+      spec.restart = agner::restart_type::temporary;
+      spec.start = [s = s_, id = match_](agner::context& c) {
+        return c.spawn_link_with<match_process>(agner::spawn_options{.name = match_name(id)}, s, id, match_status{},
+                                                std::int64_t{0});
+      };
+      auto sup = ctx.node().whereis("match_sup");
+      if (!sup) {
+        busy_ = false;
+        ++errors_;
+        answer(ctx, "ERROR: the match supervisor is not running\n");
+        continue;
+      }
+      ctx.request(*sup, agner::start_child{std::move(spec)}, std::chrono::seconds(10),
+                  [this, event = std::move(event)](agner::context& c, agner::reply&) mutable {
+                    if (auto started = c.node().whereis(match_name(match_))) {
+                      send_event(c, *started, std::move(event));
+                    } else {
+                      busy_ = false;
+                      ++errors_;
+                      answer(c, fmt::format("ERROR: could not start match {}\n", match_));
+                      next(c);
+                    }
+                  });
+    } else {
+      busy_ = false;
+      ++errors_;
+      answer(ctx, fmt::format("ERROR: unknown match {} (send a start event first)\n", match_));
+    }
+  }
+}
+
+void watcher_process::send_event(agner::context& ctx, agner::pid match, nlohmann::json event) {
+  ctx.request(match, register_event{std::move(event)}, std::chrono::seconds(30), [this](agner::context& c, agner::reply& r) {
+    busy_ = false;
+    if (auto* res = r.get<event_result>(); res && r.ok()) {
+      if (res->error.empty()) {
+        ++events_;
+        answer(c, fmt::format("OK {}\n", res->seq));
+      } else {
+        ++errors_;
+        answer(c, fmt::format("ERROR: {}\n", res->error));
+      }
+    } else {
+      ++errors_;
+      answer(c, r.outcome() == agner::reply::status::timeout ? "ERROR: the match did not answer in 30 s\n"
+                                                              : "ERROR: match ended\n");
+    }
+    next(c);
+  });
+}
+
+}  // namespace matchstream
