@@ -77,7 +77,7 @@ struct database::impl {
   }
 
   [[noreturn]] void fail(std::string_view doing) const {
-    throw std::runtime_error("matchstream store " + path + ": " + std::string(doing) + ": " +
+    throw std::runtime_error("store " + path + ": " + std::string(doing) + ": " +
                              (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
   }
   void check(int rc, std::string_view doing) const {
@@ -163,7 +163,7 @@ std::unique_ptr<database> database::open(const std::string& path) {
     if (sqlite3_step(version.get()) != SQLITE_ROW) i->fail("cannot read it as an SQLite database");
     const auto found = sqlite3_column_int64(version.get(), 0);
     if (found != 0 && found != schema_version)
-      throw std::runtime_error("matchstream store " + path + ": schema version " + std::to_string(found) +
+      throw std::runtime_error("store " + path + ": schema version " + std::to_string(found) +
                                " is not " + std::to_string(schema_version) + " (written by another program?)");
   }
   // WAL: the HTTP API reads while the store process writes. NORMAL: a commit is not an fsync; a power
