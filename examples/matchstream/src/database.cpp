@@ -170,7 +170,6 @@ std::unique_ptr<database> database::open(const std::string& path) {
   // cut may lose the last commits but never corrupts the file.
   i->exec("PRAGMA journal_mode=WAL", "cannot select the WAL journal");
   i->exec("PRAGMA synchronous=NORMAL", "cannot set synchronous=NORMAL");
-  i->exec("PRAGMA foreign_keys=OFF", "cannot set foreign_keys");
   i->exec(schema_sql, "cannot create the schema");
   i->exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str(), "cannot set the schema version");
 
