@@ -149,7 +149,7 @@ class session : public std::enable_shared_from_this<session> {
     try {
       body = route.kind == api_route::list ? list_json(server_.live) : match_json(server_.live, server_.db, route.id);
     } catch (const std::exception& e) {  // the store failed (disk, corrupt file): the API stays up
-      return json_answer(http::status::internal_server_error, version, false, error_json(std::string("store: ") + e.what()));
+      return json_answer(http::status::internal_server_error, version, false, error_json(e.what()));
     }
     if (!body) return json_answer(http::status::not_found, version, keep, error_json("unknown match " + route.id));
     return json_answer(http::status::ok, version, keep, std::move(*body));
@@ -220,11 +220,11 @@ http_api::http_api(const std::string& address, std::uint16_t port, const board& 
     : impl_(std::make_unique<impl>(live, db)) {
   beast::error_code ec;
   const auto addr = asio::ip::make_address(address, ec);
-  if (ec) throw std::runtime_error(fmt::format("matchstream http: '{}' is not an IP address", address));
+  if (ec) throw std::runtime_error(fmt::format("HTTP API: '{}' is not an IP address", address));
   const tcp::endpoint ep{addr, port};
   auto& a = impl_->acceptor;
   const auto fail = [&](const char* step) {
-    return std::runtime_error(fmt::format("matchstream http: cannot {} {}:{}: {}", step, address, port, ec.message()));
+    return std::runtime_error(fmt::format("HTTP API: cannot {} {}:{}: {}", step, address, port, ec.message()));
   };
   if (a.open(ep.protocol(), ec)) throw fail("open a socket for");
   if (a.set_option(asio::socket_base::reuse_address(true), ec)) throw fail("set SO_REUSEADDR on");
