@@ -2,11 +2,11 @@
 # scripts/demo without a terminal, as CI runs it: the programs already built (AGNER_DEMO_NO_BUILD=1), a small
 # load and a short run. Its output must show etop's batch view with match:* processes, and no process it
 # started may survive it (each carries AGNER_DEMO_TAG in its environment, read back from /proc).
-# Usage (from the project root): demo_test.sh BIN_DIR. Exit 77 (skipped) when the programs are not built.
+# Usage (from the project root): demo_test.sh BIN_DIR (the programs must be built).
 set -euo pipefail
 bin=$1
 for p in matchstream matchstream-watcher matchstream-load etop; do
-  [ -x "$bin/$p" ] || { echo "SKIP: $bin/$p is not built"; exit 77; }
+  [ -x "$bin/$p" ] || { echo "FAIL: $bin/$p is not built"; exit 1; }
 done
 out=$(mktemp /tmp/agner-demo-test-XXXXXX)
 tag="demo-test-$$-$RANDOM"

@@ -2,11 +2,11 @@
 # scripts/demo as a newcomer runs it: in a real terminal (a tmux pane), etop opens on the matchstream node
 # under load; pressing q quits etop and the demo stops everything it started (each process carries
 # AGNER_DEMO_TAG in its environment, read back from /proc).
-# Usage (from the project root): demo_tmux_test.sh BIN_DIR. Exit 77 (skipped) when the programs are not built.
+# Usage (from the project root): demo_tmux_test.sh BIN_DIR (the programs must be built).
 set -euo pipefail
 bin=$1
 for p in matchstream matchstream-watcher matchstream-load etop; do
-  [ -x "$bin/$p" ] || { echo "SKIP: $bin/$p is not built"; exit 77; }
+  [ -x "$bin/$p" ] || { echo "FAIL: $bin/$p is not built"; exit 1; }
 done
 dir=$(mktemp -d /tmp/agner-demo-tmux-XXXXXX)
 tag="demo-tmux-test-$$-$RANDOM"

@@ -1,6 +1,6 @@
 #pragma once
 /// A match's meaning, apart from any process: its status (teams, rosters, scores, period), how an
-/// event changes it, and how a block of the protocol (../shared/peers/MATCHSTREAM.md) is rendered,
+/// event changes it, and how a block of the protocol (docs/matchstream-protocol.md) is rendered,
 /// byte for byte as matchstream_peer.erl renders it. Plain values; no thread contract beyond
 /// "one owner at a time".
 #include <cstdint>
