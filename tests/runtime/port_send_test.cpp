@@ -99,21 +99,32 @@ TEST_CASE("a socket closed at its send-buffer limit tells its owner how many sen
   ::close(fd);
 }
 
+namespace {
+/// Send i of the batching test: its number, then filler; every tenth is large (up to ~21 KB), so a
+/// gathered write overruns what the socket takes and stops part-way through a send.
+std::string numbered(int i) {
+  const std::size_t filler = i % 10 == 0 ? 1000 + static_cast<std::size_t>(i * 7919 % 20000) : static_cast<std::size_t>(i % 80);
+  return fmt::format("{:06}:{}\n", i, std::string(filler, static_cast<char>('a' + i % 26)));
+}
+}  // namespace
+
 TEST_CASE("many sends in a row to a socket that is not read yet all arrive in order and byte-exact") {
   runtime rt(test::two_schedulers());
   std::promise<std::uint16_t> port;
   std::promise<void> sent;
-  constexpr int sends = 50000;  // ~2.5 MB: less than the limit, more than a small window takes at once
+  // ~3.8 MB: just under the limit (so the socket cannot close with "send buffer full"), more than the
+  // kernel takes while the client reads nothing, so writes stop part-way and resume.
+  constexpr int sends = 3300;
   std::string want;
-  for (int i = 0; i < sends; ++i) want += fmt::format("{:06}:{}\n", i, std::string(static_cast<std::size_t>(i % 80), static_cast<char>('a' + i % 26)));
+  for (int i = 0; i < sends; ++i) want += numbered(i);
+  REQUIRE(want.size() < port_send_buffer_limit);
   pid server = rt.spawn_fn([&](context& ctx, message& m) {
     if (m.is<int>()) port.set_value(ctx.tcp_listen("127.0.0.1", 0).second);
     if (auto* a = m.get<tcp_accepted>()) {
       // Owned strings and shared binaries, interleaved: both kinds go into the same gathered writes.
       for (int i = 0; i < sends; ++i) {
-        std::string line = fmt::format("{:06}:{}\n", i, std::string(static_cast<std::size_t>(i % 80), static_cast<char>('a' + i % 26)));
-        if (i % 2) ctx.tcp_send(a->socket, binary(line));
-        else ctx.tcp_send(a->socket, std::move(line));
+        if (i % 2) ctx.tcp_send(a->socket, binary(numbered(i)));
+        else ctx.tcp_send(a->socket, numbered(i));
       }
       ctx.close_port(a->socket);
       sent.set_value();
@@ -121,7 +132,9 @@ TEST_CASE("many sends in a row to a socket that is not read yet all arrive in or
   });
   rt.send(server, 0);
   int fd = connect_to(port.get_future().get(), 4096);
-  sent.get_future().get();  // every send is queued before the first byte is read
+  sent.get_future().get();
+  // Read nothing until the kernel holds 1 MB of it: the socket fills and the writes after wait for it.
+  REQUIRE(test::eventually([&] { return rt.ports().bytes_out >= (1u << 20); }));
   const std::string got = read_all(fd);
   CHECK(got.size() == want.size());
   CHECK(got == want);
