@@ -9,7 +9,8 @@
 #       client connects within the run, the CPU window starts at its middle.
 # Prints one line per figure, `agner ...` then `erlang ...`, then the ratios and the load average.
 # Usage (from the project root): examples/matchstream/bench.sh [BIN_DIR]
-#   MS_BENCH_CLIENTS (10000), MS_BENCH_SECONDS (30), MS_BENCH_CONNECT (1000) override the sizes.
+#   MS_BENCH_CLIENTS (10000), MS_BENCH_SECONDS (30), MS_BENCH_CONNECT (1000) override the sizes;
+#   MS_BENCH_KEEP=1 keeps the logs (each load's progress lines, the per-second samples) and says where.
 set -euo pipefail
 bin=$(cd "${1:-build/bin}" && pwd)
 root=$(pwd)
@@ -23,7 +24,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ -n "${MS_BENCH_KEEP:-}" ]; then echo "bench: the logs and samples are in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 die() { echo "bench: $*" >&2; exit 1; }
@@ -106,7 +107,7 @@ PY
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ -x "$bin/matchstream" ]; then
-  "$bin/matchstream" --listen 127.0.0.1:0 --http 127.0.0.1:0 --db :memory: >"$work/agner.log" 2>&1 &
+  "$bin/matchstream" --listen 127.0.0.1:0 --http 127.0.0.1:0 --db :memory: --socket off --metrics-listen off >"$work/agner.log" 2>&1 &
   agner=$!
   pids+=("$agner")
   wait_for "$work/agner.log" "matchstream: listening on " 60

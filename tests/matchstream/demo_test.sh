@@ -11,7 +11,8 @@ done
 out=$(mktemp /tmp/agner-demo-test-XXXXXX)
 tag="demo-test-$$-$RANDOM"
 survivors() { grep -l "AGNER_DEMO_TAG=$tag" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true; }
-trap 'for p in $(survivors); do kill -KILL "$p" 2>/dev/null; done; rm -f "$out"' EXIT
+logs_of() { grep -oE "logs(:| in) /tmp/agner-demo-[A-Za-z0-9]+" "$1" 2>/dev/null | grep -oE "/tmp/agner-demo-[A-Za-z0-9]+" | head -1 || true; }
+trap 'for p in $(survivors); do kill -KILL "$p" 2>/dev/null; done; rm -rf "$(logs_of "$out")"; rm -f "$out"' EXIT
 fail() { echo "FAIL: $*" >&2; echo "--- demo output ---" >&2; cat "$out" >&2; exit 1; }
 
 # setsid -w: no controlling terminal, and wait for the demo to end
@@ -21,7 +22,8 @@ AGNER_DEMO_TAG=$tag AGNER_DEMO_NO_BUILD=1 AGNER_DEMO_BUILD_DIR="$(dirname "$bin"
   timeout -k 10 200 setsid -w bash scripts/demo </dev/null >"$out" 2>&1 || status=$?
 [ "$status" = 0 ] || fail "scripts/demo exited with status $status"
 grep -q "^MatchStream demo: node matchstream-demo-" "$out" || fail "the demo did not say what it started"
-grep -qE '^ *<[0-9]+\.[0-9]+\.[0-9]+>.*match:' "$out" || fail "etop's batch view shows no match:* process"
+grep -qE '^ *<[0-9]+\.[0-9]+\.[0-9]+> ' "$out" || fail "no etop batch view in the output"
+grep -qE '(^ *|^process )<[0-9]+\.[0-9]+\.[0-9]+> +match:' "$out" || fail "etop shows no match:* process"
 grep -q "stopped everything it started" "$out" || fail "the demo did not stop what it started"
 # The demo waits for its process groups; a process it missed would still be here now.
 left=$(survivors)

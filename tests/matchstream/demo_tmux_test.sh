@@ -13,8 +13,11 @@ tag="demo-tmux-test-$$-$RANDOM"
 tmx=(tmux -L "agner-demo-$$" -f /dev/null)
 survivors() { grep -l "AGNER_DEMO_TAG=$tag" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3 || true; }
 cleanup() {
+  local logs
+  logs=$(screen | grep -oE "logs(:| in) /tmp/agner-demo-[A-Za-z0-9]+" | grep -oE "/tmp/agner-demo-[A-Za-z0-9]+" | head -1 || true)
   "${tmx[@]}" kill-server 2>/dev/null || true
   for p in $(survivors); do kill -KILL "$p" 2>/dev/null; done
+  [ -n "$logs" ] && rm -rf "$logs"
   rm -rf "$dir"
 }
 trap cleanup EXIT

@@ -195,7 +195,7 @@ TEST_CASE("a method other than GET or HEAD is a 405 naming the allowed ones") {
 TEST_CASE("HEAD answers the headers of GET without a body") {
   fixture f;
   http_api api("127.0.0.1", 0, f.live, *f.db);
-  for (const char* target : {"/matches", "/matches/elp-tig-2011-09-10", "/matches/nope"}) {
+  for (const char* target : {"/matches", "/matches/elp-tig-2011-09-10", "/matches/nope", "/nowhere", "/matches/%zz"}) {
     const auto g = get(api.port(), target);
     // read HEAD and then a GET on the same connection: a stray body would corrupt the second answer
     asio::io_context io;
@@ -208,6 +208,9 @@ TEST_CASE("HEAD answers the headers of GET without a body") {
     const auto again = ask(s, http::verb::get, target);
     CHECK(again.status == g.status);
     CHECK(again.body == g.body);
+    // and on the wire: the headers and nothing after them
+    const auto raw = exchange(api.port(), std::string("HEAD ") + target + " HTTP/1.1\r\nConnection: close\r\n\r\n");
+    CHECK(raw.size() == raw.find("\r\n\r\n") + 4);
   }
 }
 

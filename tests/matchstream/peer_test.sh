@@ -87,7 +87,7 @@ play erlang "127.0.0.1:$port"
 
 # This project's server, when it is built.
 if [ -x "$bin/matchstream" ]; then
-  "$bin/matchstream" --listen 127.0.0.1:0 --http 127.0.0.1:0 --db :memory: >"$work/agner.log" 2>&1 &
+  "$bin/matchstream" --listen 127.0.0.1:0 --http 127.0.0.1:0 --db :memory: --socket off --metrics-listen off >"$work/agner.log" 2>&1 &
   pids+=($!)
   wait_for "$work/agner.log" "matchstream: listening on " 120
   server=$(sed -n 's/^matchstream: listening on \([^ ]*\).*/\1/p' "$work/agner.log" | head -1)

@@ -77,7 +77,7 @@ struct database::impl {
   }
 
   [[noreturn]] void fail(std::string_view doing) const {
-    throw std::runtime_error("matchstream store " + path + ": " + std::string(doing) + ": " +
+    throw std::runtime_error("store " + path + ": " + std::string(doing) + ": " +
                              (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
   }
   void check(int rc, std::string_view doing) const {
@@ -163,14 +163,13 @@ std::unique_ptr<database> database::open(const std::string& path) {
     if (sqlite3_step(version.get()) != SQLITE_ROW) i->fail("cannot read it as an SQLite database");
     const auto found = sqlite3_column_int64(version.get(), 0);
     if (found != 0 && found != schema_version)
-      throw std::runtime_error("matchstream store " + path + ": schema version " + std::to_string(found) +
+      throw std::runtime_error("store " + path + ": schema version " + std::to_string(found) +
                                " is not " + std::to_string(schema_version) + " (written by another program?)");
   }
   // WAL: the HTTP API reads while the store process writes. NORMAL: a commit is not an fsync; a power
   // cut may lose the last commits but never corrupts the file.
   i->exec("PRAGMA journal_mode=WAL", "cannot select the WAL journal");
   i->exec("PRAGMA synchronous=NORMAL", "cannot set synchronous=NORMAL");
-  i->exec("PRAGMA foreign_keys=OFF", "cannot set foreign_keys");
   i->exec(schema_sql, "cannot create the schema");
   i->exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str(), "cannot set the schema version");
 

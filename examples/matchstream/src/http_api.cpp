@@ -121,34 +121,38 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void handle(http::request<http::string_body> req) {
-    const auto target = std::string_view(req.target().data(), req.target().size());
-    const auto path = target.substr(0, target.find('?'));
-    const bool keep = req.keep_alive();
-    const auto version = req.version();
-    const auto route = route_of(path);
-    if (route.kind == api_route::unknown)
-      return answer(json_answer(http::status::not_found, version, keep, error_json("not found: serves /matches and /matches/<id>")));
-    if (route.kind == api_route::bad_id)
-      return answer(json_answer(http::status::bad_request, version, keep, error_json("bad match id in the path: " + route.id)));
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      auto res = json_answer(http::status::method_not_allowed, version, keep, error_json("method not allowed: use GET or HEAD"));
-      res.set(http::field::allow, "GET, HEAD");
-      return answer(std::move(res));
-    }
-    std::optional<std::string> body;
-    try {
-      body = route.kind == api_route::list ? list_json(server_.live) : match_json(server_.live, server_.db, route.id);
-    } catch (const std::exception& e) {  // the store failed (disk, corrupt file): the API stays up
-      return answer(json_answer(http::status::internal_server_error, version, false, error_json(std::string("store: ") + e.what())));
-    }
-    if (!body) return answer(json_answer(http::status::not_found, version, keep, error_json("unknown match " + route.id)));
-    auto res = json_answer(http::status::ok, version, keep, std::move(*body));
+    auto res = respond(req);
     if (req.method() == http::verb::head) {
       const auto length = res.body().size();
       res.body().clear();
       res.content_length(length);  // the GET headers, no body
     }
     answer(std::move(res));
+  }
+
+  response respond(const http::request<http::string_body>& req) {
+    const auto target = std::string_view(req.target().data(), req.target().size());
+    const auto path = target.substr(0, target.find('?'));
+    const bool keep = req.keep_alive();
+    const auto version = req.version();
+    const auto route = route_of(path);
+    if (route.kind == api_route::unknown)
+      return json_answer(http::status::not_found, version, keep, error_json("not found: serves /matches and /matches/<id>"));
+    if (route.kind == api_route::bad_id)
+      return json_answer(http::status::bad_request, version, keep, error_json("bad match id in the path: " + route.id));
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      auto res = json_answer(http::status::method_not_allowed, version, keep, error_json("method not allowed: use GET or HEAD"));
+      res.set(http::field::allow, "GET, HEAD");
+      return res;
+    }
+    std::optional<std::string> body;
+    try {
+      body = route.kind == api_route::list ? list_json(server_.live) : match_json(server_.live, server_.db, route.id);
+    } catch (const std::exception& e) {  // the store failed (disk, corrupt file): the API stays up
+      return json_answer(http::status::internal_server_error, version, false, error_json(e.what()));
+    }
+    if (!body) return json_answer(http::status::not_found, version, keep, error_json("unknown match " + route.id));
+    return json_answer(http::status::ok, version, keep, std::move(*body));
   }
 
   void answer(response res) {
@@ -216,11 +220,11 @@ http_api::http_api(const std::string& address, std::uint16_t port, const board& 
     : impl_(std::make_unique<impl>(live, db)) {
   beast::error_code ec;
   const auto addr = asio::ip::make_address(address, ec);
-  if (ec) throw std::runtime_error(fmt::format("matchstream http: '{}' is not an IP address", address));
+  if (ec) throw std::runtime_error(fmt::format("HTTP API: '{}' is not an IP address", address));
   const tcp::endpoint ep{addr, port};
   auto& a = impl_->acceptor;
   const auto fail = [&](const char* step) {
-    return std::runtime_error(fmt::format("matchstream http: cannot {} {}:{}: {}", step, address, port, ec.message()));
+    return std::runtime_error(fmt::format("HTTP API: cannot {} {}:{}: {}", step, address, port, ec.message()));
   };
   if (a.open(ep.protocol(), ec)) throw fail("open a socket for");
   if (a.set_option(asio::socket_base::reuse_address(true), ec)) throw fail("set SO_REUSEADDR on");

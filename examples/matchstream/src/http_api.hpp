@@ -20,7 +20,7 @@ namespace matchstream {
 /// to send the first request, 10 s idle between keep-alive requests, 30 s to write an answer. The id
 /// in the path is percent-decoded (a broken escape: 400); every string in the JSON is escaped, bytes
 /// that are not UTF-8 shown as U+FFFD. Bodies and errors are JSON (`{"error":"<sentence>"}`); a store
-/// failure is a 500 and the API keeps serving. Details in http_routes.hpp.
+/// failure is a 500 (the store's message) and the API keeps serving. Details in http_routes.hpp.
 /// Throws std::runtime_error naming the address if it cannot listen. `live` and `db` outlive it.
 /// Thread contract: construct and destroy on one thread; the destructor stops serving and joins.
 class http_api {

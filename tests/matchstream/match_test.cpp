@@ -1,0 +1,73 @@
+// The match's meaning apart from processes: blocks rendered byte for byte as matchstream_peer.erl's
+// render/3 and line/2, and the status codec the store keeps.
+#include <doctest/doctest.h>
+
+#include "match.hpp"
+
+using matchstream::apply_event;
+using matchstream::match_status;
+using nlohmann::json;
+
+namespace {
+// 2011-09-13 13:48:51 UTC, as in MATCHSTREAM.md's example.
+constexpr std::int64_t at = 1315921731000000;
+
+match_status started() {
+  match_status s;
+  auto a = apply_event(s, json::parse(R"({"kind":"start","home":"elp","visit":"tig",
+      "home_players":[[25,"Albil"],[14,"Mercado"]],"visit_players":[[7,"Luna"]]})"), 1, at);
+  REQUIRE(a.error.empty());
+  return s;
+}
+}  // namespace
+
+TEST_CASE("a start event renders the status with sorted rosters indented nine spaces") {
+  match_status s;
+  auto a = apply_event(s, json::parse(R"({"kind":"start","home":"elp","visit":"tig",
+      "home_players":[[25,"Albil"],[14,"Mercado"]],"visit_players":[[7,"Luna"]]})"), 1, at);
+  CHECK(a.block ==
+        "2011-09-13 13:48:51: start:\n    seq: 1\n    at_us: 1315921731000000\n"
+        "    home: elp\n    home_players:\n         Mercado (14)\n         Albil (25)\n    home_score: 0\n"
+        "    visit: tig\n    visit_players:\n         Luna (7)\n    visit_score: 0\n    period: first\n\n");
+}
+
+TEST_CASE("a goal names the player from the team's roster and counts for the team") {
+  auto s = started();
+  auto a = apply_event(s, json::parse(R"({"team":"tig","player":7,"kind":"goal"})"), 2, at);
+  CHECK(a.block == "2011-09-13 13:48:51: goal:\n    seq: 2\n    at_us: 1315921731000000\n"
+                   "    player: Luna (7)\n    team: tig\n\n");
+  CHECK(s.visit_score == 1);
+  CHECK(s.home_score == 0);
+}
+
+TEST_CASE("fields are shown as the peer shows them: pairs, unknown players, floats, booleans, nulls, others") {
+  auto s = started();
+  auto a = apply_event(s, json::parse(R"({"kind":"x","team":"elp","player_out":99,"player_in":[21,"Silva"],
+      "f":2.0,"g":1.5,"b":true,"n":null,"o":{"a":1},"l":[1,2,3]})"), 3, at);
+  CHECK(a.block == "2011-09-13 13:48:51: x:\n    seq: 3\n    at_us: 1315921731000000\n"
+                   "    b: true\n    f: 2.0\n    g: 1.5\n    l: ?\n    n: null\n    o: ?\n"
+                   "    player_in: Silva (21)\n    player_out: N/N (99)\n    team: elp\n\n");
+}
+
+TEST_CASE("an empty kind or one past 32 bytes is refused and changes nothing") {
+  auto s = started();
+  CHECK(apply_event(s, json{{"kind", ""}}, 2, at).error == "bad event kind");
+  CHECK(apply_event(s, json{{"kind", std::string(33, 'k')}}, 2, at).error == "bad event kind");
+  CHECK(apply_event(s, json{{"kind", std::string(32, 'k')}}, 2, at).error.empty());
+}
+
+TEST_CASE("a period event sets the period the late client's status shows") {
+  auto s = started();
+  apply_event(s, json::parse(R"({"kind":"period","period":"second"})"), 2, at);
+  CHECK(matchstream::render_status(s, 2, at).find("    period: second\n") != std::string::npos);
+  CHECK(matchstream::block_kind(matchstream::render_status(s, 2, at)) == "status");
+}
+
+TEST_CASE("the stored status text comes back as the same status") {
+  auto s = started();
+  apply_event(s, json::parse(R"({"team":"elp","player":25,"kind":"goal"})"), 2, at);
+  auto back = matchstream::status_from_json(matchstream::to_json(s));
+  CHECK(matchstream::render_status(back, 2, at) == matchstream::render_status(s, 2, at));
+  CHECK_THROWS_WITH_AS(matchstream::status_from_json("{}"),
+                       doctest::Contains("a stored match status is not one this program wrote"), std::runtime_error);
+}
