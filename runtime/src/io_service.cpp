@@ -20,7 +20,8 @@ using asio::ip::tcp;
 struct io_service::chunk {
   std::string owned;
   binary shared;
-  std::string_view view() const noexcept { return shared.size() ? shared.view() : std::string_view(owned); }
+  bool is_shared = false;  // spares a call into the binary (and a touch of its block) for owned bytes
+  std::string_view view() const noexcept { return is_shared ? shared.view() : std::string_view(owned); }
 };
 
 struct io_service::port {
@@ -206,7 +207,7 @@ void io_service::activate(port_id id) {
 }
 
 void io_service::send(port_id id, std::string bytes) { enqueue(id, chunk{std::move(bytes), {}}); }
-void io_service::send(port_id id, binary bytes) { enqueue(id, chunk{{}, std::move(bytes)}); }
+void io_service::send(port_id id, binary bytes) { enqueue(id, chunk{{}, std::move(bytes), true}); }
 
 // Sends from any thread queue under one short lock; only the first send into an empty queue posts
 // to the I/O thread (a doorbell), so a fan-out of N sends costs one wake-up of the I/O thread, not N.
