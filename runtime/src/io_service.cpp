@@ -2,6 +2,7 @@
 
 #include <array>
 #include <deque>
+#include <span>
 #include <system_error>
 #include <variant>
 
@@ -19,7 +20,8 @@ using asio::ip::tcp;
 struct io_service::chunk {
   std::string owned;
   binary shared;
-  std::string_view view() const noexcept { return shared.size() ? shared.view() : std::string_view(owned); }
+  bool is_shared = false;  // spares a call into the binary (and a touch of its block) for owned bytes
+  std::string_view view() const noexcept { return is_shared ? shared.view() : std::string_view(owned); }
 };
 
 struct io_service::port {
@@ -28,9 +30,12 @@ struct io_service::port {
   std::variant<tcp::acceptor, tcp::socket> handle;
   std::array<char, 16384> buffer{};
   bool reading = false;
-  bool writing = false;
+  bool writing = false;                          // waiting until the socket takes more bytes
+  bool flush_due = false;                        // in flushing_ for the drain under way
+  bool dropped = false;
   std::deque<chunk> out;
-  std::size_t out_bytes = 0;
+  std::size_t out_front_written = 0;             // bytes of out.front() already written
+  std::size_t out_bytes = 0;                     // bytes in `out` not yet written
   bool closing = false;                          // closed by its owner, writing what was queued
   std::unique_ptr<asio::steady_timer> linger;    // how long that may last
 
@@ -41,6 +46,14 @@ struct io_service::port {
 };
 
 namespace {
+// One gathered write (writev) takes at most this many queued sends (Asio's own iovec bound).
+constexpr std::size_t buffers_per_write = 64;
+// A flush writes at most this many times before it lets other sockets' work run.
+constexpr int writes_per_flush = 16;
+// Connections accepted per wake-up of a listener: the listen queue drains at the rate the I/O
+// thread turns, not one connection per turn.
+constexpr int accepts_per_turn = 64;
+
 std::string peer_of(tcp::socket& s) {
   boost::system::error_code ec;
   auto ep = s.remote_endpoint(ec);
@@ -78,6 +91,9 @@ port_counters io_service::counters() const noexcept {
 }
 
 void io_service::add(std::shared_ptr<port> p) {
+  // Non-blocking, so a flush can write at once and learn "would block" instead of waiting.
+  boost::system::error_code ec;
+  if (auto* s = p->socket()) s->non_blocking(true, ec);
   by_owner_.emplace(p->owner, p->id);
   ports_.emplace(p->id, std::move(p));
   open_.set(ports_.size());
@@ -93,6 +109,7 @@ std::pair<port_id, std::uint16_t> io_service::listen(pid owner, const std::strin
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(backlog <= 0 || backlog > asio::socket_base::max_listen_connections ? asio::socket_base::max_listen_connections : backlog, ec);
+  if (!ec) acceptor.non_blocking(true, ec);  // accept() drains the listen queue until "would block"
   if (ec) throw std::system_error(ec, fmt::format("cannot listen on {}:{}", address, port_number));
   const std::uint16_t bound = acceptor.local_endpoint().port();
   auto p = std::make_shared<port>(new_id(), owner, std::move(acceptor));
@@ -111,18 +128,32 @@ void io_service::accept(std::shared_ptr<port> p) {
       if (ec != asio::error::operation_aborted) drop(p, ec.message(), false);
       return;
     }
-    accepted_.add();
-    s.set_option(tcp::no_delay(true), ec);
-    std::string peer = peer_of(s);
-    auto conn = std::make_shared<port>(new_id(), p->owner, std::move(s));
-    add(conn);
-    // The socket starts passive: it reads nothing until its owner (or whoever it gives the socket
-    // to) calls activate, so no data can reach a process that is about to hand it over.
-    if (node_.send_value(p->owner, port_signal{port_signal::kind::accepted, port_id{p->id}, port_id{conn->id}, peer}, nullptr) !=
-        send_outcome::queued)
-      drop(conn, "owner gone", false);
-    accept(p);
+    adopt(*p, std::move(s));
+    // Take the others already waiting too: one wake-up per connection would leave them queued
+    // behind everything else the I/O thread does. An error here (would block, or one the next
+    // async_accept will report) ends the turn.
+    for (int i = 1; i < accepts_per_turn && ports_.count(p->id); ++i) {
+      tcp::socket more(io_);
+      p->acceptor()->accept(more, ec);
+      if (ec) break;
+      adopt(*p, std::move(more));
+    }
+    if (ports_.count(p->id)) accept(p);
   });
+}
+
+void io_service::adopt(const port& listener, tcp::socket s) {
+  boost::system::error_code ec;
+  accepted_.add();
+  s.set_option(tcp::no_delay(true), ec);
+  std::string peer = peer_of(s);
+  auto conn = std::make_shared<port>(new_id(), listener.owner, std::move(s));
+  add(conn);
+  // The socket starts passive: it reads nothing until its owner (or whoever it gives the socket
+  // to) calls activate, so no data can reach a process that is about to hand it over.
+  if (node_.send_value(listener.owner, port_signal{port_signal::kind::accepted, port_id{listener.id}, port_id{conn->id}, peer}, nullptr) !=
+      send_outcome::queued)
+    drop(conn, "owner gone", false);
 }
 
 void io_service::connect(pid owner, const std::string& host, std::uint16_t port_number) {
@@ -176,7 +207,7 @@ void io_service::activate(port_id id) {
 }
 
 void io_service::send(port_id id, std::string bytes) { enqueue(id, chunk{std::move(bytes), {}}); }
-void io_service::send(port_id id, binary bytes) { enqueue(id, chunk{{}, std::move(bytes)}); }
+void io_service::send(port_id id, binary bytes) { enqueue(id, chunk{{}, std::move(bytes), true}); }
 
 // Sends from any thread queue under one short lock; only the first send into an empty queue posts
 // to the I/O thread (a doorbell), so a fan-out of N sends costs one wake-up of the I/O thread, not N.
@@ -198,35 +229,82 @@ void io_service::drain_sends() {
     draining_.swap(sends_);
     doorbell_ = false;
   }
+  // Queue every send first and write afterwards, so the sends of one burst to one socket leave in
+  // one gathered write. Consecutive sends to one socket look it up once.
+  std::uint64_t cur_id = 0;
+  const std::shared_ptr<port>* cur = nullptr;
   for (auto& [id, c] : draining_) {
-    auto it = ports_.find(id.id);
-    if (it == ports_.end() || !it->second->socket() || it->second->closing) continue;
-    auto& p = it->second;
-    p->out_bytes += c.view().size();
-    p->out.push_back(std::move(c));
-    if (p->out_bytes > port_send_buffer_limit) {
-      drop(std::shared_ptr<port>(p), "send buffer full", true);
+    if (id.id != cur_id) {
+      cur_id = id.id;
+      auto it = ports_.find(id.id);
+      cur = it == ports_.end() ? nullptr : &it->second;
+    }
+    if (!cur) continue;
+    port& p = **cur;
+    if (!p.socket() || p.closing) continue;
+    p.out_bytes += c.view().size();
+    p.out.push_back(std::move(c));
+    if (p.out_bytes > port_send_buffer_limit) {
+      drop(std::shared_ptr<port>(*cur), "send buffer full", true);
+      cur = nullptr;  // erased; later sends to it in this batch are dropped like any to a closed port
       continue;
     }
-    if (!p->writing) write(p);
+    if (!p.writing && !p.flush_due) {
+      p.flush_due = true;
+      flushing_.push_back(*cur);
+    }
   }
   draining_.clear();
+  for (auto& p : flushing_) {
+    p->flush_due = false;
+    if (!p->dropped) flush(p);
+  }
+  flushing_.clear();
 }
 
-void io_service::write(std::shared_ptr<port> p) {
-  p->writing = true;
-  asio::async_write(*p->socket(), asio::buffer(p->out.front().view()), [this, p](boost::system::error_code ec, std::size_t n) {
-    p->writing = false;
-    if (!ports_.count(p->id)) return;
+// Writes what is queued on `p` at once, up to buffers_per_write sends per writev, until the queue is
+// empty or the socket would block; then waits until it is writable and goes on.
+void io_service::flush(const std::shared_ptr<port>& p) {
+  auto& sock = *p->socket();
+  std::array<asio::const_buffer, buffers_per_write> buffers;
+  for (int turn = 0; turn < writes_per_flush && !p->out.empty(); ++turn) {
+    std::size_t n = 0;
+    for (auto it = p->out.begin(); it != p->out.end() && n < buffers.size(); ++it, ++n)
+      buffers[n] = asio::buffer(n == 0 ? it->view().substr(p->out_front_written) : it->view());
+    boost::system::error_code ec;
+    std::size_t written = sock.write_some(std::span<const asio::const_buffer>(buffers.data(), n), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
     if (ec) {
       drop(p, ec.message(), true);
       return;
     }
-    bytes_out_.add(n);
-    p->out_bytes -= p->out.front().view().size();
-    p->out.pop_front();
-    if (!p->out.empty()) write(p);
-    else if (p->closing) drop(p, "", false);
+    bytes_out_.add(written);
+    p->out_bytes -= written;
+    while (!p->out.empty()) {
+      std::size_t left = p->out.front().view().size() - p->out_front_written;
+      if (left > written) {
+        p->out_front_written += written;
+        break;
+      }
+      written -= left;
+      p->out_front_written = 0;
+      p->out.pop_front();
+    }
+  }
+  if (p->out.empty()) {
+    if (p->closing) drop(p, "", false);
+    return;
+  }
+  // The socket would block, or this flush had its turn: go on once it is writable.
+  p->writing = true;
+  sock.async_wait(tcp::socket::wait_write, [this, p](boost::system::error_code ec) {
+    p->writing = false;
+    if (p->dropped || !ports_.count(p->id)) return;
+    if (ec) {
+      drop(p, ec.message(), true);
+      return;
+    }
+    flush(p);
   });
 }
 
@@ -291,6 +369,7 @@ void io_service::owner_died(pid owner) {
 
 void io_service::drop(const std::shared_ptr<port>& p, const std::string& reason, bool tell_owner) {
   boost::system::error_code ec;
+  p->dropped = true;
   if (auto* s = p->socket()) s->close(ec);
   if (auto* a = p->acceptor()) a->close(ec);
   if (p->linger) p->linger->cancel();

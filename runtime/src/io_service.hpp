@@ -56,8 +56,9 @@ class io_service {
   std::uint64_t new_id() noexcept;
   void add(std::shared_ptr<port> p);
   void accept(std::shared_ptr<port> p);
+  void adopt(const port& listener, boost::asio::ip::tcp::socket s);
   void read(std::shared_ptr<port> p);
-  void write(std::shared_ptr<port> p);
+  void flush(const std::shared_ptr<port>& p);
   struct chunk;
   void forget_owner(const port& p);
   void drain_sends();
@@ -81,6 +82,7 @@ class io_service {
   std::vector<std::pair<port_id, chunk>> sends_;
   bool doorbell_ = false;                           // a drain is posted and has not taken sends_ yet
   std::vector<std::pair<port_id, chunk>> draining_; // I/O thread only
+  std::vector<std::shared_ptr<port>> flushing_;      // I/O thread only: sockets a drain gave bytes to
   std::thread thread_;
 };
 

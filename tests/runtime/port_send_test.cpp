@@ -6,9 +6,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <future>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "support.hpp"
 
@@ -17,8 +21,10 @@ using namespace agner;
 namespace {
 
 /// A loopback client; reads give up after 30 s so a bug fails instead of hanging.
-int connect_to(std::uint16_t port) {
+/// `receive_buffer` > 0 makes its window small, so the sender's writes stop part-way.
+int connect_to(std::uint16_t port, int receive_buffer = 0) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (receive_buffer > 0) ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   timeval tv{30, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in addr{};
@@ -91,4 +97,74 @@ TEST_CASE("a socket closed at its send-buffer limit tells its owner how many sen
   CHECK(c.reason == "send buffer full");
   CHECK(c.unsent >= port_send_buffer_limit / (64 * 1024));
   ::close(fd);
+}
+
+namespace {
+/// Send i of the batching test: its number, then filler; every tenth is large (up to ~21 KB), so a
+/// gathered write overruns what the socket takes and stops part-way through a send.
+std::string numbered(int i) {
+  const std::size_t filler = i % 10 == 0 ? 1000 + static_cast<std::size_t>(i * 7919 % 20000) : static_cast<std::size_t>(i % 80);
+  return fmt::format("{:06}:{}\n", i, std::string(filler, static_cast<char>('a' + i % 26)));
+}
+}  // namespace
+
+TEST_CASE("many sends in a row to a socket that is not read yet all arrive in order and byte-exact") {
+  runtime rt(test::two_schedulers());
+  std::promise<std::uint16_t> port;
+  std::promise<void> sent;
+  // ~3.8 MB: just under the limit (so the socket cannot close with "send buffer full"), more than the
+  // kernel takes while the client reads nothing, so writes stop part-way and resume.
+  constexpr int sends = 3300;
+  std::string want;
+  for (int i = 0; i < sends; ++i) want += numbered(i);
+  REQUIRE(want.size() < port_send_buffer_limit);
+  pid server = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) port.set_value(ctx.tcp_listen("127.0.0.1", 0).second);
+    if (auto* a = m.get<tcp_accepted>()) {
+      // Owned strings and shared binaries, interleaved: both kinds go into the same gathered writes.
+      for (int i = 0; i < sends; ++i) {
+        if (i % 2) ctx.tcp_send(a->socket, binary(numbered(i)));
+        else ctx.tcp_send(a->socket, numbered(i));
+      }
+      ctx.close_port(a->socket);
+      sent.set_value();
+    }
+  });
+  rt.send(server, 0);
+  int fd = connect_to(port.get_future().get(), 4096);
+  sent.get_future().get();
+  // Read nothing until the kernel holds 1 MB of it: the socket fills and the writes after wait for it.
+  REQUIRE(test::eventually([&] { return rt.ports().bytes_out >= (1u << 20); }));
+  const std::string got = read_all(fd);
+  CHECK(got.size() == want.size());
+  CHECK(got == want);
+  ::close(fd);
+}
+
+TEST_CASE("two thousand connections made at once are all accepted and each gets its own greeting") {
+  runtime rt(test::two_schedulers());
+  std::promise<std::uint16_t> port;
+  std::atomic<int> accepted{0};
+  pid server = rt.spawn_fn([&](context& ctx, message& m) {
+    if (m.is<int>()) port.set_value(ctx.tcp_listen("127.0.0.1", 0).second);
+    if (auto* a = m.get<tcp_accepted>()) {
+      ctx.tcp_send(a->socket, fmt::format("hello {}\n", a->peer));
+      ctx.close_port(a->socket);
+      accepted.fetch_add(1);
+    }
+  });
+  rt.send(server, 0);
+  const auto p = port.get_future().get();
+  constexpr int clients = 2000;
+  std::vector<int> fds;
+  // The kernel completes each handshake into the listen queue, so these return before any accept.
+  for (int i = 0; i < clients; ++i) fds.push_back(connect_to(p));
+  CHECK(test::eventually([&] { return accepted.load() == clients; }, std::chrono::seconds(60)));
+  for (int fd : fds) {
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+    CHECK(read_all(fd) == fmt::format("hello 127.0.0.1:{}\n", ntohs(local.sin_port)));
+    ::close(fd);
+  }
 }
