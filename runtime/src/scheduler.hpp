@@ -86,6 +86,9 @@ class scheduler {
   message* on_signal(process* p, message* m);
   bool apply_on_arrival(process* p, message* m, std::uint32_t serial);
   void terminate(process* p, bool unlock_consumer);
+  // call.cpp
+  bool settle_call(process* p, message* m);
+  void resume_call(process* p);
   void tend(process* p);
   process_report report(process* p, const inspect_options& opts);
   enum class gc_kind { automatic, requested, hibernate };
