@@ -53,6 +53,10 @@ bool context::begin_call(pid to, message* request, std::chrono::nanoseconds time
   return true;
 }
 
+void async_behaviour::handle(context& ctx, message& msg) {
+  detail::task_runner::run(ctx, msg, [this](context& c, message& m) { return handle_async(c, m); });
+}
+
 void context::start_task(message& msg, task t) {
   auto h = t.release();
   auto& a = *proc_->ext->await;
@@ -109,9 +113,45 @@ bool scheduler::settle_call(process* p, message* m) {
   return true;
 }
 
-/// Runs `p`'s suspended handler on from its call, whose outcome is in. Rethrows what it threw
-/// (the caller's crash guard catches it); the frame and the message are gone once it ends.
+/// The run loop's stop for a process that handles no message (suspended, or awaiting a call): if
+/// its call is settled and it is not suspended, runs its handler on and returns false (the loop
+/// goes on); else shows it suspended or waiting and blocks it keeping its queue (true), unless a
+/// push came meanwhile (false). Out of line so that the run loop is the same as without coroutines.
+bool scheduler::idle_or_resume(process* p, bool locks) {
+  if (p->stop == process::stop_await && p->ext->await->slot->arrived) {
+    if (locks) p->unlock_consumer();
+    resume_call(p);
+    if (locks && p->lock_consumer()) {
+      const std::uint32_t serial = p->serial();
+      p->absorb_moved([&](message* m) { return apply_on_arrival(p, m, serial); });
+    }
+    return false;
+  }
+  p->set_status(p->suspended() ? process_status::suspended : process_status::waiting);
+  return p->try_block_keeping_queue();
+}
+
+/// Runs `p`'s suspended handler on from its call, whose outcome is in, under the same crash guard
+/// as a handler (run_as's `guarded`); the frame and the message are gone once it ends.
 void scheduler::resume_call(process* p) {
+  auto crash = [&](const char* what) {
+    p->set_exit(what);
+    p->crashed = true;
+    std::string name = p->registered ? fmt::format(" ({})", node_.name_of_process(p->index)) : std::string();
+    node_.log(fmt::format("process {}{} crashed: {}", p->id(), name, what));
+  };
+  try {
+    run_awaited(p);
+  } catch (const max_heap_error&) {
+    // tend() ends it with reason max_heap
+  } catch (const std::exception& e) {
+    crash(e.what());
+  } catch (...) {
+    crash("unknown exception");
+  }
+}
+
+void scheduler::run_awaited(process* p) {
   await_state& a = *p->ext->await;
   call_slot& slot = *a.slot;
   p->stop &= static_cast<std::uint8_t>(~process::stop_await);

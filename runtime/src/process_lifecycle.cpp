@@ -159,12 +159,6 @@ void scheduler::run_as(process* p) {
       }
     }
     if (p->exiting()) break;
-    if (p->stop == process::stop_await && p->ext->await->slot->arrived) {  // its call is over
-      if (locks) p->unlock_consumer();
-      guarded([&] { resume_call(p); });
-      if (locks) hold();
-      continue;
-    }
     // Suspended, or awaiting a call: idle with the queue kept. Any push wakes it to apply signals
     // (resume, kill, the call's outcome), and it blocks again unless that let it go on. Its bound
     // holds meanwhile: it drops the oldest excess itself.
@@ -176,8 +170,7 @@ void scheduler::run_as(process* p) {
       }
     }
     p->publish_oldest();
-    p->set_status(p->suspended() ? process_status::suspended : process_status::waiting);
-    if (p->try_block_keeping_queue()) {
+    if (idle_or_resume(p, locks)) {
       if (locks) p->unlock_consumer();
       return;
     }
@@ -430,6 +423,7 @@ void scheduler::terminate(process* p, bool unlock_consumer) {
   if (x.await) {  // ended while awaiting a call: the frame goes, and the callee's monitor
     if (x.await->slot && !x.await->slot->arrived)
       node_.send_value(x.await->slot->callee, demonitor_signal{x.await->slot->mon}, this);
+    x.await->set_scheduler(this);  // the frame's destructors may use its context
     x.await->drop();
   }
   for (pid linked : x.links) node_.send_value(linked, exit_signal{self, reason, true}, this);

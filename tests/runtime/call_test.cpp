@@ -328,3 +328,75 @@ TEST_CASE("a normal exit signal to a caller that does not trap exits leaves its 
   CHECK(eventually([&] { return log.get().size() == 1; }));
   CHECK(log.get()[0] == "ok 2 for 1");
 }
+
+TEST_CASE("a caller that traps exits gets a linked process's exit after its call") {
+  runtime rt(test::two_schedulers());
+  lines log;
+  pid server = rt.spawn<doubler>(true);
+  pid linked = rt.spawn<doubler>(false);
+  pid client = rt.spawn_fn([&](context& ctx, message& m) -> task {
+    if (m.is<int>()) {
+      ctx.trap_exit(true);
+      ctx.link(linked);
+      int v = co_await ctx.call(server, twice{*m.get<int>()}, agner::infinity);
+      log.add(fmt::format("ok {}", v));
+    } else if (auto* e = m.get<exit_message>()) {
+      log.add(fmt::format("exit {}", e->reason));
+    }
+  });
+  rt.send(client, 4);
+  CHECK(eventually([&] { return rt.process_info(server)->messages_received >= 2; }));
+  rt.exit(linked, "oops");
+  CHECK(eventually([&] { return rt.process_info(client)->message_queue_len == 1; }));
+  CHECK(log.get().empty());
+  rt.send(server, answer_now{});
+  CHECK(eventually([&] { return log.get().size() == 2; }));
+  CHECK(log.get() == std::vector<std::string>{"ok 8", "exit oops"});
+}
+
+TEST_CASE("a caller suspended by an operator goes on with its call only once resumed") {
+  runtime rt(test::two_schedulers());
+  lines log;
+  pid server = rt.spawn<doubler>(true);
+  pid client = typed_client(rt, server, log, agner::infinity);
+  rt.send(client, 3);
+  CHECK(eventually([&] { return rt.process_info(server)->messages_received >= 2; }));
+  CHECK(rt.suspend(client));
+  CHECK(eventually([&] { return rt.process_info(client)->status == process_status::suspended; }));
+  rt.send(server, answer_now{});
+  CHECK(eventually([&] { return rt.process_info(server)->messages_received >= 3; }));
+  rt.send(client, 9);  // wakes it: it applies what arrived, and stays suspended
+  CHECK(eventually([&] { return rt.process_info(client)->message_queue_len == 1; }));
+  CHECK(log.get().empty());
+  CHECK(rt.resume(client));
+  CHECK(eventually([&] { return log.get().size() == 2; }));
+  CHECK(log.get() == std::vector<std::string>{"ok 6 for 3", "msg 9"});
+}
+
+TEST_CASE("a caller with a drop_oldest mailbox keeps its bound while it waits, and its call still ends") {
+  runtime rt(test::two_schedulers());
+  lines log;
+  pid server = rt.spawn<doubler>(true);
+  spawn_options opts;
+  opts.max_len = 2;
+  opts.overflow = mailbox_overflow::drop_oldest;
+  pid client = rt.spawn_fn(
+      [server, &log, calls = 0](context& ctx, message& m) mutable -> task {
+        const int* n = m.get<int>();
+        if (!n) co_return;
+        if (calls++ > 0) {
+          log.add(fmt::format("msg {}", *n));
+          co_return;
+        }
+        int v = co_await ctx.call(server, twice{*n}, agner::infinity);
+        log.add(fmt::format("ok {}", v));
+      },
+      opts);
+  rt.send(client, 1);
+  CHECK(eventually([&] { return rt.process_info(server)->messages_received >= 2; }));
+  for (int i = 10; i < 15; ++i) rt.send(client, i);
+  CHECK(eventually([&] { return rt.messages().dropped_oldest == 3; }));
+  rt.send(server, answer_now{});
+  CHECK(eventually([&] { return log.get().size() == 3; }));
+  CHECK(log.get() == std::vector<std::string>{"ok 2", "msg 13", "msg 14"});
+}

@@ -307,9 +307,9 @@ class async_behaviour : public behaviour {
   virtual task handle_async(context& ctx, message& msg) = 0;
 
  private:
-  void handle(context& ctx, message& msg) final {
-    detail::task_runner::run(ctx, msg, [this](context& c, message& m) { return handle_async(c, m); });
-  }
+  // Out of line and not final, so that the compiler does not guess this target at every
+  // behaviour's call site (speculative devirtualisation would cost plain handlers a compare).
+  void handle(context& ctx, message& msg) override;
 };
 
 /// A behaviour made of a callable `void(context&, message&)`, or `agner::task(context&, message&)`
