@@ -14,8 +14,11 @@ std::string topq(runtime_options opts, long n, long hot, long queued);
 std::string gc(runtime_options opts, long live, long queued, long runs);
 std::string scrape(runtime_options opts, long n);
 /// `clients` processes each doing `calls` request/reply round trips against one echo server, each
-/// request with `timeout` (agner::infinity: no timer): gen_server:call in ../shared/peers.
-std::string call(runtime_options opts, long clients, long calls, std::chrono::nanoseconds timeout);
+/// request with `timeout` (agner::infinity: no timer): gen_server:call in ../shared/peers. By
+/// callback (context::request), or with `co_await_form` by `co_await ctx.call` in one handler
+/// (printed as `call_co`).
+std::string call(runtime_options opts, long clients, long calls, std::chrono::nanoseconds timeout,
+                 bool co_await_form = false);
 /// `timers` send_after timers of 1 ms started from 10 processes per scheduler, until all have fired.
 std::string send_after(runtime_options opts, long timers);
 /// One publisher sends each of `events` events to `subscribers` processes, one event per handler;

@@ -20,12 +20,51 @@ namespace {
 using clock = std::chrono::steady_clock;
 double seconds_since(clock::time_point t0) { return std::chrono::duration<double>(clock::now() - t0).count(); }
 
+/// The co_await client's request: its answer is a long.
+struct echo {
+  long n;
+  using reply_type = long;
+};
+
 /// gen_server's echo: answers each request with its body.
 class echo_server final : public behaviour {
  public:
   void handle(context& ctx, message& m) override {
-    if (auto* r = m.get<request<long>>()) ctx.reply(r->from, r->body);
+    if (auto* r = m.get<request<long>>()) {
+      ctx.reply(r->from, r->body);
+    } else if (auto* e = m.get<request<echo>>()) {
+      ctx.reply(*e, e->body.n);
+    }
   }
+};
+
+/// call_client written as gen_server:call is: R calls in a row in one handler, with co_await.
+class call_co_client final : public async_behaviour {
+ public:
+  struct go {};
+  call_co_client(pid server, long calls, std::chrono::nanoseconds timeout, std::atomic<long>& failed,
+                 std::latch& done)
+      : server_(server), calls_(calls), timeout_(timeout), failed_(failed), done_(done) {}
+  void init(context& ctx) { ctx.send(ctx.self(), go{}); }
+  task handle_async(context& ctx, message& m) override {
+    if (!m.is<go>()) co_return;
+    for (long left = calls_; left > 0; --left) {
+      try {
+        if (co_await ctx.call(server_, echo{left}, timeout_) != left) failed_.fetch_add(1, std::memory_order_relaxed);
+      } catch (const call_error&) {
+        failed_.fetch_add(1, std::memory_order_relaxed);
+      }
+    }
+    done_.count_down();
+    ctx.exit();
+  }
+
+ private:
+  pid server_;
+  long calls_;
+  std::chrono::nanoseconds timeout_;
+  std::atomic<long>& failed_;
+  std::latch& done_;
 };
 
 /// Erlang's call_loop: R calls in a row, each sent when the previous one is answered.
@@ -157,21 +196,29 @@ class peak_sampler {
 
 }  // namespace
 
-std::string call(runtime_options opts, long clients, long calls, std::chrono::nanoseconds timeout) {
+std::string call(runtime_options opts, long clients, long calls, std::chrono::nanoseconds timeout, bool co_await_form) {
   runtime rt(opts);
   auto watch = observe(rt);
   std::atomic<long> failed{0};
   std::latch done(clients);
   pid server = rt.spawn<echo_server>();
   auto t0 = clock::now();
-  for (long i = 0; i < clients; ++i) rt.spawn<call_client>(server, calls, timeout, failed, done);
+  for (long i = 0; i < clients; ++i) {
+    if (co_await_form) {
+      rt.spawn<call_co_client>(server, calls, timeout, failed, done);
+    } else {
+      rt.spawn<call_client>(server, calls, timeout, failed, done);
+    }
+  }
   done.wait();
   const double s = seconds_since(t0);
   const long total = clients * calls;
   const std::string how = timeout == infinity ? "infinity" : fmt::format("{}ms", timeout.count() / 1'000'000);
+  const char* name = co_await_form ? "call_co" : "call";
   if (failed.load() != 0)
-    return fmt::format("agner call clients={} calls={} ERROR failed={} timeout={}", clients, total, failed.load(), how);
-  return fmt::format("agner call clients={} calls={} calls_per_sec={:.0f} timeout={}", clients, total, total / s,
+    return fmt::format("agner {} clients={} calls={} ERROR failed={} timeout={}", name, clients, total, failed.load(),
+                       how);
+  return fmt::format("agner {} clients={} calls={} calls_per_sec={:.0f} timeout={}", name, clients, total, total / s,
                      how);
 }
 

@@ -24,6 +24,8 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspe
                             CLIENTS processes each doing ROUNDTRIPS request/reply round trips against one
                             server, with a 5 s timeout, then with agner::infinity (no timer); or only
                             with a timeout of MS milliseconds, or only with infinity
+  call_co CLIENTS ROUNDTRIPS [MS|infinity]
+                            the same, each client calling with co_await ctx.call in one handler
   send_after TIMERS         TIMERS timers of 1 ms started from 10 processes per scheduler: timers per second
   fanout SUBSCRIBERS EVENTS one publisher sends each of EVENTS events to SUBSCRIBERS processes: messages
                             per second, peak growth of allocated bytes (peak_bytes) and of RSS, and the
@@ -90,14 +92,15 @@ int main(int argc, char** argv) {
     print(b::scrape(opts, arg(args, 1)));
   } else if (what == "overload") {
     print(b::overload(opts, arg(args, 1)));
-  } else if (what == "call") {
+  } else if (what == "call" || what == "call_co") {
+    const bool co = what == "call_co";
     if (args.size() > 3 && args[3] == "infinity") {
-      print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity));
+      print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity, co));
     } else if (args.size() > 3) {
-      print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::milliseconds(arg(args, 3))));
+      print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::milliseconds(arg(args, 3)), co));
     } else {
-      print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::seconds(5)));
-      print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity));
+      print(b::call(opts, arg(args, 1), arg(args, 2), std::chrono::seconds(5), co));
+      print(b::call(opts, arg(args, 1), arg(args, 2), agner::infinity, co));
     }
   } else if (what == "send_after") {
     print(b::send_after(opts, arg(args, 1)));
@@ -117,6 +120,7 @@ int main(int argc, char** argv) {
     print(b::gc(opts, 10000, 10000, 1000));
     print(b::call(opts, 1000, 1000, std::chrono::seconds(5)));
     print(b::call(opts, 1000, 1000, agner::infinity));
+    print(b::call(opts, 1000, 1000, std::chrono::seconds(5), true));
     print(b::send_after(opts, 1000000));
     print(b::fanout(opts, 10000, 200));
   } else {

@@ -13,6 +13,7 @@
 #include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/counters.hpp"
 #include "agner/runtime/signals.hpp"
+#include "await_state.hpp"
 #include "counter.hpp"
 #include "mailbox.hpp"
 
@@ -31,7 +32,9 @@ struct process_ext {
     std::int64_t deadline_ms;  ///< on the runtime's clock; INT64_MAX for agner::infinity
     std::function<void(context&, reply&)> on_reply;
   };
-  std::vector<pending_reply> pending;  ///< requests awaiting an answer
+  std::vector<pending_reply> pending;  ///< requests awaiting an answer (a co_await call's has no on_reply)
+  /// Coroutine handlers' state (context::call); created by the first one to run.
+  std::unique_ptr<await_state> await;
   /// Message types already logged as unhandled (context::unhandled logs the first of each).
   std::vector<const message_type*> unhandled_types;
   std::uint64_t unhandled = 0;  ///< messages context::unhandled was called for
@@ -63,9 +66,11 @@ struct process : mailbox {
   bool registered = false;       ///< has a registered name to release when it dies
   bool crashed = false;          ///< the exit reason came from an exception (already logged)
   /// Why the run loop must stop: stop_exit (ends once the current handler returns; reason in
-  /// ext) or stop_suspend (handles no message until resumed). One byte, so the loop tests one load.
+  /// ext), stop_suspend (handles no message until resumed) or stop_await (a coroutine handler
+  /// awaits a call: nothing else is handled until its outcome is in, ext->await). One byte, so the
+  /// loop tests one load.
   std::uint8_t stop = 0;
-  static constexpr std::uint8_t stop_exit = 1, stop_suspend = 2;
+  static constexpr std::uint8_t stop_exit = 1, stop_suspend = 2, stop_await = 4;
 
   process_ext& extension() {
     if (!ext) ext = std::make_unique<process_ext>();
@@ -80,6 +85,7 @@ struct process : mailbox {
 
   bool exiting() const noexcept { return stop & stop_exit; }
   bool suspended() const noexcept { return stop & stop_suspend; }
+  bool awaiting() const noexcept { return stop & stop_await; }
   pid id() const noexcept { return pid{index, serial()}; }
   void set_status(process_status s) noexcept { status.store(s, std::memory_order_relaxed); }
 };

@@ -159,8 +159,9 @@ void scheduler::run_as(process* p) {
       }
     }
     if (p->exiting()) break;
-    // Suspended: idle with the queue kept. Any push wakes it to apply signals (resume, kill), and it
-    // blocks again unless resumed. Its bound holds meanwhile: it drops the oldest excess itself.
+    // Suspended, or awaiting a call: idle with the queue kept. Any push wakes it to apply signals
+    // (resume, kill, the call's outcome), and it blocks again unless that let it go on. Its bound
+    // holds meanwhile: it drops the oldest excess itself.
     if constexpr (locks) {
       p->trim_oldest(keep_at_most, drop_oldest);
       if (p->moved_signals()) {  // the trim took pushed signals: apply them, maybe a resume
@@ -169,8 +170,7 @@ void scheduler::run_as(process* p) {
       }
     }
     p->publish_oldest();
-    p->set_status(process_status::suspended);
-    if (p->try_block_keeping_queue()) {
+    if (idle_or_resume(p, locks)) {
       if (locks) p->unlock_consumer();
       return;
     }
@@ -206,7 +206,11 @@ bool scheduler::apply_on_arrival(process* p, message* m, std::uint32_t serial) {
                                                      : p->stop & ~process::stop_suspend);
   } else if (auto* i = m->get<inspect_signal>()) {
     i->done(report(p, i->options));
-  } else {
+  } else if (auto* d = m->get<request_deadline_signal>()) {
+    // Bookkeeping (it queues the timeouts due, which keep their turn): at once, so that a process
+    // awaiting a call (which handles nothing in turn) still sees its timeout.
+    expire_requests(node_, p, d->at_ms, this);
+  } else if (!(p->awaiting() && settle_call(p, m))) {
     return false;
   }
   delivered_.add();
@@ -416,6 +420,12 @@ void scheduler::terminate(process* p, bool unlock_consumer) {
   }
   dead_letters_.add(dropped);
   process_ext& x = *p->ext;
+  if (x.await) {  // ended while awaiting a call: the frame goes, and the callee's monitor
+    if (x.await->slot && !x.await->slot->arrived)
+      node_.send_value(x.await->slot->callee, demonitor_signal{x.await->slot->mon}, this);
+    x.await->set_scheduler(this);  // the frame's destructors may use its context
+    x.await->drop();
+  }
   for (pid linked : x.links) node_.send_value(linked, exit_signal{self, reason, true}, this);
   for (auto& [ref, watcher] : x.monitored_by) node_.send_value(watcher, down_signal{ref, self, reason}, this);
   for (auto& [ref, target] : x.monitoring) node_.send_value(target, demonitor_signal{ref}, this);

@@ -231,6 +231,7 @@ runtime::stop_summary runtime::stop() {
       m = next;
     }
     p->set_status(process_status::exiting);
+    if (p->ext && p->ext->await) p->ext->await->drop();  // a handler suspended in a call, before its behaviour
     delete p->code;
     p->code = nullptr;
     p->ext.reset();  // its heap reports to this node's totals

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "agner/runtime/binary.hpp"
@@ -16,6 +17,7 @@
 #include "agner/runtime/ports.hpp"
 #include "agner/runtime/request.hpp"
 #include "agner/runtime/signals.hpp"
+#include "agner/runtime/task.hpp"
 
 namespace agner {
 
@@ -25,6 +27,8 @@ struct spawn_options;
 namespace detail {
 struct process;
 class scheduler;
+struct await_state;
+struct task_runner;
 }  // namespace detail
 
 /// A process's code and state. The runtime calls `handle` for each message in arrival order, on one
@@ -115,6 +119,29 @@ class context {
     await_reply(ref, timeout, std::function<void(context&, agner::reply&)>(std::forward<F>(on_reply)));
     if (!send_tracked(to, make_message<R>(R{reply_to{self(), ref}, std::forward<T>(body)}))) fail_request(ref);
   }
+  /// gen_server:call for a coroutine handler (one returning agner::task, see async_behaviour):
+  /// `co_await ctx.call(to, body, timeout)` sends `request<T>{reply_to, body}` to `to`, monitors
+  /// it, and handles nothing else until the answer, the timeout or `to`'s end: every other message
+  /// stays queued, in order, for after the handler (exit signals still act: "kill" ends the caller
+  /// at once). Meanwhile the caller's status is `waiting`. When T declares `using reply_type = R;`
+  /// the co_await yields the answer as an R, and throws agner::call_error ("call to <0.4.0> timed
+  /// out after 100 ms", "... noproc", "... the callee exited before answering: REASON") when none
+  /// came, or agner::bad_reply_type when the answer is not an R; uncaught, either crashes the
+  /// caller as gen_server:call does. Without reply_type it yields the agner::reply (ok, timeout or
+  /// noproc, the latter also when `to` ends before answering) and never throws. An answer after
+  /// the timeout is dropped and counted as a late reply. `timeout` may be agner::infinity. Calling
+  /// oneself throws std::logic_error (it would never be answered). Cost: the request, its answer,
+  /// a monitor and a demonitor (four envelopes); the shared request timer (no timer operation for
+  /// a call answered before an earlier deadline). Only inside a task, on this process's context.
+  template <class T>
+  [[nodiscard]] detail::call_awaiter<reply_type_t<std::decay_t<T>>> call(pid to, T&& body,
+                                                                         std::chrono::nanoseconds timeout) {
+    using R = agner::request<std::decay_t<T>>;
+    const std::uint64_t ref = new_ref();
+    return detail::call_awaiter<reply_type_t<std::decay_t<T>>>(
+        *this, to, make_message<R>(R{reply_to{self(), ref}, std::forward<T>(body)}), ref, timeout);
+  }
+
   /// Answers a request.
   template <class T>
   void reply(const reply_to& to, T&& value) {
@@ -194,6 +221,19 @@ class context {
 
  private:
   friend class detail::scheduler;
+  friend struct detail::await_state;
+  friend struct detail::task_runner;
+  template <class R>
+  friend class detail::call_awaiter;
+  /// Starts a call for `co_await ctx.call`: false when its outcome is known at once (slot filled:
+  /// the callee is dead, or refused the request), true when the process now awaits it.
+  bool begin_call(pid to, message* request, std::chrono::nanoseconds timeout, detail::call_slot& slot);
+  /// This process's context for coroutine handlers: one address for the process's life, so a
+  /// suspended handler's `context&` stays valid when it resumes on another scheduler.
+  context& coroutine_context();
+  /// Runs a coroutine handler's task until it ends or awaits a call; in the latter case the
+  /// process keeps the frame and `msg` until it resumes. Rethrows what the task threw.
+  void start_task(message& msg, task t);
   std::optional<pid> whereis_admitted(std::string_view name);
   void note_link(pid child);
   std::uint64_t new_ref() noexcept;
@@ -211,12 +251,90 @@ class context {
   detail::scheduler* sched_;
 };
 
-/// A behaviour made of a callable `void(context&, message&)`; for small processes and tests.
+namespace detail {
+/// What `ctx.call(...)` returns; co_await it inside an agner::task (see context::call).
+template <class R>
+class call_awaiter {
+ public:
+  call_awaiter(context& ctx, pid to, message* request, std::uint64_t ref, std::chrono::nanoseconds timeout)
+      : ctx_(ctx), to_(to), request_(request), timeout_(timeout) {
+    slot_.ref = ref;
+    slot_.timeout = timeout;
+  }
+  // Moved only before it is awaited (the compiler may move it into the coroutine frame).
+  call_awaiter(call_awaiter&& o) noexcept
+      : ctx_(o.ctx_), to_(o.to_), request_(std::exchange(o.request_, nullptr)), timeout_(o.timeout_),
+        slot_(std::move(o.slot_)) {}
+  call_awaiter& operator=(call_awaiter&&) = delete;
+  ~call_awaiter() {
+    if (request_) destroy(request_);  // never awaited
+  }
+  bool await_ready() const noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<>) { return ctx_.begin_call(to_, std::exchange(request_, nullptr), timeout_, slot_); }
+  auto await_resume() {
+    agner::reply r(slot_.status, std::move(slot_.body));
+    if constexpr (std::is_void_v<R>) {
+      return r;
+    } else {
+      if (!r.ok()) throw_call_error(slot_);
+      return R(std::move(r.as<R>()));
+    }
+  }
+
+ private:
+  context& ctx_;
+  pid to_;
+  message* request_;
+  std::chrono::nanoseconds timeout_;
+  call_slot slot_;
+};
+
+/// Runs coroutine handlers (async_behaviour, spawn_fn with a lambda returning agner::task).
+struct task_runner {
+  template <class F>
+  static void run(context& ctx, message& msg, F&& make_task) {
+    context& stable = ctx.coroutine_context();
+    ctx.start_task(msg, make_task(stable, msg));
+  }
+};
+}  // namespace detail
+
+/// A behaviour whose handler is a coroutine, so that it can `co_await ctx.call(...)`:
+///
+///     class client : public agner::async_behaviour {
+///       agner::task handle_async(agner::context& ctx, agner::message& m) override {
+///         long total = co_await ctx.call(server_, get_total{}, std::chrono::seconds(1));
+///         ...
+///       }
+///     };
+///
+/// Messages are still handled one at a time, in arrival order: while a handler awaits a call, the
+/// next message waits. `ctx` and `m` stay valid across co_await. Everything else is as
+/// behaviour (optional init, gc, state_bytes, describe; an exception crashes the process). A plain
+/// behaviour pays nothing for this.
+class async_behaviour : public behaviour {
+ public:
+  virtual task handle_async(context& ctx, message& msg) = 0;
+
+ private:
+  // Out of line and not final, so that the compiler does not guess this target at every
+  // behaviour's call site (speculative devirtualisation would cost plain handlers a compare).
+  void handle(context& ctx, message& msg) override;
+};
+
+/// A behaviour made of a callable `void(context&, message&)`, or `agner::task(context&, message&)`
+/// for a coroutine handler (as async_behaviour); for small processes and tests.
 template <class F>
 class fn_behaviour final : public behaviour {
  public:
   explicit fn_behaviour(F f) : f_(std::move(f)) {}
-  void handle(context& ctx, message& msg) override { f_(ctx, msg); }
+  void handle(context& ctx, message& msg) override {
+    if constexpr (std::is_same_v<std::invoke_result_t<F&, context&, message&>, task>) {
+      detail::task_runner::run(ctx, msg, [this](context& c, message& m) { return f_(c, m); });
+    } else {
+      f_(ctx, msg);
+    }
+  }
 
  private:
   F f_;
