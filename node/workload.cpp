@@ -173,8 +173,14 @@ pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics, alarms::en
       named<flaky>("flaky"),
       named<ledger>("ledger", records),
   };
-  return rt.spawn_with<supervisor>(spawn_options{.name = "workload_sup"},
-                                   supervisor_flags{restart_strategy::one_for_one, 10, 60s}, top);
+  const pid sup = rt.spawn_with<supervisor>(spawn_options{.name = "workload_sup"},
+                                            supervisor_flags{restart_strategy::one_for_one, 10, 60s}, top);
+  // A supervisor starts its children in init, on a scheduler: a request is handled only after init, so
+  // these answers mean every name is registered before the node lets anyone attach (a client that
+  // suspended "slow_consumer" at once found no such process under load).
+  rt.call(sup, which_children{}, 30s);
+  if (auto inner = rt.whereis("workers_sup")) rt.call(*inner, which_children{}, 30s);
+  return sup;
 }
 
 }  // namespace agner::node
