@@ -4,6 +4,7 @@
 #include <memory_resource>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -175,11 +176,13 @@ pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics, alarms::en
   };
   const pid sup = rt.spawn_with<supervisor>(spawn_options{.name = "workload_sup"},
                                             supervisor_flags{restart_strategy::one_for_one, 10, 60s}, top);
-  // A supervisor starts its children in init, on a scheduler: a request is handled only after init, so
-  // these answers mean every name is registered before the node lets anyone attach (a client that
-  // suspended "slow_consumer" at once found no such process under load).
-  rt.call(sup, which_children{}, 30s);
-  if (auto inner = rt.whereis("workers_sup")) rt.call(*inner, which_children{}, 30s);
+  // A supervisor starts its children in init, on a scheduler, in order: once the last of each is
+  // registered, every name is, and the node may let clients attach (one that suspended "slow_consumer"
+  // at once found no such process under load). Polled rather than asked with runtime::call, whose
+  // helper process would take a pid the children's numbering (<0.2.0> is slow_consumer) depends on.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while ((!rt.whereis("ledger") || !rt.whereis("worker_8")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(1ms);
   return sup;
 }
 

@@ -8,8 +8,8 @@
 namespace agner::node {
 
 /// Starts it under a supervisor registered as "workload_sup" and returns that supervisor once it and
-/// workers_sup have started their children (every name below is registered by then; blocks the calling
-/// thread, a plain thread, never a scheduler, for a few requests, at most 30 s each if a scheduler is stuck):
+/// workers_sup have started their children (every name below is registered by then). Blocks the calling
+/// thread (a plain thread, never a scheduler) for that, polling each millisecond, at most 30 s:
 /// - workers_sup: 8 steady workers ("worker_1".."worker_8") ticking every 10 ms;
 /// - a slow consumer ("slow_consumer", ~10,000 messages/s) fed bursts by "burst_producer", so its
 ///   queue grows to ~20,000 and drains every 5 s;
