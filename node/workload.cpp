@@ -181,8 +181,11 @@ pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics, alarms::en
   // at once found no such process under load). Polled rather than asked with runtime::call, whose
   // helper process would take a pid the children's numbering (<0.2.0> is slow_consumer) depends on.
   const auto deadline = std::chrono::steady_clock::now() + 30s;
-  while ((!rt.whereis("ledger") || !rt.whereis("worker_8")) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(1ms);
+  auto started = [&rt] { return rt.whereis("ledger") && rt.whereis("worker_8"); };
+  while (!started() && rt.process_info(sup) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  if (!started())
+    throw std::runtime_error(rt.process_info(sup) ? "the synthetic workload did not start within 30 s"
+                                                  : "the synthetic workload did not start: its supervisor gave up");
   return sup;
 }
 

@@ -19,7 +19,13 @@ namespace agner::node {
 /// before each job and drops the job when refused. Business metrics, in `metrics`:
 /// synthetic_jobs_total (finished), synthetic_jobs_shed_total (refused by the valve),
 /// synthetic_backlog (sent and not yet finished), synthetic_ledger_records (the ledger's size).
+/// Throws std::runtime_error when the supervisor gives up before every child runs (a process limit
+/// below synthetic_workload_processes, say).
 pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics, alarms::engine& alarms);
+
+/// The processes the synthetic workload keeps alive: 2 supervisors, 8 workers and 4 others. A process
+/// limit below it leaves a supervisor that gave up; agner-node refuses such a --process-limit.
+inline constexpr std::uint32_t synthetic_workload_processes = 14;
 
 /// A process that waits for a message it never gets.
 pid spawn_idle(runtime& rt);

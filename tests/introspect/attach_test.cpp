@@ -240,7 +240,15 @@ TEST_CASE("a client that says nothing is closed at the handshake deadline") {
   raw r(node.srv->unix_path());
   CHECK(r.reply()["error"] == "handshake deadline passed");
   CHECK(r.closed());
-  CHECK(node.unix_client().top("msgq", 1).size() == 1);
+  // The node still answers. A client, too, has only 50 ms for its handshake: on a loaded machine
+  // it may need another try.
+  CHECK(eventually([&] {
+    try {
+      return node.unix_client().top("msgq", 1).size() == 1;
+    } catch (const client_error&) {
+      return false;
+    }
+  }));
 }
 
 TEST_CASE("local_nodes lists the nodes whose socket answers") {
