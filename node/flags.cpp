@@ -57,8 +57,7 @@ void add_node_flags(CLI::App& app, node_options& o) {
                "the node's names and figures)");
   app.add_option_function<std::string>(
          "--name", [&o](const std::string& v) {
-           if (v.empty() || v.find('/') != std::string::npos || v.find_first_of("\t\n\r\x1b") != std::string::npos)
-             refuse(fmt::format("--name wants a name without '/' or control characters, not '{}'", v));
+           if (auto problem = introspect::node_name_problem(v); !problem.empty()) refuse("--name: " + problem);
            o.server.node_name = v;
          },
          "node name; the socket is <socket dir>/NAME.sock")

@@ -53,6 +53,16 @@ options parse(int argc, char** argv) {
       ->type_name("synthetic|none")
       ->default_str("synthetic");
   agner::node::parse_or_exit(app, argc, argv, "agner-node");
+  // Checked here, before anything starts: past the limit a supervisor gives up at once and leaves a
+  // node with half a workload.
+  const unsigned long workload = o.workload == "synthetic" ? agner::node::synthetic_workload_processes : 0;
+  if (o.runtime.process_limit < workload + o.idle) {
+    std::fprintf(stderr,
+                 "agner-node: --process-limit %u is below the %lu processes this node starts (%s workload: %lu, "
+                 "--idle-processes: %lu); give at least %lu\nusage: agner-node [OPTIONS]; agner-node --help lists them\n",
+                 o.runtime.process_limit, workload + o.idle, o.workload.c_str(), workload, o.idle, workload + o.idle);
+    std::exit(2);
+  }
   if (!check.empty()) {
     auto errors = agner::node::check_rules(check);
     for (auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());

@@ -89,10 +89,14 @@ host::host(runtime* borrowed, node_options o, std::function<void(host&)> setup) 
       rt_->gate_spawns(&e.valve_named(o_.spawn_valve), e.class_index("normal"));
       p_->spawns_gated = true;
     }
-    if (setup) setup(*this);
+    // The attach server's checks (the socket directory, a node already serving, the cookie, the TCP
+    // port) run before the setup hook: a refused start prints its reason and nothing from a workload
+    // it started and stopped again. Clients wait in the listen backlog until setup is done.
     auto server_options = o_.server;
     server_options.alarms = p_->alarms.get();
+    server_options.accept_at_once = false;
     p_->server = std::make_unique<introspect::server>(*rt_, server_options);
+    if (setup) setup(*this);
     if (o_.metrics.listen != "off") {
       auto metrics_options = o_.metrics;
       metrics_options.node_name = o_.server.node_name;
@@ -104,6 +108,7 @@ host::host(runtime* borrowed, node_options o, std::function<void(host&)> setup) 
         std::fprintf(stderr, "%s: running without /metrics: %s (choose with --metrics-listen)\n", o_.program.c_str(), e.what());
       }
     }
+    p_->server->start_accepting();
   } catch (...) {
     stop();
     if (!owns_runtime_) rt_->set_queue_watch(0, 0, 0, 0);  // the alarm service goes with this object

@@ -4,6 +4,7 @@
 #include <memory_resource>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -173,8 +174,19 @@ pid start_synthetic_workload(runtime& rt, exporter::metrics& metrics, alarms::en
       named<flaky>("flaky"),
       named<ledger>("ledger", records),
   };
-  return rt.spawn_with<supervisor>(spawn_options{.name = "workload_sup"},
-                                   supervisor_flags{restart_strategy::one_for_one, 10, 60s}, top);
+  const pid sup = rt.spawn_with<supervisor>(spawn_options{.name = "workload_sup"},
+                                            supervisor_flags{restart_strategy::one_for_one, 10, 60s}, top);
+  // A supervisor starts its children in init, on a scheduler, in order: once the last of each is
+  // registered, every name is, and the node may let clients attach (one that suspended "slow_consumer"
+  // at once found no such process under load). Polled rather than asked with runtime::call, whose
+  // helper process would take a pid the children's numbering (<0.2.0> is slow_consumer) depends on.
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  auto started = [&rt] { return rt.whereis("ledger") && rt.whereis("worker_8"); };
+  while (!started() && rt.process_info(sup) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  if (!started())
+    throw std::runtime_error(rt.process_info(sup) ? "the synthetic workload did not start within 30 s"
+                                                  : "the synthetic workload did not start: its supervisor gave up");
+  return sup;
 }
 
 }  // namespace agner::node

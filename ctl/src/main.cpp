@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   top->add_option("--filter", a.filter, "only processes whose registered name or behaviour contains this");
   auto* kill = app.add_subcommand("kill", "send a process an exit signal");
   kill->add_option("PID|NAME", a.who, "a pid like <0.5.1> or a registered name")->required();
-  kill->add_option("--reason", a.reason, "the exit reason (1 to 256 characters, default kill)");
+  auto* reason = kill->add_option("--reason", a.reason, "the exit reason (1 to 256 characters, default kill)");
   auto* gc = app.add_subcommand("gc", "garbage-collect a process's heap");
   auto* suspend = app.add_subcommand("suspend", "suspend a process");
   auto* resume = app.add_subcommand("resume", "resume a suspended process");
@@ -177,7 +177,12 @@ int main(int argc, char** argv) {
     }
     if (reload->parsed()) c = reload_rules();
     if (top->parsed()) c = agner::ctl::top(a.sort, a.n, a.filter);
-    if (kill->parsed()) c = process_op("kill", a.who, a.reason);
+    if (kill->parsed()) {
+      // Given but empty is a mistake (an unset variable in a script), not a request for the default "kill".
+      if (reason->count() > 0 && a.reason.empty())
+        throw failure(2, "--reason wants an exit reason of 1 to 256 characters, not an empty one (leave it out for kill)");
+      c = process_op("kill", a.who, a.reason);
+    }
     if (gc->parsed()) c = process_op("garbage_collect", a.who, "");
     if (suspend->parsed()) c = process_op("suspend", a.who, "");
     if (resume->parsed()) c = process_op("resume", a.who, "");

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "auth.hpp"
+#include "log_text.hpp"
 #include "request_error.hpp"
 #include "session.hpp"
 
@@ -61,6 +62,15 @@ std::string default_socket_dir() {
   return fmt::format("/tmp/agner-{}", ::geteuid());
 }
 
+std::string node_name_problem(std::string_view name) {
+  const bool good = !name.empty() && name.size() <= 64 && name.front() != '.' && name.front() != '-' &&
+                    name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
+                        std::string_view::npos;
+  if (good) return "";
+  return fmt::format("\"{}\" is not a node name: use 1 to 64 letters, digits, '_', '-' or '.', not starting with '.' or '-'",
+                     log_escape(name, 64));
+}
+
 std::vector<std::string> local_nodes(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
@@ -75,9 +85,7 @@ std::vector<std::string> local_nodes(const std::string& dir) {
 server::server(runtime& rt, server_options options) : impl_(std::make_unique<impl>(rt, std::move(options))) {
   auto& s = *impl_;
   auto& o = s.options;
-  if (o.node_name.empty() || o.node_name.size() > 64 ||
-      o.node_name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") != std::string::npos)
-    throw std::runtime_error(fmt::format("node name '{}' must be 1-64 letters, digits, '_', '-' or '.'", o.node_name));
+  if (auto problem = node_name_problem(o.node_name); !problem.empty()) throw std::runtime_error(problem);
   try {
     if (!o.tcp_listen.empty()) {  // first: it touches nothing on disk but a cookie it may create
       if (o.cookie_file.empty()) throw std::runtime_error("TCP attach needs a cookie file (--cookie-file)");
@@ -112,9 +120,18 @@ server::server(runtime& rt, server_options options) : impl_(std::make_unique<imp
     detail::undo_socket_place(s.socket_place);
     throw;
   }
+  if (o.accept_at_once) start_accepting();
+}
+
+void server::start_accepting() {
+  auto& s = *impl_;
+  if (s.thread.joinable()) return;
   if (s.unix_acceptor) s.accept_unix();
   if (s.tcp_acceptor) s.accept_tcp();
-  s.gate->io = &s.io;
+  {
+    std::lock_guard lock(s.gate->mutex);
+    s.gate->io = &s.io;
+  }
   s.thread = std::thread([&s] { s.io.run(); });
 }
 

@@ -3,6 +3,11 @@
 // code, and before authentication the connection is closed as well.
 #include "session.hpp"
 
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "agner/introspect/json.hpp"
@@ -34,6 +39,39 @@ constexpr op_rule ops[] = {
     {"resume", role::admin},     {"alarms", role::viewer},      {"ack_alarm", role::admin},
     {"set_alarm", role::admin},  {"clear_alarm", role::admin},  {"override_valve", role::admin},
     {"reload_rules", role::admin},
+};
+
+/// A SAX pass that finds the first key an object repeats ("kill" twice with two pids: nlohmann would
+/// keep the last silently, and what the node did would depend on which one a proxy or log showed).
+/// Linear in the frame; nlohmann's parser callback would rescan the parent array at every object end.
+class first_duplicate_key final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::optional<std::string> found;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    keys_.emplace_back();
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (!keys_.back().insert(k).second) found = k;
+    return !found;  // stop at the first
+  }
+  bool end_object() override {
+    keys_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  std::vector<std::set<std::string>> keys_;
 };
 
 role role_field(const nlohmann::json& req) {
@@ -110,6 +148,12 @@ void session::on_line(std::string line) {
     return refuse(nullptr, fmt::format("the request nests deeper than {} levels", max_json_depth));
   json req = json::parse(line, nullptr, false);
   if (req.is_discarded()) return refuse(nullptr, "malformed JSON");
+  first_duplicate_key duplicate;
+  json::sax_parse(line, &duplicate);
+  if (duplicate.found)
+    return refuse(req.is_object() && req.contains("id") ? req["id"] : json(),
+                  fmt::format("duplicate key \"{}\": each key may appear once in an object",
+                              log_escape(*duplicate.found, 64)));
   if (!req.is_object()) return refuse(nullptr, "a request must be a JSON object");
   json id = req.contains("id") ? req["id"] : json();
   if (!req.contains("op")) return refuse(id, "missing \"op\"");

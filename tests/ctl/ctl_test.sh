@@ -181,6 +181,9 @@ has "garbage collected <0.2.0>" "$out"
 expect 0 ctltest kill flaky --reason ctl_test
 has "killed <0." "$out"
 has "(flaky), reason ctl_test" "$out"
+expect 2 ctltest kill slow_consumer --reason ''
+[ "$err" = "agner-ctl: --reason wants an exit reason of 1 to 256 characters, not an empty one (leave it out for kill)" ] || fail "kill --reason '': $err"
+expect 0 ctltest info slow_consumer  # not killed
 expect 1 ctltest --role viewer kill slow_consumer
 has "permission denied: kill needs the admin role (this session is viewer)" "$err"
 expect 1 ctltest --role viewer set v --severity minor

@@ -174,7 +174,13 @@ TEST_CASE("a request nested 32,000 deep is refused before parsing and the node g
 }
 
 TEST_CASE("when the TCP handshake slots are full, a failed prover goes first, then the silent, never a key holder first") {
-  attached_node node;  // 4 slots, wrong proofs answered after 1 s
+  // 4 slots. The failed prover must still be waiting for its answer, and the others in their
+  // handshake, when the newcomers arrive: with the defaults (1 s, 3 s) a loaded machine could let
+  // the answer or the deadline come first. The wait for the prover's answer at the end costs 10 s.
+  server_limits limits;
+  limits.auth_failure_delay = std::chrono::seconds(10);
+  limits.handshake_timeout = std::chrono::seconds(120);
+  attached_node node(limits);
   const auto port = node.srv->tcp_port();
   raw failed(port);
   REQUIRE(failed.tcp_hello()["ok"] == true);

@@ -196,6 +196,25 @@ TEST_CASE("bad clients get an error and a closed connection while another client
     auto ok = r.reply();
     CHECK(ok["id"] == 4);
     CHECK(ok["ok"] == true);
+    // A key said twice is refused, not read as its last value: which pid would this kill?
+    r.send(R"({"id":5,"op":"kill","pid":"<0.0.0>","pid":"<0.1.0>"})" "\n");
+    auto twice = r.reply();
+    CHECK(twice["id"] == 5);
+    CHECK(twice["code"] == "bad_request");
+    CHECK(twice["error"] == "duplicate key \"pid\": each key may appear once in an object");
+    r.send(R"({"id":6,"op":"top","n":1,"x":[{"a":1},{"a":2,"b":{"c":1,"c":2}}]})" "\n");
+    CHECK(r.reply()["error"] == "duplicate key \"c\": each key may appear once in an object");
+    CHECK(node.rt.process_info(node.worker));  // nothing was killed
+    r.send(R"({"id":7,"op":"top","n":1,"x":[{"a":1},{"a":2}]})" "\n");
+    CHECK(r.reply()["ok"] == true);  // the same key in two objects is no duplicate
+  }
+  SUBCASE("a duplicate key before the handshake is refused and closed") {
+    raw r(node.srv->unix_path());
+    r.send(R"({"id":1,"op":"hello","op":"auth","versions":[1]})" "\n");
+    auto refused = r.reply();
+    CHECK(refused["code"] == "bad_request");
+    CHECK(refused["error"] == "duplicate key \"op\": each key may appear once in an object");
+    CHECK(r.closed());
   }
   SUBCASE("a client that never reads is cut off at its output limit") {
     raw r(node.srv->unix_path());
@@ -221,7 +240,15 @@ TEST_CASE("a client that says nothing is closed at the handshake deadline") {
   raw r(node.srv->unix_path());
   CHECK(r.reply()["error"] == "handshake deadline passed");
   CHECK(r.closed());
-  CHECK(node.unix_client().top("msgq", 1).size() == 1);
+  // The node still answers. A client, too, has only 50 ms for its handshake: on a loaded machine
+  // it may need another try.
+  CHECK(eventually([&] {
+    try {
+      return node.unix_client().top("msgq", 1).size() == 1;
+    } catch (const client_error&) {
+      return false;
+    }
+  }));
 }
 
 TEST_CASE("local_nodes lists the nodes whose socket answers") {

@@ -50,6 +50,18 @@ TEST_CASE("agner-node stops cleanly on SIGINT, and refuses a second node on the 
   CHECK(first.stop(SIGINT) == 0);
 }
 
+TEST_CASE("a start refused for its socket directory prints the reason and nothing from the workload") {
+  temp_dir dir;
+  const std::string open = dir.path + "/open";
+  std::filesystem::create_directory(open);
+  std::filesystem::permissions(open, std::filesystem::perms(0755));
+  const std::string err = dir.path + "/err";
+  // The synthetic workload logs when its supervisors stop children: had it started, stderr would say so.
+  CHECK(run({AGNER_NODE_BIN, "--socket", open + "/n.sock", "--metrics-listen", "off"}, err) == 1);
+  CHECK(slurp(err) ==
+        fmt::format("agner-node: socket directory {} is open to others (mode 0755); fix with: chmod 700 {}\n", open, open));
+}
+
 TEST_CASE("agner-node rejects a bad flag with its usage, and exits 2") {
   temp_dir dir;
   const std::string err = dir.path + "/err";
@@ -77,6 +89,20 @@ TEST_CASE("agner-node rejects a bad flag with its usage, and exits 2") {
   refused({"--workload", "busy"}, "--workload is synthetic or none, not 'busy'");
   refused({"--idle-processes", "-1"}, "--idle-processes wants a number from 0 to 268435456, not '-1'");
   refused({"--name"}, "--name: 1 required NAME missing");
+  // Hostile names: one sentence, the bytes escaped (a terminal reading stderr sees no escape sequence).
+  const std::string rule = "is not a node name: use 1 to 64 letters, digits, '_', '-' or '.', not starting with '.' or '-'";
+  refused({"--name", "../x"}, "--name: \"../x\" " + rule);
+  refused({"--name", "a/b"}, "--name: \"a/b\" " + rule);
+  refused({"--name", "\x1b[2Jred\x01"}, "--name: \"\\x1b[2Jred\\x01\" " + rule);
+  refused({"--name", "caf\xc3"}, "--name: \"caf\\xc3\" " + rule);  // invalid UTF-8
+  refused({"--name", "caf\xc3\xa9"}, "--name: \"caf\\xc3\\xa9\" " + rule);  // valid, but not ASCII
+  refused({"--name=-x"}, "--name: \"-x\" " + rule);
+  refused({"--name="}, "--name: 1 required NAME missing");
+  refused({"--process-limit", "5"},
+          "--process-limit 5 is below the 14 processes this node starts (synthetic workload: 14, --idle-processes: 0); give at least 14");
+  refused({"--process-limit=20", "--workload", "none", "--idle-processes", "21"},
+          "--process-limit 20 is below the 21 processes this node starts (none workload: 0, --idle-processes: 21); give at least 21");
+  refused({"--name", std::string(65, 'n')}, "--name: \"" + std::string(64, 'n') + "...\" " + rule);
   // Good values pass the flags (--check-rules then runs and exits), --opt=value included; the
   // allow flags lift the loopback rule whatever their place on the line.
   const auto good = write_temp(dir.path, "good.json", R"({"version": 1})");

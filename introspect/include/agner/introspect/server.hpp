@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agner/introspect/snapshot.hpp"
@@ -74,6 +75,10 @@ struct server_options {
   std::string cookie_file;
   /// An optional viewer key for TCP: who proves it gets the viewer role.
   std::string viewer_cookie_file;
+  /// true: serve from construction. false: the constructor makes every check and binds and listens
+  /// (so a refusal comes before anything else starts), but clients wait in the listen backlog until
+  /// server::start_accepting() — for a host that starts its workload between the two.
+  bool accept_at_once = true;
   server_limits limits;
   /// The node's alarms, for system_info and the alarm requests; none when null.
   alarm_control* alarms = nullptr;
@@ -88,6 +93,9 @@ class server {
   server(runtime& rt, server_options options);
   /// Closes every session and the sockets (the Unix socket file is removed).
   ~server();
+  /// Starts serving a server made with accept_at_once = false (its thread starts here); nothing
+  /// when it serves already. Call it from the thread that owns the server. Cost: one thread start.
+  void start_accepting();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
@@ -103,6 +111,14 @@ class server {
  private:
   std::unique_ptr<impl> impl_;
 };
+
+/// Why `name` cannot name a node, as a sentence ("" when it can). A node name is 1 to 64 ASCII
+/// letters, digits, '_', '-' or '.', not starting with '.' or '-': it becomes NAME.sock in the
+/// socket directory (so no '/' or "..") and a label on every series, and etop and agner-ctl take it
+/// as an argument. The sentence quotes the name with control, quote, backslash and non-ASCII bytes
+/// escaped (\xNN), cut at 64 bytes: safe to print on a terminal. The one check for --name in every
+/// program (add_node_flags) and for server_options::node_name. Thread-safe; one pass over `name`.
+std::string node_name_problem(std::string_view name);
 
 /// Where nodes put their sockets: $XDG_RUNTIME_DIR/agner if set, else /tmp/agner-UID.
 std::string default_socket_dir();

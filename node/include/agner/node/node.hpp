@@ -39,7 +39,9 @@ class host {
   /// rules file, a socket or port it cannot take, or a cookie file it refuses; nothing keeps
   /// running then. Cost: starts the runtime's schedulers plus four threads (alarm ticker, reload,
   /// attach server, HTTP server). `setup`, if given, runs on the calling thread once the runtime,
-  /// the business metrics and the alarm engine exist and before introspection and /metrics serve
+  /// the business metrics and the alarm engine exist and the attach server has made its checks and
+  /// bound its sockets (a refused socket or cookie stops the start before setup runs), and before
+  /// introspection and /metrics serve
   /// (spawn your supervision tree and register your series there, and no reader sees a half-started
   /// node); what it throws stops the host and propagates.
   explicit host(node_options o, std::function<void(host&)> setup = {});
