@@ -152,7 +152,7 @@ void scheduler::run_as(process* p) {
         if (others_waiting()) {
           p->set_status(process_status::runnable);
           if (locks) p->unlock_consumer();
-          enqueue(p);
+          requeue_after_slice(p);
           return;
         }
         slice_left_ = node_.slice_reductions.load(std::memory_order_relaxed);

@@ -66,6 +66,12 @@ void scheduler::enqueue(process* p) {
   node_.notify_work();
 }
 
+void scheduler::requeue_after_slice(process* p) {
+  if (node_.global.empty()) return enqueue(p);
+  node_.global.push(p);
+  node_.notify_work();
+}
+
 scheduler_counters scheduler::counters() const {
   scheduler_counters c;
   c.id = id_;

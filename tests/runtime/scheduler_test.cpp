@@ -198,3 +198,46 @@ TEST_CASE("process and scheduler counters describe the work done") {
   CHECK(switches >= 1);
   CHECK(rt.messages().delivered == 11);
 }
+
+namespace {
+struct fan_event {
+  long k;
+};
+struct next_fan {};
+}  // namespace
+
+// Issue 16's fan-out: on one scheduler a publisher used to run a whole slice of events (2,000)
+// ahead of the subscribers its sends woke, queueing millions of messages. Sends now cost its slice,
+// and a slice end puts it behind the processes that overflowed to the global queue.
+TEST_CASE("a publisher fanning out to many subscribers on one scheduler stays within a few events of them") {
+  runtime_options o;
+  o.schedulers = 1;
+  o.process_limit = 20'000;
+  runtime rt(o);
+  constexpr long subscribers = 5000, events = 20;
+  std::atomic<long> published{0}, worst_lag{0};
+  std::latch done(subscribers);
+  std::vector<pid> subs;
+  for (long i = 0; i < subscribers; ++i) {
+    subs.push_back(rt.spawn_fn([&](context&, message& m) {
+      auto* e = m.get<fan_event>();
+      if (!e) return;
+      const long lag = published.load() - e->k;
+      long seen = worst_lag.load();
+      while (lag > seen && !worst_lag.compare_exchange_weak(seen, lag)) {
+      }
+      if (e->k == events) done.count_down();
+    }));
+  }
+  pid publisher = rt.spawn_fn([&, left = 0L](context& ctx, message& m) mutable {
+    if (!m.is<next_fan>()) return;
+    ++left;
+    for (pid s : subs) ctx.send(s, fan_event{left});
+    published.store(left);
+    if (left < events) ctx.send(ctx.self(), next_fan{});
+  });
+  rt.send(publisher, next_fan{});
+  done.wait();
+  INFO("the publisher ran up to ", worst_lag.load(), " events ahead of a subscriber");
+  CHECK(worst_lag.load() <= 3);
+}
