@@ -260,8 +260,8 @@ std::vector<std::string> detail_lines(const process_details& d) {
     return l;
   }
   const auto& p = d.report;
-  l.push_back(fmt::format("trap_exit {}  suspended {}  parent {}", p.trap_exit ? "yes" : "no", p.suspended ? "yes" : "no",
-                          p.parent ? fmt::format("{}", p.parent) : "-"));
+  l.push_back(fmt::format("trap_exit {}  suspended {}  parent {}  unhandled {}", p.trap_exit ? "yes" : "no",
+                          p.suspended ? "yes" : "no", p.parent ? fmt::format("{}", p.parent) : "-", p.unhandled_messages));
   l.push_back("state: " + (p.state.empty() ? std::string("(the behaviour has no describe())") : p.state));
   return l;
 }

@@ -204,6 +204,8 @@ std::vector<MetricFamily> runtime_collector::Collect() const {
   counter("agner_dead_letters_total", "Messages to a dead process, or left queued when it ended.", static_cast<double>(m.dead_letters));
   counter("agner_messages_shed_total", "Sends by name refused by a shed point (overloaded).", static_cast<double>(m.shed));
   counter("agner_late_replies_total", "Replies that arrived after their request timed out.", static_cast<double>(m.late_replies));
+  counter("agner_messages_unhandled_total", "Messages a handler matched no branch for (ctx.unhandled); the first of each type per process is logged.",
+          static_cast<double>(m.unhandled));
 
   auto gc = family("agner_gc_runs_total", "Garbage collections of process heaps, by kind.", MetricType::Counter);
   gc.metric.push_back(value_metric(static_cast<double>(n.gc.minor_runs), MetricType::Counter, L{{"kind", "minor"}}));

@@ -119,6 +119,7 @@ json to_json(const process_details& d) {
     j["parent"] = pid_text(r.parent);
     j["trap_exit"] = r.trap_exit;
     j["suspended"] = r.suspended;
+    j["unhandled_messages"] = r.unhandled_messages;
     j["state"] = r.state;
     j["queue"] = std::move(queue);
   }
@@ -144,6 +145,7 @@ process_details process_details_from_json(const json& j) {
     r.parent = pid_from(j.at("parent"));
     r.trap_exit = j.at("trap_exit").get<bool>();
     r.suspended = j.at("suspended").get<bool>();
+    r.unhandled_messages = whole<std::uint64_t>(j.value("unhandled_messages", json(0)));  // absent from older nodes
     r.state = j.at("state").get<std::string>();
     for (auto& e : j.at("queue"))
       r.queue.push_back({e.at("type").get<std::string>(), whole<std::uint64_t>(e.at("bytes")),

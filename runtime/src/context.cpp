@@ -154,6 +154,7 @@ namespace agner {
 void context::unhandled(const message& m) {
   auto& x = proc_->extension();
   ++x.unhandled;
+  sched_->count_unhandled();
   auto& seen = x.unhandled_types;
   if (std::find(seen.begin(), seen.end(), m.type) != seen.end()) return;
   seen.push_back(m.type);

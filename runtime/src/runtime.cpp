@@ -491,6 +491,7 @@ message_counters runtime::messages() const noexcept {
     c.delivered += s->delivered();
     c.dead_letters += s->dead_letters();
     c.late_replies += s->late_replies();
+    c.unhandled += s->unhandled();
     c.dropped_rejected += s->dropped_rejected();
     c.dropped_newest += s->dropped_newest();
     c.dropped_oldest += s->dropped_oldest();

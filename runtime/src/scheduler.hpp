@@ -73,6 +73,9 @@ class scheduler {
   std::uint64_t delivered() const noexcept { return delivered_.get(); }
   std::uint64_t dead_letters() const noexcept { return dead_letters_.get(); }
   std::uint64_t late_replies() const noexcept { return late_replies_.get(); }
+  std::uint64_t unhandled() const noexcept { return unhandled_.get(); }
+  /// This scheduler's thread only (context::unhandled).
+  void count_unhandled() noexcept { unhandled_.add(); }
   std::uint64_t dropped_rejected() const noexcept { return dropped_rejected_.get(); }
   std::uint64_t dropped_newest() const noexcept { return dropped_newest_.get(); }
   std::uint64_t dropped_oldest() const noexcept { return dropped_oldest_.get(); }
@@ -135,6 +138,7 @@ class scheduler {
   single_writer_counter delivered_;
   single_writer_counter dead_letters_;
   single_writer_counter late_replies_;
+  single_writer_counter unhandled_;
   single_writer_counter dropped_rejected_;
   single_writer_counter dropped_newest_;
   single_writer_counter dropped_oldest_;

@@ -251,7 +251,7 @@ TEST_CASE("a process that ended lately is known by its exit reason, one still al
   CHECK_FALSE(rt.exit_reason(killed));
 }
 
-TEST_CASE("unhandled messages are counted per process and the first of each type is logged") {
+TEST_CASE("unhandled messages are counted per process and node-wide, and the first of each type is logged") {
   agner::test::captured_log log;
   runtime_options o = agner::test::two_schedulers();
   o.log = log.sink();
@@ -269,6 +269,7 @@ TEST_CASE("unhandled messages are counted per process and the first of each type
   rt.send(p, 1);
   CHECK(eventually([&] { return handled.load() == 1; }));
   CHECK(inspect_now(rt, p).unhandled_messages == 4);
+  CHECK(rt.messages().unhandled == 4);  // node-wide too: agner_messages_unhandled_total
   auto lines = log.snapshot();
   auto mentions = [&](std::string_view what) {
     return std::count_if(lines.begin(), lines.end(), [&](const std::string& l) {

@@ -110,6 +110,7 @@ struct message_counters {
   std::uint64_t dead_letters = 0;  ///< to a dead pid, or left in a mailbox when its process ended
   std::uint64_t shed = 0;          ///< refused by a shed point (runtime::gate_sends): overloaded
   std::uint64_t late_replies = 0;  ///< answers that arrived after their request timed out (delivered, then dropped)
+  std::uint64_t unhandled = 0;     ///< messages a handler matched no branch for and said so (context::unhandled)
 };
 
 /// Heaps and collections, node-wide.
