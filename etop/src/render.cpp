@@ -285,9 +285,13 @@ std::string dead_line(const inspected& d) {
   return l;
 }
 
+/// " <0.1.0> <0.2.0>" for links and monitors: the first `pid_list_cap`, then " and N more" (a match
+/// process monitors every client: hundreds of pids on one line told nothing).
+constexpr std::size_t pid_list_cap = 10;
 std::string pid_list(const std::vector<pid>& v) {
   std::string s;
-  for (pid p : v) s += fmt::format(" {}", p);
+  for (std::size_t i = 0; i < v.size() && i < pid_list_cap; ++i) s += fmt::format(" {}", v[i]);
+  if (v.size() > pid_list_cap) s += fmt::format(" and {} more", v.size() - pid_list_cap);
   return s.empty() ? " -" : s;
 }
 

@@ -122,3 +122,16 @@ TEST_CASE("a hostile name, state, payload or alarm id reaches no output as contr
   view_state v;
   for (auto& line : render(in, v, 80, 20).lines) CHECK(inert(line));
 }
+
+TEST_CASE("an inspected process with hundreds of monitors lists the first ten and says how many more") {
+  process_details d;
+  d.responsive = true;
+  for (std::uint32_t i = 0; i < 300; ++i) d.report.monitors.push_back(pid{i, 0});
+  d.report.links = {pid{7, 1}};
+  const std::string text = render_details(d);
+  CHECK(text.find("monitors <0.0.0> <0.1.0> <0.2.0> <0.3.0> <0.4.0> <0.5.0> <0.6.0> <0.7.0> <0.8.0> <0.9.0> and 290 more\n") !=
+        std::string::npos);
+  CHECK(text.find("<0.10.0>") == std::string::npos);
+  CHECK(text.find("links <0.7.1>\n") != std::string::npos);
+  CHECK(text.find("monitored by -\n") != std::string::npos);
+}

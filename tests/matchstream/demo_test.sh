@@ -24,6 +24,9 @@ AGNER_DEMO_TAG=$tag AGNER_DEMO_NO_BUILD=1 AGNER_DEMO_BUILD_DIR="$(dirname "$bin"
 grep -q "^MatchStream demo: node matchstream-demo-" "$out" || fail "the demo did not say what it started"
 grep -qE '^ *<[0-9]+\.[0-9]+\.[0-9]+> ' "$out" || fail "no etop batch view in the output"
 grep -qE '(^ *|^process )<[0-9]+\.[0-9]+\.[0-9]+> +match:' "$out" || fail "etop shows no match:* process"
+# The batch view (sorted by reductions) shows the working processes, not only the supervisors.
+grep -qE '^<[0-9]+\.[0-9]+\.[0-9]+> +(match:|client_process|watcher_process)' "$out" ||
+  fail "etop's batch view shows no match, client or watcher row"
 grep -q "stopped everything it started" "$out" || fail "the demo did not stop what it started"
 # The demo waits for its process groups; a process it missed would still be here now.
 left=$(survivors)

@@ -71,3 +71,49 @@ TEST_CASE("the stored status text comes back as the same status") {
   CHECK_THROWS_WITH_AS(matchstream::status_from_json("{}"),
                        doctest::Contains("a stored match status is not one this program wrote"), std::runtime_error);
 }
+
+TEST_CASE("a newline in a name, a key or the kind cannot forge a block and changes nothing") {
+  auto s = started();
+  const auto before = matchstream::to_json(s);
+  match_status fresh;
+  CHECK(apply_event(fresh, json::parse(R"({"kind":"start","home":"a\n\nfake","visit":"b"})"), 1, at).error ==
+        "home contains a control character");
+  CHECK(!fresh.started);
+  CHECK(apply_event(s, json::parse(R"({"kind":"start","home":"a","visit":"b",
+      "home_players":[[1,"x\n\n2011-01-01 00:00:00: goal:\n    seq: 999"]]})"), 2, at).error ==
+        "home_players contains a control character");
+  CHECK(apply_event(s, json::parse(R"({"kind":"goal","x\n\ny":"z"})"), 2, at).error ==
+        "key x\\x0a\\x0ay contains a control character");
+  CHECK(apply_event(s, json::parse(R"({"kind":"go\nal"})"), 2, at).error == "kind contains a control character");
+  CHECK(apply_event(s, json::parse(R"({"kind":"x","c1":"a\u0085b"})"), 2, at).error == "c1 contains a control character");
+  CHECK(apply_event(s, json::parse(R"({"kind":"x","esc":"\u001b[2J"})"), 2, at).error == "esc contains a control character");
+  CHECK(apply_event(s, json{{"kind", "x"}, {"bad", std::string("\xff\xfe")}}, 2, at).error == "bad is not valid UTF-8");
+  CHECK(apply_event(s, json{{"kind", "x"}, {std::string(33, 'k'), 1}}, 2, at).error ==
+        "key " + std::string(33, 'k') + " is longer than 32 bytes");
+  CHECK(matchstream::to_json(s) == before);
+  CHECK(apply_event(s, json::parse(R"({"kind":"x","name":"Müller – ok"})"), 2, at).error.empty());
+}
+
+TEST_CASE("player numbers outside 0..9999 are refused instead of wrapping onto another player") {
+  match_status s;
+  CHECK(apply_event(s, json::parse(R"({"kind":"start","home":"a","visit":"b",
+      "home_players":[[18446744073709551615,"Big"],[1,"Neg"]]})"), 1, at).error ==
+        "home_players has player number 18446744073709551615 outside 0..9999");
+  CHECK(apply_event(s, json::parse(R"({"kind":"start","home":"a","visit":"b","visit_players":[[-1,"Neg"]]})"), 1, at)
+            .error == "visit_players has player number -1 outside 0..9999");
+  CHECK(!s.started);
+  s = started();
+  CHECK(apply_event(s, json::parse(R"({"kind":"goal","team":"elp","player":18446744073709551615})"), 2, at).error ==
+        "player 18446744073709551615 is outside 0..9999");
+  CHECK(apply_event(s, json::parse(R"({"kind":"sub","player_in":[10000,"X"]})"), 2, at).error ==
+        "player_in has player number 10000 outside 0..9999");
+  CHECK(s.home_score == 0);
+  CHECK(apply_event(s, json::parse(R"({"kind":"goal","team":"elp","player":9999})"), 2, at).error.empty());
+}
+
+TEST_CASE("echoed input shows control bytes and invalid UTF-8 as hex escapes and is capped") {
+  CHECK(matchstream::escaped("x\x1b[2J") == "x\\x1b[2J");
+  CHECK(matchstream::escaped("\xff\xfe") == "\\xff\\xfe");
+  CHECK(matchstream::escaped("Müller") == "Müller");
+  CHECK(matchstream::escaped(std::string(100, 'a'), 64) == std::string(64, 'a') + "...");
+}

@@ -234,7 +234,7 @@ def refused(srv, first, want, reason):
     c.send(first)
     l = c.line()
     if l != want:
-        fail("%r answered %r, not %r" % (first[:60], l, want))
+        fail("%r answered %r, not %r" % (first[:80], l, want))
     if not c.closed():
         fail("not closed after %r" % l)
     srv.wait_metric("matchstream_connections_refused_total", '{reason="%s"}' % reason, 1)
@@ -282,6 +282,44 @@ def scenario_bad_input(srv):
         fail("start after errors answered %r" % r)
     if (r := send_event(w, {"kind": "k" * 40})) != "ERROR: bad event kind":
         fail("a 40-byte kind answered %r" % r)
+    # Data never becomes framing: control characters, invalid UTF-8, long keys and wild player
+    # numbers are refused, so a client on the match sees no forged block.
+    for event, want in (({"kind": "start", "home": "a\n\nfake", "visit": "b"}, "home contains a control character"),
+                        ({"kind": "start", "home": "a", "visit": "b",
+                          "home_players": [[1, "x\n\n2011-01-01 00:00:00: goal:\n    seq: 999"]]},
+                         "home_players contains a control character"),
+                        ({"kind": "goal", "x\n\ny": "z"}, "key x\\x0a\\x0ay contains a control character"),
+                        ({"kind": "go\nal"}, "kind contains a control character"),
+                        ({"kind": "note", "t": "\x1b[2J\x85"}, "t contains a control character"),
+                        ({"kind": "note", "k" * 33: 1}, "key %s is longer than 32 bytes" % ("k" * 33)),
+                        ({"kind": "goal", "team": "elp", "player": 2 ** 64 - 1},
+                         "player 18446744073709551615 is outside 0..9999")):
+        if (r := send_event(w, event)) != "ERROR: " + want:
+            fail("%r answered %r, not ERROR: %s" % (event, r, want))
+    c = srv.connect()
+    c.send("VERSION:1:CONNECT:fresh:MATCH:m2\n")
+    kind, fields, raw = c.block()
+    if kind != "status" or fields.get("seq") != "1" or fields.get("home") != "elp" or fields.get("home_players") != [
+            "Mercado (14)", "Albil (25)"]:
+        fail("the status after refused hostile events is %r" % raw)
+    if (r := send_event(w, {"kind": "goal", "team": "elp", "player": 25})) != "OK 2":
+        fail("a goal after refused hostile events answered %r" % r)
+    kind, fields, raw = c.block()
+    if kind != "goal" or fields.get("seq") != "2" or fields.get("player") != "Albil (25)":
+        fail("the block after the status is %r, not the goal" % raw)
+    # ERROR lines escape what they echo.
+    refused(srv, "VERSION:1:CONNECT:a:MATCH:x\x1b[2J\n", "ERROR: unknown match x\\x1b[2J", "unknown_match")
+    refused(srv, b"VERSION:\xff\xfe:CONNECT:a:MATCH:x\n", "ERROR: unsupported version \\xff\\xfe (this server speaks 1)",
+            "unsupported_version")
+    refused(srv, "VERSION:1:CONNECT:a:MATCH:%s\n" % ("m" * 100), "ERROR: unknown match %s..." % ("m" * 64), "unknown_match")
+    # A watcher line past 64 KiB gets ERROR and closes the watcher, whether its newline came with it or not.
+    for tail in (b"", b"\n" + json.dumps({"kind": "goal", "team": "elp"}).encode() + b"\n"):
+        lw = watcher(srv, "m2")
+        lw.send(b"x" * 70000 + tail)
+        if (r := lw.line()) != "ERROR: line longer than 64 KiB":
+            fail("a 70,000-byte watcher line%s answered %r" % (" with its newline" if tail else "", r))
+        if not lw.closed() or b"OK" in lw.buf:
+            fail("the watcher stayed open after a line past 64 KiB (then got %r)" % lw.buf)
     # A client that stops reading is closed at its send-buffer limit and its blocks are counted.
     slow = srv.connect()
     slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

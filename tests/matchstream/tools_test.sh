@@ -35,6 +35,23 @@ set -e
 [ "$rc" = 2 ] || fail "matchstream-watcher with a missing file exited $rc, expected 2"
 grep -q "cannot read $work/missing.jsonl" "$work/file.err" || fail "no sentence naming the file: $(cat "$work/file.err")"
 
+# Unknown flags and bad values: exit 2 and "PROGRAM: sentence naming the flag" (not CLI11's own codes).
+check_flag() {  # want-text program args...
+  local want=$1 prog=$2 rc
+  shift 2
+  set +e
+  "$bin/$prog" "$@" >/dev/null 2>"$work/flag.err"; rc=$?
+  set -e
+  [ "$rc" = 2 ] || fail "$prog $* exited $rc, expected 2"
+  grep -q -- "^$prog: .*$want" "$work/flag.err" || fail "$prog $*: no sentence naming $want: $(cat "$work/flag.err")"
+}
+check_flag "unknown flag --bogus" matchstream-load --bogus
+check_flag "--clients" matchstream-load --matches a --clients x
+check_flag "--matches is required" matchstream-load
+check_flag "unknown flag --bogus" matchstream-watcher --bogus
+check_flag "--speed" matchstream-watcher --speed 0
+check_flag "--rate" matchstream-watcher --rate abc
+
 erlc -o "$work" "$root/tests/matchstream/peer/matchstream_peer.erl"
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 erl -noshell +K true -pa "$work" -run matchstream_peer main "$port" >"$work/peer.log" 2>&1 &

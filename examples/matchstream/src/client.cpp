@@ -70,9 +70,9 @@ void client_process::handle(agner::context& ctx, agner::message& m) {
     if (down->who != match_pid_ || state_ == state::draining) return;
     // The match ended without an end block (it crashed): say so and hang up.
     if (state_ == state::subscribing) {
-      refuse(ctx, fmt::format("match {} stopped", match_), s_->metrics.refused_unknown_match);
+      refuse(ctx, fmt::format("match {} stopped", escaped(match_)), s_->metrics.refused_unknown_match);
     } else {
-      ctx.tcp_send(socket_, fmt::format("ERROR: match {} stopped\n", match_));
+      ctx.tcp_send(socket_, fmt::format("ERROR: match {} stopped\n", escaped(match_)));
       ctx.close_port(socket_);
       finish(ctx, s_->metrics.closed_error);
     }
@@ -114,13 +114,13 @@ void client_process::on_first_line(agner::context& ctx, std::string line) {
     return;
   }
   if (p.size() >= 2 && p[0] == "VERSION" && p[1] != "1")
-    return refuse(ctx, fmt::format("unsupported version {} (this server speaks 1)", p[1]), s_->metrics.refused_unsupported_version);
+    return refuse(ctx, fmt::format("unsupported version {} (this server speaks 1)", escaped(p[1])), s_->metrics.refused_unsupported_version);
   refuse(ctx, "expected VERSION:1:CONNECT:<user>:MATCH:<match-id>", s_->metrics.refused_bad_first_line);
 }
 
 void client_process::connect(agner::context& ctx, const std::string& user, const std::string& match) {
   auto m = ctx.node().whereis(match_name(match));
-  if (!m) return refuse(ctx, "unknown match " + match, s_->metrics.refused_unknown_match);
+  if (!m) return refuse(ctx, "unknown match " + escaped(match), s_->metrics.refused_unknown_match);
   user_ = user;
   match_ = match;
   match_pid_ = *m;

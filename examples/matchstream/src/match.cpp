@@ -1,6 +1,7 @@
 #include "match.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <ctime>
 #include <stdexcept>
 
@@ -16,6 +17,29 @@ std::int64_t now_us() {
 }
 
 namespace {
+
+/// Length of the valid UTF-8 sequence at `t[i]`, or 0 if it is not one (overlongs, surrogates,
+/// past U+10FFFF and truncations are not).
+std::size_t utf8_length(std::string_view t, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(t[i + k]); };
+  const unsigned char c = b(0);
+  std::size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+  if (n == 0 || i + n > t.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  if (n == 2 && c < 0xC2) return 0;                                  // overlong
+  if (n == 3 && c == 0xE0 && b(1) < 0xA0) return 0;                 // overlong
+  if (n == 3 && c == 0xED && b(1) >= 0xA0) return 0;                // surrogate
+  if (n == 4 && ((c == 0xF0 && b(1) < 0x90) || c > 0xF4 || (c == 0xF4 && b(1) >= 0x90))) return 0;
+  return n;
+}
+
+/// A control character: C0, DEL, or C1 (U+0080..U+009F, 0xC2 0x80..0x9F in UTF-8).
+bool control_at(std::string_view t, std::size_t i, std::size_t n) {
+  const auto c = static_cast<unsigned char>(t[i]);
+  if (n == 1) return c < 0x20 || c == 0x7F;
+  return n == 2 && c == 0xC2 && static_cast<unsigned char>(t[i + 1]) < 0xA0;
+}
 
 /// Erlang's text/1: how a JSON value is shown.
 std::string text(const json& v) {
@@ -102,6 +126,70 @@ void event_fields(std::string& out, const json& e, const match_status& s) {
 
 }  // namespace
 
+std::string_view unrenderable(std::string_view t) {
+  for (std::size_t i = 0; i < t.size();) {
+    const auto n = utf8_length(t, i);
+    if (n == 0) return "is not valid UTF-8";
+    if (control_at(t, i, n)) return "contains a control character";
+    i += n;
+  }
+  return {};
+}
+
+std::string escaped(std::string_view t, std::size_t cap) {
+  std::string out;
+  const std::size_t end = std::min(t.size(), cap);
+  for (std::size_t i = 0; i < end;) {
+    const auto n = utf8_length(t, i);
+    if (n == 0 || control_at(t, i, n) || i + n > end) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(t[i]));
+      ++i;
+    } else {
+      out.append(t.substr(i, n));
+      i += n;
+    }
+  }
+  if (t.size() > cap) out += "...";
+  return out;
+}
+
+namespace {
+
+bool player_number_ok(const json& n) {
+  if (n.is_number_unsigned()) return n.get<unsigned long long>() <= static_cast<unsigned long long>(max_player_number);
+  const auto v = n.get<long long>();
+  return v >= 0 && v <= max_player_number;
+}
+
+/// Why a value rendered under `field` is refused, or "": its texts, and its player numbers (the
+/// first of an [N, "Name"] pair, at any depth of arrays).
+std::string check_value(const std::string& field, const json& v) {
+  if (v.is_string()) {
+    if (auto why = unrenderable(v.get_ref<const std::string&>()); !why.empty()) return fmt::format("{} {}", field, why);
+  } else if (v.is_array()) {
+    if (v.size() == 2 && v[0].is_number_integer() && !player_number_ok(v[0]))
+      return fmt::format("{} has player number {} outside 0..{}", field, v[0].dump(), max_player_number);
+    for (const auto& x : v)
+      if (auto why = check_value(field, x); !why.empty()) return why;
+  }
+  return {};
+}
+
+/// Why an event may not be rendered, or "": see apply_event's contract.
+std::string check_event(const json& e) {
+  for (const auto& [key, v] : e.items()) {
+    if (key.size() > max_key_bytes)
+      return fmt::format("key {} is longer than {} bytes", escaped(key), max_key_bytes);
+    if (auto why = unrenderable(key); !why.empty()) return fmt::format("key {} {}", escaped(key), why);
+    if ((key == "player" || key == "player_out") && v.is_number_integer() && !player_number_ok(v))
+      return fmt::format("{} {} is outside 0..{}", key, v.dump(), max_player_number);
+    if (auto why = check_value(key, v); !why.empty()) return why;
+  }
+  return {};
+}
+
+}  // namespace
+
 std::string render_status(const match_status& s, std::int64_t seq, std::int64_t at_us) {
   std::string out;
   out.reserve(512);
@@ -118,6 +206,8 @@ applied apply_event(match_status& s, const json& e, std::int64_t seq, std::int64
     a.error = "bad event kind";
     return a;
   }
+  a.error = check_event(e);
+  if (!a.error.empty()) return a;
   a.block.reserve(256);
   head(a.block, kind, seq, at_us);
   if (kind == "start") {

@@ -44,7 +44,24 @@ struct applied {
 /// `goal` counts for the team named, `period` sets the period, any other kind of 1..32 bytes
 /// leaves the status as it is. Player numbers in `player`/`player_out` become `Name (N)` from the
 /// event team's roster, `[N, "Name"]` pairs become `Name (N)`, fields are sorted by key.
+/// Refused, the status unchanged (data never becomes framing): a key or kind past 32 bytes, a key
+/// or text value holding a control character or invalid UTF-8 ("<field> contains a control
+/// character"), a player number outside 0..max_player_number.
 applied apply_event(match_status& s, const nlohmann::json& event, std::int64_t seq, std::int64_t at_us);
+
+/// Shirt numbers a roster, `player`, `player_out` or `[N, "Name"]` pair may hold: 0..9999 (a
+/// larger or negative JSON number is refused, so no number wraps onto another player's).
+inline constexpr long long max_player_number = 9999;
+/// Longest key or kind an event may have, in bytes (the peer's limit for kind).
+inline constexpr std::size_t max_key_bytes = 32;
+
+/// Why `text` may not be rendered in a block, or "" if it may: "contains a control character"
+/// (C0, DEL or C1, which could end a block or forge one) or "is not valid UTF-8". Cost: one pass.
+std::string_view unrenderable(std::string_view text);
+
+/// `text` made safe to echo in an ERROR line: printable ASCII and valid non-control UTF-8 as is,
+/// every other byte as \xNN, at most `cap` bytes of input shown, then "...". Cost: one pass.
+std::string escaped(std::string_view text, std::size_t cap = 64);
 
 /// The kind of a rendered block, read from its first line ("" if it is not one): for formatters.
 std::string_view block_kind(std::string_view block);

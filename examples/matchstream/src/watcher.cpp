@@ -37,26 +37,24 @@ void watcher_process::answer(agner::context& ctx, const std::string& line) {
 void watcher_process::next(agner::context& ctx) {
   while (!busy_ && !closed_) {
     const auto nl = buffer_.find('\n');
+    // A line past 64 KiB ends the watcher however TCP cut it: with its newline in the same read
+    // or not yet sent (docs/matchstream-protocol.md).
+    if ((nl == std::string::npos ? buffer_.size() : nl) > max_line) {
+      ++errors_;
+      s_->metrics.refused_line_too_long.inc();
+      answer(ctx, "ERROR: line longer than 64 KiB\n");
+      ctx.close_port(socket_);
+      closed_ = true;
+      ctx.exit("normal");
+      return;
+    }
     if (nl == std::string::npos) {
-      if (buffer_.size() > max_line) {
-        s_->metrics.refused_line_too_long.inc();
-        answer(ctx, "ERROR: line longer than 64 KiB\n");
-        ctx.close_port(socket_);
-        closed_ = true;
-        ctx.exit("normal");
-        return;
-      }
       ctx.activate(socket_);
       return;
     }
     std::string line = buffer_.substr(0, nl);
     buffer_.erase(0, nl + 1);
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-    if (line.size() > max_line) {
-      ++errors_;
-      answer(ctx, "ERROR: line longer than 64 KiB\n");
-      continue;
-    }
     auto event = nlohmann::json::parse(line, nullptr, false);
     if (event.is_discarded() || !event.is_object() || !event.contains("kind") || !event["kind"].is_string()) {
       ++errors_;
@@ -90,14 +88,14 @@ void watcher_process::next(agner::context& ctx) {
                     } else {
                       busy_ = false;
                       ++errors_;
-                      answer(c, fmt::format("ERROR: could not start match {}\n", match_));
+                      answer(c, fmt::format("ERROR: could not start match {}\n", escaped(match_)));
                       next(c);
                     }
                   });
     } else {
       busy_ = false;
       ++errors_;
-      answer(ctx, fmt::format("ERROR: unknown match {} (send a start event first)\n", match_));
+      answer(ctx, fmt::format("ERROR: unknown match {} (send a start event first)\n", escaped(match_)));
     }
   }
 }

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "load.hpp"
+#include "flags.hpp"
 #include "server_address.hpp"
 
 using namespace matchstream::tools;
@@ -177,11 +178,7 @@ int main(int argc, char** argv) {
   app.add_option("--user-prefix", o.user_prefix, "user names are PREFIX<i> (default u)");
   app.add_option("--worker-index", o.worker_index)->group("");
   app.add_option("--first-client", o.first_client)->group("");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  matchstream::tools::parse_or_exit(app, argc, argv, "matchstream-load");
   auto addr = parse_server(server);
   if (!addr) die(fmt::format("--server {} is not HOST:PORT with an IP address and a port 1..65535", server));
   o.host = addr->first;

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "flags.hpp"
 #include "server_address.hpp"
 
 namespace asio = boost::asio;
@@ -232,11 +233,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 864000.0));
   app.add_flag("--hold-after-start", hold,
                "after every match has started, wait for a line (or end of file) on standard input before the rest");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  matchstream::tools::parse_or_exit(app, argc, argv, "matchstream-watcher");
   auto addr = parse_server(server);
   if (!addr) die(fmt::format("--server {} is not HOST:PORT with an IP address and a port 1..65535", server));
   s.host = addr->first;
