@@ -27,6 +27,8 @@ struct business_metrics {
   agner::exporter::counter dropped_send_buffer_full;
   /// matchstream_connections_closed_total{reason}
   agner::exporter::counter closed_peer_closed, closed_match_ended, closed_send_buffer_full, closed_error;
+  /// matchstream_store_errors_total: events the store failed to write (their watchers got ERROR)
+  agner::exporter::counter store_errors;
 };
 
 /// Everything the service's processes share; it outlives them (main keeps it until the host stops).
