@@ -3,7 +3,8 @@
 Usage: python3 store_check.py BIN_DIR SCENARIO TMPDIR
   durable: watchers pipeline events into several matches; SIGTERM while they stream; every event a
            watcher got "OK <seq>" for must be in the database (the last OK seq per match is at most
-           the stored max(seq), and the stored seqs run 1..max without a hole).
+           the stored max(seq), and the stored seqs run 1..max without a hole); after a restart each
+           match's next event gets the stored max(seq) + 1.
   rerun:   a match played to its end and started again holds only the new run (GET /matches/<id>).
   locked:  a write the store cannot make (another connection holds the lock) answers the watcher
            "ERROR: not stored: ..." after the busy timeout and counts in matchstream_store_errors_total.
@@ -98,6 +99,15 @@ def scenario_durable(bin_dir, tmp):
         if seqs != list(range(1, stored + 1)):
             fail("%s: the stored seqs are not 1..%d without a hole" % (match, stored))
         gaps.append(stored - ok)
+    db.close()
+    # After a restart each match continues after its stored seq: no seq is given to two events.
+    srv = Server(bin_dir, tmp, db=path)
+    for match in sorted(last_ok):
+        stored = sqlite3.connect(path).execute("SELECT max(seq) FROM events WHERE match = ?", (match,)).fetchone()[0]
+        w = watcher(srv, match)
+        if (r := send_event(w, {"kind": "goal", "team": "tig", "player": 7})) != "OK %d" % (stored + 1):
+            fail("%s: after a restart the next event answered %r, not OK %d" % (match, r, stored + 1))
+    srv.stop()
     print("durable: %d OKs before SIGTERM (stop took %.2f s), stored minus last OK per match: %s" %
           (total, took, gaps))
 
