@@ -2,8 +2,8 @@
 
 Usage: python3 store_check.py BIN_DIR SCENARIO TMPDIR
   durable: watchers pipeline events into several matches; SIGTERM while they stream; every event a
-           watcher got "OK <seq>" for must be in the database (the last OK seq per match is at most
-           the stored max(seq), and the stored seqs run 1..max without a hole); after a restart each
+           watcher got "OK <seq>" for must be in the database and each stored event was answered (the
+           last OK seq per match equals the stored max(seq), and the stored seqs run 1..max without a hole); after a restart each
            match's next event gets the stored max(seq) + 1.
   rerun:   a match played to its end and started again holds only the new run (GET /matches/<id>).
   locked:  a write the store cannot make (another connection holds the lock) answers the watcher
@@ -92,10 +92,13 @@ def scenario_durable(bin_dir, tmp):
     for match, ok in sorted(last_ok.items()):
         seqs = [r[0] for r in db.execute("SELECT seq FROM events WHERE match = ? ORDER BY seq", (match,))]
         stored = seqs[-1] if seqs else 0
-        # The OK follows the commit, so the database may hold one batch more than the watcher heard of
-        # (committed, its OKs not yet on the socket when the runtime stopped), never less.
+        # The OK follows the commit (never more than stored), and on SIGTERM the node drains: watchers
+        # take no new line and the events in flight get their answer first (never less).
         if ok > stored:
             fail("%s: the watcher got OK %d but the database holds events up to seq %d only" % (match, ok, stored))
+        if ok < stored:
+            fail("%s: the database holds events up to seq %d but the watcher heard OK %d only (no drain?)" %
+                 (match, stored, ok))
         if seqs != list(range(1, stored + 1)):
             fail("%s: the stored seqs are not 1..%d without a hole" % (match, stored))
         gaps.append(stored - ok)

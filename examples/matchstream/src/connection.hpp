@@ -76,6 +76,7 @@ class watcher_process final : public agner::behaviour {
  public:
   /// `rest`: what followed the first line in the bytes read so far.
   watcher_process(service* s, agner::port_id socket, std::string peer, std::string match, std::string rest);
+  ~watcher_process() override;
   void handle(agner::context& ctx, agner::message& m) override;
   /// "watcher of elp-tig-2011-09-10 from 127.0.0.1:5124, 40 events, 1 error".
   std::string describe() const;
