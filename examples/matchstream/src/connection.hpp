@@ -71,11 +71,13 @@ class user_process final : public agner::behaviour {
 
 /// One watcher connection (`VERSION:1:WATCH:<id>`): a JSON event a line, each registered with the
 /// match (created by `start` under match_sup) and answered `OK <seq>` or `ERROR: <sentence>`, in
-/// order, one at a time. Thread contract: a behaviour.
+/// order, one at a time (with a store, `OK` once the event is committed). While service::draining it
+/// takes no new line. Thread contract: a behaviour.
 class watcher_process final : public agner::behaviour {
  public:
   /// `rest`: what followed the first line in the bytes read so far.
   watcher_process(service* s, agner::port_id socket, std::string peer, std::string match, std::string rest);
+  ~watcher_process() override;
   void handle(agner::context& ctx, agner::message& m) override;
   /// "watcher of elp-tig-2011-09-10 from 127.0.0.1:5124, 40 events, 1 error".
   std::string describe() const;

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
+#include <system_error>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -20,6 +22,9 @@ namespace {
 
 // Version 1 of the schema; a file with another user_version is refused rather than misread.
 constexpr int schema_version = 1;
+
+// How long a write waits on another connection's lock before it fails (SQLITE_BUSY).
+constexpr int busy_timeout_ms = 1000;
 
 constexpr const char* schema_sql =
     "CREATE TABLE IF NOT EXISTS matches("
@@ -67,11 +72,11 @@ struct database::impl {
   std::string path;
   sqlite3* db = nullptr;
   std::mutex mutex;
-  statement begin, commit, rollback, put_event, put_match, all_matches, one_match, match_events;
+  statement begin, commit, rollback, drop_events, put_event, put_match, all_matches, one_match, match_events;
 
   ~impl() {
     // Statements first: sqlite3_close_v2 would otherwise keep the connection open as a zombie.
-    for (auto* s : {&begin, &commit, &rollback, &put_event, &put_match, &all_matches, &one_match, &match_events})
+    for (auto* s : {&begin, &commit, &rollback, &drop_events, &put_event, &put_match, &all_matches, &one_match, &match_events})
       s->reset();
     if (db != nullptr) sqlite3_close_v2(db);
   }
@@ -105,6 +110,12 @@ struct database::impl {
   }
 
   void put(const std::string& match, const stored_event& e, const std::string& status_json, bool ended) {
+    if (e.seq == 1) {
+      // A new run of the match (it starts again at seq 1 after its end): the store holds one run only.
+      statement_use use(drop_events.get());
+      bind(drop_events.get(), 1, match);
+      if (sqlite3_step(drop_events.get()) != SQLITE_DONE) fail("cannot drop the previous run of match " + match);
+    }
     {
       statement_use use(put_event.get());
       bind(put_event.get(), 1, match);
@@ -150,13 +161,18 @@ std::unique_ptr<database> database::open(const std::string& path) {
   auto i = std::make_unique<impl>();
   i->path = path;
   // NOMUTEX: impl::mutex already serializes every use of this connection.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::runtime_error("store " + path + ": is a directory, not a database file (name a file in it, e.g. " +
+                             (std::filesystem::path(path) / "matchstream.db").string() + ")");
   const int rc = sqlite3_open_v2(path.c_str(), &i->db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) i->fail("cannot open");
   sqlite3_extended_result_codes(i->db, 1);
   // Another process holding a write lock (say, a second node on the same file) makes us wait this long
-  // before SQLITE_BUSY becomes an error.
-  sqlite3_busy_timeout(i->db, 5000);
+  // before SQLITE_BUSY becomes an error: short, so that a stop never waits on a lock for long and the
+  // watchers hear "not stored" rather than nothing.
+  sqlite3_busy_timeout(i->db, busy_timeout_ms);
   // The first read of the file: a file that is not an SQLite database fails here, by name.
   {
     statement version = i->prepare("PRAGMA user_version");
@@ -165,6 +181,20 @@ std::unique_ptr<database> database::open(const std::string& path) {
     if (found != 0 && found != schema_version)
       throw std::runtime_error("store " + path + ": schema version " + std::to_string(found) +
                                " is not " + std::to_string(schema_version) + " (written by another program?)");
+  }
+  // A damaged file is refused at open, by name, rather than found out one failed write at a time.
+  {
+    statement check = i->prepare("PRAGMA quick_check");
+    std::string problems;
+    int rc2;
+    while ((rc2 = sqlite3_step(check.get())) == SQLITE_ROW) {
+      std::string line = column_text(check.get(), 0);
+      if (line == "ok") continue;
+      if (!problems.empty()) problems += "; ";
+      problems += line;
+    }
+    if (rc2 != SQLITE_DONE) i->fail("is damaged (quick_check cannot read it)");
+    if (!problems.empty()) throw std::runtime_error("store " + path + ": is damaged (quick_check: " + problems.substr(0, 300) + ")");
   }
   // WAL: the HTTP API reads while the store process writes. NORMAL: a commit is not an fsync; a power
   // cut may lose the last commits but never corrupts the file.
@@ -176,7 +206,8 @@ std::unique_ptr<database> database::open(const std::string& path) {
   i->begin = i->prepare("BEGIN IMMEDIATE");
   i->commit = i->prepare("COMMIT");
   i->rollback = i->prepare("ROLLBACK");
-  // A match restarted after a node restart may number its events again from 1: the newest event wins.
+  i->drop_events = i->prepare("DELETE FROM events WHERE match = ?1");
+  // REPLACE: a match resumed after a node restart may register again a seq whose write failed.
   i->put_event = i->prepare(
       "INSERT OR REPLACE INTO events(match, seq, kind, fields_json, at_us) VALUES(?1, ?2, ?3, ?4, ?5)");
   i->put_match = i->prepare(

@@ -1,11 +1,13 @@
 // matchstream: the MatchStream server (docs/matchstream.md) on an embedded Agner node: clients and
 // watchers on one TCP listener, the HTTP API, the SQLite store, the standard node flags.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
@@ -115,6 +117,12 @@ int main(int argc, char** argv) {
     std::printf("matchstream: database %s\n", db_path.c_str());
     std::fflush(stdout);
     host.wait();
+    // Drain: watchers take no new line; the events already sent on get their answer (the store's
+    // OK after its commit) before the runtime stops, for at most 1.5 s (a locked file costs 1 s).
+    svc->draining.store(true);
+    const auto drain_end = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    while (svc->unanswered.load() > 0 && std::chrono::steady_clock::now() < drain_end)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
     host.stop();  // the runtime's processes end before the service, the API and the database go
   } catch (const std::exception& e) {
     std::fprintf(stderr, "matchstream: %s\n", e.what());

@@ -85,12 +85,13 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
     w.w.event = stored_event{seq_, kind, r.body.event.dump(), at};
     w.w.status_json = to_json(status_);
     w.w.ended = last;
-    ctx.send("store", std::move(w));
+    w.answer = r.from;  // the store answers the watcher once the event is stored
+    if (!ctx.send("store", std::move(w))) ctx.reply(r.from, event_result{0, "not stored: the store is not running"});
   }
   agner::binary shared(a.block);  // one copy into the shared block; every subscriber gets a reference
   for (const auto& sub : subs_) ctx.send(sub.client, block{shared, seq_, at, last});
   ctx.add_reductions(subs_.size() / 64);
-  ctx.reply(r.from, event_result{seq_, {}});
+  if (!s_->db) ctx.reply(r.from, event_result{seq_, {}});
   if (last) {
     publish(true);
     for (const auto& sub : subs_) ctx.demonitor(sub.monitor);

@@ -40,7 +40,8 @@ struct refused {
   std::string reason;  ///< the refused-connection counter's label
 };
 
-/// Watcher -> match, as a request: one event as the watcher sent it. Answer: event_result.
+/// Watcher -> match, as a request: one event as the watcher sent it. Answer: event_result, from the
+/// match when it refuses the event or has no store, else from the store once the event is committed.
 struct register_event {
   nlohmann::json event;  ///< an object with a string "kind"
 };

@@ -58,7 +58,9 @@ business_metrics::business_metrics(agner::exporter::metrics& m)
       closed_peer_closed(closed_counter(m, "peer_closed")),
       closed_match_ended(closed_counter(m, "match_ended")),
       closed_send_buffer_full(closed_counter(m, "send_buffer_full")),
-      closed_error(closed_counter(m, "error")) {}
+      closed_error(closed_counter(m, "error")),
+      store_errors(m.make_counter("matchstream_store_errors_total",
+                                  "Events the store failed to write to the database (their watchers got ERROR: not stored).")) {}
 
 std::string match_name(const std::string& id) { return "match:" + id; }
 
@@ -91,7 +93,7 @@ std::uint16_t start_service(agner::node::host& h, service& s, const service_opti
   spot->backlog = o.backlog;
   auto bound = spot->bound.get_future();
   std::vector<agner::child_spec> top;
-  if (s.db) top.push_back(store_child(*s.db));
+  if (s.db) top.push_back(store_child(*s.db, &s.metrics.store_errors));
   top.push_back(named_sup("match_sup", {.intensity = 1000, .period = std::chrono::seconds(1)}, std::move(matches)));
   top.push_back(named_sup("user_sup", {.intensity = 10, .period = std::chrono::seconds(10)}, std::move(shards)));
   agner::child_spec listener;

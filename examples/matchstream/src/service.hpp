@@ -2,6 +2,7 @@
 /// The MatchStream service: its supervision tree, its business metrics and its valves, started in
 /// a node host (docs/matchstream.md, "Processes"). main.cpp adds the flags, the database and the
 /// HTTP API around it.
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,6 +28,8 @@ struct business_metrics {
   agner::exporter::counter dropped_send_buffer_full;
   /// matchstream_connections_closed_total{reason}
   agner::exporter::counter closed_peer_closed, closed_match_ended, closed_send_buffer_full, closed_error;
+  /// matchstream_store_errors_total: events the store failed to write (their watchers got ERROR)
+  agner::exporter::counter store_errors;
 };
 
 /// Everything the service's processes share; it outlives them (main keeps it until the host stops).
@@ -39,6 +42,11 @@ struct service {
   std::size_t priority = 0;                   ///< the class both are asked with ("normal")
   board live;
   database* db = nullptr;  ///< null: nothing stored (tests of the protocol alone)
+  /// Set by main on SIGTERM, before the runtime stops: watchers take no new line, so the events
+  /// already with a match or the store get their answer (main waits for `unanswered` to reach 0).
+  std::atomic<bool> draining{false};
+  /// Events a watcher has sent on (to its match, or to match_sup to start it) and not yet answered.
+  std::atomic<std::int64_t> unanswered{0};
   unsigned user_shards = 16;
 };
 

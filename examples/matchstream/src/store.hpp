@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "agner/exporter/metrics.hpp"
+#include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/runtime.hpp"
 #include "agner/runtime/supervisor.hpp"
 
@@ -61,16 +63,22 @@ class database {
   std::unique_ptr<impl> impl_;
 };
 
-/// What a match process sends the store process (registered as "store") after each event.
+/// What a match process sends the store process (registered as "store") after each event. The
+/// store, not the match, answers the watcher: event_result{seq} ("OK <seq>") once the batch holding
+/// the write has committed, or event_result{0, "not stored: <why>"} if it failed. So a watcher's OK
+/// always means the event is on disk (synchronous=NORMAL: it survives a crash of the program).
 struct store_write {
   database::write w;
+  std::optional<agner::reply_to> answer;  ///< the watcher's request; empty: nobody to answer
 };
 
 /// Spawns the store process (name "store"): it batches store_write messages and writes each batch
-/// through context::run_blocking, never on a scheduler; one batch in flight at a time. `db` must
-/// outlive the runtime's processes.
-agner::pid spawn_store(agner::runtime& rt, database& db);
+/// (one transaction) through context::run_blocking, never on a scheduler; one batch in flight at a
+/// time, the next one is what queued meanwhile. Each failed write counts once in `errors` (may be
+/// null: not counted), besides the answer to its watcher. `db` and `errors` must outlive the
+/// runtime's processes.
+agner::pid spawn_store(agner::runtime& rt, database& db, agner::exporter::counter* errors = nullptr);
 /// The same process as a supervisor's child (id and name "store"), for matchstream_sup.
-agner::child_spec store_child(database& db);
+agner::child_spec store_child(database& db, agner::exporter::counter* errors = nullptr);
 
 }  // namespace matchstream

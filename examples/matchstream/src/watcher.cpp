@@ -11,6 +11,10 @@ namespace matchstream {
 watcher_process::watcher_process(service* s, agner::port_id socket, std::string peer, std::string match, std::string rest)
     : s_(s), socket_(socket), peer_(std::move(peer)), match_(std::move(match)), buffer_(std::move(rest)) {}
 
+watcher_process::~watcher_process() {
+  if (busy_) s_->unanswered.fetch_sub(1, std::memory_order_relaxed);
+}
+
 std::string watcher_process::describe() const {
   return fmt::format("watcher of {} from {}, {} events, {} errors{}", match_, peer_, events_, errors_,
                      busy_ ? ", waiting for the match" : "");
@@ -36,6 +40,7 @@ void watcher_process::answer(agner::context& ctx, const std::string& line) {
 /// Takes the next complete line, if any and if no event is with the match; else reads on.
 void watcher_process::next(agner::context& ctx) {
   while (!busy_ && !closed_) {
+    if (s_->draining.load(std::memory_order_relaxed)) return;  // stopping: no new event
     const auto nl = buffer_.find('\n');
     // A line past 64 KiB ends the watcher however TCP cut it: with its newline in the same read
     // or not yet sent (docs/matchstream-protocol.md).
@@ -62,6 +67,7 @@ void watcher_process::next(agner::context& ctx) {
       continue;
     }
     busy_ = true;
+    s_->unanswered.fetch_add(1, std::memory_order_relaxed);
     if (auto m = ctx.node().whereis(match_name(match_))) {
       send_event(ctx, *m, std::move(event));
     } else if (event["kind"] == "start") {
@@ -79,6 +85,7 @@ void watcher_process::next(agner::context& ctx) {
         busy_ = false;
         ++errors_;
         answer(ctx, "ERROR: the match supervisor is not running\n");
+        s_->unanswered.fetch_sub(1, std::memory_order_relaxed);
         continue;
       }
       ctx.request(*sup, agner::start_child{std::move(spec)}, std::chrono::seconds(10),
@@ -89,6 +96,7 @@ void watcher_process::next(agner::context& ctx) {
                       busy_ = false;
                       ++errors_;
                       answer(c, fmt::format("ERROR: could not start match {}\n", escaped(match_)));
+                      s_->unanswered.fetch_sub(1, std::memory_order_relaxed);
                       next(c);
                     }
                   });
@@ -96,6 +104,7 @@ void watcher_process::next(agner::context& ctx) {
       busy_ = false;
       ++errors_;
       answer(ctx, fmt::format("ERROR: unknown match {} (send a start event first)\n", escaped(match_)));
+      s_->unanswered.fetch_sub(1, std::memory_order_relaxed);
     }
   }
 }
@@ -116,6 +125,7 @@ void watcher_process::send_event(agner::context& ctx, agner::pid match, nlohmann
       answer(c, r.outcome() == agner::reply::status::timeout ? "ERROR: the match did not answer in 30 s\n"
                                                               : "ERROR: match ended\n");
     }
+    s_->unanswered.fetch_sub(1, std::memory_order_relaxed);
     next(c);
   });
 }
