@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   decoded([&] { (void)reply.value("ok", false); });
   decoded([&] { (void)reply.at("error").get<std::string>(); });
   decoded([&] { (void)reply.at("code").get<std::string>(); });
-  decoded([&] { (void)reply.at("version").get<int>(); });
+  decoded([&] { (void)hello_version(reply.at("version")); });
   decoded([&] { (void)reply.at("nonce").get<std::string>(); });
   decoded([&] { (void)reply.at("proof").get<std::string>(); });
   decoded([&] { (void)node_info_from_json(reply.at("node")); });

@@ -111,11 +111,7 @@ client client::attach_tcp(const std::string& host, std::uint16_t port, const std
   decoded("hello", [&] {
     i->node = hello.value("node", std::string());
     server_nonce = hello.value("nonce", std::string());
-    // A number that is not a whole one in int's range would be undefined to convert: refuse it.
-    if (auto v = hello.find("version"); v != hello.end()) {
-      if (!v->is_number_integer() || *v < 1 || *v > 1000) throw json::type_error::create(302, "version is not a small integer", nullptr);
-      version = v->get<int>();
-    }
+    if (auto v = hello.find("version"); v != hello.end()) version = hello_version(*v);
     return 0;
   });
   json ok = i->exchange({{"op", "auth"},

@@ -40,6 +40,11 @@ process_status status_from(const std::string& s) {
 
 }  // namespace
 
+int hello_version(const json& v) {
+  if (!v.is_number_integer() || v < 1 || v > 1000) throw json::type_error::create(302, "version is not a small integer", nullptr);
+  return v.get<int>();
+}
+
 bool nested_deeper_than(std::string_view text, std::size_t max_depth) noexcept {
   std::size_t depth = 0;
   bool in_string = false, escaped = false;

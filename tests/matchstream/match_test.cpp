@@ -70,6 +70,11 @@ TEST_CASE("the stored status text comes back as the same status") {
   CHECK(matchstream::render_status(back, 2, at) == matchstream::render_status(s, 2, at));
   CHECK_THROWS_WITH_AS(matchstream::status_from_json("{}"),
                        doctest::Contains("a stored match status is not one this program wrote"), std::runtime_error);
+  // A tampered score past int's range is refused, not converted (that would be undefined).
+  auto j = json::parse(matchstream::to_json(s));
+  j["home_score"] = 1e30;
+  CHECK_THROWS_WITH_AS(matchstream::status_from_json(j.dump()), doctest::Contains("a score is not a whole number"),
+                       std::runtime_error);
 }
 
 TEST_CASE("a newline in a name, a key or the kind cannot forge a block and changes nothing") {

@@ -61,7 +61,7 @@ match_summary summary_of(const stored_match& m, const json& status) {
     if (auto it = status.find(key); it != status.end() && it->is_string()) out = it->get<std::string>();
   };
   const auto number = [&](const char* key, int& out) {
-    if (auto it = status.find(key); it != status.end() && it->is_number_integer()) out = it->get<int>();
+    if (auto it = status.find(key); it != status.end() && it->is_number_integer() && *it >= 0 && *it <= 1'000'000) out = it->get<int>();
   };
   text("home", s.home);
   text("visit", s.visit);

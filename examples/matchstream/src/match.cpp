@@ -246,6 +246,14 @@ std::string to_json(const match_status& s) {
       .dump();
 }
 
+namespace {
+/// A score as stored: a whole number in int's range (a float past it would be undefined to convert).
+int stored_score(const json& v) {
+  if (!v.is_number_integer() || v < 0 || v > 1'000'000) throw json::type_error::create(302, "a score is not a whole number 0..1000000", nullptr);
+  return v.get<int>();
+}
+}  // namespace
+
 match_status status_from_json(std::string_view text_in) {
   try {
     auto j = json::parse(text_in);
@@ -255,8 +263,8 @@ match_status status_from_json(std::string_view text_in) {
     s.visit = j.at("visit").get<std::string>();
     s.home_players = roster(j.at("home_players"));
     s.visit_players = roster(j.at("visit_players"));
-    s.home_score = j.at("home_score").get<int>();
-    s.visit_score = j.at("visit_score").get<int>();
+    s.home_score = stored_score(j.at("home_score"));
+    s.visit_score = stored_score(j.at("visit_score"));
     s.period = j.at("period").get<std::string>();
     return s;
   } catch (const json::exception& e) {

@@ -25,6 +25,11 @@ inline constexpr std::size_t max_json_depth = 32;
 /// thread-safe.
 bool nested_deeper_than(std::string_view text, std::size_t max_depth) noexcept;
 
+/// The protocol version a node's hello names: a whole number 1–1000. Anything else (a fraction, a
+/// string, a number past int's range, which would be undefined to convert) throws
+/// nlohmann::json::type_error, which the client reports as bad_reply. O(1).
+int hello_version(const nlohmann::json& v);
+
 /// The reverse, for clients. Throws nlohmann::json::exception on a malformed document.
 node_info node_info_from_json(const nlohmann::json& j);
 process_row process_row_from_json(const nlohmann::json& j);
