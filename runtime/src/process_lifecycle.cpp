@@ -258,10 +258,7 @@ message* scheduler::on_signal(process* p, message* m) {
     pending.erase(it);
     return make_message<continuation_call>(continuation_call{std::move(fn), reply(reply::status::timeout, nullptr)});
   }
-  if (auto* d = m->get<request_deadline_signal>()) {
-    expire_requests(node_, p, d->at_ms, this);
-    return nullptr;
-  }
+  // request_deadline_signal never gets here: apply_on_arrival takes it.
   if (auto* ps = m->get<port_signal>()) {
     p->extension().owns_ports = true;
     switch (ps->what) {
