@@ -7,7 +7,9 @@
 #       from /proc/PID/stat while every client is connected) and memory per connected session (RSS
 #       growth from before the clients to the most connected, over those sessions). If not every
 #       client connects within the run, the CPU window starts at its middle.
-# Prints one line per figure, `agner ...` then `erlang ...`, then the ratios and the load average.
+# Then the same for matchstream-floor (tools/floor.cpp: a bare epoll loop sending each block with one
+# send() a client, the kernel floor; MS_BENCH_NO_FLOOR=1 skips it).
+# Prints one line per figure, `agner ...`, `erlang ...`, `floor ...`, then the ratios and the load average.
 # Usage (from the project root): examples/matchstream/bench.sh [BIN_DIR]
 #   MS_BENCH_CLIENTS (10000), MS_BENCH_SECONDS (30), MS_BENCH_CONNECT (1000) override the sizes;
 #   MS_BENCH_KEEP=1 keeps the logs (each load's progress lines, the per-second samples) and says where.
@@ -36,7 +38,7 @@ wait_for() {  # FILE REGEX SECONDS
   done
 }
 ticks=$(getconf CLK_TCK)
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12, $13}'; }  # user, system
 rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
 json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {'j': j}))" "$@"; }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -78,17 +80,19 @@ measure() {
   wait "$watcher" 2>/dev/null || true
   # The CPU window runs from the first sample with every attempt done (else the middle sample) to the
   # last; memory is taken at the sample with the most clients connected.
-  read -r cpu_s window_events connected rss1 < <(python3 - "$dir/samples" "$ticks" <<'PY'
+  read -r cpu_s user_s sys_s window_events connected rss1 < <(python3 - "$dir/samples" "$ticks" <<'PY'
 import sys
-rows = [list(map(int, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 5]
+# user ticks, system ticks, rss, connected, connecting, events
+rows = [list(map(int, l.split())) for l in open(sys.argv[1]) if len(l.split()) == 6]
 ticks = int(sys.argv[2])
 if len(rows) < 2:
-    print("0 0 0 0"); sys.exit()
-start = next((i for i, r in enumerate(rows) if r[3] == 0 and r[2] > 0), len(rows) // 2)
+    print("0 0 0 0 0 0"); sys.exit()
+start = next((i for i, r in enumerate(rows) if r[4] == 0 and r[3] > 0), len(rows) // 2)
 start = min(start, len(rows) - 2)
 a, b = rows[start], rows[-1]
-peak = max(rows, key=lambda r: r[2])
-print((b[0] - a[0]) / ticks, b[4] - a[4], peak[2], peak[1])
+peak = max(rows, key=lambda r: r[3])
+user, system = (b[0] - a[0]) / ticks, (b[1] - a[1]) / ticks
+print(user + system, user, system, b[5] - a[5], peak[3], peak[2])
 PY
 )
   local events
@@ -97,8 +101,9 @@ PY
     "connected=$connected p50_ms=$(json "$dir/load.json" "j['latency_ms']['p50']") p99_ms=$(json "$dir/load.json" "j['latency_ms']['p99']")" \
     "max_ms=$(json "$dir/load.json" "j['latency_ms']['max']") events=$events lost=$(json "$dir/load.json" "j['lost']")" \
     "gaps=$(json "$dir/load.json" "j['gaps']") failed=$(json "$dir/load.json" "j['failed_total']")" >>"$work/figures"
-  echo "$label matchstream_cpu cpu_s_per_million_events=$(python3 -c "print(round($cpu_s / $window_events * 1e6, 2) if $window_events > 0 else 'n/a')")" \
-    "cpu_s=$cpu_s events=$window_events" >>"$work/figures"
+  per_million() { python3 -c "print(round($1 / $window_events * 1e6, 2) if $window_events > 0 else 'n/a')"; }
+  echo "$label matchstream_cpu cpu_s_per_million_events=$(per_million "$cpu_s")" \
+    "user_s_per_million=$(per_million "$user_s") sys_s_per_million=$(per_million "$sys_s") cpu_s=$cpu_s events=$window_events" >>"$work/figures"
   echo "$label matchstream_memory bytes_per_session=$(python3 -c "print(round(($rss1 - $rss0) / max(1, $connected)))")" \
     "sessions=$connected rss_before=$rss0 rss_connected=$rss1" >>"$work/figures"
 }
@@ -126,7 +131,19 @@ pids+=("$erlang")
 wait_for "$work/peer.log" "listening on $port" 60
 measure erlang "127.0.0.1:$port" "$erlang"
 
-for figure in connect delivery cpu memory; do grep " matchstream_$figure " "$work/figures"; done
+# The kernel floor: a bare epoll loop with one send() a block a client (tools/floor.cpp), same load.
+if [ -x "$bin/matchstream-floor" ] && [ -z "${MS_BENCH_NO_FLOOR:-}" ]; then
+  "$bin/matchstream-floor" --listen 127.0.0.1:0 >"$work/floor.log" 2>&1 &
+  floor=$!
+  pids+=("$floor")
+  wait_for "$work/floor.log" "matchstream: listening on " 60
+  measure floor "$(sed -n 's/^matchstream: listening on \([^ ]*\).*/\1/p' "$work/floor.log" | head -1)" "$floor"
+  kill "$floor"
+  wait "$floor" 2>/dev/null || true
+  grep "^floor matchstream_cpu" "$work/floor.log" | sed 's/matchstream_cpu/matchstream_cpu_whole_run/' >>"$work/figures" || true
+fi
+
+for figure in connect delivery cpu cpu_whole_run memory; do grep " matchstream_$figure " "$work/figures" || true; done
 python3 - "$work/figures" <<'PY'
 import sys
 v = {}
@@ -136,13 +153,19 @@ for line in open(sys.argv[1]):
         if "=" in item:
             k, x = item.split("=", 1)
             v[(who, figure, k)] = x
-def ratio(figure, key):
+def ratio(figure, key, over="erlang"):
     try:
-        a, e = float(v[("agner", figure, key)]), float(v[("erlang", figure, key)])
-        print(f"ratio {figure} {key} agner/erlang={a / e:.2f}")
+        a, e = float(v[("agner", figure, key)]), float(v[(over, figure, key)])
+        print(f"ratio {figure} {key} agner/{over}={a / e:.2f}")
     except (KeyError, ValueError, ZeroDivisionError):
         pass
 ratio("matchstream_cpu", "cpu_s_per_million_events")
+ratio("matchstream_cpu", "cpu_s_per_million_events", "floor")
+try:
+    e, f = float(v[("erlang", "matchstream_cpu", "cpu_s_per_million_events")]), float(v[("floor", "matchstream_cpu", "cpu_s_per_million_events")])
+    print(f"ratio matchstream_cpu cpu_s_per_million_events floor/erlang={f / e:.2f} (the lowest agner/erlang one send a block a client allows)")
+except (KeyError, ValueError, ZeroDivisionError):
+    pass
 ratio("matchstream_delivery", "p50_ms")
 ratio("matchstream_delivery", "p99_ms")
 ratio("matchstream_memory", "bytes_per_session")
