@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <array>
 #include <utility>
 #include <vector>
 
@@ -73,6 +74,7 @@ class io_service {
   // I/O thread only:
   std::unordered_map<std::uint64_t, std::shared_ptr<port>> ports_;
   std::unordered_multimap<pid, std::uint64_t> by_owner_;
+  std::array<char, 16384> read_buffer_{};            // every socket's reads land here, one at a time
   single_writer_counter open_;
   single_writer_counter bytes_in_;
   single_writer_counter bytes_out_;
