@@ -10,6 +10,7 @@
 #include <future>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "support.hpp"
 
@@ -93,6 +94,26 @@ TEST_CASE("a TCP echo through a port moves every byte, and the byte counters mat
   CHECK(counters.bytes_in == payload.size());
   CHECK(counters.accepted == 1);
   CHECK(counters.open == 2);  // the listener and the connection
+}
+
+TEST_CASE("sockets echoing at once each get back their own bytes, though every read lands in one buffer") {
+  runtime rt(test::two_schedulers());
+  std::promise<std::uint16_t> port;
+  rt.spawn<echo_server>(port);
+  const auto number = port.get_future().get();
+  constexpr int sockets = 8;
+  std::vector<std::future<bool>> echoed;
+  for (int k = 0; k < sockets; ++k)
+    echoed.push_back(std::async(std::launch::async, [number, k] {
+      client c(number);
+      std::string payload;
+      for (int i = 0; i < 100000; ++i) payload.push_back(static_cast<char>('a' + (k * 3 + i % 7) % 26));
+      auto reader = std::async(std::launch::async, [&] { return c.read(payload.size()); });
+      c.write(payload);
+      return reader.get() == payload;
+    }));
+  for (int k = 0; k < sockets; ++k) CHECK_MESSAGE(echoed[static_cast<std::size_t>(k)].get(), "socket ", k, " got bytes that were not its own");
+  CHECK(eventually([&] { return rt.ports().bytes_in == sockets * 100000u; }));
 }
 
 TEST_CASE("when the owner of a socket ends, the socket closes") {
