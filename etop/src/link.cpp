@@ -91,6 +91,7 @@ std::optional<sample> node_link::fetch(const view_state& v, std::size_t n, doubl
     lost(e.what(), now_s);
     return std::nullopt;
   }
+  if (v.current == screen::groups) return s;  // the grouped table needs the header's figures only
   try {
     s.rows = decoded([&] {
       if (v.groups.drilled.empty()) return client_->top(sort, std::clamp<std::size_t>(n, 1, 1000), v.filter);

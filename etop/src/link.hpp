@@ -35,7 +35,8 @@ class node_link {
   /// Attaches if not attached and a retry is due. True when attached. Throws fatal_error when the
   /// node refused the credentials (retrying with the same key cannot help).
   bool ensure(double now_s);
-  /// The node's figures and its top `n` rows for the view (sort and filter). Nullopt when the link
+  /// The node's figures and its top `n` rows for the view (sort, filter, the group drilled into; on
+  /// the grouped table no rows: groups() asks for that screen's). Nullopt when the link
   /// is down (the reason is kept for the header) or when the node refused the request while staying
   /// attached (`refused` receives its sentence, e.g. the reductions window limit). Leaving the REDS
   /// sort gives the node's reductions window back (by attaching afresh: the protocol frees a
