@@ -119,7 +119,7 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
             std::lower_bound(names.begin(), names.end(), s.id.index, [](const named& a, std::uint32_t i) { return a.id.index < i; }) -
             names.begin());
       last_index = s.id.index;
-      while (cursor < names.size() && names[cursor].id.index < s.id.index) ++cursor;
+      while (cursor < names.size() && names[cursor].id < s.id) ++cursor;  // by index, then serial
       if (cursor < names.size() && names[cursor].id == s.id) g = names[cursor].group;
     }
     if (g == none) {

@@ -186,3 +186,17 @@ TEST_CASE("a session keeping a groups window counts once against the reductions 
   CHECK_THROWS_WITH_AS(b.top("reductions_window", 3), "too many sessions keep a reductions window (limit 1)",
                        client_error);
 }
+
+TEST_CASE("past 4096 distinct groups the rest are summed in (other) and the counts still add up") {
+  runtime rt(two_schedulers());
+  for (std::size_t i = 0; i < max_groups + 10; ++i) rt.spawn_with<sink>(spawn_options{.name = fmt::format("n{}", i)});
+  group_window w;
+  const auto r = w.groups(rt, group_sort::processes, 1000);
+  CHECK(r.groups_capped);
+  CHECK(r.processes == rt.process_count());
+  CHECK(r.total_groups == max_groups + 1);  // 4096 kept apart, and (other)
+  REQUIRE(!r.groups.empty());
+  CHECK(r.groups.front().group == "(other)");
+  CHECK(r.groups.front().processes == 10);
+  CHECK(r.groups.size() == 1000);  // n still bounds the reply
+}
