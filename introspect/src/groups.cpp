@@ -50,7 +50,7 @@ class group_table {
     index_.emplace(std::move(name), id);
     return id;
   }
-  group_row& operator[](std::uint32_t id) { return rows_[id]; }
+  group_row* data() { return rows_.data(); }
   std::vector<group_row> take() { return std::move(rows_); }
   bool capped() const { return capped_; }
 
@@ -106,40 +106,55 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
   std::vector<named> names;
   for (auto& [name, p] : rt.registered()) names.push_back({p, table.id_of(name_group(name))});
   std::sort(names.begin(), names.end(), [](const named& a, const named& b) { return a.id < b.id; });
-  std::size_t cursor = 0;
-  std::uint32_t last_index = 0;
+  // The per-process path touches only this: raw pointers, refreshed when a vector grows (a new
+  // group, a slot past the window), so the scan costs little more than top's.
+  struct pass {
+    const named* names;
+    const named* names_end;
+    const named* cursor;
+    std::uint32_t last_index = 0;
+    const std::type_info* last_kind = nullptr;
+    std::uint32_t last_kind_group = none;
+    seen* window;
+    std::size_t window_size;
+    group_row* rows;
+    std::uint64_t processes = 0;
+  } p{names.data(), names.data() + names.size(), names.data()};
+  if (last_.size() < rt.process_count()) last_.resize(rt.process_count());
+  p.window = last_.data();
+  p.window_size = last_.size();
+  p.rows = table.data();
   std::unordered_map<const std::type_info*, std::uint32_t> kinds;
-  const std::type_info* last_kind = nullptr;
-  std::uint32_t last_kind_group = none;
+  auto group_of_kind = [&](const std::type_info* kind) {  // the slow path: a behaviour type not seen last
+    auto it = kinds.find(kind);
+    if (it == kinds.end()) it = kinds.emplace(kind, table.id_of(group_of({}, kind))).first;
+    p.rows = table.data();
+    p.last_kind = kind;
+    return p.last_kind_group = it->second;
+  };
+  auto grow_window = [&](std::uint32_t index) {
+    last_.resize(std::max<std::size_t>(index + 1, last_.size() + last_.size() / 8));
+    p.window = last_.data();
+    p.window_size = last_.size();
+  };
   rt.scan([&](const process_sample& s) {
     std::uint32_t g = none;
-    if (!names.empty()) {
-      if (s.id.index < last_index)
-        cursor = static_cast<std::size_t>(
-            std::lower_bound(names.begin(), names.end(), s.id.index, [](const named& a, std::uint32_t i) { return a.id.index < i; }) -
-            names.begin());
-      last_index = s.id.index;
-      while (cursor < names.size() && names[cursor].id < s.id) ++cursor;  // by index, then serial
-      if (cursor < names.size() && names[cursor].id == s.id) g = names[cursor].group;
+    if (p.names != p.names_end) {
+      if (s.id.index < p.last_index)
+        p.cursor = std::lower_bound(p.names, p.names_end, s.id.index,
+                                    [](const named& a, std::uint32_t i) { return a.id.index < i; });
+      p.last_index = s.id.index;
+      while (p.cursor != p.names_end && p.cursor->id < s.id) ++p.cursor;  // by index, then serial
+      if (p.cursor != p.names_end && p.cursor->id == s.id) g = p.cursor->group;
     }
-    if (g == none) {
-      if (last_kind_group != none && s.behaviour == last_kind) {
-        g = last_kind_group;
-      } else {
-        auto it = kinds.find(s.behaviour);
-        if (it == kinds.end()) it = kinds.emplace(s.behaviour, table.id_of(group_of({}, s.behaviour))).first;
-        g = it->second;
-        last_kind = s.behaviour;
-        last_kind_group = g;
-      }
-    }
-    if (last_.size() <= s.id.index) last_.resize(s.id.index + 1);
-    seen& before = last_[s.id.index];
+    if (g == none) g = s.behaviour == p.last_kind && p.last_kind_group != none ? p.last_kind_group : group_of_kind(s.behaviour);
+    if (s.id.index >= p.window_size) grow_window(s.id.index);
+    seen& before = p.window[s.id.index];
     const auto low = static_cast<std::uint32_t>(s.reductions);
     const bool known = before.serial_plus_one == s.id.serial + 1;
     const std::uint64_t window = known ? static_cast<std::uint32_t>(low - before.reductions_low) : s.reductions;
     before = seen{s.id.serial + 1, low};
-    group_row& r = table[g];
+    group_row& r = p.rows[g];
     ++r.processes;
     r.message_queue_len += s.message_queue_len;
     r.max_message_queue_len = std::max(r.max_message_queue_len, s.message_queue_len);
@@ -147,8 +162,9 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
     r.reductions += s.reductions;
     r.reductions_in_window += window;
     r.gc_runs += s.gc_runs;
-    ++out.processes;
+    ++p.processes;
   });
+  out.processes = p.processes;
   out.window_ms = previous_ ? static_cast<std::uint64_t>(
                                   std::chrono::duration_cast<std::chrono::milliseconds>(now - *previous_).count())
                             : 0;
