@@ -339,6 +339,7 @@ int interactive(const options& o) {
   history past;
   double next_refresh = 0;
   bool refresh_now = true;
+  bool rows_skipped = false;  // the last sample was taken on the grouped table (no process rows)
   int page = 1;
   for (;;) {
     const double t = now_s();
@@ -355,8 +356,10 @@ int interactive(const options& o) {
         if (now && now->at_s < s->at_s) {
           before = std::move(now);
           interval_reductions(s->rows, before->rows);
-          if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
+          // A sample taken on the grouped table has no rows to take an interval from.
+          if (column_of(v.sort).server_sort != "reductions_window" && !rows_skipped) s->reductions_known = true;
         }
+        rows_skipped = v.current == screen::groups;
         now = std::move(s);
         shown_sort = v.sort;
         shown_ascending = v.ascending;
