@@ -225,15 +225,51 @@ std::string sort_refused(column_id sort, const std::string& why) {
   return fmt::format("{} sort unavailable: {}", title, why);
 }
 
-int batch(const options& o) {
+/// etop --batch --groups: the grouped table (or the node's groups reply with --json) each refresh.
+int batch_groups(const options& o) {
   node_link link(o.where);
   view_state v;
-  if (o.groups) {
-    v.current = screen::groups;
-    v.groups.sort = *group_column_named(o.sort);
-  } else {
-    v.sort = *column_named(o.sort);
+  v.current = screen::groups;
+  v.groups.sort = *group_column_named(o.sort);
+  auto fetch = [&]() {
+    std::string refused;
+    auto s = link.fetch(v, 1, now_s(), refused);  // the header's figures (no rows on the grouped table)
+    auto g = s ? link.groups(v, o.lines, now_s(), refused) : std::nullopt;
+    if (!refused.empty()) fail(fmt::format("cannot read {}'s groups: {}", o.where.display, refused), 1);
+    if (!s || !g) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
+    return std::pair{std::move(*s), std::move(*g)};
+  };
+  // The groups window's first answer counts since each process started: take it, unprinted, a
+  // short interval before the first refresh printed (as batch() does for rates).
+  auto before = fetch().first;
+  int width = 160;
+  if (winsize ws{}; isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+    width = ws.ws_col;
+  std::this_thread::sleep_for(std::chrono::duration<double>(std::min(o.interval, 0.5)));
+  for (int i = 0; i < o.iterations; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+    auto [s, g] = fetch();
+    const rates r = rates_between(before, s);
+    if (o.json) {
+      nlohmann::json doc = introspect::to_json(g.result);
+      doc["groups"] = nlohmann::json::array();
+      for (auto& row : arrange_groups(g.result.groups, v.groups)) doc["groups"].push_back(introspect::to_json(row));
+      doc["node"] = introspect::to_json(s.node);
+      std::printf("%s\n", json_text(doc).c_str());
+    } else {
+      std::printf("%s%s", i ? "\n" : "", render_groups_batch(s, r, g, v, width).c_str());
+    }
+    std::fflush(stdout);
+    before = std::move(s);
   }
+  return 0;
+}
+
+int batch(const options& o) {
+  if (o.groups) return batch_groups(o);
+  node_link link(o.where);
+  view_state v;
+  v.sort = *column_named(o.sort);
   auto fetch = [&]() {
     std::string refused;
     auto s = link.fetch(v, o.lines, now_s(), refused);
@@ -241,17 +277,9 @@ int batch(const options& o) {
     if (!s) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
     return s;
   };
-  auto fetch_groups = [&]() {
-    std::string refused;
-    auto g = link.groups(v, o.lines, now_s(), refused);
-    if (!refused.empty()) fail(fmt::format("cannot read {}'s groups: {}", o.where.display, refused), 1);
-    if (!g) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
-    return *g;
-  };
   // Rates and the REDS column need two samples: a first one, a short interval before the first
   // refresh printed, so even a single refresh shows real figures instead of zeros.
   std::optional<sample> before = fetch();
-  if (o.groups) fetch_groups();  // the groups window's first answer counts since each process started
   // 160 columns into a file or a pipe; a terminal's own width when printing to one (TERM=dumb).
   int width = 160;
   if (winsize ws{}; isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
@@ -261,21 +289,6 @@ int batch(const options& o) {
     if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
     auto s = fetch();
     const rates r = rates_between(*before, *s);
-    if (o.groups) {
-      const groups_sample g = fetch_groups();
-      if (o.json) {
-        nlohmann::json doc = introspect::to_json(g.result);
-        doc["groups"] = nlohmann::json::array();
-        for (auto& row : arrange_groups(g.result.groups, v.groups)) doc["groups"].push_back(introspect::to_json(row));
-        doc["node"] = introspect::to_json(s->node);
-        std::printf("%s\n", json_text(doc).c_str());
-      } else {
-        std::printf("%s%s", i ? "\n" : "", render_groups_batch(*s, r, g, v, width).c_str());
-      }
-      std::fflush(stdout);
-      before = std::move(s);
-      continue;
-    }
     interval_reductions(s->rows, before->rows);
     if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
     auto rows = arrange(s->rows, v);
