@@ -146,3 +146,20 @@ TEST_CASE("the grouped batch text has a line per group and shows REDS as - befor
   const auto line = text.substr(text.find("\nmatch:*") + 1);
   CHECK(line.substr(0, line.find('\n')).find(" - ") != std::string::npos);
 }
+
+TEST_CASE("a hostile group name reaches the grouped table and its batch text only as visible escapes") {
+  view_state v;
+  v.current = screen::groups;
+  groups_sample g;
+  g.result.groups = {row("evil\x1b]0;owned\x07_*", 1, 0)};
+  g.result.processes = g.result.total_groups = 1;
+  sample s;
+  render_input in;
+  in.now = &s;
+  in.groups = &g;
+  for (auto& l : render(in, v, 100, 20).lines) CHECK(l.find('\x1b') == std::string::npos);
+  const std::string text = render_groups_batch(s, {}, g, v, 100);
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find('\x07') == std::string::npos);
+  CHECK(text.find("evil\\x1b]0;owned") != std::string::npos);
+}
