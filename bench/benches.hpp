@@ -11,6 +11,9 @@ std::string pingpong(runtime_options opts, long pairs, long roundtrips);
 std::string ring(runtime_options opts, long n, long hops);
 std::string counting(runtime_options opts, long msgs);
 std::string topq(runtime_options opts, long n, long hot, long queued);
+/// `n` idle processes, every (n / named)-th registered as user_sup_I, `hot` of them with 1,000
+/// messages queued: the grouped view (`groups`) and the top 20 by queue, best of 5 each, alternated.
+std::string groups(runtime_options opts, long n, long named, long hot);
 std::string gc(runtime_options opts, long live, long queued, long runs);
 std::string scrape(runtime_options opts, long n);
 /// `clients` processes each doing `calls` request/reply round trips against one echo server, each

@@ -18,6 +18,8 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspe
   ring N HOPS               a ring of N processes passing one token HOPS times
   counting MSGS             one producer floods one process with MSGS messages, then asks the total
   topq N K Q                N idle processes, K of them with Q queued messages: time the top 20 by queue
+  groups N NAMED K          N idle processes, NAMED of them registered user_sup_I, K with 1,000 queued
+                            messages: time the grouped view (introspect groups) beside the top 20 by queue
   scrape N                  N idle processes: time a /metrics scrape (mean of 100) and its size
   overload SECONDS          ~4x a worker pool's capacity through a valve, shedding on then off
   call CLIENTS ROUNDTRIPS [MS|infinity]
@@ -88,6 +90,8 @@ int main(int argc, char** argv) {
     print(b::counting(opts, arg(args, 1)));
   } else if (what == "topq") {
     print(b::topq(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
+  } else if (what == "groups") {
+    print(b::groups(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
   } else if (what == "scrape") {
     print(b::scrape(opts, arg(args, 1)));
   } else if (what == "overload") {
@@ -117,6 +121,7 @@ int main(int argc, char** argv) {
     print(b::spawn(opts, 1000000));
     print(b::counting(opts, 10000000));
     print(b::topq(opts, 1000000, 10, 1000));
+    print(b::groups(opts, 1000000, 10000, 10));
     print(b::gc(opts, 10000, 10000, 1000));
     print(b::call(opts, 1000, 1000, std::chrono::seconds(5)));
     print(b::call(opts, 1000, 1000, agner::infinity));

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "agner/introspect/groups.hpp"
+
 namespace agner::etop {
 namespace {
 
@@ -77,10 +79,7 @@ std::string fit(const std::string& text, int width, bool right_align) {
 }
 
 std::string short_type(std::string s) {
-  for (std::size_t at; (at = s.find("(anonymous namespace)::")) != std::string::npos;) s.erase(at, 23);
-  if (auto lt = s.find('<'); lt != std::string::npos) s = s.substr(0, lt) + "<…>";
-  const auto cut = s.rfind("::", s.find('<'));
-  return cut == std::string::npos ? s : s.substr(cut + 2);
+  return introspect::short_type(std::move(s));  // the node groups by the same string (groups.hpp)
 }
 
 std::string local_time(std::uint64_t at_ms, std::uint64_t now_ms) {

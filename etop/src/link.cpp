@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "agner/etop/groups_view.hpp"
 #include "agner/introspect/json.hpp"
 
 namespace agner::etop {
@@ -52,7 +53,7 @@ bool node_link::ensure(double now_s) {
                  ? introspect::client::attach_unix(target_.unix_path, target_.role)
                  : introspect::client::attach_tcp(target_.host, target_.port, target_.cookie_file, target_.role);
     }));
-    window_held_ = false;
+    window_held_ = group_window_held_ = false;
     problem_.clear();
     backoff_ = 1;
     return true;
@@ -65,7 +66,7 @@ bool node_link::ensure(double now_s) {
 
 void node_link::lost(const std::string& why, double now_s) {
   client_.reset();
-  window_held_ = false;
+  window_held_ = group_window_held_ = false;
   problem_ = why;
   next_try_ = now_s + backoff_;
   backoff_ = std::min(backoff_ * 2, 30.0);  // 1, 2, 4, ... 30 s
@@ -76,9 +77,10 @@ std::optional<sample> node_link::fetch(const view_state& v, std::size_t n, doubl
   const auto& col = column_of(v.sort);
   const std::string sort = col.server_sort.empty() ? "msgq" : std::string(col.server_sort);
   const bool windowed = sort == "reductions_window";
-  if (!windowed && window_held_) {
-    client_.reset();  // the node frees a session's reductions window when the session ends
-    window_held_ = false;
+  const bool grouped = v.current == screen::groups || !v.groups.drilled.empty();
+  if ((!windowed && window_held_ && !grouped) || (!grouped && group_window_held_)) {
+    client_.reset();  // the node frees a session's reductions windows when the session ends
+    window_held_ = group_window_held_ = false;
   }
   if (!ensure(now_s)) return std::nullopt;
   sample s;
@@ -89,8 +91,17 @@ std::optional<sample> node_link::fetch(const view_state& v, std::size_t n, doubl
     lost(e.what(), now_s);
     return std::nullopt;
   }
+  if (v.current == screen::groups) return s;  // the grouped table needs the header's figures only
   try {
-    s.rows = decoded([&] { return client_->top(sort, std::clamp<std::size_t>(n, 1, 1000), v.filter); });
+    s.rows = decoded([&] {
+      if (v.groups.drilled.empty()) return client_->top(sort, std::clamp<std::size_t>(n, 1, 1000), v.filter);
+      nlohmann::json req{{"op", "top"}, {"sort", sort}, {"n", std::clamp<std::size_t>(n, 1, 1000)}, {"group", v.groups.drilled}};
+      if (!v.filter.empty()) req["filter"] = v.filter;
+      const auto reply = client_->call(std::move(req));
+      std::vector<process_row> rows;
+      for (auto& r : reply.at("processes")) rows.push_back(introspect::process_row_from_json(r));
+      return rows;
+    });
   } catch (const introspect::client_error& e) {
     // A refusal (the node's reductions windows all in use) leaves the session open; a lost link
     // does not. Ask something cheap to tell them apart.
@@ -109,6 +120,27 @@ std::optional<sample> node_link::fetch(const view_state& v, std::size_t n, doubl
     window_held_ = true;
   }
   return s;
+}
+
+std::optional<groups_sample> node_link::groups(const view_state& v, std::size_t n, double now_s, std::string& refused) {
+  if (!ensure(now_s)) return std::nullopt;
+  groups_sample g;
+  try {
+    g.result = decoded([&] {
+      return introspect::groups_result_from_json(client_->call(
+          {{"op", "groups"}, {"sort", group_column_of(v.groups.sort).server_sort}, {"n", std::clamp<std::size_t>(n, 1, 1000)}}));
+    });
+  } catch (const introspect::client_error& e) {
+    if (e.code() == "busy" || e.code() == "bad_request" || e.code() == "unknown_op") {
+      refused = e.what();  // the windows all in use, or a node without groups: the session goes on
+      return std::nullopt;
+    }
+    lost(e.what(), now_s);
+    return std::nullopt;
+  }
+  g.reductions_known = group_window_held_ && g.result.window_ms > 0;
+  group_window_held_ = true;
+  return g;
 }
 
 std::optional<process_details> node_link::inspect(pid p, std::string& notice, bool& gone, double now_s) {

@@ -35,12 +35,17 @@ class node_link {
   /// Attaches if not attached and a retry is due. True when attached. Throws fatal_error when the
   /// node refused the credentials (retrying with the same key cannot help).
   bool ensure(double now_s);
-  /// The node's figures and its top `n` rows for the view (sort and filter). Nullopt when the link
+  /// The node's figures and its top `n` rows for the view (sort, filter, the group drilled into; on
+  /// the grouped table no rows: groups() asks for that screen's). Nullopt when the link
   /// is down (the reason is kept for the header) or when the node refused the request while staying
   /// attached (`refused` receives its sentence, e.g. the reductions window limit). Leaving the REDS
   /// sort gives the node's reductions window back (by attaching afresh: the protocol frees a
   /// session's window when the session ends).
   std::optional<sample> fetch(const view_state& v, std::size_t n, double now_s, std::string& refused);
+  /// The node's groups (`groups`) by the grouped table's sort, the first `n`. Nullopt when the link
+  /// is down or the node refused (`refused` receives its sentence: the reductions window limit).
+  /// The session keeps its groups window while the grouped table or a group drilled into is shown.
+  std::optional<groups_sample> groups(const view_state& v, std::size_t n, double now_s, std::string& refused);
   /// One process; nullopt when it is gone (`gone` set, `notice` = its exit reason when the node still
   /// knows it, else empty) or the link is down.
   std::optional<process_details> inspect(pid p, std::string& notice, bool& gone, double now_s);
@@ -63,6 +68,7 @@ class node_link {
   target target_;
   std::optional<introspect::client> client_;
   bool window_held_ = false;  ///< this session holds a reductions window on the node
+  bool group_window_held_ = false;  ///< this session holds a groups window on the node
   std::string problem_;
   double next_try_ = 0, backoff_ = 1;
 };

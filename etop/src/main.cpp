@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "agner/etop/groups_view.hpp"
 #include "agner/etop/render.hpp"
 #include "agner/etop/text.hpp"
 #include "agner/introspect/json.hpp"
@@ -37,6 +38,8 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
   --iterations N       batch refreshes (default 1)
   --json               batch: one JSON document per refresh ({"node": ..., "processes": [...]})
   --sort COLUMN        pid, name, msgq (default), reductions, memory, gc, age, status, handler
+                       (with --groups: group, processes, msgq, max_msgq, memory, reductions, gc)
+  --groups             start on the grouped table (G); with --batch, print it instead of processes
   --lines N            batch: rows per refresh (default 20)
   --inspect PID|NAME   print one process (with --json: as JSON) and exit
   --help               this text
@@ -47,7 +50,7 @@ Keys: h inside etop, or docs/etop.md.
 struct options {
   target where;
   double interval = 2;
-  bool batch = false, json = false;
+  bool batch = false, json = false, groups = false;
   int iterations = 1;
   std::size_t lines = 20;
   std::string sort = "msgq", inspect;
@@ -134,7 +137,7 @@ options parse(int argc, char** argv) {
     }
     const std::string name = a.substr(0, eq);
     if (std::find(std::begin(with_value), std::end(with_value), name) == std::end(with_value))
-      fail(name == "--batch" || name == "--json" || name == "--help" ? fmt::format("{} takes no value", name)
+      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--groups" ? fmt::format("{} takes no value", name)
                                                                      : fmt::format("unknown option '{}'", name));
     args.push_back(name);
     args.push_back(a.substr(eq + 1));
@@ -160,6 +163,8 @@ options parse(int argc, char** argv) {
       o.batch = true;
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--groups") {
+      o.groups = true;
     } else if (a == "--iterations") {
       o.iterations = std::atoi(value(i).c_str());
       if (o.iterations < 1) fail("--iterations wants a positive number");
@@ -169,7 +174,6 @@ options parse(int argc, char** argv) {
       o.lines = static_cast<std::size_t>(n);
     } else if (a == "--sort") {
       o.sort = value(i);
-      if (!column_named(o.sort)) fail(fmt::format("unknown column '{}'", o.sort));
     } else if (a == "--inspect") {
       o.inspect = value(i);
     } else if (a.starts_with("-")) {
@@ -180,6 +184,8 @@ options parse(int argc, char** argv) {
       fail(fmt::format("one NODE only ('{}' and '{}')", node, a));
     }
   }
+  if (o.groups ? !group_column_named(o.sort) : !column_named(o.sort))
+    fail(fmt::format("unknown {}column '{}'", o.groups ? "--groups " : "", o.sort));
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
     if (const std::string why = terminal::not_a_terminal(); !why.empty()) {
@@ -219,7 +225,48 @@ std::string sort_refused(column_id sort, const std::string& why) {
   return fmt::format("{} sort unavailable: {}", title, why);
 }
 
+/// etop --batch --groups: the grouped table (or the node's groups reply with --json) each refresh.
+int batch_groups(const options& o) {
+  node_link link(o.where);
+  view_state v;
+  v.current = screen::groups;
+  v.groups.sort = *group_column_named(o.sort);
+  auto fetch = [&]() {
+    std::string refused;
+    auto s = link.fetch(v, 1, now_s(), refused);  // the header's figures (no rows on the grouped table)
+    auto g = s ? link.groups(v, o.lines, now_s(), refused) : std::nullopt;
+    if (!refused.empty()) fail(fmt::format("cannot read {}'s groups: {}", o.where.display, refused), 1);
+    if (!s || !g) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
+    return std::pair{std::move(*s), std::move(*g)};
+  };
+  // The groups window's first answer counts since each process started: take it, unprinted, a
+  // short interval before the first refresh printed (as batch() does for rates).
+  auto before = fetch().first;
+  int width = 160;
+  if (winsize ws{}; isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+    width = ws.ws_col;
+  std::this_thread::sleep_for(std::chrono::duration<double>(std::min(o.interval, 0.5)));
+  for (int i = 0; i < o.iterations; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+    auto [s, g] = fetch();
+    const rates r = rates_between(before, s);
+    if (o.json) {
+      nlohmann::json doc = introspect::to_json(g.result);
+      doc["groups"] = nlohmann::json::array();
+      for (auto& row : arrange_groups(g.result.groups, v.groups)) doc["groups"].push_back(introspect::to_json(row));
+      doc["node"] = introspect::to_json(s.node);
+      std::printf("%s\n", json_text(doc).c_str());
+    } else {
+      std::printf("%s%s", i ? "\n" : "", render_groups_batch(s, r, g, v, width).c_str());
+    }
+    std::fflush(stdout);
+    before = std::move(s);
+  }
+  return 0;
+}
+
 int batch(const options& o) {
+  if (o.groups) return batch_groups(o);
   node_link link(o.where);
   view_state v;
   v.sort = *column_named(o.sort);
@@ -288,16 +335,24 @@ void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>&
 int interactive(const options& o) {
   node_link link(o.where);
   view_state v;
-  v.sort = *column_named(o.sort);
+  if (o.groups) {
+    v.current = screen::groups;
+    v.groups.sort = *group_column_named(o.sort);
+  } else {
+    v.sort = *column_named(o.sort);
+  }
   column_id shown_sort = v.sort;  // the sort of the rows on screen, to return to when one is refused
   bool shown_ascending = v.ascending;
   terminal term;
   std::optional<sample> now, before;
   std::optional<inspected> details;
   std::vector<process_row> rows;
+  std::optional<groups_sample> grouped;  // the grouped table's last answer, while it is shown
+  std::vector<group_row> group_rows;
   history past;
   double next_refresh = 0;
   bool refresh_now = true;
+  bool rows_skipped = false;  // the last sample was taken on the grouped table (no process rows)
   int page = 1;
   for (;;) {
     const double t = now_s();
@@ -306,14 +361,18 @@ int interactive(const options& o) {
       next_refresh = t + o.interval;
       render_input probe;
       probe.now = now ? &*now : nullptr;
-      const auto want = static_cast<std::size_t>(std::max(200, table_rows(probe, term.width(), term.height())));
+      const auto want = v.current == screen::groups
+                            ? std::size_t{1}  // the header's figures only: the groups are asked for below
+                            : static_cast<std::size_t>(std::max(200, table_rows(probe, term.width(), term.height())));
       std::string refused;
       if (auto s = link.fetch(v, want, t, refused)) {
         if (now && now->at_s < s->at_s) {
           before = std::move(now);
           interval_reductions(s->rows, before->rows);
-          if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
+          // A sample taken on the grouped table has no rows to take an interval from.
+          if (column_of(v.sort).server_sort != "reductions_window" && !rows_skipped) s->reductions_known = true;
         }
+        rows_skipped = v.current == screen::groups;
         now = std::move(s);
         shown_sort = v.sort;
         shown_ascending = v.ascending;
@@ -330,6 +389,17 @@ int interactive(const options& o) {
           v.notice = "the node refused the refresh: " + refused;
         }
       }
+      if (v.current == screen::groups) {
+        std::string no_groups;
+        if (auto g = link.groups(v, 200, t, no_groups)) {
+          grouped = std::move(g);
+          if (!grouped->reductions_known) next_refresh = t + std::min(0.5, o.interval);  // REDS needs a second answer
+        } else if (!no_groups.empty()) {
+          v.notice = "the node refused its groups: " + no_groups;
+        }
+      } else {
+        grouped.reset();
+      }
       v.admin = link.admin() || link.status(t).role.empty();
       if (v.current == screen::inspect && !v.inspecting.empty()) {
         refresh_inspected(link, v, details, t);
@@ -341,12 +411,15 @@ int interactive(const options& o) {
       rows = arrange(now->rows, v);
       follow_selection(v, rows);
     }
+    group_rows = grouped ? arrange_groups(grouped->result.groups, v.groups) : std::vector<group_row>{};
+    follow_group_selection(v.groups, group_rows);
     render_input in;
     in.now = now ? &*now : nullptr;
     in.rate = now && before ? rates_between(*before, *now) : rates{};
     in.past = &past;
     in.rows = &rows;
     in.details = details && v.current == screen::inspect ? &*details : nullptr;
+    in.groups = grouped ? &*grouped : nullptr;
     in.link = link.status(now_s());
     in.unicode = term.unicode();
     in.wall_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -357,6 +430,8 @@ int interactive(const options& o) {
     page = f.page;
     if (v.current == screen::table) {
       keep_in_view(v.selected, v.scroll, rows.size(), page);
+    } else if (v.current == screen::groups) {
+      keep_in_view(v.groups.selected, v.groups.scroll, group_rows.size(), page);
     } else if (v.current == screen::help) {
       v.help_scroll = f.first;
     } else if (v.current == screen::alarms && now) {

@@ -161,6 +161,10 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
     h.push_back({fit(fmt::format("filter: {}_   (Enter keeps it, Esc clears it)", v.filter), width), 1});
   } else if (!v.notice.empty()) {
     h.push_back({fit(v.notice, width), 1});
+  } else if (!v.groups.drilled.empty() && v.current == screen::table) {
+    h.push_back({fit(fmt::format("group: {}{}   (Esc or G: back to the groups)", v.groups.drilled,
+                                 v.filter.empty() ? "" : fmt::format("  filter: \"{}\"", v.filter)),
+                     width), 1});
   } else if (!v.filter.empty()) {
     h.push_back({fit(fmt::format("filter: \"{}\"   (/ then Esc clears it)", v.filter), width), 1});
   } else {
@@ -203,7 +207,7 @@ std::string footer(const view_state& v, int width) {
                        : "Up/Down select  Esc back  (viewer: a c n o x u r need the admin role)",
                width);
   std::string keys = v.current == screen::table
-                         ? "h help  / filter  < > sort  Enter inspect  a alarms  space pause  q quit"
+                         ? "h help  / filter  < > sort  Enter inspect  G groups  a alarms  space pause  q quit"
                          : "h help  Up/Down select  Enter follow  Esc back  space pause";
   keys += v.admin ? "  k kill  g gc  s suspend" : "  (viewer: k g s need the admin role)";
   return fit(keys, width);
@@ -420,9 +424,14 @@ frame render(const render_input& in, const view_state& v, int width, int height)
     case screen::help: return help_screen(v, width, height);
     case screen::inspect: return inspect_screen(in, v, width, height);
     case screen::alarms: return alarms_screen(in, v, width, height);
+    case screen::groups: return groups_screen(in, v, width, height);
     case screen::table: break;
   }
   return table_screen(in, v, width, height);
+}
+
+std::vector<std::string> header_lines(const render_input& in, const view_state& v, int width, int budget) {
+  return header(in, v, width, budget);
 }
 
 int table_rows(const render_input& in, int width, int height) {

@@ -158,6 +158,7 @@ const std::vector<key_help>& key_table() {
       {"s", "suspend / resume the selected process", true},
       {"a", "alarms and valves (there: a ack, c clear, n raise, o x u override a valve, r reload rules)", false},
       {"a c n o x u r", "on the alarms screen: operate alarms and valves (asks to confirm)", true},
+      {"G", "processes grouped by behaviour and name prefix (there: Enter its processes, Esc or G back)", false},
       {"h ?", "this help", false},
       {"q", "quit (in inspect or help: back)", false},
   };
@@ -253,14 +254,16 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   }
   if (v.current == screen::help) {
     v.help_scroll = 0;
-    v.current = v.inspecting.empty() ? screen::table : screen::inspect;
+    v.current = v.groups.help_from_groups ? screen::groups : v.inspecting.empty() ? screen::table : screen::inspect;
     return {outcome::refresh};
   }
   if (key == 'h' || key == '?') {
+    v.groups.help_from_groups = v.current == screen::groups;
     v.current = screen::help;
     return {outcome::redraw};
   }
   if (v.current == screen::alarms) return on_alarms_key(v, key, node, page);
+  if (v.current == screen::groups) return on_groups_key(v, key, page);
   if (v.current == screen::inspect) {
     const std::vector<pid> near = details ? neighbours(*details) : std::vector<pid>{};
     if (is_motion(key)) {
@@ -286,6 +289,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     return {};
   }
   // The table.
+  if (outcome out; table_groups_key(v, key, out)) return out;
   if (key == 'q') return {outcome::quit};
   if (is_motion(key)) {
     move(v.selected, key, rows.size(), page);

@@ -211,6 +211,7 @@ class best_of {
 }  // namespace
 
 bool name_filter::matches(const runtime& rt, const process_sample& s) {
+  if (!group.empty() && !in_group(rt, s)) return false;
   if (text.empty()) return true;
   if (!ready_) {
     for (auto& [name, p] : rt.registered())

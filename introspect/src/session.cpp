@@ -39,6 +39,7 @@ constexpr op_rule ops[] = {
     {"resume", role::admin},     {"alarms", role::viewer},      {"ack_alarm", role::admin},
     {"set_alarm", role::admin},  {"clear_alarm", role::admin},  {"override_valve", role::admin},
     {"reload_rules", role::admin},
+    {"groups", role::viewer},
 };
 
 /// A SAX pass that finds the first key an object repeats ("kill" twice with two pids: nlohmann would
@@ -99,7 +100,7 @@ session::session(server::impl& srv, socket sock, bool tcp, std::string peer)
 session::~session() {
   --srv_.session_count;
   srv_.sessions.erase(registered_);
-  if (window_) --srv_.windowed;
+  if (window_ || group_window_) --srv_.windowed;
 }
 
 void session::start() {
@@ -184,6 +185,7 @@ void session::dispatch(const json& req, const json& id, const std::string& op) {
     }
     if (op == "system_info") return system_info(id);
     if (op == "top") return top(req, id);
+    if (op == "groups") return groups(req, id);
     if (op == "process_info") return process_info(req, id);
     if (op == "alarms" || op == "ack_alarm" || op == "set_alarm" || op == "clear_alarm" || op == "override_valve" ||
         op == "reload_rules")

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agner/introspect/groups.hpp"
 #include "agner/introspect/queries.hpp"
 #include "request_error.hpp"
 #include "server_state.hpp"
@@ -52,6 +53,7 @@ class session : public std::enable_shared_from_this<session> {
   // requests (session_requests.cpp); each throws request_error for a refused field
   void system_info(const json& id);
   void top(const json& req, const json& id);
+  void groups(const json& req, const json& id);  // session_groups.cpp
   void process_info(const json& req, const json& id);
   void admin(const json& req, const json& id, const std::string& op);
   void alarm_request(const json& req, const json& id, const std::string& op);
@@ -86,6 +88,7 @@ class session : public std::enable_shared_from_this<session> {
   asio::steady_timer handshake_timer_;
   asio::steady_timer idle_timer_;
   std::unique_ptr<reductions_window> window_;
+  std::unique_ptr<group_window> group_window_;  ///< counted with window_: a session holding either counts once
 };
 
 }  // namespace agner::introspect

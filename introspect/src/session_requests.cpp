@@ -22,14 +22,15 @@ void session::top(const json& req, const json& id) {
   const std::string sort = fields::text(req, "sort", 1, 64, "msgq");
   const auto n = fields::integer(req, "n", 1, static_cast<std::int64_t>(srv_.options.limits.max_top_rows), 20);
   name_filter filter{fields::text(req, "filter", 0, 256, "")};
+  filter.group = fields::text(req, "group", 0, 256, "");
   std::vector<process_row> rows;
   if (sort == "reductions_window") {
     if (!window_) {
-      if (srv_.windowed >= srv_.options.limits.max_windowed_sessions)
+      if (!group_window_ && srv_.windowed >= srv_.options.limits.max_windowed_sessions)
         return fail(id, codes::busy, fmt::format("too many sessions keep a reductions window (limit {})",
                                                  srv_.options.limits.max_windowed_sessions));
+      if (!group_window_) ++srv_.windowed;
       window_ = std::make_unique<reductions_window>();
-      ++srv_.windowed;
     }
     rows = window_->top(srv_.rt, static_cast<std::size_t>(n), filter);
   } else if (auto key = parse_sort_key(sort)) {

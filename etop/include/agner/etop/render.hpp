@@ -33,6 +33,7 @@ struct render_input {
   connection link;
   bool unicode = true;
   std::uint64_t wall_ms = 0;  ///< the wall clock now (ms since the epoch): an alarm raised today shows its time only
+  const groups_sample* groups = nullptr;           ///< the grouped table's rows (node order), on that screen
 };
 
 /// The whole screen for `v` at `width` x `height`. On a short terminal the header gives up lines
@@ -40,6 +41,13 @@ struct render_input {
 /// link's state) so that at least min(rows, max(3, (height - 2) / 2)) table rows show; on a narrow
 /// one columns go (see columns()). The selection is always in view (frame::first). Pure.
 frame render(const render_input& in, const view_state& v, int width, int height);
+
+/// The header lines (as the table shows them) in at most `budget` lines: for other screens' files.
+std::vector<std::string> header_lines(const render_input& in, const view_state& v, int width, int budget);
+/// The grouped table (groups_view.cpp): header, one row per group, selection in view. Pure.
+frame groups_screen(const render_input& in, const view_state& v, int width, int height);
+/// The grouped table as text for batch mode (etop --batch --groups): header, titles, every row.
+std::string render_groups_batch(const sample& s, const rates& r, const groups_sample& g, const view_state& v, int width);
 
 /// How many table rows fit under the header at this size (what etop asks the node for).
 int table_rows(const render_input& in, int width, int height);

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agner/etop/groups_state.hpp"
 #include "agner/introspect/snapshot.hpp"
 
 namespace agner::etop {
@@ -59,7 +60,7 @@ struct history {
 /// sample (rows not seen before get none). Fills reductions_in_window where the node did not.
 void interval_reductions(std::vector<process_row>& rows, const std::vector<process_row>& before);
 
-enum class screen { table, inspect, help, alarms };
+enum class screen { table, inspect, help, alarms, groups };
 
 /// An alarm or valve operation for the node (docs/protocol.md: ack_alarm, set_alarm, clear_alarm,
 /// override_valve, reload_rules), built by the alarms screen and carried out by the link.
@@ -97,6 +98,7 @@ struct view_state {
   operation prompt_op;               ///< the operation the prompt completes
   bool admin = true;     ///< false for a viewer session: admin keys explain instead
   std::string notice;    ///< one line under the header, cleared by the next key
+  groups_state groups;   ///< the grouped table (G), and the group the process table is drilled into
 };
 
 /// The NAME OR BEHAVIOUR column: the registered name, else the behaviour's short type name.
@@ -162,5 +164,13 @@ struct key_help {
   bool admin;
 };
 const std::vector<key_help>& key_table();
+
+/// The grouped table's keys (on_key calls it on that screen): Up/Down select a group, Enter drills
+/// into it (the process table filtered to it), < > and I sort, Esc, G or q go back to the table.
+/// Pure (groups_view.cpp).
+outcome on_groups_key(view_state& v, int key, int page);
+/// G on the process table opens the grouped table; when the table is drilled into a group, Esc or G
+/// go back to the grouped table. Sets `out` and returns true when it took the key. Pure.
+bool table_groups_key(view_state& v, int key, outcome& out);
 
 }  // namespace agner::etop

@@ -36,9 +36,15 @@ struct name_filter {
   name_filter() = default;
   explicit name_filter(std::string t) : text(std::move(t)) {}
   std::string text;
+  /// And, when not empty, only processes of this group (groups.hpp: group_of), as `groups` names it.
+  std::string group;
   bool matches(const runtime& rt, const process_sample& s);  // not thread-safe: one per query
 
  private:
+  bool in_group(const runtime& rt, const process_sample& s);  // groups.cpp
+  bool group_ready_ = false;
+  std::vector<std::pair<pid, bool>> group_named_;  // every registered process, sorted: in the group?
+  std::vector<std::pair<const std::type_info*, bool>> group_kinds_;
   bool ready_ = false;
   std::vector<pid> named_;  // registered processes whose name matches, sorted
   std::vector<std::pair<const std::type_info*, bool>> kinds_;  // behaviour types seen, matching?

@@ -1,0 +1,97 @@
+#pragma once
+/// Processes grouped by what they are (docs/protocol.md, `groups`): one row per behaviour type and
+/// per registered-name prefix, with sums over the group, computed in one pass over the process table.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agner/runtime/runtime.hpp"
+
+namespace agner::introspect {
+
+/// A C++ type name in its short form, as etop's NAME OR BEHAVIOUR column shows it:
+/// "agner::node::(anonymous namespace)::slow_consumer" -> "slow_consumer"; template arguments
+/// become "<…>" ("agner::fn_behaviour<lambda>" -> "fn_behaviour<…>"). Pure; O(length).
+std::string short_type(std::string name);
+
+/// The group of a registered name: the part before the first ':' and a '*' when there is such a
+/// part ("match:elp-2011" -> "match:*"); else, when the name ends in '_' and digits with something
+/// before the '_', the name up to that '_' and a '*' ("user_sup_3" -> "user_sup_*"); else the name
+/// itself ("ledger", "worker3", "_7"). Pure; O(length).
+std::string name_group(std::string_view registered_name);
+
+/// The group of a process: name_group() of its registered name when it has one, else short_type()
+/// of its behaviour's demangled type ("?" when unknown): what etop's NAME OR BEHAVIOUR column shows,
+/// with numbered names folded into their prefix. Pure but for demangling.
+std::string group_of(std::string_view registered_name, const std::type_info* behaviour);
+
+/// One group's figures, summed over its processes as one scan saw them.
+struct group_row {
+  std::string group;                        ///< "user_sup_*", "match:*", "slow_consumer", ...
+  std::uint64_t processes = 0;              ///< processes in the group
+  std::uint64_t message_queue_len = 0;      ///< messages queued, summed
+  std::uint64_t max_message_queue_len = 0;  ///< the longest queue in the group
+  std::uint64_t memory = 0;                 ///< bytes, summed (as process_row::memory)
+  std::uint64_t reductions = 0;             ///< reductions since each process started, summed
+  std::uint64_t reductions_in_window = 0;   ///< reductions over the window (see group_window), summed
+  std::uint64_t gc_runs = 0;                ///< collections (minor + major), summed
+};
+
+/// What a `groups` query answers: the first `n` groups by the sort key, and totals over all of them.
+struct groups_result {
+  std::vector<group_row> groups;
+  std::uint64_t processes = 0;     ///< processes the scan saw: the sum of every group's count
+  std::uint64_t total_groups = 0;  ///< groups found (before the first n were kept)
+  std::uint64_t window_ms = 0;     ///< the window's length; 0 on the first call (counts since each start)
+  bool groups_capped = false;      ///< more than max_groups distinct groups: the rest are in "(other)"
+};
+
+/// The sort keys of `groups`: "group" (name, A to Z), "processes", "msgq" (queued, summed),
+/// "max_msgq", "memory", "reductions" (over the window), "gc". Largest first, ties by name.
+enum class group_sort { group, processes, msgq, max_msgq, memory, reductions, gc };
+std::optional<group_sort> parse_group_sort(std::string_view name);
+/// The names parse_group_sort accepts, for an error sentence: "group, processes, msgq, ...".
+std::string_view group_sort_names();
+
+/// Distinct groups kept apart in one query; processes of further groups are counted in one row
+/// named "(other)" (so a node whose every process has a name of its own costs bounded memory).
+inline constexpr std::size_t max_groups = 4096;
+
+/// Groups with their reductions over a window (etop's per-refresh REDS, as reductions_window does
+/// for the process table): remembers each process's reductions between calls. One per reader; not
+/// thread-safe. Memory: 8 bytes per process slot ever used (8 MB at a million processes), plus the
+/// groups while a call runs.
+class group_window {
+ public:
+  /// The first `n` groups by `sort` (1 <= n), and totals. A group's reductions_in_window sums, over
+  /// its processes, the reductions done since the previous call (a process first seen counts all
+  /// its reductions; what processes that ended in between did is not counted). Cost: one
+  /// runtime::scan (every slot ever used, two cache lines each) with a hash lookup of the behaviour
+  /// type per process and a merge against the registered names, one registry copy, one demangle
+  /// per behaviour type, then a partial sort of the groups. Never stops a scheduler.
+  groups_result groups(const runtime& rt, group_sort sort, std::size_t n,
+                       std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+
+ private:
+  struct seen {  // 8 bytes a slot: a window is far shorter than 2^32 reductions
+    std::uint32_t serial_plus_one = 0;  // 0: never seen
+    std::uint32_t reductions_low = 0;
+  };
+  std::vector<seen> last_;  // by slot index
+  std::optional<std::chrono::steady_clock::time_point> previous_;
+};
+
+/// The rows as the protocol sends them (docs/protocol.md, `groups`), and back. from_json throws
+/// nlohmann::json exceptions on a missing field or a wrong type (the client reports bad_reply).
+nlohmann::json to_json(const group_row& g);
+nlohmann::json to_json(const groups_result& r);
+group_row group_row_from_json(const nlohmann::json& j);
+groups_result groups_result_from_json(const nlohmann::json& j);
+
+}  // namespace agner::introspect

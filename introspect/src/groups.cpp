@@ -1,0 +1,251 @@
+#include "agner/introspect/groups.hpp"
+
+#include "agner/introspect/queries.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+#include <unordered_map>
+#include <utility>
+
+namespace agner::introspect {
+namespace {
+
+constexpr std::uint32_t none = std::numeric_limits<std::uint32_t>::max();
+
+constexpr std::pair<std::string_view, group_sort> sort_names[] = {
+    {"group", group_sort::group},   {"processes", group_sort::processes}, {"msgq", group_sort::msgq},
+    {"max_msgq", group_sort::max_msgq}, {"memory", group_sort::memory},  {"reductions", group_sort::reductions},
+    {"gc", group_sort::gc},
+};
+
+std::uint64_t value_of(const group_row& g, group_sort key) {
+  switch (key) {
+    case group_sort::group: return 0;
+    case group_sort::processes: return g.processes;
+    case group_sort::msgq: return g.message_queue_len;
+    case group_sort::max_msgq: return g.max_message_queue_len;
+    case group_sort::memory: return g.memory;
+    case group_sort::reductions: return g.reductions_in_window;
+    case group_sort::gc: return g.gc_runs;
+  }
+  return 0;
+}
+
+/// The groups seen so far, by name, capped at max_groups (then "(other)").
+class group_table {
+ public:
+  std::uint32_t id_of(std::string name) {
+    if (auto it = index_.find(name); it != index_.end()) return it->second;
+    if (rows_.size() >= max_groups) {
+      capped_ = true;
+      if (other_ == none) {
+        other_ = static_cast<std::uint32_t>(rows_.size());
+        rows_.push_back(group_row{.group = "(other)"});
+      }
+      return other_;
+    }
+    const auto id = static_cast<std::uint32_t>(rows_.size());
+    rows_.push_back(group_row{.group = name});
+    index_.emplace(std::move(name), id);
+    return id;
+  }
+  group_row* data() { return rows_.data(); }
+  std::vector<group_row> take() { return std::move(rows_); }
+  bool capped() const { return capped_; }
+
+ private:
+  std::unordered_map<std::string, std::uint32_t> index_;
+  std::vector<group_row> rows_;
+  std::uint32_t other_ = none;
+  bool capped_ = false;
+};
+
+}  // namespace
+
+std::string short_type(std::string s) {
+  for (std::size_t at; (at = s.find("(anonymous namespace)::")) != std::string::npos;) s.erase(at, 23);
+  if (auto lt = s.find('<'); lt != std::string::npos) s = s.substr(0, lt) + "<…>";
+  const auto cut = s.rfind("::", s.find('<'));
+  return cut == std::string::npos ? s : s.substr(cut + 2);
+}
+
+std::string name_group(std::string_view name) {
+  if (const auto colon = name.find(':'); colon != std::string_view::npos && colon > 0)
+    return std::string(name.substr(0, colon + 1)) + "*";
+  std::size_t digits = name.size();
+  while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1]))) --digits;
+  if (digits < name.size() && digits > 1 && name[digits - 1] == '_')
+    return std::string(name.substr(0, digits)) + "*";
+  return std::string(name);
+}
+
+std::string group_of(std::string_view registered_name, const std::type_info* behaviour) {
+  if (!registered_name.empty()) return name_group(registered_name);
+  return behaviour ? short_type(demangle(behaviour->name())) : std::string("?");
+}
+
+std::optional<group_sort> parse_group_sort(std::string_view name) {
+  for (auto& [n, k] : sort_names)
+    if (n == name) return k;
+  return std::nullopt;
+}
+
+std::string_view group_sort_names() { return "group, processes, msgq, max_msgq, memory, reductions, gc"; }
+
+groups_result group_window::groups(const runtime& rt, group_sort sort, std::size_t n,
+                                   std::chrono::steady_clock::time_point now) {
+  groups_result out;
+  group_table table;
+  // Registered processes, by slot: the scan walks slots in order, so a cursor finds each one in
+  // O(1) amortised (a binary search if the order ever differs).
+  struct named {
+    pid id;
+    std::uint32_t group;
+  };
+  std::vector<named> names;
+  for (auto& [name, p] : rt.registered()) names.push_back({p, table.id_of(name_group(name))});
+  std::sort(names.begin(), names.end(), [](const named& a, const named& b) { return a.id < b.id; });
+  // The per-process path touches only this: raw pointers, refreshed when a vector grows (a new
+  // group, a slot past the window), so the scan costs little more than top's.
+  struct pass {
+    const named* names;
+    const named* names_end;
+    const named* cursor;
+    std::uint32_t last_index = 0;
+    const std::type_info* last_kind = nullptr;
+    std::uint32_t last_kind_group = none;
+    seen* window;
+    std::size_t window_size;
+    group_row* rows;
+    std::uint64_t processes = 0;
+  } p{names.data(), names.data() + names.size(), names.data()};
+  if (last_.size() < rt.process_count()) last_.resize(rt.process_count());
+  p.window = last_.data();
+  p.window_size = last_.size();
+  p.rows = table.data();
+  std::unordered_map<const std::type_info*, std::uint32_t> kinds;
+  auto group_of_kind = [&](const std::type_info* kind) {  // the slow path: a behaviour type not seen last
+    auto it = kinds.find(kind);
+    if (it == kinds.end()) it = kinds.emplace(kind, table.id_of(group_of({}, kind))).first;
+    p.rows = table.data();
+    p.last_kind = kind;
+    return p.last_kind_group = it->second;
+  };
+  auto grow_window = [&](std::uint32_t index) {
+    last_.resize(std::max<std::size_t>(index + 1, last_.size() + last_.size() / 8));
+    p.window = last_.data();
+    p.window_size = last_.size();
+  };
+  rt.scan([&](const process_sample& s) {
+    std::uint32_t g = none;
+    if (p.names != p.names_end) {
+      if (s.id.index < p.last_index)
+        p.cursor = std::lower_bound(p.names, p.names_end, s.id.index,
+                                    [](const named& a, std::uint32_t i) { return a.id.index < i; });
+      p.last_index = s.id.index;
+      while (p.cursor != p.names_end && p.cursor->id < s.id) ++p.cursor;  // by index, then serial
+      if (p.cursor != p.names_end && p.cursor->id == s.id) g = p.cursor->group;
+    }
+    if (g == none) g = s.behaviour == p.last_kind && p.last_kind_group != none ? p.last_kind_group : group_of_kind(s.behaviour);
+    if (s.id.index >= p.window_size) grow_window(s.id.index);
+    seen& before = p.window[s.id.index];
+    const auto low = static_cast<std::uint32_t>(s.reductions);
+    const bool known = before.serial_plus_one == s.id.serial + 1;
+    const std::uint64_t window = known ? static_cast<std::uint32_t>(low - before.reductions_low) : s.reductions;
+    before = seen{s.id.serial + 1, low};
+    group_row& r = p.rows[g];
+    ++r.processes;
+    r.message_queue_len += s.message_queue_len;
+    r.max_message_queue_len = std::max(r.max_message_queue_len, s.message_queue_len);
+    r.memory += s.memory;
+    r.reductions += s.reductions;
+    r.reductions_in_window += window;
+    r.gc_runs += s.gc_runs;
+    ++p.processes;
+  });
+  out.processes = p.processes;
+  out.window_ms = previous_ ? static_cast<std::uint64_t>(
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(now - *previous_).count())
+                            : 0;
+  previous_ = now;
+  out.groups_capped = table.capped();
+  auto rows = table.take();
+  // Registered names give groups even when their processes have ended since the registry copy.
+  std::erase_if(rows, [](const group_row& r) { return r.processes == 0; });
+  out.total_groups = rows.size();
+  auto before = [sort](const group_row& a, const group_row& b) {
+    if (sort != group_sort::group) {
+      const auto va = value_of(a, sort), vb = value_of(b, sort);
+      if (va != vb) return va > vb;
+    }
+    return a.group < b.group;
+  };
+  const std::size_t kept = std::min(n, rows.size());
+  std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(kept), rows.end(), before);
+  rows.resize(kept);
+  out.groups = std::move(rows);
+  return out;
+}
+
+bool name_filter::in_group(const runtime& rt, const process_sample& s) {
+  if (!group_ready_) {
+    for (auto& [name, p] : rt.registered()) group_named_.emplace_back(p, name_group(name) == group);
+    std::sort(group_named_.begin(), group_named_.end());
+    group_ready_ = true;
+  }
+  // A registered process belongs to its name's group only, whatever its behaviour.
+  auto it = std::lower_bound(group_named_.begin(), group_named_.end(), std::pair<pid, bool>{s.id, false});
+  if (it != group_named_.end() && it->first == s.id) return it->second;
+  for (auto& [kind, match] : group_kinds_)
+    if (kind == s.behaviour) return match;
+  const bool match = group_of({}, s.behaviour) == group;
+  group_kinds_.emplace_back(s.behaviour, match);
+  return match;
+}
+
+nlohmann::json to_json(const group_row& g) {
+  return {{"group", g.group},
+          {"processes", g.processes},
+          {"message_queue_len", g.message_queue_len},
+          {"max_message_queue_len", g.max_message_queue_len},
+          {"memory_bytes", g.memory},
+          {"reductions", g.reductions},
+          {"reductions_in_window", g.reductions_in_window},
+          {"gc_runs", g.gc_runs}};
+}
+
+nlohmann::json to_json(const groups_result& r) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (auto& g : r.groups) rows.push_back(to_json(g));
+  return {{"groups", std::move(rows)},
+          {"processes", r.processes},
+          {"total_groups", r.total_groups},
+          {"window_ms", r.window_ms},
+          {"groups_capped", r.groups_capped}};
+}
+
+group_row group_row_from_json(const nlohmann::json& j) {
+  group_row g;
+  g.group = j.at("group").get<std::string>();
+  g.processes = j.at("processes").get<std::uint64_t>();
+  g.message_queue_len = j.at("message_queue_len").get<std::uint64_t>();
+  g.max_message_queue_len = j.at("max_message_queue_len").get<std::uint64_t>();
+  g.memory = j.at("memory_bytes").get<std::uint64_t>();
+  g.reductions = j.at("reductions").get<std::uint64_t>();
+  g.reductions_in_window = j.at("reductions_in_window").get<std::uint64_t>();
+  g.gc_runs = j.at("gc_runs").get<std::uint64_t>();
+  return g;
+}
+
+groups_result groups_result_from_json(const nlohmann::json& j) {
+  groups_result r;
+  for (auto& g : j.at("groups")) r.groups.push_back(group_row_from_json(g));
+  r.processes = j.at("processes").get<std::uint64_t>();
+  r.total_groups = j.at("total_groups").get<std::uint64_t>();
+  r.window_ms = j.at("window_ms").get<std::uint64_t>();
+  r.groups_capped = j.at("groups_capped").get<bool>();
+  return r;
+}
+
+}  // namespace agner::introspect
