@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -15,11 +16,13 @@
 
 #include <fmt/format.h>
 
+#include "agner/etop/recording.hpp"
 #include "agner/etop/render.hpp"
 #include "agner/etop/text.hpp"
 #include "agner/introspect/json.hpp"
 #include "agner/introspect/server.hpp"
 #include "link.hpp"
+#include "replay.hpp"
 #include "terminal.hpp"
 
 namespace {
@@ -39,6 +42,9 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
   --sort COLUMN        pid, name, msgq (default), reductions, memory, gc, age, status, handler
   --lines N            batch: rows per refresh (default 20)
   --inspect PID|NAME   print one process (with --json: as JSON) and exit
+  --record FILE        also write every refresh to FILE (JSON, one line each; created 0600)
+  --force              --record: overwrite FILE if it exists (else etop refuses)
+  --replay FILE        play a recording back in the same screens (no node); with --batch: print it
   --help               this text
   Each option that takes a value also takes it as --option=VALUE.
 Keys: h inside etop, or docs/etop.md.
@@ -51,6 +57,8 @@ struct options {
   int iterations = 1;
   std::size_t lines = 20;
   std::string sort = "msgq", inspect;
+  std::string record, replay;  ///< --record FILE, --replay FILE
+  bool force = false;
 };
 
 [[noreturn]] void fail(const std::string& why, int code = 2) {
@@ -123,7 +131,7 @@ options parse(int argc, char** argv) {
   if (const char* home = std::getenv("HOME")) cookie = fmt::format("{}/.config/agner/cookie", home);
   // --opt=value is --opt value, as agner-node and agner-ctl take it: split before parsing.
   static const std::string_view with_value[] = {"--interval", "--cookie-file", "--role", "--iterations",
-                                                "--lines",    "--sort",        "--inspect"};
+                                                "--lines",    "--sort",        "--inspect", "--record", "--replay"};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -134,7 +142,7 @@ options parse(int argc, char** argv) {
     }
     const std::string name = a.substr(0, eq);
     if (std::find(std::begin(with_value), std::end(with_value), name) == std::end(with_value))
-      fail(name == "--batch" || name == "--json" || name == "--help" ? fmt::format("{} takes no value", name)
+      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--force" ? fmt::format("{} takes no value", name)
                                                                      : fmt::format("unknown option '{}'", name));
     args.push_back(name);
     args.push_back(a.substr(eq + 1));
@@ -172,6 +180,12 @@ options parse(int argc, char** argv) {
       if (!column_named(o.sort)) fail(fmt::format("unknown column '{}'", o.sort));
     } else if (a == "--inspect") {
       o.inspect = value(i);
+    } else if (a == "--record") {
+      o.record = value(i);
+    } else if (a == "--replay") {
+      o.replay = value(i);
+    } else if (a == "--force") {
+      o.force = true;
     } else if (a.starts_with("-")) {
       fail(fmt::format("unknown option '{}'", a));
     } else if (node.empty()) {
@@ -180,6 +194,10 @@ options parse(int argc, char** argv) {
       fail(fmt::format("one NODE only ('{}' and '{}')", node, a));
     }
   }
+  if (!o.replay.empty() && (!node.empty() || !o.record.empty() || !o.inspect.empty()))
+    fail("--replay plays a recording: it takes no NODE, --record or --inspect");
+  if (!o.record.empty() && !o.inspect.empty()) fail("--record records refreshes: it does not go with --inspect");
+  if (o.force && o.record.empty()) fail("--force goes with --record");
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
     if (const std::string why = terminal::not_a_terminal(); !why.empty()) {
@@ -194,7 +212,7 @@ options parse(int argc, char** argv) {
       o.iterations = std::numeric_limits<int>::max();
     }
   }
-  o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
+  if (o.replay.empty()) o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
   return o;
 }
 
@@ -219,7 +237,25 @@ std::string sort_refused(column_id sort, const std::string& why) {
   return fmt::format("{} sort unavailable: {}", title, why);
 }
 
+double wall_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// The --record file, or nothing. Created before attaching, so a refused FILE stops etop at once.
+std::unique_ptr<recorder> open_recording(const options& o) {
+  std::unique_ptr<recorder> r;
+  if (!o.record.empty()) {
+    try {
+      r = std::make_unique<recorder>(o.record, o.force);
+    } catch (const std::runtime_error& e) {
+      fail(e.what(), 1);
+    }
+  }
+  return r;
+}
+
 int batch(const options& o) {
+  auto recording = open_recording(o);
   node_link link(o.where);
   view_state v;
   v.sort = *column_named(o.sort);
@@ -245,6 +281,7 @@ int batch(const options& o) {
     interval_reductions(s->rows, before->rows);
     if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
     auto rows = arrange(s->rows, v);
+    if (recording) recording->write(refresh_json(*s, r, rows, wall_s()));
     if (o.json) {
       nlohmann::json doc{{"node", introspect::to_json(s->node)}, {"processes", nlohmann::json::array()}};
       for (auto& row : rows) doc["processes"].push_back(introspect::to_json(row));
@@ -286,6 +323,7 @@ void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>&
 }
 
 int interactive(const options& o) {
+  auto recording = open_recording(o);
   node_link link(o.where);
   view_state v;
   v.sort = *column_named(o.sort);
@@ -298,6 +336,7 @@ int interactive(const options& o) {
   history past;
   double next_refresh = 0;
   bool refresh_now = true;
+  bool fresh = false;  // a new sample came: --record writes it once drawn
   int page = 1;
   for (;;) {
     const double t = now_s();
@@ -315,6 +354,7 @@ int interactive(const options& o) {
           if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
         }
         now = std::move(s);
+        fresh = true;
         shown_sort = v.sort;
         shown_ascending = v.ascending;
         const rates r = before ? rates_between(*before, *now) : rates{};
@@ -353,6 +393,12 @@ int interactive(const options& o) {
         std::chrono::system_clock::now().time_since_epoch()).count());
     const frame f = render(in, v, term.width(), term.height());
     term.draw(f);
+    if (fresh && recording) {
+      // What the table showed (down to the last row on screen), not everything fetched.
+      const auto shown = std::min(rows.size(), v.scroll + static_cast<std::size_t>(table_rows(in, term.width(), term.height())));
+      recording->write(refresh_json(*now, in.rate, std::vector<process_row>(rows.begin(), rows.begin() + static_cast<long>(shown)), wall_s()));
+    }
+    fresh = false;
     // Keep what the screen showed: the selection in view after a resize or a shorter refresh.
     page = f.page;
     if (v.current == screen::table) {
@@ -395,6 +441,7 @@ int main(int argc, char** argv) {
   // an exception reaches here) and the reason is one sentence.
   try {
     const options o = parse(argc, argv);
+    if (!o.replay.empty()) return replay({o.replay, *column_named(o.sort), o.batch, o.lines});
     if (!o.inspect.empty()) return inspect_once(o);
     if (o.batch) return batch(o);
     return interactive(o);

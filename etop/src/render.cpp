@@ -108,6 +108,7 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
                                uptime(n.uptime_ns / 1'000'000'000), n.process_count, count(n.process_limit),
                                n.run_queue_total, state),
                    width), 0});
+  if (!in.mode_line.empty()) h.push_back({fit(in.mode_line, width), 0});
   if (!link.problem.empty())
     h.push_back({fit(fmt::format("DISCONNECTED: {}; retrying in {:.0f}s (showing the last refresh)", link.problem,
                                  link.retry_in_s),

@@ -130,7 +130,7 @@ void keep_in_view(std::size_t& selected, std::size_t& first, std::size_t count, 
 namespace keys {  // what the terminal layer turns its key codes into
 inline constexpr int up = 0x101, down = 0x102, left = 0x103, right = 0x104, page_up = 0x105,
                      page_down = 0x106, home = 0x107, end = 0x108, backspace = 0x109, resize = 0x10a,
-                     input_lost = 0x10b,
+                     input_lost = 0x10b, shift_left = 0x10c, shift_right = 0x10d,
                      enter = '\n', escape = 27;
 }
 
