@@ -21,6 +21,7 @@
 #include "agner/etop/text.hpp"
 #include "agner/introspect/json.hpp"
 #include "agner/introspect/server.hpp"
+#include "fleet_main.hpp"
 #include "link.hpp"
 #include "replay.hpp"
 #include "terminal.hpp"
@@ -30,9 +31,11 @@ namespace {
 using namespace agner;
 using namespace agner::etop;
 
-constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
+constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE...]
   NODE is a node name (its socket is in the local socket directory), a socket path, or
   HOST:PORT for TCP. Without NODE, etop attaches to the only node running here, or asks which.
+  Several NODEs (or --all) show every node's processes in one table, with a NODE column.
+  --all                every node running here (local discovery), in one view
   --interval SECONDS   refresh every SECONDS (default 2)
   --cookie-file FILE   the key for TCP (default ~/.config/agner/cookie)
   --role admin|viewer  the role to ask for (default admin; a viewer cannot kill, collect or suspend)
@@ -59,6 +62,7 @@ struct options {
   std::string sort = "msgq", inspect;
   std::string record, replay;  ///< --record FILE, --replay FILE
   bool force = false;
+  std::vector<target> nodes;   ///< several nodes (NODE NODE..., --all): the merged view
 };
 
 [[noreturn]] void fail(const std::string& why, int code = 2) {
@@ -128,6 +132,8 @@ target resolve(const std::string& node, const std::string& cookie, const std::st
 options parse(int argc, char** argv) {
   options o;
   std::string node, cookie, role = "admin";
+  std::vector<std::string> more;  // NODEs after the first
+  bool every = false;             // --all
   if (const char* home = std::getenv("HOME")) cookie = fmt::format("{}/.config/agner/cookie", home);
   // --opt=value is --opt value, as agner-node and agner-ctl take it: split before parsing.
   static const std::string_view with_value[] = {"--interval", "--cookie-file", "--role", "--iterations",
@@ -142,7 +148,7 @@ options parse(int argc, char** argv) {
     }
     const std::string name = a.substr(0, eq);
     if (std::find(std::begin(with_value), std::end(with_value), name) == std::end(with_value))
-      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--force" ? fmt::format("{} takes no value", name)
+      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--force" || name == "--all" ? fmt::format("{} takes no value", name)
                                                                      : fmt::format("unknown option '{}'", name));
     args.push_back(name);
     args.push_back(a.substr(eq + 1));
@@ -186,13 +192,26 @@ options parse(int argc, char** argv) {
       o.replay = value(i);
     } else if (a == "--force") {
       o.force = true;
+    } else if (a == "--all") {
+      every = true;
     } else if (a.starts_with("-")) {
       fail(fmt::format("unknown option '{}'", a));
     } else if (node.empty()) {
       node = a;
     } else {
-      fail(fmt::format("one NODE only ('{}' and '{}')", node, a));
+      more.push_back(a);
     }
+  }
+  if (every && !node.empty()) fail("--all takes no NODE (it shows every node running here)");
+  const bool several = every || !more.empty();
+  if (several && (o.batch || !o.inspect.empty() || !o.record.empty() || !o.replay.empty()))
+    fail("several nodes show in the interactive view only: --batch, --inspect, --record and --replay take one NODE");
+  if (several && !every) {
+    auto sorted = more;
+    sorted.push_back(node);
+    std::sort(sorted.begin(), sorted.end());
+    if (auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+      fail(fmt::format("NODE '{}' is named twice", *twice));
   }
   if (!o.replay.empty() && (!node.empty() || !o.record.empty() || !o.inspect.empty()))
     fail("--replay plays a recording: it takes no NODE, --record or --inspect");
@@ -211,6 +230,17 @@ options parse(int argc, char** argv) {
       o.batch = true;
       o.iterations = std::numeric_limits<int>::max();
     }
+  }
+  if (several) {
+    if (every) {
+      const auto dir = introspect::default_socket_dir();
+      more = introspect::local_nodes(dir);
+      if (more.empty()) fail(fmt::format("--all: no node is running here (looked in {})", dir), 1);
+    } else {
+      more.insert(more.begin(), node);
+    }
+    for (auto& n : more) o.nodes.push_back(resolve(n, cookie, role, false));
+    return o;
   }
   if (o.replay.empty()) o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
   return o;
@@ -441,6 +471,7 @@ int main(int argc, char** argv) {
   // an exception reaches here) and the reason is one sentence.
   try {
     const options o = parse(argc, argv);
+    if (!o.nodes.empty()) return fleet({o.nodes, o.interval, *column_named(o.sort)});
     if (!o.replay.empty()) return replay({o.replay, *column_named(o.sort), o.batch, o.lines});
     if (!o.inspect.empty()) return inspect_once(o);
     if (o.batch) return batch(o);

@@ -22,6 +22,7 @@ std::string cell(const process_row& r, column_id id, const render_input& in) {
     case column_id::age: return r.oldest_message_age_ms ? millis(r.oldest_message_age_ms) : "-";
     case column_id::status: return std::string(to_string(r.status));
     case column_id::handler: return r.current_handler.empty() ? "" : short_type(r.current_handler);
+    case column_id::node: return {};  // table_screen fills it from render_input::row_nodes
   }
   return {};
 }
@@ -220,7 +221,12 @@ frame table_screen(const render_input& in, const view_state& v, int width, int h
   const std::size_t count = in.rows ? in.rows->size() : 0;
   const bool with_footer = height >= 4;
   f.lines = header(in, v, width, header_budget(height, count) + (with_footer ? 0 : 1));
-  const auto cols = layout(width, v.sort);
+  auto cols = layout(width, v.sort);
+  static const column node_column{column_id::node, "NODE", 12, 0, false, "", 0};
+  if (in.row_nodes) {  // several nodes: NODE first, the rest share what is left
+    cols = layout(width - node_column.width - 1, v.sort);
+    cols.insert(cols.begin(), placed{&node_column, node_column.width});
+  }
   f.reversed.push_back(static_cast<int>(f.lines.size()));
   f.lines.push_back(titles(cols, &v, width, in.unicode));
   const int room = std::max(0, height - static_cast<int>(f.lines.size()) - (with_footer ? 1 : 0));
@@ -233,7 +239,10 @@ frame table_screen(const render_input& in, const view_state& v, int width, int h
     for (int i = 0; i < room && first + static_cast<std::size_t>(i) < rows.size(); ++i) {
       const auto index = first + static_cast<std::size_t>(i);
       if (index == selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
-      f.lines.push_back(row_line(cols, [&](const column& c) { return cell(rows[index], c.id, in); }, width));
+      f.lines.push_back(row_line(cols, [&](const column& c) {
+        if (c.id == column_id::node) return in.row_nodes && index < in.row_nodes->size() ? (*in.row_nodes)[index] : std::string();
+        return cell(rows[index], c.id, in);
+      }, width));
     }
     if (rows.empty() && room > 0) f.lines.push_back(fit(v.filter.empty() ? "(no processes)" : "(no process matches the filter)", width));
   }

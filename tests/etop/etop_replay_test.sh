@@ -25,7 +25,8 @@ fail() {
   screen >&2 || true
   exit 1
 }
-screen() { "${tmx[@]}" capture-pane -p -t etop; }
+sess=etop0
+screen() { "${tmx[@]}" capture-pane -p -t "$sess"; }
 wait_for() {
   for _ in $(seq 1 1000); do
     screen 2>/dev/null | grep -qF -- "$1" && return 0
@@ -33,10 +34,12 @@ wait_for() {
   done
   fail "the screen never showed: $1"
 }
-keys() { "${tmx[@]}" send-keys -t etop "$@"; }
+keys() { "${tmx[@]}" send-keys -t "$sess" "$@"; }
+# Each etop gets a session of its own: killing the server's last session then starting another
+# races with the server's exit ("server exited unexpectedly").
 open_etop() {
-  "${tmx[@]}" kill-session -t etop 2>/dev/null || true
-  "${tmx[@]}" new-session -d -s etop -x 140 -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin $*; echo etop-exit=\$?; sleep 600"
+  sess="etop$((${sess#etop} + 1))"
+  "${tmx[@]}" new-session -d -s "$sess" -x 140 -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin $*; echo etop-exit=\$?; sleep 600"
 }
 
 "$node_bin" --name replaytest --socket "$sock" --schedulers 2 --metrics-listen off >"$dir/node.log" 2>&1 &

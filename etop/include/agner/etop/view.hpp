@@ -14,7 +14,8 @@ namespace agner::etop {
 using introspect::process_details;
 using introspect::process_row;
 
-enum class column_id { pid, name, msgq, reductions, memory, gc, age, status, handler };
+/// `node` is the NODE column of a view over several nodes (fleet.hpp), never in columns().
+enum class column_id { pid, name, msgq, reductions, memory, gc, age, status, handler, node };
 
 struct column {
   column_id id;
@@ -104,6 +105,8 @@ std::string display_name(const process_row& r);
 
 /// Rows in display order: by the view's column (ties by pid, so rows do not jitter).
 std::vector<process_row> arrange(std::vector<process_row> rows, const view_state& v);
+/// Whether `a` shows above `b` in arrange()'s order. Pure; O(1).
+bool row_before(const process_row& a, const process_row& b, const view_state& v);
 
 /// After a refresh re-arranged the rows: moves `selected` to the row of the process the operator
 /// selected (as htop does), if it is still among `rows`; else the index stays. Pure; O(rows).
