@@ -5,12 +5,16 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <cstdio>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "agner/etop/fleet.hpp"
 #include "agner/etop/render.hpp"
+#include "agner/introspect/json.hpp"
 #include "terminal.hpp"
 
 namespace agner::etop {
@@ -62,9 +66,7 @@ std::optional<std::size_t> route(operation& op, const std::vector<member>& membe
   return std::nullopt;
 }
 
-}  // namespace
-
-int fleet(const fleet_options& o) {
+std::vector<member> attach_all(const fleet_options& o) {
   std::vector<member> members;
   for (auto& t : o.targets) {
     member m;
@@ -77,6 +79,77 @@ int fleet(const fleet_options& o) {
     m.link = std::make_unique<node_link>(t);
     members.push_back(std::move(m));
   }
+  return members;
+}
+
+std::vector<member_view> views_of(const std::vector<member>& members, double t) {
+  std::vector<member_view> views;
+  for (auto& m : members) views.push_back({m.name, m.now ? &*m.now : nullptr, m.before ? &*m.before : nullptr, m.link->status(t)});
+  return views;
+}
+
+}  // namespace
+
+int fleet_batch(const fleet_options& o) {
+  std::vector<member> members = attach_all(o);
+  view_state v;
+  v.sort = o.sort;
+  auto refresh_all = [&](double t) {
+    std::string notice;
+    for (auto& m : members) refresh(m, v, t, notice);
+    if (!notice.empty()) std::fprintf(stderr, "etop: %s\n", notice.c_str());
+  };
+  // Rates and REDS need two samples, as in single-node batch mode.
+  refresh_all(now_s());
+  if (std::none_of(members.begin(), members.end(), [](const member& m) { return m.now.has_value(); })) {
+    std::string why;
+    for (auto& m : members) why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", m.name, m.link->status(now_s()).problem);
+    throw std::runtime_error("cannot read any node: " + why);
+  }
+  std::this_thread::sleep_for(std::chrono::duration<double>(std::min(o.interval, 0.5)));
+  for (int i = 0; i < o.iterations; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+    const double t = now_s();
+    refresh_all(t);
+    const auto views = views_of(members, t);
+    merged_rows merged = merge_rows(views, v);
+    if (merged.rows.size() > o.lines) {
+      merged.rows.resize(o.lines);
+      merged.node.resize(o.lines);
+      merged.node_names.resize(o.lines);
+    }
+    const fleet_header h = sum_nodes(views, t);
+    if (o.json) {
+      nlohmann::json doc{{"nodes", nlohmann::json::array()}, {"processes", nlohmann::json::array()}};
+      for (auto& view : views) {
+        nlohmann::json n{{"name", view.name}, {"attached", view.now && view.link.problem.empty()}, {"problem", view.link.problem}};
+        if (view.now) n["node"] = introspect::to_json(view.now->node);
+        doc["nodes"].push_back(std::move(n));
+      }
+      for (std::size_t r = 0; r < merged.rows.size(); ++r) {
+        auto row = introspect::to_json(merged.rows[r]);
+        row["node"] = merged.node_names[r];
+        doc["processes"].push_back(std::move(row));
+      }
+      if (h.rate.valid)
+        doc["rates"] = {{"reductions_per_s", h.rate.reductions}, {"messages_per_s", h.rate.messages},
+                        {"gc_per_s", h.rate.gc}, {"dead_letters_per_s", h.rate.dead_letters}, {"utilisation", h.rate.utilisation}};
+      std::printf("%s\n", doc.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace).c_str());
+    } else {
+      render_input in;
+      in.now = &h.sum;
+      in.rate = h.rate;
+      in.row_nodes = &merged.node_names;
+      in.mode_line = h.nodes_line.substr(0, h.nodes_line.rfind("  (Tab"));
+      std::printf("%s%s", i ? "\n" : "", render_batch(in, merged.rows, 160).c_str());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+int fleet(const fleet_options& o) {
+  std::vector<member> members = attach_all(o);
   const std::size_t all = members.size();
   terminal term;
   view_state v;

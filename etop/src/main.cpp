@@ -204,8 +204,8 @@ options parse(int argc, char** argv) {
   }
   if (every && !node.empty()) fail("--all takes no NODE (it shows every node running here)");
   const bool several = every || !more.empty();
-  if (several && (o.batch || !o.inspect.empty() || !o.record.empty() || !o.replay.empty()))
-    fail("several nodes show in the interactive view only: --batch, --inspect, --record and --replay take one NODE");
+  if (several && (!o.inspect.empty() || !o.record.empty() || !o.replay.empty()))
+    fail("--inspect, --record and --replay take one NODE");
   if (several && !every) {
     auto sorted = more;
     sorted.push_back(node);
@@ -471,7 +471,10 @@ int main(int argc, char** argv) {
   // an exception reaches here) and the reason is one sentence.
   try {
     const options o = parse(argc, argv);
-    if (!o.nodes.empty()) return fleet({o.nodes, o.interval, *column_named(o.sort)});
+    if (!o.nodes.empty()) {
+      const fleet_options f{o.nodes, o.interval, *column_named(o.sort), o.json, o.iterations, o.lines};
+      return o.batch ? fleet_batch(f) : fleet(f);
+    }
     if (!o.replay.empty()) return replay({o.replay, *column_named(o.sort), o.batch, o.lines});
     if (!o.inspect.empty()) return inspect_once(o);
     if (o.batch) return batch(o);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# etop over two nodes at once, in a real terminal (tmux): --all finds both, one table with a NODE
+# etop over two nodes at once, in batch mode and in a real terminal (tmux): --all finds both, one table with a NODE
 # column sorted across them, k acts on the selected row's node, Tab shows one node's own view, and
 # when one node dies it is marked while the other goes on. Usage: etop_fleet_test.sh AGNER_NODE ETOP
 set -euo pipefail
@@ -56,10 +56,23 @@ beta_pid=$!
 for _ in $(seq 1 300); do [ -S "$dir/agner/alpha.sock" ] && [ -S "$dir/agner/beta.sock" ] && break; sleep 0.1; done
 [ -S "$dir/agner/beta.sock" ] || fail "the nodes did not start"
 
-echo "== several nodes are for the interactive view; a node named twice is refused"
-rc=0; err=$("$etop_bin" --batch alpha beta 2>&1 >/dev/null) || rc=$?
-[ "$rc" -eq 2 ] && grep -q "several nodes show in the interactive view only" <<<"$err" || fail "--batch, two nodes: rc $rc, $err"
-rc=0; err=$("$etop_bin" alpha alpha 2>&1 >/dev/null) || rc=$?
+echo "== batch mode over several nodes: a NODE column, both nodes' rows, JSON rows naming their node"
+out=$("$etop_bin" --batch --iterations 2 --interval 0.3 --lines 30 --sort pid alpha beta)
+[ "$(grep -c '^etop: 2 of 2 nodes' <<<"$out")" -eq 2 ] || fail "expected two merged headers: $out"
+grep -qE '^nodes: alpha up [0-9hms]+ 1 sched  \|  beta up' <<<"$out" || fail "no nodes line: $out"
+grep -q '^NODE  *PID' <<<"$out" || fail "no NODE column: $out"
+grep -qE '^alpha +<0\.0\.0> +workload_sup' <<<"$out" && grep -qE '^beta +<0\.0\.0> +workload_sup' <<<"$out" || fail "not both nodes' rows: $out"
+out=$("$etop_bin" --batch --json --lines 6 alpha beta)
+grep -q '"nodes":\[{"attached":true,"name":"alpha"' <<<"$out" || fail "no nodes array: $out"
+[ "$(grep -o '"node":"alpha"' <<<"$out" | wc -l)" -ge 1 ] && [ "$(grep -o '"node":"beta"' <<<"$out" | wc -l)" -ge 1 ] || fail "rows do not name their node: $out"
+[ "$(grep -o '"pid":"<0\.' <<<"$out" | wc -l)" -eq 6 ] || fail "--lines 6 is over all nodes: $out"
+rc=0; err=$("$etop_bin" --batch "$dir/none1.sock" "$dir/none2.sock" 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 1 ] && grep -q "cannot read any node: none1: cannot attach" <<<"$err" || fail "no node readable: rc $rc, $err"
+
+echo "== a node named twice is refused; --record takes one NODE"
+rc=0; err=$("$etop_bin" --batch --record "$dir/r.jsonl" alpha beta 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 2 ] && grep -q -- "--inspect, --record and --replay take one NODE" <<<"$err" || fail "--record, two nodes: rc $rc, $err"
+rc=0; err=$("$etop_bin" --batch alpha alpha 2>&1 >/dev/null) || rc=$?
 [ "$rc" -eq 2 ] && grep -q "NODE 'alpha' is named twice" <<<"$err" || fail "twice: rc $rc, $err"
 
 sess=fleet   # a session of its own: killing the server's last session races with its exit

@@ -48,6 +48,9 @@ int table_rows(const render_input& in, int width, int height);
 
 /// The header and table as text for batch mode: every fetched row, no selection.
 std::string render_batch(const sample& s, const rates& r, const std::vector<process_row>& rows, int width);
+/// The same from a render_input: its mode_line under the title, and with row_nodes (several
+/// nodes) a NODE column first. Pure; O(rows).
+std::string render_batch(const render_input& in, const std::vector<process_row>& rows, int width);
 /// One process as text (etop --inspect).
 std::string render_details(const process_details& d);
 
