@@ -99,7 +99,8 @@ std::vector<process_row> filtered(const std::vector<process_row>& rows, const st
 }
 
 recorder::recorder(const std::string& path, bool force) : path_(path) {
-  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL);
+  // O_NOFOLLOW: --force never truncates whatever a symbolic link at FILE points to.
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL);
   const int fd = ::open(path.c_str(), flags, 0600);
   if (fd < 0) {
     if (errno == EEXIST)

@@ -104,6 +104,15 @@ keys y
 wait_for "beta: <0\.8\.0>: kill done"
 wait_for "^beta +<0\.8\.[1-9][0-9]*> +worker_3"
 [ "$(table | awk '$1 == "alpha" {print $2}')" = "$alpha_before" ] || fail "alpha's worker_3 changed too"
+echo "== Enter inspects on the selected row's node: beta's restarted worker_3, a pid alpha does not have"
+beta_now=$(table | awk '$1 == "beta" {print $2}')
+row2=$(table | sed -n 2p | awk '{print $1}')
+[ "$row2" = beta ] || fail "the selection moved off beta's row: $(table)"
+keys Enter
+wait_for "^process ${beta_now//./\\.}  worker_3"
+wait_for "state: ticks every 10 ms"
+keys Escape
+wait_for "^NODE "
 keys / Escape
 
 echo "== Tab: alpha's own view, beta's, then all again"
