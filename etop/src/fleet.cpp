@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/format.hpp"
+#include "agner/introspect/json.hpp"
 
 namespace agner::etop {
 namespace {
@@ -99,6 +100,25 @@ fleet_header sum_nodes(const std::vector<member_view>& members, double now_s) {
   h.sum.at_s = now_s;
   h.nodes_line = "nodes: " + fmt::format("{}", fmt::join(parts, "  |  ")) + "  (Tab: one node's view)";
   return h;
+}
+
+nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_rows& merged, std::size_t count,
+                          const fleet_header& h) {
+  nlohmann::json doc{{"nodes", nlohmann::json::array()}, {"processes", nlohmann::json::array()}};
+  for (auto& m : members) {
+    nlohmann::json n{{"name", m.name}, {"attached", attached(m)}, {"problem", m.link.problem}};
+    if (m.now) n["node"] = introspect::to_json(m.now->node);
+    doc["nodes"].push_back(std::move(n));
+  }
+  for (std::size_t r = 0; r < merged.rows.size() && r < count; ++r) {
+    auto row = introspect::to_json(merged.rows[r]);
+    row["node"] = merged.node_names[r];
+    doc["processes"].push_back(std::move(row));
+  }
+  if (h.rate.valid)
+    doc["rates"] = {{"reductions_per_s", h.rate.reductions}, {"messages_per_s", h.rate.messages},
+                    {"gc_per_s", h.rate.gc}, {"dead_letters_per_s", h.rate.dead_letters}, {"utilisation", h.rate.utilisation}};
+  return doc;
 }
 
 std::size_t next_focus(std::size_t focus, std::size_t count) {

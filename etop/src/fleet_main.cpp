@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agner/etop/fleet.hpp"
+#include "agner/etop/recording.hpp"
 #include "agner/etop/render.hpp"
 #include "agner/introspect/json.hpp"
 #include "terminal.hpp"
@@ -22,6 +23,10 @@ namespace {
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double wall_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 struct member {
@@ -91,6 +96,7 @@ std::vector<member_view> views_of(const std::vector<member>& members, double t) 
 }  // namespace
 
 int fleet_batch(const fleet_options& o) {
+  auto recording = o.record.empty() ? nullptr : std::make_unique<recorder>(o.record, o.force);
   std::vector<member> members = attach_all(o);
   view_state v;
   v.sort = o.sort;
@@ -119,21 +125,14 @@ int fleet_batch(const fleet_options& o) {
       merged.node_names.resize(o.lines);
     }
     const fleet_header h = sum_nodes(views, t);
+    if (recording) {
+      auto line = fleet_json(views, merged, merged.rows.size(), h);
+      line["time"] = wall_s();
+      line["reductions_known"] = h.sum.reductions_known;
+      recording->write(line);
+    }
     if (o.json) {
-      nlohmann::json doc{{"nodes", nlohmann::json::array()}, {"processes", nlohmann::json::array()}};
-      for (auto& view : views) {
-        nlohmann::json n{{"name", view.name}, {"attached", view.now && view.link.problem.empty()}, {"problem", view.link.problem}};
-        if (view.now) n["node"] = introspect::to_json(view.now->node);
-        doc["nodes"].push_back(std::move(n));
-      }
-      for (std::size_t r = 0; r < merged.rows.size(); ++r) {
-        auto row = introspect::to_json(merged.rows[r]);
-        row["node"] = merged.node_names[r];
-        doc["processes"].push_back(std::move(row));
-      }
-      if (h.rate.valid)
-        doc["rates"] = {{"reductions_per_s", h.rate.reductions}, {"messages_per_s", h.rate.messages},
-                        {"gc_per_s", h.rate.gc}, {"dead_letters_per_s", h.rate.dead_letters}, {"utilisation", h.rate.utilisation}};
+      const auto doc = fleet_json(views, merged, merged.rows.size(), h);
       std::printf("%s\n", doc.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       render_input in;
@@ -149,6 +148,7 @@ int fleet_batch(const fleet_options& o) {
 }
 
 int fleet(const fleet_options& o) {
+  auto recording = o.record.empty() ? nullptr : std::make_unique<recorder>(o.record, o.force);
   std::vector<member> members = attach_all(o);
   const std::size_t all = members.size();
   terminal term;
@@ -162,13 +162,14 @@ int fleet(const fleet_options& o) {
   merged_rows merged;
   double next_refresh = 0;
   bool refresh_now = true;
+  bool fresh = false;  // a new refresh came: --record writes it once drawn
   int page = 1;
   for (;;) {
     const double t = now_s();
     if (refresh_now || (!v.paused && t >= next_refresh)) {
       refresh_now = false;
       next_refresh = t + o.interval;
-      bool fresh = false;
+      fresh = false;
       for (auto& m : members) {
         fresh = refresh(m, v, t, v.notice) || fresh;
         // Rates and REDS need a second sample: take it soon rather than a whole interval later.
@@ -238,6 +239,15 @@ int fleet(const fleet_options& o) {
         std::chrono::system_clock::now().time_since_epoch()).count());
     const frame f = render(in, v, term.width(), term.height());
     term.draw(f);
+    if (fresh && recording && focus == all) {
+      // What the merged table showed, down to the last row on the screen.
+      const auto shown = v.scroll + static_cast<std::size_t>(table_rows(in, term.width(), term.height()));
+      auto line = fleet_json(views, merged, shown, h);
+      line["time"] = wall_s();
+      line["reductions_known"] = h.sum.reductions_known;
+      recording->write(line);
+    }
+    fresh = false;
     page = f.page;
     if (v.current == screen::table) {
       keep_in_view(v.selected, v.scroll, rows.size(), page);

@@ -1,5 +1,6 @@
 #pragma once
 // etop NODE NODE... and etop --all: several nodes in one view (docs/etop.md "Several nodes").
+#include <string>
 #include <vector>
 
 #include "agner/etop/view.hpp"
@@ -14,6 +15,8 @@ struct fleet_options {
   bool json = false;       ///< batch: one JSON document a refresh
   int iterations = 1;      ///< batch: refreshes printed
   std::size_t lines = 20;  ///< batch: rows per refresh, over all nodes
+  std::string record;      ///< --record FILE: every refresh of the merged view (one node's view: none)
+  bool force = false;      ///< --record: overwrite FILE
 };
 
 /// Attaches to every target (one link each; a node that cannot be reached is shown as such and

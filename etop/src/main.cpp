@@ -204,8 +204,7 @@ options parse(int argc, char** argv) {
   }
   if (every && !node.empty()) fail("--all takes no NODE (it shows every node running here)");
   const bool several = every || !more.empty();
-  if (several && (!o.inspect.empty() || !o.record.empty() || !o.replay.empty()))
-    fail("--inspect, --record and --replay take one NODE");
+  if (several && (!o.inspect.empty() || !o.replay.empty())) fail("--inspect and --replay take one NODE");
   if (several && !every) {
     auto sorted = more;
     sorted.push_back(node);
@@ -472,7 +471,7 @@ int main(int argc, char** argv) {
   try {
     const options o = parse(argc, argv);
     if (!o.nodes.empty()) {
-      const fleet_options f{o.nodes, o.interval, *column_named(o.sort), o.json, o.iterations, o.lines};
+      const fleet_options f{o.nodes, o.interval, *column_named(o.sort), o.json, o.iterations, o.lines, o.record, o.force};
       return o.batch ? fleet_batch(f) : fleet(f);
     }
     if (!o.replay.empty()) return replay({o.replay, *column_named(o.sort), o.batch, o.lines});

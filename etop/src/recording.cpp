@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "agner/etop/fleet.hpp"
 #include "agner/etop/text.hpp"
 #include "agner/introspect/json.hpp"
 
@@ -27,15 +28,47 @@ nlohmann::json refresh_json(const sample& s, const rates& r, const std::vector<p
   return doc;
 }
 
+namespace {
+
+/// A line of several nodes: the header is summed again from each node's recorded figures.
+void read_nodes(const nlohmann::json& j, recorded_refresh& out) {
+  const auto& nodes = j.at("nodes");
+  if (!nodes.is_array() || nodes.empty()) throw std::runtime_error("\"nodes\" is not a non-empty array");
+  std::vector<sample> samples(nodes.size());
+  std::vector<member_view> members;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto& n = nodes[i];
+    member_view m;
+    m.name = n.at("name").get<std::string>();
+    m.link.problem = n.value("problem", std::string());
+    if (!n.value("attached", false) && m.link.problem.empty()) m.link.problem = "not attached";
+    if (n.contains("node")) {
+      samples[i].node = introspect::node_info_from_json(n.at("node"));
+      samples[i].reductions_known = true;
+      m.now = &samples[i];
+    }
+    members.push_back(std::move(m));
+  }
+  const fleet_header h = sum_nodes(members, out.time_s);
+  out.now.node = h.sum.node;
+  out.nodes_line = h.nodes_line;
+  if (const auto tab = out.nodes_line.rfind("  (Tab"); tab != std::string::npos) out.nodes_line.resize(tab);
+  for (auto& p : j.at("processes")) out.row_nodes.push_back(p.at("node").get<std::string>());
+}
+
+}  // namespace
+
 recorded_refresh refresh_from_json(const nlohmann::json& j) {
   if (!j.is_object()) throw std::runtime_error("not a JSON object");
-  for (const char* key : {"time", "node", "processes"})
+  const bool several = j.contains("nodes");
+  for (const char* key : {"time", several ? "nodes" : "node", "processes"})
     if (!j.contains(key)) throw std::runtime_error(fmt::format("no \"{}\"", key));
   recorded_refresh out;
   try {
     out.time_s = j.at("time").get<double>();
     if (!std::isfinite(out.time_s) || out.time_s < 0) throw std::runtime_error("\"time\" is not seconds since the epoch");
-    out.now.node = introspect::node_info_from_json(j.at("node"));
+    if (several) read_nodes(j, out);
+    else out.now.node = introspect::node_info_from_json(j.at("node"));
     const auto& procs = j.at("processes");
     if (!procs.is_array()) throw std::runtime_error("\"processes\" is not an array");
     for (auto& p : procs) out.now.rows.push_back(introspect::process_row_from_json(p));

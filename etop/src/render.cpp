@@ -109,7 +109,11 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
                                uptime(n.uptime_ns / 1'000'000'000), n.process_count, count(n.process_limit),
                                n.run_queue_total, state),
                    width), 0});
-  if (!in.mode_line.empty()) h.push_back({fit(in.mode_line, width), 0});
+  for (std::size_t from = 0; from < in.mode_line.size();) {
+    const auto to = std::min(in.mode_line.find('\n', from), in.mode_line.size());
+    h.push_back({fit(in.mode_line.substr(from, to - from), width), 0});
+    from = to + 1;
+  }
   if (!link.problem.empty())
     h.push_back({fit(fmt::format("DISCONNECTED: {}; retrying in {:.0f}s (showing the last refresh)", link.problem,
                                  link.retry_in_s),

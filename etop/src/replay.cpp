@@ -40,16 +40,44 @@ double gap(const std::vector<recorded_refresh>& all, std::size_t i, double speed
   return std::clamp(all[i + 1].time_s - all[i].time_s, 0.0, 60.0) / speed;
 }
 
+/// The rows of refresh `at` that pass the filter, in the view's order, and each one's node (a
+/// recording of several nodes; else `nodes` stays empty). Ties by pid, then by node name.
+std::vector<process_row> arranged(const recorded_refresh& at, const view_state& v, std::vector<std::string>& nodes) {
+  nodes.clear();
+  if (at.row_nodes.empty()) return arrange(filtered(at.now.rows, v.filter), v);
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < at.now.rows.size() && i < at.row_nodes.size(); ++i)
+    if (!filtered({at.now.rows[i]}, v.filter).empty()) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (row_before(at.now.rows[a], at.now.rows[b], v)) return true;
+    if (row_before(at.now.rows[b], at.now.rows[a], v)) return false;
+    return at.row_nodes[a] < at.row_nodes[b];
+  });
+  std::vector<process_row> rows;
+  for (auto i : order) {
+    rows.push_back(at.now.rows[i]);
+    nodes.push_back(at.row_nodes[i]);
+  }
+  return rows;
+}
+
 int print_all(const replay_options& o, const std::vector<recorded_refresh>& all) {
   view_state v;
   v.sort = o.sort;
   for (std::size_t i = 0; i < all.size(); ++i) {
-    auto rows = arrange(all[i].now.rows, v);
+    std::vector<std::string> nodes;
+    auto rows = arranged(all[i], v, nodes);
     if (rows.size() > o.lines) rows.resize(o.lines);
+    if (nodes.size() > o.lines) nodes.resize(o.lines);
     const replay_state r{i, all.size(), false, 1};
     std::string where = replay_line(r, o.file, all[i].time_s);
     where.resize(where.find("  ("));  // the keys mean nothing on paper
-    std::printf("%s%s\n%s", i ? "\n" : "", where.c_str(), render_batch(all[i].now, rate_at(all, i), rows, 160).c_str());
+    render_input in;
+    in.now = &all[i].now;
+    in.rate = rate_at(all, i);
+    in.row_nodes = nodes.empty() ? nullptr : &nodes;
+    in.mode_line = all[i].nodes_line;
+    std::printf("%s%s\n%s", i ? "\n" : "", where.c_str(), render_batch(in, rows, 160).c_str());
   }
   return 0;
 }
@@ -68,6 +96,7 @@ int replay(const replay_options& o) {
   replay_state r;
   r.count = all.size();
   std::vector<process_row> rows;
+  std::vector<std::string> nodes;  // a recording of several nodes: each row's node
   double next_step = now_s() + gap(all, 0, r.speed);
   int page = 1;
   for (;;) {
@@ -77,7 +106,7 @@ int replay(const replay_options& o) {
       next_step = now_s() + gap(all, r.index, r.speed);
     }
     const recorded_refresh& at = all[r.index];
-    rows = arrange(filtered(at.now.rows, v.filter), v);
+    rows = arranged(at, v, nodes);
     follow_selection(v, rows);
     const history past = history_at(all, r.index);
     render_input input;
@@ -88,7 +117,8 @@ int replay(const replay_options& o) {
     input.link.target = at.now.node.name;
     input.unicode = term.unicode();
     input.wall_ms = static_cast<std::uint64_t>(at.time_s * 1000);
-    input.mode_line = replay_line(r, o.file, at.time_s);
+    input.mode_line = replay_line(r, o.file, at.time_s) + (at.nodes_line.empty() ? "" : "\n" + at.nodes_line);
+    input.row_nodes = nodes.empty() ? nullptr : &nodes;
     const frame f = render(input, v, term.width(), term.height());
     term.draw(f);
     page = f.page;

@@ -69,14 +69,14 @@ grep -q '"nodes":\[{"attached":true,"name":"alpha"' <<<"$out" || fail "no nodes 
 rc=0; err=$("$etop_bin" --batch "$dir/none1.sock" "$dir/none2.sock" 2>&1 >/dev/null) || rc=$?
 [ "$rc" -eq 1 ] && grep -q "cannot read any node: none1: cannot attach" <<<"$err" || fail "no node readable: rc $rc, $err"
 
-echo "== a node named twice is refused; --record takes one NODE"
-rc=0; err=$("$etop_bin" --batch --record "$dir/r.jsonl" alpha beta 2>&1 >/dev/null) || rc=$?
-[ "$rc" -eq 2 ] && grep -q -- "--inspect, --record and --replay take one NODE" <<<"$err" || fail "--record, two nodes: rc $rc, $err"
+echo "== a node named twice is refused; --inspect takes one NODE"
+rc=0; err=$("$etop_bin" --inspect workload_sup alpha beta 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 2 ] && grep -q -- "--inspect and --replay take one NODE" <<<"$err" || fail "--inspect, two nodes: rc $rc, $err"
 rc=0; err=$("$etop_bin" --batch alpha alpha 2>&1 >/dev/null) || rc=$?
 [ "$rc" -eq 2 ] && grep -q "NODE 'alpha' is named twice" <<<"$err" || fail "twice: rc $rc, $err"
 
 sess=fleet   # a session of its own: killing the server's last session races with its exit
-"${tmx[@]}" new-session -d -s "$sess" -x 150 -y 45 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_RUNTIME_DIR=$dir $etop_bin --interval 0.5 --all"
+"${tmx[@]}" new-session -d -s "$sess" -x 150 -y 45 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_RUNTIME_DIR=$dir $etop_bin --interval 0.5 --record $dir/fleet.jsonl --all"
 
 echo "== both nodes in one table, the header summing them and listing each"
 wait_for "^etop: 2 of 2 nodes .* procs 28/"
@@ -136,4 +136,11 @@ wait_gone "^$up1 "
 screen | grep -q "^etop: 1 of 2 nodes .* procs 14/" || fail "the header still counts beta's processes"
 keys q
 wait_gone "^etop: "
+
+echo "== the recording of the merged view replays with its NODE column, and beta marked at the end"
+out=$("$etop_bin" --replay "$dir/fleet.jsonl" --batch --lines 50)
+grep -qE '^alpha +<0\.2\.0> +slow_consumer' <<<"$out" && grep -qE '^beta +<0\.2\.0> +slow_consumer' <<<"$out" || fail "replay: not both nodes' rows"
+last=$(awk '/^REPLAY /{block=""} {block=block $0 "\n"} END{printf "%s", block}' <<<"$out")
+grep -q "^nodes: alpha up .*beta DISCONNECTED" <<<"$(printf "%b" "$last")" || fail "replay: beta not marked in the last refresh: $last"
+grep -q "^beta " <<<"$(printf "%b" "$last")" && fail "replay: beta's rows in the last refresh"
 echo "PASS"

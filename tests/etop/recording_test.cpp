@@ -12,6 +12,7 @@
 #include <string>
 
 #include "agner/etop/recording.hpp"
+#include "agner/introspect/json.hpp"
 
 using namespace agner;
 using namespace agner::etop;
@@ -134,6 +135,26 @@ TEST_CASE("the recorder refuses an existing file unless forced, and creates it 0
   CHECK(st.st_size == 0);
   std::remove(path.c_str());
   rmdir(tmpl);
+}
+
+TEST_CASE("a recorded refresh of several nodes reads back with its sums, its nodes line and each row's node") {
+  // As fleet_json writes it: node a attached with its figures, node b gone; both rows a's.
+  const sample a = one_sample();
+  nlohmann::json j{{"time", 10}, {"nodes", nlohmann::json::array()}, {"processes", nlohmann::json::array()}};
+  j["nodes"].push_back({{"name", "a"}, {"attached", true}, {"problem", ""}, {"node", introspect::to_json(a.node)}});
+  j["nodes"].push_back({{"name", "b"}, {"attached", false}, {"problem", "gone"}});
+  for (auto& row : a.rows) {
+    auto p = introspect::to_json(row);
+    p["node"] = "a";
+    j["processes"].push_back(p);
+  }
+  const recorded_refresh r = refresh_from_json(j);
+  CHECK(r.now.node.name == "1 of 2 nodes");
+  CHECK(r.now.node.process_count == 2);
+  CHECK(r.row_nodes == std::vector<std::string>{"a", "a"});
+  CHECK(r.now.rows.size() == 2);
+  CHECK(r.nodes_line.find("b DISCONNECTED (gone") != std::string::npos);
+  CHECK(r.nodes_line.find("(Tab") == std::string::npos);
 }
 
 TEST_CASE("replay filters the recorded rows by name or behaviour") {

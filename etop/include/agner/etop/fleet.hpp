@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "agner/etop/render.hpp"
 #include "agner/etop/view.hpp"
 
@@ -42,6 +44,13 @@ struct fleet_header {
   std::string nodes_line;
 };
 fleet_header sum_nodes(const std::vector<member_view>& members, double now_s);
+
+/// One refresh of several nodes as JSON (etop --batch --json NODE NODE..., and each line of
+/// etop --record over several nodes): {"nodes": [{"name", "attached", "problem", "node"}],
+/// "processes": [{"node": NAME, ...}] for the first `count` merged rows, "rates": summed (left out
+/// when not valid)}. Pure; O(nodes + count).
+nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_rows& merged, std::size_t count,
+                          const fleet_header& h);
 
 /// Which node the view shows: all merged (focus == count), or one node's own view. Tab moves to the
 /// next node, and from the last back to all. Pure.

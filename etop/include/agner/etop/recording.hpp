@@ -21,6 +21,11 @@ struct recorded_refresh {
   double time_s = 0;  ///< wall clock, seconds since the Unix epoch (the line's "time")
   sample now;         ///< node figures and the rows that were shown; now.at_s = time_s
   rates rate;         ///< as shown; valid = false when the line has no "rates"
+  /// A recording of several nodes (a line with "nodes", fleet_json's): now.node sums them (as the
+  /// merged header did), row_nodes[i] is now.rows[i]'s node and nodes_line the per-node line.
+  /// Empty for one node.
+  std::vector<std::string> row_nodes;
+  std::string nodes_line;
 };
 
 /// The JSON line for a refresh: {"time": S, "node": {...}, "processes": [...], "rates": {...},
@@ -28,7 +33,7 @@ struct recorded_refresh {
 /// Cost: O(rows). Thread-safe (pure).
 nlohmann::json refresh_json(const sample& s, const rates& r, const std::vector<process_row>& rows, double time_s);
 
-/// The reverse of refresh_json. Throws std::runtime_error with the reason (a missing "node", a
+/// The reverse of refresh_json (or of fleet_json with "time"). Throws std::runtime_error with the reason (a missing "node", a
 /// field of the wrong type) on a document it cannot read. Thread-safe (pure).
 recorded_refresh refresh_from_json(const nlohmann::json& j);
 

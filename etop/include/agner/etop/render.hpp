@@ -33,7 +33,7 @@ struct render_input {
   connection link;
   bool unicode = true;
   std::uint64_t wall_ms = 0;  ///< the wall clock now (ms since the epoch): an alarm raised today shows its time only
-  std::string mode_line;      ///< shown under the title line and never dropped (etop --replay's position); empty: none
+  std::string mode_line;      ///< lines ('\n' between) under the title, never dropped (replay's position, the nodes); empty: none
   const std::vector<std::string>* row_nodes = nullptr;  ///< several nodes: each row's node, for a NODE column
 };
 
