@@ -162,6 +162,7 @@ const std::vector<key_help>& key_table() {
       {"a", "alarms and valves (there: a ack, c clear, n raise, o x u override a valve, r reload rules)", false},
       {"a c n o x u r", "on the alarms screen: operate alarms and valves (asks to confirm)", true},
       {"Tab", "several nodes: one node's view, the next, then all", false},
+      {"Left/Right [ ] Home/End . + -", "in etop --replay: step, seek ten, first/last, next, speed", false},
       {"h ?", "this help", false},
       {"q", "quit (in inspect or help: back)", false},
   };
