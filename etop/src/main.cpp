@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -16,11 +17,14 @@
 #include <fmt/format.h>
 
 #include "agner/etop/groups_view.hpp"
+#include "agner/etop/recording.hpp"
 #include "agner/etop/render.hpp"
 #include "agner/etop/text.hpp"
 #include "agner/introspect/json.hpp"
 #include "agner/introspect/server.hpp"
+#include "fleet_main.hpp"
 #include "link.hpp"
+#include "replay.hpp"
 #include "terminal.hpp"
 
 namespace {
@@ -28,9 +32,11 @@ namespace {
 using namespace agner;
 using namespace agner::etop;
 
-constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
+constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE...]
   NODE is a node name (its socket is in the local socket directory), a socket path, or
   HOST:PORT for TCP. Without NODE, etop attaches to the only node running here, or asks which.
+  Several NODEs (or --all) show every node's processes in one table, with a NODE column.
+  --all                every node running here (local discovery), in one view
   --interval SECONDS   refresh every SECONDS (default 2)
   --cookie-file FILE   the key for TCP (default ~/.config/agner/cookie)
   --role admin|viewer  the role to ask for (default admin; a viewer cannot kill, collect or suspend)
@@ -42,6 +48,9 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
   --groups             start on the grouped table (G); with --batch, print it instead of processes
   --lines N            batch: rows per refresh (default 20)
   --inspect PID|NAME   print one process (with --json: as JSON) and exit
+  --record FILE        also write every refresh to FILE (JSON, one line each; created 0600)
+  --force              --record: overwrite FILE if it exists (else etop refuses)
+  --replay FILE        play a recording back in the same screens (no node); with --batch: print it
   --help               this text
   Each option that takes a value also takes it as --option=VALUE.
 Keys: h inside etop, or docs/etop.md.
@@ -54,6 +63,9 @@ struct options {
   int iterations = 1;
   std::size_t lines = 20;
   std::string sort = "msgq", inspect;
+  std::string record, replay;  ///< --record FILE, --replay FILE
+  bool force = false;
+  std::vector<target> nodes;   ///< several nodes (NODE NODE..., --all): the merged view
 };
 
 [[noreturn]] void fail(const std::string& why, int code = 2) {
@@ -123,10 +135,12 @@ target resolve(const std::string& node, const std::string& cookie, const std::st
 options parse(int argc, char** argv) {
   options o;
   std::string node, cookie, role = "admin";
+  std::vector<std::string> more;  // NODEs after the first
+  bool every = false;             // --all
   if (const char* home = std::getenv("HOME")) cookie = fmt::format("{}/.config/agner/cookie", home);
   // --opt=value is --opt value, as agner-node and agner-ctl take it: split before parsing.
   static const std::string_view with_value[] = {"--interval", "--cookie-file", "--role", "--iterations",
-                                                "--lines",    "--sort",        "--inspect"};
+                                                "--lines",    "--sort",        "--inspect", "--record", "--replay"};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -137,7 +151,7 @@ options parse(int argc, char** argv) {
     }
     const std::string name = a.substr(0, eq);
     if (std::find(std::begin(with_value), std::end(with_value), name) == std::end(with_value))
-      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--groups" ? fmt::format("{} takes no value", name)
+      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--groups" || name == "--force" || name == "--all" ? fmt::format("{} takes no value", name)
                                                                      : fmt::format("unknown option '{}'", name));
     args.push_back(name);
     args.push_back(a.substr(eq + 1));
@@ -176,16 +190,38 @@ options parse(int argc, char** argv) {
       o.sort = value(i);
     } else if (a == "--inspect") {
       o.inspect = value(i);
+    } else if (a == "--record") {
+      o.record = value(i);
+    } else if (a == "--replay") {
+      o.replay = value(i);
+    } else if (a == "--force") {
+      o.force = true;
+    } else if (a == "--all") {
+      every = true;
     } else if (a.starts_with("-")) {
       fail(fmt::format("unknown option '{}'", a));
     } else if (node.empty()) {
       node = a;
     } else {
-      fail(fmt::format("one NODE only ('{}' and '{}')", node, a));
+      more.push_back(a);
     }
   }
   if (o.groups ? !group_column_named(o.sort) : !column_named(o.sort))
     fail(fmt::format("unknown {}column '{}'", o.groups ? "--groups " : "", o.sort));
+  if (every && !node.empty()) fail("--all takes no NODE (it shows every node running here)");
+  const bool several = every || !more.empty();
+  if (several && (!o.inspect.empty() || !o.replay.empty())) fail("--inspect and --replay take one NODE");
+  if (several && !every) {
+    auto sorted = more;
+    sorted.push_back(node);
+    std::sort(sorted.begin(), sorted.end());
+    if (auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+      fail(fmt::format("NODE '{}' is named twice", *twice));
+  }
+  if (!o.replay.empty() && (!node.empty() || !o.record.empty() || !o.inspect.empty()))
+    fail("--replay plays a recording: it takes no NODE, --record or --inspect");
+  if (!o.record.empty() && !o.inspect.empty()) fail("--record records refreshes: it does not go with --inspect");
+  if (o.force && o.record.empty()) fail("--force goes with --record");
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
     if (const std::string why = terminal::not_a_terminal(); !why.empty()) {
@@ -200,7 +236,18 @@ options parse(int argc, char** argv) {
       o.iterations = std::numeric_limits<int>::max();
     }
   }
-  o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
+  if (several) {
+    if (every) {
+      const auto dir = introspect::default_socket_dir();
+      more = introspect::local_nodes(dir);
+      if (more.empty()) fail(fmt::format("--all: no node is running here (looked in {})", dir), 1);
+    } else {
+      more.insert(more.begin(), node);
+    }
+    for (auto& n : more) o.nodes.push_back(resolve(n, cookie, role, false));
+    return o;
+  }
+  if (o.replay.empty()) o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
   return o;
 }
 
@@ -265,8 +312,26 @@ int batch_groups(const options& o) {
   return 0;
 }
 
+double wall_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// The --record file, or nothing. Created before attaching, so a refused FILE stops etop at once.
+std::unique_ptr<recorder> open_recording(const options& o) {
+  std::unique_ptr<recorder> r;
+  if (!o.record.empty()) {
+    try {
+      r = std::make_unique<recorder>(o.record, o.force);
+    } catch (const std::runtime_error& e) {
+      fail(e.what(), 1);
+    }
+  }
+  return r;
+}
+
 int batch(const options& o) {
   if (o.groups) return batch_groups(o);
+  auto recording = open_recording(o);
   node_link link(o.where);
   view_state v;
   v.sort = *column_named(o.sort);
@@ -292,6 +357,7 @@ int batch(const options& o) {
     interval_reductions(s->rows, before->rows);
     if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
     auto rows = arrange(s->rows, v);
+    if (recording) recording->write(refresh_json(*s, r, rows, wall_s()));
     if (o.json) {
       nlohmann::json doc{{"node", introspect::to_json(s->node)}, {"processes", nlohmann::json::array()}};
       for (auto& row : rows) doc["processes"].push_back(introspect::to_json(row));
@@ -333,6 +399,7 @@ void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>&
 }
 
 int interactive(const options& o) {
+  auto recording = open_recording(o);
   node_link link(o.where);
   view_state v;
   if (o.groups) {
@@ -353,6 +420,7 @@ int interactive(const options& o) {
   double next_refresh = 0;
   bool refresh_now = true;
   bool rows_skipped = false;  // the last sample was taken on the grouped table (no process rows)
+  bool fresh = false;  // a new sample came: --record writes it once drawn
   int page = 1;
   for (;;) {
     const double t = now_s();
@@ -374,6 +442,7 @@ int interactive(const options& o) {
         }
         rows_skipped = v.current == screen::groups;
         now = std::move(s);
+        fresh = true;
         shown_sort = v.sort;
         shown_ascending = v.ascending;
         const rates r = before ? rates_between(*before, *now) : rates{};
@@ -426,6 +495,12 @@ int interactive(const options& o) {
         std::chrono::system_clock::now().time_since_epoch()).count());
     const frame f = render(in, v, term.width(), term.height());
     term.draw(f);
+    if (fresh && recording) {
+      // What the table showed (down to the last row on screen), not everything fetched.
+      const auto shown = std::min(rows.size(), v.scroll + static_cast<std::size_t>(table_rows(in, term.width(), term.height())));
+      recording->write(refresh_json(*now, in.rate, std::vector<process_row>(rows.begin(), rows.begin() + static_cast<long>(shown)), wall_s()));
+    }
+    fresh = false;
     // Keep what the screen showed: the selection in view after a resize or a shorter refresh.
     page = f.page;
     if (v.current == screen::table) {
@@ -470,6 +545,11 @@ int main(int argc, char** argv) {
   // an exception reaches here) and the reason is one sentence.
   try {
     const options o = parse(argc, argv);
+    if (!o.nodes.empty()) {
+      const fleet_options f{o.nodes, o.interval, *column_named(o.sort), o.json, o.iterations, o.lines, o.record, o.force};
+      return o.batch ? fleet_batch(f) : fleet(f);
+    }
+    if (!o.replay.empty()) return replay({o.replay, *column_named(o.sort), o.batch, o.lines});
     if (!o.inspect.empty()) return inspect_once(o);
     if (o.batch) return batch(o);
     return interactive(o);

@@ -22,6 +22,7 @@ std::string cell(const process_row& r, column_id id, const render_input& in) {
     case column_id::age: return r.oldest_message_age_ms ? millis(r.oldest_message_age_ms) : "-";
     case column_id::status: return std::string(to_string(r.status));
     case column_id::handler: return r.current_handler.empty() ? "" : short_type(r.current_handler);
+    case column_id::node: return {};  // table_screen fills it from render_input::row_nodes
   }
   return {};
 }
@@ -108,6 +109,11 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
                                uptime(n.uptime_ns / 1'000'000'000), n.process_count, count(n.process_limit),
                                n.run_queue_total, state),
                    width), 0});
+  for (std::size_t from = 0; from < in.mode_line.size();) {
+    const auto to = std::min(in.mode_line.find('\n', from), in.mode_line.size());
+    h.push_back({fit(in.mode_line.substr(from, to - from), width), 0});
+    from = to + 1;
+  }
   if (!link.problem.empty())
     h.push_back({fit(fmt::format("DISCONNECTED: {}; retrying in {:.0f}s (showing the last refresh)", link.problem,
                                  link.retry_in_s),
@@ -218,12 +224,27 @@ void finish(frame& f, int width, int height) {
   for (auto& l : f.lines) l = fit(l, width);
 }
 
+/// layout(), with a NODE column first when the rows come from several nodes.
+std::vector<placed> table_layout(const render_input& in, int width, column_id sort) {
+  static const column node_column{column_id::node, "NODE", 12, 0, false, "", 0};
+  if (!in.row_nodes) return layout(width, sort);
+  auto cols = layout(width - node_column.width - 1, sort);
+  cols.insert(cols.begin(), placed{&node_column, node_column.width});
+  return cols;
+}
+
+/// A table cell, the NODE column's from render_input::row_nodes.
+std::string table_cell(const render_input& in, const std::vector<process_row>& rows, std::size_t index, column_id id) {
+  if (id == column_id::node) return in.row_nodes && index < in.row_nodes->size() ? (*in.row_nodes)[index] : std::string();
+  return cell(rows[index], id, in);
+}
+
 frame table_screen(const render_input& in, const view_state& v, int width, int height) {
   frame f;
   const std::size_t count = in.rows ? in.rows->size() : 0;
   const bool with_footer = height >= 4;
   f.lines = header(in, v, width, header_budget(height, count) + (with_footer ? 0 : 1));
-  const auto cols = layout(width, v.sort);
+  const auto cols = table_layout(in, width, v.sort);
   f.reversed.push_back(static_cast<int>(f.lines.size()));
   f.lines.push_back(titles(cols, &v, width, in.unicode));
   const int room = std::max(0, height - static_cast<int>(f.lines.size()) - (with_footer ? 1 : 0));
@@ -236,7 +257,7 @@ frame table_screen(const render_input& in, const view_state& v, int width, int h
     for (int i = 0; i < room && first + static_cast<std::size_t>(i) < rows.size(); ++i) {
       const auto index = first + static_cast<std::size_t>(i);
       if (index == selected) f.reversed.push_back(static_cast<int>(f.lines.size()));
-      f.lines.push_back(row_line(cols, [&](const column& c) { return cell(rows[index], c.id, in); }, width));
+      f.lines.push_back(row_line(cols, [&](const column& c) { return table_cell(in, rows, index, c.id); }, width));
     }
     if (rows.empty() && room > 0) f.lines.push_back(fit(v.filter.empty() ? "(no processes)" : "(no process matches the filter)", width));
   }
@@ -444,6 +465,10 @@ std::string render_batch(const sample& s, const rates& r, const std::vector<proc
   render_input in;
   in.now = &s;
   in.rate = r;
+  return render_batch(in, rows, width);
+}
+
+std::string render_batch(const render_input& in, const std::vector<process_row>& rows, int width) {
   view_state v;
   std::string out;
   for (auto& l : header(in, v, width)) {
@@ -451,13 +476,14 @@ std::string render_batch(const sample& s, const rates& r, const std::vector<proc
     while (!t.empty() && t.back() == ' ') t.pop_back();
     if (!t.empty()) out += t + "\n";
   }
-  const auto cols = layout(width, column_id::msgq);
+  const auto cols = table_layout(in, width, column_id::msgq);
   auto trimmed = [](std::string t) {
     while (!t.empty() && t.back() == ' ') t.pop_back();
     return t + "\n";
   };
   out += trimmed(titles(cols, nullptr, width, false));
-  for (auto& row : rows) out += trimmed(row_line(cols, [&](const column& c) { return cell(row, c.id, in); }, width));
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    out += trimmed(row_line(cols, [&](const column& c) { return table_cell(in, rows, i, c.id); }, width));
   return out;
 }
 

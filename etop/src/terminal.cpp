@@ -92,6 +92,8 @@ terminal::terminal() {
   // console send others whatever TERM says: without these, ESC [ H arrives as Esc then 'H'.
   for (const char* seq : {"\033[1~", "\033[7~", "\033[H", "\033OH"}) define_key(seq, KEY_HOME);
   for (const char* seq : {"\033[4~", "\033[8~", "\033[F", "\033OF"}) define_key(seq, KEY_END);
+  define_key("\033[1;2D", KEY_SLEFT);  // xterm and tmux Shift-Left/Right: replay seeks ten refreshes
+  define_key("\033[1;2C", KEY_SRIGHT);
   set_escdelay(25);
   curs_set(0);
 }
@@ -138,6 +140,8 @@ int terminal::key(int ms) {
     case KEY_DOWN: return keys::down;
     case KEY_LEFT: return keys::left;
     case KEY_RIGHT: return keys::right;
+    case KEY_SLEFT: return keys::shift_left;
+    case KEY_SRIGHT: return keys::shift_right;
     case KEY_PPAGE: return keys::page_up;
     case KEY_NPAGE: return keys::page_down;
     case KEY_HOME:

@@ -92,19 +92,22 @@ int compare(const process_row& a, const process_row& b, column_id id) {
     case column_id::age: return cmp(a.oldest_message_age_ms, b.oldest_message_age_ms);
     case column_id::status: return cmp(to_string(a.status), to_string(b.status));
     case column_id::handler: return cmp(a.current_handler, b.current_handler);
+    case column_id::node: return 0;  // rows do not know their node: fleet.cpp orders by it
   }
   return 0;
 }
 
 }  // namespace
 
-std::vector<process_row> arrange(std::vector<process_row> rows, const view_state& v) {
+bool row_before(const process_row& a, const process_row& b, const view_state& v) {
   const bool largest_first = column_of(v.sort).numeric != v.ascending;
-  std::stable_sort(rows.begin(), rows.end(), [&](const process_row& a, const process_row& b) {
-    const int c = compare(a, b, v.sort);
-    if (c != 0) return largest_first ? c > 0 : c < 0;
-    return a.id < b.id;  // ties by pid: rows do not jitter between refreshes
-  });
+  const int c = compare(a, b, v.sort);
+  if (c != 0) return largest_first ? c > 0 : c < 0;
+  return a.id < b.id;  // ties by pid: rows do not jitter between refreshes
+}
+
+std::vector<process_row> arrange(std::vector<process_row> rows, const view_state& v) {
+  std::stable_sort(rows.begin(), rows.end(), [&](const process_row& a, const process_row& b) { return row_before(a, b, v); });
   return rows;
 }
 
@@ -159,6 +162,8 @@ const std::vector<key_help>& key_table() {
       {"a", "alarms and valves (there: a ack, c clear, n raise, o x u override a valve, r reload rules)", false},
       {"a c n o x u r", "on the alarms screen: operate alarms and valves (asks to confirm)", true},
       {"G", "processes grouped by behaviour and name prefix (there: Enter its processes, Esc or G back)", false},
+      {"Tab", "several nodes: one node's view, the next, then all", false},
+      {"Left/Right [ ] Home/End . + -", "in etop --replay: step, seek ten, first/last, next, speed", false},
       {"h ?", "this help", false},
       {"q", "quit (in inspect or help: back)", false},
   };

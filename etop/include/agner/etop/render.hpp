@@ -34,6 +34,8 @@ struct render_input {
   bool unicode = true;
   std::uint64_t wall_ms = 0;  ///< the wall clock now (ms since the epoch): an alarm raised today shows its time only
   const groups_sample* groups = nullptr;           ///< the grouped table's rows (node order), on that screen
+  std::string mode_line;      ///< lines ('\n' between) under the title, never dropped (replay's position, the nodes); empty: none
+  const std::vector<std::string>* row_nodes = nullptr;  ///< several nodes: each row's node, for a NODE column
 };
 
 /// The whole screen for `v` at `width` x `height`. On a short terminal the header gives up lines
@@ -54,6 +56,9 @@ int table_rows(const render_input& in, int width, int height);
 
 /// The header and table as text for batch mode: every fetched row, no selection.
 std::string render_batch(const sample& s, const rates& r, const std::vector<process_row>& rows, int width);
+/// The same from a render_input: its mode_line under the title, and with row_nodes (several
+/// nodes) a NODE column first. Pure; O(rows).
+std::string render_batch(const render_input& in, const std::vector<process_row>& rows, int width);
 /// One process as text (etop --inspect).
 std::string render_details(const process_details& d);
 

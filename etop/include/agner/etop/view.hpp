@@ -15,7 +15,8 @@ namespace agner::etop {
 using introspect::process_details;
 using introspect::process_row;
 
-enum class column_id { pid, name, msgq, reductions, memory, gc, age, status, handler };
+/// `node` is the NODE column of a view over several nodes (fleet.hpp), never in columns().
+enum class column_id { pid, name, msgq, reductions, memory, gc, age, status, handler, node };
 
 struct column {
   column_id id;
@@ -106,6 +107,8 @@ std::string display_name(const process_row& r);
 
 /// Rows in display order: by the view's column (ties by pid, so rows do not jitter).
 std::vector<process_row> arrange(std::vector<process_row> rows, const view_state& v);
+/// Whether `a` shows above `b` in arrange()'s order. Pure; O(1).
+bool row_before(const process_row& a, const process_row& b, const view_state& v);
 
 /// After a refresh re-arranged the rows: moves `selected` to the row of the process the operator
 /// selected (as htop does), if it is still among `rows`; else the index stays. Pure; O(rows).
@@ -132,7 +135,7 @@ void keep_in_view(std::size_t& selected, std::size_t& first, std::size_t count, 
 namespace keys {  // what the terminal layer turns its key codes into
 inline constexpr int up = 0x101, down = 0x102, left = 0x103, right = 0x104, page_up = 0x105,
                      page_down = 0x106, home = 0x107, end = 0x108, backspace = 0x109, resize = 0x10a,
-                     input_lost = 0x10b,
+                     input_lost = 0x10b, shift_left = 0x10c, shift_right = 0x10d,
                      enter = '\n', escape = 27;
 }
 

@@ -1,0 +1,128 @@
+#include "agner/etop/fleet.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "agner/etop/format.hpp"
+#include "agner/introspect/json.hpp"
+
+namespace agner::etop {
+namespace {
+
+bool attached(const member_view& m) { return m.now && m.link.problem.empty(); }
+
+}  // namespace
+
+merged_rows merge_rows(const std::vector<member_view>& members, const view_state& v) {
+  struct tagged {
+    const process_row* row;
+    std::size_t node;
+  };
+  std::vector<tagged> all;
+  for (std::size_t i = 0; i < members.size(); ++i)
+    if (attached(members[i]))
+      for (auto& r : members[i].now->rows) all.push_back({&r, i});
+  std::stable_sort(all.begin(), all.end(), [&](const tagged& a, const tagged& b) {
+    if (row_before(*a.row, *b.row, v)) return true;
+    if (row_before(*b.row, *a.row, v)) return false;
+    return a.node < b.node;
+  });
+  merged_rows out;
+  out.rows.reserve(all.size());
+  for (auto& t : all) {
+    out.rows.push_back(*t.row);
+    out.node.push_back(t.node);
+    out.node_names.push_back(members[t.node].name);
+  }
+  return out;
+}
+
+fleet_header sum_nodes(const std::vector<member_view>& members, double now_s) {
+  fleet_header h;
+  auto& n = h.sum.node;
+  std::size_t up = 0;
+  bool rates_known = true, reductions_known = true;
+  std::vector<std::string> parts;
+  for (auto& m : members) {
+    if (!attached(m)) {
+      parts.push_back(m.now ? fmt::format("{} DISCONNECTED ({}; retrying in {:.0f}s)", m.name, m.link.problem, m.link.retry_in_s)
+                            : fmt::format("{} {}", m.name, m.link.problem.empty() ? "connecting" : "DISCONNECTED (" + m.link.problem + ")"));
+      continue;
+    }
+    ++up;
+    const auto& x = m.now->node;
+    parts.push_back(fmt::format("{} up {} {} sched", m.name, uptime(x.uptime_ns / 1'000'000'000), x.schedulers.size()));
+    n.uptime_ns = std::max(n.uptime_ns, x.uptime_ns);
+    n.process_count += x.process_count;
+    n.process_limit += x.process_limit;
+    n.run_queue_total += x.run_queue_total;
+    n.schedulers.insert(n.schedulers.end(), x.schedulers.begin(), x.schedulers.end());
+    n.messages.sent += x.messages.sent;
+    n.messages.delivered += x.messages.delivered;
+    n.messages.dropped += x.messages.dropped;
+    n.messages.dead_letters += x.messages.dead_letters;
+    n.messages.shed += x.messages.shed;
+    n.gc.minor_runs += x.gc.minor_runs;
+    n.gc.major_runs += x.gc.major_runs;
+    n.gc.bytes_reclaimed += x.gc.bytes_reclaimed;
+    n.gc.heap_bytes += x.gc.heap_bytes;
+    n.memory.processes += x.memory.processes;
+    n.memory.heaps += x.memory.heaps;
+    n.memory.binary += x.memory.binary;
+    n.memory.resident += x.memory.resident;
+    n.ports.open += x.ports.open;
+    for (auto a : x.alarms) {
+      a.id = m.name + "/" + a.id;
+      n.alarms.push_back(std::move(a));
+    }
+    for (auto valve : x.valves) {
+      valve.id = m.name + "/" + valve.id;
+      n.valves.push_back(std::move(valve));
+    }
+    reductions_known = reductions_known && m.now->reductions_known;
+    if (!m.before) {
+      rates_known = false;
+      continue;
+    }
+    const rates r = rates_between(*m.before, *m.now);
+    rates_known = rates_known && r.valid;
+    h.rate.reductions += r.reductions;
+    h.rate.messages += r.messages;
+    h.rate.gc += r.gc;
+    h.rate.dead_letters += r.dead_letters;
+    h.rate.utilisation.insert(h.rate.utilisation.end(), r.utilisation.begin(), r.utilisation.end());
+  }
+  n.name = fmt::format("{} of {} nodes", up, members.size());
+  h.rate.valid = up > 0 && rates_known;
+  h.sum.reductions_known = up > 0 && reductions_known;
+  h.sum.at_s = now_s;
+  h.nodes_line = "nodes: " + fmt::format("{}", fmt::join(parts, "  |  ")) + "  (Tab: one node's view)";
+  return h;
+}
+
+nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_rows& merged, std::size_t count,
+                          const fleet_header& h) {
+  nlohmann::json doc{{"nodes", nlohmann::json::array()}, {"processes", nlohmann::json::array()}};
+  for (auto& m : members) {
+    nlohmann::json n{{"name", m.name}, {"attached", attached(m)}, {"problem", m.link.problem}};
+    if (m.now) n["node"] = introspect::to_json(m.now->node);
+    doc["nodes"].push_back(std::move(n));
+  }
+  for (std::size_t r = 0; r < merged.rows.size() && r < count; ++r) {
+    auto row = introspect::to_json(merged.rows[r]);
+    row["node"] = merged.node_names[r];
+    doc["processes"].push_back(std::move(row));
+  }
+  if (h.rate.valid)
+    doc["rates"] = {{"reductions_per_s", h.rate.reductions}, {"messages_per_s", h.rate.messages},
+                    {"gc_per_s", h.rate.gc}, {"dead_letters_per_s", h.rate.dead_letters}, {"utilisation", h.rate.utilisation}};
+  return doc;
+}
+
+std::size_t next_focus(std::size_t focus, std::size_t count) {
+  return focus >= count ? 0 : focus + 1;
+}
+
+}  // namespace agner::etop

@@ -1,0 +1,208 @@
+#include "agner/etop/recording.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "agner/etop/fleet.hpp"
+#include "agner/etop/text.hpp"
+#include "agner/introspect/json.hpp"
+
+namespace agner::etop {
+
+nlohmann::json refresh_json(const sample& s, const rates& r, const std::vector<process_row>& rows, double time_s) {
+  nlohmann::json doc{{"time", time_s}, {"node", introspect::to_json(s.node)}, {"processes", nlohmann::json::array()}};
+  for (auto& row : rows) doc["processes"].push_back(introspect::to_json(row));
+  if (r.valid)
+    doc["rates"] = {{"reductions_per_s", r.reductions}, {"messages_per_s", r.messages},
+                    {"gc_per_s", r.gc}, {"dead_letters_per_s", r.dead_letters}, {"utilisation", r.utilisation}};
+  doc["reductions_known"] = s.reductions_known;
+  return doc;
+}
+
+namespace {
+
+/// A line of several nodes: the header is summed again from each node's recorded figures.
+void read_nodes(const nlohmann::json& j, recorded_refresh& out) {
+  const auto& nodes = j.at("nodes");
+  if (!nodes.is_array() || nodes.empty()) throw std::runtime_error("\"nodes\" is not a non-empty array");
+  std::vector<sample> samples(nodes.size());
+  std::vector<member_view> members;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const auto& n = nodes[i];
+    member_view m;
+    m.name = n.at("name").get<std::string>();
+    m.link.problem = n.value("problem", std::string());
+    if (!n.value("attached", false) && m.link.problem.empty()) m.link.problem = "not attached";
+    if (n.contains("node")) {
+      samples[i].node = introspect::node_info_from_json(n.at("node"));
+      samples[i].reductions_known = true;
+      m.now = &samples[i];
+    }
+    members.push_back(std::move(m));
+  }
+  const fleet_header h = sum_nodes(members, out.time_s);
+  out.now.node = h.sum.node;
+  out.nodes_line = h.nodes_line;
+  if (const auto tab = out.nodes_line.rfind("  (Tab"); tab != std::string::npos) out.nodes_line.resize(tab);
+  for (auto& p : j.at("processes")) out.row_nodes.push_back(p.at("node").get<std::string>());
+}
+
+}  // namespace
+
+recorded_refresh refresh_from_json(const nlohmann::json& j) {
+  if (!j.is_object()) throw std::runtime_error("not a JSON object");
+  const bool several = j.contains("nodes");
+  for (const char* key : {"time", several ? "nodes" : "node", "processes"})
+    if (!j.contains(key)) throw std::runtime_error(fmt::format("no \"{}\"", key));
+  recorded_refresh out;
+  try {
+    out.time_s = j.at("time").get<double>();
+    if (!std::isfinite(out.time_s) || out.time_s < 0) throw std::runtime_error("\"time\" is not seconds since the epoch");
+    if (several) read_nodes(j, out);
+    else out.now.node = introspect::node_info_from_json(j.at("node"));
+    const auto& procs = j.at("processes");
+    if (!procs.is_array()) throw std::runtime_error("\"processes\" is not an array");
+    for (auto& p : procs) out.now.rows.push_back(introspect::process_row_from_json(p));
+    out.now.at_s = out.time_s;
+    out.now.reductions_known = j.value("reductions_known", j.contains("rates"));
+    if (j.contains("rates")) {
+      const auto& r = j.at("rates");
+      out.rate.reductions = r.at("reductions_per_s").get<double>();
+      out.rate.messages = r.at("messages_per_s").get<double>();
+      out.rate.gc = r.at("gc_per_s").get<double>();
+      out.rate.dead_letters = r.at("dead_letters_per_s").get<double>();
+      out.rate.utilisation = r.at("utilisation").get<std::vector<double>>();
+      out.rate.valid = true;
+    }
+  } catch (const nlohmann::json::exception& e) {
+    // nlohmann's what() starts "[json.exception.type_error.302] ": keep the sentence after it.
+    std::string why = e.what();
+    if (const auto at = why.find("] "); at != std::string::npos) why = why.substr(at + 2);
+    throw std::runtime_error(why);
+  }
+  return out;
+}
+
+std::vector<recorded_refresh> read_recording(std::istream& in, const std::string& name) {
+  std::vector<recorded_refresh> out;
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto bad = [&](const std::string& why) {
+      return std::runtime_error(fmt::format("{} line {}: {}", name, number, printable(why)));
+    };
+    if (line.size() > max_line_bytes) throw bad(fmt::format("longer than {} bytes", max_line_bytes));
+    if (introspect::nested_deeper_than(line, introspect::max_json_depth)) throw bad("nested too deep");
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error&) {
+      throw bad("not JSON (a recording holds one JSON document a line, as etop --record writes them)");
+    }
+    try {
+      out.push_back(refresh_from_json(j));
+    } catch (const std::exception& e) {
+      throw bad(fmt::format("not an etop refresh: {}", e.what()));
+    }
+    if (out.size() > 1 && out.back().time_s < out[out.size() - 2].time_s)
+      throw bad("its \"time\" is earlier than the line before");
+  }
+  if (out.empty()) throw std::runtime_error(fmt::format("{} holds no refresh (is it an etop --record file?)", name));
+  return out;
+}
+
+std::vector<process_row> filtered(const std::vector<process_row>& rows, const std::string& filter) {
+  if (filter.empty()) return rows;
+  std::vector<process_row> out;
+  for (auto& r : rows)
+    if (r.registered_name.find(filter) != std::string::npos || r.behaviour.find(filter) != std::string::npos)
+      out.push_back(r);
+  return out;
+}
+
+recorder::recorder(const std::string& path, bool force) : path_(path) {
+  // O_NOFOLLOW: --force never truncates whatever a symbolic link at FILE points to.
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL);
+  const int fd = ::open(path.c_str(), flags, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      throw std::runtime_error(fmt::format("--record: {} exists; etop does not overwrite a recording (give --force, or another FILE)", path));
+    throw std::runtime_error(fmt::format("--record: cannot create {}: {}", path, std::strerror(errno)));
+  }
+  // A forced, older file keeps its mode otherwise: a recording shows names and message types.
+  if (::fchmod(fd, 0600) != 0) {
+    const int e = errno;
+    ::close(fd);
+    throw std::runtime_error(fmt::format("--record: cannot make {} private (0600): {}", path, std::strerror(e)));
+  }
+  file_ = ::fdopen(fd, "w");
+  if (!file_) {
+    ::close(fd);
+    throw std::runtime_error(fmt::format("--record: cannot open {}", path));
+  }
+}
+
+recorder::~recorder() {
+  if (file_) std::fclose(file_);
+}
+
+void recorder::write(const nlohmann::json& refresh) {
+  const std::string line = refresh.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) + "\n";
+  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
+    throw std::runtime_error(fmt::format("--record: cannot write to {}: {}", path_, std::strerror(errno)));
+  bytes_ += line.size();
+}
+
+bool on_replay_key(replay_state& r, int key, std::string& notice) {
+  if (r.count == 0) return false;
+  const std::size_t last = r.count - 1;
+  auto back = [&](std::size_t n) { r.index = r.index > n ? r.index - n : 0; };
+  auto forward = [&](std::size_t n) { r.index = std::min(last, r.index + n); };
+  switch (key) {
+    case ' ': r.paused = !r.paused; return true;
+    case '.':
+    case 'n': r.paused = true; forward(1); return true;
+    case keys::left: back(1); return true;
+    case keys::right: forward(1); return true;
+    case keys::shift_left:
+    case '[': back(10); return true;
+    case keys::shift_right:
+    case ']': forward(10); return true;
+    case keys::home: r.index = 0; return true;
+    case keys::end: r.index = last; return true;
+    case '+':
+    case '-': {
+      const double next = key == '+' ? r.speed * 2 : r.speed / 2;
+      if (next < 0.25 || next > 16) {
+        notice = fmt::format("speed stays {}x (from 0.25x to 16x)", r.speed);
+      } else {
+        r.speed = next;
+      }
+      return true;
+    }
+    default: return false;
+  }
+}
+
+std::string replay_line(const replay_state& r, const std::string& file, double time_s) {
+  const auto secs = static_cast<std::time_t>(time_s);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+  return fmt::format("REPLAY {}  refresh {}/{}  {} UTC  {}x{}  (Left/Right step, [ ] ten, Home/End, . next, +/- speed)",
+                     file, r.index + 1, r.count, when, r.speed, r.paused ? "  PAUSED" : "");
+}
+
+}  // namespace agner::etop

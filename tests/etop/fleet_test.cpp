@@ -1,0 +1,93 @@
+// etop over several nodes: rows merged in one order, the header summing what adds up, Tab's cycle.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "agner/etop/fleet.hpp"
+
+using namespace agner;
+using namespace agner::etop;
+
+namespace {
+
+process_row row(std::uint32_t index, std::uint64_t queue) {
+  process_row r;
+  r.id = pid{index, 0};
+  r.message_queue_len = queue;
+  return r;
+}
+
+sample node_sample(const std::string& name, std::vector<process_row> rows, std::uint64_t delivered, double at_s) {
+  sample s;
+  s.node.name = name;
+  s.node.process_count = static_cast<std::uint32_t>(rows.size());
+  s.node.process_limit = 100;
+  s.node.uptime_ns = name == "a" ? 5'000'000'000 : 90'000'000'000;
+  s.node.schedulers.resize(name == "a" ? 1 : 2);
+  s.node.messages.delivered = delivered;
+  s.node.memory.resident = 1000;
+  s.node.alarms = {{"disk_full", "application", "major", "", 0, false}};
+  s.rows = std::move(rows);
+  s.reductions_known = true;
+  s.at_s = at_s;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("rows of several nodes merge in one order, ties by pid then by the node's place") {
+  const sample a = node_sample("a", {row(1, 5), row(2, 0)}, 0, 1);
+  const sample b = node_sample("b", {row(1, 5), row(3, 9)}, 0, 1);
+  const std::vector<member_view> members{{"a", &a, nullptr, {}}, {"b", &b, nullptr, {}}};
+  view_state v;  // by queue length, largest first
+  const merged_rows m = merge_rows(members, v);
+  REQUIRE(m.rows.size() == 4);
+  CHECK(m.rows[0].id == pid{3, 0});
+  CHECK(m.node_names == std::vector<std::string>{"b", "a", "b", "a"});
+  CHECK(m.node == std::vector<std::size_t>{1, 0, 1, 0});
+  CHECK(m.rows[3].id == pid{2, 0});
+}
+
+TEST_CASE("a disconnected node's rows leave the merged table and the sums") {
+  const sample a = node_sample("a", {row(1, 5)}, 100, 1);
+  const sample b = node_sample("b", {row(1, 7)}, 100, 1);
+  connection down;
+  down.problem = "cannot attach";
+  const std::vector<member_view> members{{"a", &a, nullptr, {}}, {"b", &b, nullptr, down}};
+  const merged_rows m = merge_rows(members, view_state{});
+  REQUIRE(m.rows.size() == 1);
+  CHECK(m.node_names[0] == "a");
+  const fleet_header h = sum_nodes(members, 2);
+  CHECK(h.sum.node.name == "1 of 2 nodes");
+  CHECK(h.sum.node.process_count == 1);
+  CHECK(h.nodes_line.find("b DISCONNECTED (cannot attach; retrying in 0s)") != std::string::npos);
+}
+
+TEST_CASE("the header sums what adds up and lists each node's uptime and schedulers") {
+  const sample a0 = node_sample("a", {row(1, 0)}, 100, 1), a1 = node_sample("a", {row(1, 0)}, 300, 3);
+  const sample b0 = node_sample("b", {row(1, 0), row(2, 0)}, 0, 1), b1 = node_sample("b", {row(1, 0), row(2, 0)}, 1000, 2);
+  const std::vector<member_view> members{{"a", &a1, &a0, {}}, {"b", &b1, &b0, {}}};
+  const fleet_header h = sum_nodes(members, 3);
+  CHECK(h.sum.node.process_count == 3);
+  CHECK(h.sum.node.process_limit == 200);
+  CHECK(h.sum.node.memory.resident == 2000);
+  CHECK(h.sum.node.schedulers.size() == 3);
+  CHECK(h.sum.node.uptime_ns == 90'000'000'000);  // the longest
+  REQUIRE(h.rate.valid);
+  CHECK(h.rate.messages == doctest::Approx(100 + 1000));  // each node's own rate, summed
+  CHECK(h.rate.utilisation.size() == 3);
+  REQUIRE(h.sum.node.alarms.size() == 2);
+  CHECK(h.sum.node.alarms[1].id == "b/disk_full");
+  CHECK(h.nodes_line == "nodes: a up 0h00m05s 1 sched  |  b up 0h01m30s 2 sched  (Tab: one node's view)");
+}
+
+TEST_CASE("Tab goes from all nodes to each node's own view and back to all") {
+  std::size_t focus = 2;  // all, with two nodes
+  focus = next_focus(focus, 2);
+  CHECK(focus == 0);
+  focus = next_focus(focus, 2);
+  CHECK(focus == 1);
+  focus = next_focus(focus, 2);
+  CHECK(focus == 2);
+}

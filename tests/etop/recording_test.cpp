@@ -1,0 +1,166 @@
+// etop --record and --replay: a refresh survives the round trip, a damaged recording is refused
+// with its line number, the replay's keys move through it, the recorder keeps what exists.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+#include "agner/etop/recording.hpp"
+#include "agner/introspect/json.hpp"
+
+using namespace agner;
+using namespace agner::etop;
+
+namespace {
+
+sample one_sample() {
+  sample s;
+  s.node.name = "rec";
+  s.node.process_count = 2;
+  s.node.schedulers.resize(2);
+  process_row a;
+  a.id = pid{3, 1};
+  a.registered_name = "matcher";
+  a.message_queue_len = 42;
+  process_row b;
+  b.id = pid{4, 1};
+  b.behaviour = "demo::worker";
+  s.rows = {a, b};
+  s.reductions_known = true;
+  return s;
+}
+
+std::string line_of(double time_s, bool with_rates = true) {
+  rates r;
+  r.valid = with_rates;
+  r.messages = 12.5;
+  r.utilisation = {0.25, 0.5};
+  const sample s = one_sample();
+  return refresh_json(s, r, s.rows, time_s).dump();
+}
+
+std::string read_error(const std::string& text) {
+  std::istringstream in(text);
+  try {
+    read_recording(in, "f.jsonl");
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a recorded refresh reads back with its node, rows, rates and time") {
+  std::istringstream in(line_of(1000.5) + "\n\n" + line_of(1002, false) + "\n");
+  const auto all = read_recording(in, "f.jsonl");
+  REQUIRE(all.size() == 2);
+  CHECK(all[0].time_s == 1000.5);
+  CHECK(all[0].now.at_s == 1000.5);
+  CHECK(all[0].now.node.name == "rec");
+  REQUIRE(all[0].now.rows.size() == 2);
+  CHECK(all[0].now.rows[0].registered_name == "matcher");
+  CHECK(all[0].now.rows[0].message_queue_len == 42);
+  CHECK(all[0].rate.valid);
+  CHECK(all[0].rate.messages == 12.5);
+  CHECK(all[0].rate.utilisation == std::vector<double>{0.25, 0.5});
+  CHECK_FALSE(all[1].rate.valid);
+}
+
+TEST_CASE("a malformed recording line is refused with its line number") {
+  CHECK(read_error(line_of(1) + "\n" + line_of(2) + "\n{\"node\": \n") ==
+        "f.jsonl line 3: not JSON (a recording holds one JSON document a line, as etop --record writes them)");
+  CHECK(read_error(line_of(1) + "\n{\"time\": 2, \"processes\": []}\n") == "f.jsonl line 2: not an etop refresh: no \"node\"");
+  CHECK(read_error("[1, 2]\n") == "f.jsonl line 1: not an etop refresh: not a JSON object");
+  CHECK(read_error(line_of(5) + "\n" + line_of(4) + "\n") == "f.jsonl line 2: its \"time\" is earlier than the line before");
+  CHECK(read_error("\n\n") == "f.jsonl holds no refresh (is it an etop --record file?)");
+  CHECK(read_error(std::string(100, '[') + "\n").starts_with("f.jsonl line 1: nested too deep"));
+}
+
+TEST_CASE("replay keys step, seek and change speed within the recording") {
+  replay_state r;
+  r.count = 30;
+  std::string notice;
+  CHECK(on_replay_key(r, keys::right, notice));
+  CHECK(r.index == 1);
+  CHECK(on_replay_key(r, ']', notice));
+  CHECK(r.index == 11);
+  CHECK(on_replay_key(r, keys::shift_right, notice));
+  CHECK(on_replay_key(r, keys::shift_right, notice));
+  CHECK(r.index == 29);  // stops at the last refresh
+  CHECK(on_replay_key(r, keys::home, notice));
+  CHECK(r.index == 0);
+  CHECK(on_replay_key(r, keys::left, notice));
+  CHECK(r.index == 0);
+  CHECK(on_replay_key(r, '.', notice));
+  CHECK(r.index == 1);
+  CHECK(r.paused);
+  CHECK(on_replay_key(r, ' ', notice));
+  CHECK_FALSE(r.paused);
+  CHECK(on_replay_key(r, keys::end, notice));
+  CHECK(r.index == 29);
+  for (int i = 0; i < 4; ++i) on_replay_key(r, '+', notice);
+  CHECK(r.speed == 16);
+  CHECK(notice.empty());
+  on_replay_key(r, '+', notice);
+  CHECK(r.speed == 16);
+  CHECK(notice == "speed stays 16x (from 0.25x to 16x)");
+  CHECK_FALSE(on_replay_key(r, 'q', notice));
+}
+
+TEST_CASE("the recorder refuses an existing file unless forced, and creates it 0600") {
+  char tmpl[] = "/tmp/agner-rec-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  const std::string path = std::string(tmpl) + "/r.jsonl";
+  {
+    recorder rec(path, false);
+    rec.write(nlohmann::json::parse(line_of(1)));
+    CHECK(rec.bytes_written() == line_of(1).size() + 1);
+  }
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK_THROWS_WITH(recorder(path, false),
+                    doctest::Contains("exists; etop does not overwrite a recording (give --force, or another FILE)"));
+  chmod(path.c_str(), 0644);
+  { recorder rec(path, true); }
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK(st.st_size == 0);
+  std::remove(path.c_str());
+  rmdir(tmpl);
+}
+
+TEST_CASE("a recorded refresh of several nodes reads back with its sums, its nodes line and each row's node") {
+  // As fleet_json writes it: node a attached with its figures, node b gone; both rows a's.
+  const sample a = one_sample();
+  nlohmann::json j{{"time", 10}, {"nodes", nlohmann::json::array()}, {"processes", nlohmann::json::array()}};
+  j["nodes"].push_back({{"name", "a"}, {"attached", true}, {"problem", ""}, {"node", introspect::to_json(a.node)}});
+  j["nodes"].push_back({{"name", "b"}, {"attached", false}, {"problem", "gone"}});
+  for (auto& row : a.rows) {
+    auto p = introspect::to_json(row);
+    p["node"] = "a";
+    j["processes"].push_back(p);
+  }
+  const recorded_refresh r = refresh_from_json(j);
+  CHECK(r.now.node.name == "1 of 2 nodes");
+  CHECK(r.now.node.process_count == 2);
+  CHECK(r.row_nodes == std::vector<std::string>{"a", "a"});
+  CHECK(r.now.rows.size() == 2);
+  CHECK(r.nodes_line.find("b DISCONNECTED (gone") != std::string::npos);
+  CHECK(r.nodes_line.find("(Tab") == std::string::npos);
+}
+
+TEST_CASE("replay filters the recorded rows by name or behaviour") {
+  const auto rows = one_sample().rows;
+  CHECK(filtered(rows, "").size() == 2);
+  REQUIRE(filtered(rows, "match").size() == 1);
+  CHECK(filtered(rows, "worker")[0].id == pid{4, 1});
+  CHECK(filtered(rows, "nobody").empty());
+}
