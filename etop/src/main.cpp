@@ -222,6 +222,8 @@ options parse(int argc, char** argv) {
     fail("--replay plays a recording: it takes no NODE, --record or --inspect");
   if (!o.record.empty() && !o.inspect.empty()) fail("--record records refreshes: it does not go with --inspect");
   if (o.force && o.record.empty()) fail("--force goes with --record");
+  if (o.groups && (several || !o.record.empty() || !o.replay.empty()))
+    fail("--groups shows one node's grouped table: it does not go with several nodes, --record or --replay");
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
     if (const std::string why = terminal::not_a_terminal(); !why.empty()) {

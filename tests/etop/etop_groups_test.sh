@@ -123,4 +123,7 @@ for line in open(sys.argv[1]):
 PY
 "$etop_bin" --batch --groups --sort pid "$sock" 2>"$dir/err" && fail "--groups --sort pid was accepted"
 grep -q "unknown --groups column 'pid'" "$dir/err" || fail "no sentence for --groups --sort pid: $(cat "$dir/err")"
+"$etop_bin" --batch --groups --record "$dir/rec" "$sock" 2>"$dir/err" && fail "--groups --record was accepted (nothing would be recorded)"
+grep -q "does not go with several nodes, --record or --replay" "$dir/err" || fail "no sentence for --groups --record: $(cat "$dir/err")"
+[ ! -e "$dir/rec" ] || fail "--groups --record created $dir/rec"
 echo "PASS"
