@@ -39,6 +39,8 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
   --sort COLUMN        pid, name, msgq (default), reductions, memory, gc, age, status, handler
   --lines N            batch: rows per refresh (default 20)
   --inspect PID|NAME   print one process (with --json: as JSON) and exit
+  --tree               batch: print the supervision tree instead of the table (--json: the
+                       node's supervision_tree reply)
   --help               this text
   Each option that takes a value also takes it as --option=VALUE.
 Keys: h inside etop, or docs/etop.md.
@@ -47,7 +49,7 @@ Keys: h inside etop, or docs/etop.md.
 struct options {
   target where;
   double interval = 2;
-  bool batch = false, json = false;
+  bool batch = false, json = false, tree = false;
   int iterations = 1;
   std::size_t lines = 20;
   std::string sort = "msgq", inspect;
@@ -134,7 +136,7 @@ options parse(int argc, char** argv) {
     }
     const std::string name = a.substr(0, eq);
     if (std::find(std::begin(with_value), std::end(with_value), name) == std::end(with_value))
-      fail(name == "--batch" || name == "--json" || name == "--help" ? fmt::format("{} takes no value", name)
+      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--tree" ? fmt::format("{} takes no value", name)
                                                                      : fmt::format("unknown option '{}'", name));
     args.push_back(name);
     args.push_back(a.substr(eq + 1));
@@ -160,6 +162,8 @@ options parse(int argc, char** argv) {
       o.batch = true;
     } else if (a == "--json") {
       o.json = true;
+    } else if (a == "--tree") {
+      o.tree = true;
     } else if (a == "--iterations") {
       o.iterations = std::atoi(value(i).c_str());
       if (o.iterations < 1) fail("--iterations wants a positive number");
@@ -194,6 +198,7 @@ options parse(int argc, char** argv) {
       o.iterations = std::numeric_limits<int>::max();
     }
   }
+  if (o.tree && !o.batch) fail("--tree goes with --batch (inside etop, press t)");
   o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
   return o;
 }
@@ -219,7 +224,26 @@ std::string sort_refused(column_id sort, const std::string& why) {
   return fmt::format("{} sort unavailable: {}", title, why);
 }
 
+/// etop --batch --tree: the supervision tree, --iterations times.
+int batch_tree(const options& o) {
+  node_link link(o.where);
+  for (int i = 0; i < o.iterations; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+    std::string refused;
+    auto t = link.tree(refused, now_s());
+    if (!t) fail(fmt::format("cannot read {}: {}", o.where.display, refused.empty() ? link.status(now_s()).problem : refused), 1);
+    if (o.json) {
+      std::printf("%s\n", json_text(introspect::to_json(*t)).c_str());
+    } else {
+      std::printf("%s%s", i ? "\n" : "", render_tree_batch(*t).c_str());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 int batch(const options& o) {
+  if (o.tree) return batch_tree(o);
   node_link link(o.where);
   view_state v;
   v.sort = *column_named(o.sort);
@@ -294,6 +318,7 @@ int interactive(const options& o) {
   terminal term;
   std::optional<sample> now, before;
   std::optional<inspected> details;
+  std::optional<introspect::supervision_tree> tree_now;
   std::vector<process_row> rows;
   history past;
   double next_refresh = 0;
@@ -331,6 +356,8 @@ int interactive(const options& o) {
         }
       }
       v.admin = link.admin() || link.status(t).role.empty();
+      if (v.current == screen::tree)
+        if (auto fresh = link.tree(v.notice, t)) tree_now = std::move(fresh);
       if (v.current == screen::inspect && !v.inspecting.empty()) {
         refresh_inspected(link, v, details, t);
       } else {
@@ -341,7 +368,12 @@ int interactive(const options& o) {
       rows = arrange(now->rows, v);
       follow_selection(v, rows);
     }
+    if (v.current == screen::tree) {
+      v.tree.lines = tree_now ? flatten(*tree_now, v.tree.collapsed) : std::vector<tree_line>{};
+      follow_tree_selection(v.tree);
+    }
     render_input in;
+    in.tree_fetched = tree_now.has_value();
     in.now = now ? &*now : nullptr;
     in.rate = now && before ? rates_between(*before, *now) : rates{};
     in.past = &past;
@@ -363,6 +395,9 @@ int interactive(const options& o) {
       keep_in_view(v.alarm_selected, v.alarm_scroll, now->node.alarms.size() + now->node.valves.size(), page);
     } else if (v.current == screen::inspect && in.details) {
       keep_in_view(v.link_selected, v.link_scroll, neighbours(*in.details).size(), page);
+    } else if (v.current == screen::tree) {
+      keep_in_view(v.tree.selected, v.tree.scroll, v.tree.lines.size(), page);
+      if (v.tree.selected < v.tree.lines.size()) v.tree.selected_key = v.tree.lines[v.tree.selected].key;
     }
     const double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
     const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));

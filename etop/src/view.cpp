@@ -158,6 +158,7 @@ const std::vector<key_help>& key_table() {
       {"s", "suspend / resume the selected process", true},
       {"a", "alarms and valves (there: a ack, c clear, n raise, o x u override a valve, r reload rules)", false},
       {"a c n o x u r", "on the alarms screen: operate alarms and valves (asks to confirm)", true},
+      {"t", "supervision tree (there: Left/Right or -/+ collapse/expand, Enter inspects, Esc or t back)", false},
       {"h ?", "this help", false},
       {"q", "quit (in inspect or help: back)", false},
   };
@@ -253,7 +254,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   }
   if (v.current == screen::help) {
     v.help_scroll = 0;
-    v.current = v.inspecting.empty() ? screen::table : screen::inspect;
+    v.current = !v.inspecting.empty() ? screen::inspect : v.tree.open ? screen::tree : screen::table;
     return {outcome::refresh};
   }
   if (key == 'h' || key == '?') {
@@ -261,6 +262,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     return {outcome::redraw};
   }
   if (v.current == screen::alarms) return on_alarms_key(v, key, node, page);
+  if (v.current == screen::tree) return on_tree_key(v, key, page);
   if (v.current == screen::inspect) {
     const std::vector<pid> near = details ? neighbours(*details) : std::vector<pid>{};
     if (is_motion(key)) {
@@ -278,7 +280,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     if (key == keys::escape || key == keys::backspace || key == 'q') {
       v.inspecting.pop_back();
       v.link_selected = v.link_scroll = 0;
-      if (v.inspecting.empty()) v.current = screen::table;
+      if (v.inspecting.empty()) v.current = v.tree.open ? screen::tree : screen::table;
       return {outcome::refresh};
     }
     if (key == 'k' || key == 'g' || key == 's')
@@ -306,6 +308,11 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   }
   if (key == 'a') {
     v.current = screen::alarms;
+    return {outcome::refresh};
+  }
+  if (key == 't') {
+    v.tree.open = true;
+    v.current = screen::tree;
     return {outcome::refresh};
   }
   if (key == 'I') {
