@@ -184,6 +184,7 @@ options parse(int argc, char** argv) {
       fail(fmt::format("one NODE only ('{}' and '{}')", node, a));
     }
   }
+  if (o.tree && !o.batch) fail("--tree goes with --batch (inside etop, press t)");
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
     if (const std::string why = terminal::not_a_terminal(); !why.empty()) {
@@ -198,7 +199,6 @@ options parse(int argc, char** argv) {
       o.iterations = std::numeric_limits<int>::max();
     }
   }
-  if (o.tree && !o.batch) fail("--tree goes with --batch (inside etop, press t)");
   o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
   return o;
 }
