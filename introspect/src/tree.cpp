@@ -32,9 +32,14 @@ const char* strategy_name(restart_strategy s) {
   return "one_for_one";
 }
 
+/// Ids and names are cut at 64 bytes: 10,000 entries then stay under 3 MB, below a session's 4 MiB
+/// output bound whatever the application named its children.
+constexpr std::size_t max_text = 64;
+std::string cut(const std::string& s) { return s.size() > max_text ? s.substr(0, max_text) : s; }
+
 std::string name_of(const runtime& rt, pid p) {
   auto info = rt.process_info(p);
-  return info ? info->registered_name : std::string();
+  return info ? cut(info->registered_name) : std::string();
 }
 
 struct walker {
@@ -70,7 +75,7 @@ struct walker {
       if (entries >= o.max_entries) break;
       ++entries;
       tree_child& row = out.children.emplace_back();
-      row.id = c.id;
+      row.id = cut(c.id);
       row.current = c.current;
       row.restart = restart_name(c.restart);
       const bool is_sup = c.type == child_type::supervisor || (c.current && supervisors.count(c.current));
@@ -82,7 +87,7 @@ struct walker {
         continue;
       }
       row.status = std::string(to_string(info->status));
-      row.registered_name = info->registered_name;
+      row.registered_name = cut(info->registered_name);
       if (!supervisors.count(c.current)) continue;
       if (level >= o.depth) {
         row.depth_truncated = true;

@@ -193,3 +193,12 @@ TEST_CASE("the deepest supervision_tree a client may ask for stays within the fr
   CHECK(levels == 10);
   CHECK(s->at("children")[0].at("depth_truncated") == true);
 }
+
+TEST_CASE("supervision_tree cuts long child ids at 64 bytes so the largest reply fits a session's output bound") {
+  attached_node node;
+  node.rt.spawn<supervisor>(supervisor_flags{}, std::vector<child_spec>{child_spec::worker<idle>(std::string(300, 'x'))});
+  REQUIRE(eventually([&] { return supervisor::all(node.rt).size() == 1; }));
+  auto c = node.unix_client();
+  json t = c.call({{"op", "supervision_tree"}});
+  CHECK(t["roots"][0]["children"][0].at("id") == std::string(64, 'x'));
+}
