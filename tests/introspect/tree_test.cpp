@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <latch>
+#include <thread>
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 
 #include "agner/introspect/tree.hpp"
@@ -201,4 +202,32 @@ TEST_CASE("supervision_tree cuts long child ids at 64 bytes so the largest reply
   auto c = node.unix_client();
   json t = c.call({{"op", "supervision_tree"}});
   CHECK(t["roots"][0]["children"][0].at("id") == std::string(64, 'x'));
+}
+
+TEST_CASE("a supervisor stuck inside a handler is shown unresponsive once the deadline passes, and the session goes on") {
+  attached_node node;
+  const pid sup = start_tree(node.rt);
+  std::latch entered(1), release(1);
+  child_spec slow;
+  slow.id = "slow_start";
+  slow.start = [&](context& ctx) {  // holds the supervisor inside its start_child handler
+    entered.count_down();
+    release.wait();
+    return ctx.spawn_link<idle>();
+  };
+  std::thread caller([&] { node.rt.call(sup, start_child{slow}, 60s); });
+  entered.wait();
+  auto c = node.unix_client();
+  json t = c.call({{"op", "supervision_tree"}, {"deadline_ms", 50}});
+  release.count_down();
+  caller.join();
+  REQUIRE(t.at("roots").size() == 1);
+  CHECK(t["roots"][0].at("responsive") == false);
+  CHECK(t["roots"][0].at("name") == "top_sup");
+  CHECK_FALSE(t["roots"][0].contains("children"));
+  // Once it is out of the handler it is read again, with the new child.
+  REQUIRE(eventually([&] {
+    json again = c.call({{"op", "supervision_tree"}, {"name", "top_sup"}});
+    return again["roots"][0].value("child_count", 0) == 4;
+  }));
 }
