@@ -5,6 +5,7 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -16,7 +17,9 @@ namespace agner {
 /// What report() reads: the supervisor holds `lock` while it handles a message (so a reader sees
 /// its state between two handlers), and clears `self` under it as it ends.
 struct supervisor::published {
-  std::timed_mutex lock;
+  // A plain mutex polled with try_lock, not a timed_mutex: ThreadSanitizer does not see the
+  // pthread_mutex_clocklock that try_lock_for uses, and would report every read as a race.
+  std::mutex lock;
   const supervisor* self = nullptr;  // null once it ended
   const runtime* node = nullptr;     // set by init, when it joins the directory
   pid self_pid;
@@ -96,10 +99,14 @@ supervisor_report supervisor::report(const runtime& rt, pid p, std::size_t max_c
     found = it->second;
   }
   r.parent = found->parent;  // set before it was published, never changed
-  std::unique_lock hold(found->lock, std::defer_lock);
-  if (!hold.try_lock_for(wait)) {
-    r.result = supervisor_report::outcome::busy;
-    return r;
+  std::unique_lock hold(found->lock, std::try_to_lock);
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (!hold.owns_lock() && !hold.try_lock()) {
+    if (std::chrono::steady_clock::now() >= until) {
+      r.result = supervisor_report::outcome::busy;
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));  // its handlers take microseconds
   }
   const supervisor* s = found->self;
   if (!s) return r;
