@@ -356,8 +356,10 @@ int interactive(const options& o) {
         }
       }
       v.admin = link.admin() || link.status(t).role.empty();
-      if (v.current == screen::tree)
-        if (auto fresh = link.tree(v.notice, t)) tree_now = std::move(fresh);
+      if (v.current == screen::tree) {
+        v.tree.problem.clear();
+        if (auto fresh = link.tree(v.tree.problem, t)) tree_now = std::move(fresh);
+      }
       if (v.current == screen::inspect && !v.inspecting.empty()) {
         refresh_inspected(link, v, details, t);
       } else {

@@ -184,6 +184,8 @@ frame tree_screen(std::vector<std::string> header, const view_state& v, bool fet
   f.lines.push_back(fit(fmt::format("{:<13} SUPERVISION TREE ({} lines; NEAR LIMIT: restarts at 80% of MaxR or more)", "PID",
                                     t.lines.size()),
                         width));
+  // Why the last request failed (an older node without the op): above the last tree, if any.
+  if (!t.problem.empty()) f.lines.push_back(fit(printable(t.problem), width));
   const int room = std::max(0, height - static_cast<int>(f.lines.size()) - 1);
   f.page = std::max(1, room);
   std::size_t selected = t.selected, first = t.scroll;
@@ -196,7 +198,7 @@ frame tree_screen(std::vector<std::string> header, const view_state& v, bool fet
     if (l.near_limit) f.bold.push_back(static_cast<int>(f.lines.size()));
     f.lines.push_back(fit(fmt::format("{:<13} {}", l.id ? fmt::format("{}", l.id) : std::string("-"), l.text), width));
   }
-  if (t.lines.empty() && room > 0)
+  if (t.lines.empty() && room > 0 && t.problem.empty())
     f.lines.push_back(fetched ? "(no supervisors on this node)" : "(asking the node for its supervision tree…)");
   f.lines.resize(static_cast<std::size_t>(std::max(0, height - 1)));
   f.lines.push_back(fit("Up/Down select  Left/- collapse  Right/+ expand  Enter inspect  Esc/t back  h help  space pause", width));

@@ -162,3 +162,12 @@ TEST_CASE("batch mode prints the whole tree with a pid column") {
   CHECK(out.find("<0.1.0>       [-] top_sup") != std::string::npos);
   CHECK(out.find("<0.4.0>               w2  worker permanent waiting\n") != std::string::npos);
 }
+
+TEST_CASE("a node that refuses the tree says why on the tree screen instead of waiting for ever") {
+  view_state v;
+  on_key(v, 't', {}, nullptr, 10);
+  v.tree.problem = "supervision_tree: unknown op 'supervision_tree'";
+  const frame f = tree_screen({"header"}, v, false, 80, 10);
+  CHECK(f.lines[2].starts_with("supervision_tree: unknown op 'supervision_tree'"));
+  for (auto& l : f.lines) CHECK(l.find("asking the node") == std::string::npos);
+}

@@ -29,6 +29,7 @@ struct tree_state {
   std::vector<tree_line> lines;  ///< the last tree, flattened (flatten())
   std::size_t selected = 0, scroll = 0;
   std::string selected_key;      ///< the selected line's key: the selection follows it
+  std::string problem;           ///< why the last request failed (an older node: unknown op); empty when it answered
 };
 
 /// The tree as lines, roots first, children in start order under their supervisor, two columns of
