@@ -32,4 +32,8 @@ std::string fanout(runtime_options opts, long subscribers, long events);
 std::string overload(runtime_options opts, long seconds);
 /// PROCESSES workers, MESSAGES queued round robin behind ~5 µs handlers: time runtime::stop.
 std::string stop(runtime_options opts, long processes, long messages);
+/// A root supervisor over `supervisors` supervisors of `children` idle workers each: the CPU time
+/// of one supervision_tree request (walk, JSON, dump) at the default and the largest bound, and of
+/// a top-200 on the same node for scale.
+std::string tree(runtime_options opts, long supervisors, long children);
 }  // namespace agner::bench

@@ -35,6 +35,7 @@ constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspe
   gc LIVE QUEUED RUNS       a process with LIVE 64-byte strings in its heap and QUEUED messages
                             waiting: time per major (compacting) collection, RUNS runs
   stop N Q                  N processes, Q messages queued behind 5 us handlers: time runtime::stop
+  tree S C                  S supervisors of C workers under one root: CPU per supervision_tree request
   all                       each of the above with the peers' parameters
 )";
 
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
     print(b::gc(opts, arg(args, 1), arg(args, 2), arg(args, 3)));
   } else if (what == "stop") {
     print(b::stop(opts, arg(args, 1), arg(args, 2)));
+  } else if (what == "tree") {
+    print(b::tree(opts, arg(args, 1), arg(args, 2)));
   } else if (what == "all") {
     print(b::pingpong(opts, 1, 2000000));
     print(b::pingpong(opts, 100, 20000));

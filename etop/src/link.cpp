@@ -224,6 +224,20 @@ void node_link::operate(const operation& op, std::string& notice, double now_s) 
   }
 }
 
+std::optional<introspect::supervision_tree> node_link::tree(std::string& notice, double now_s) {
+  if (!ensure(now_s)) return std::nullopt;
+  try {
+    return decoded([&] { return introspect::supervision_tree_from_json(client_->call({{"op", "supervision_tree"}})); });
+  } catch (const introspect::client_error& e) {
+    if (e.code() == "connection") {
+      lost(e.what(), now_s);
+    } else {
+      notice = fmt::format("supervision_tree: {}", e.what());
+    }
+    return std::nullopt;
+  }
+}
+
 connection node_link::status(double now_s) const {
   connection c;
   c.target = target_.display;

@@ -7,6 +7,7 @@
 #include "agner/etop/render.hpp"
 #include "agner/etop/view.hpp"
 #include "agner/introspect/client.hpp"
+#include "agner/introspect/tree.hpp"
 
 namespace agner::etop {
 
@@ -59,6 +60,9 @@ class node_link {
   /// Carries out an alarm or valve operation (alarms screen); notice says what happened, or the
   /// node's refusal (no such alarm, a viewer session, a node without alarms).
   void operate(const operation& op, std::string& notice, double now_s);
+  /// The node's supervision tree within its default bounds (supervision_tree); nullopt when the
+  /// link is down or the node refused (`notice` then says why).
+  std::optional<introspect::supervision_tree> tree(std::string& notice, double now_s);
   connection status(double now_s) const;
   bool admin() const { return client_ && client_->role() == "admin"; }
 

@@ -51,6 +51,8 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE...]
   --record FILE        also write every refresh to FILE (JSON, one line each; created 0600)
   --force              --record: overwrite FILE if it exists (else etop refuses)
   --replay FILE        play a recording back in the same screens (no node); with --batch: print it
+  --tree               batch: print the supervision tree instead of the table (--json: the
+                       node's supervision_tree reply)
   --help               this text
   Each option that takes a value also takes it as --option=VALUE.
 Keys: h inside etop, or docs/etop.md.
@@ -59,7 +61,7 @@ Keys: h inside etop, or docs/etop.md.
 struct options {
   target where;
   double interval = 2;
-  bool batch = false, json = false, groups = false;
+  bool batch = false, json = false, groups = false, tree = false;
   int iterations = 1;
   std::size_t lines = 20;
   std::string sort = "msgq", inspect;
@@ -151,7 +153,7 @@ options parse(int argc, char** argv) {
     }
     const std::string name = a.substr(0, eq);
     if (std::find(std::begin(with_value), std::end(with_value), name) == std::end(with_value))
-      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--groups" || name == "--force" || name == "--all" ? fmt::format("{} takes no value", name)
+      fail(name == "--batch" || name == "--json" || name == "--help" || name == "--groups" || name == "--force" || name == "--all" || name == "--tree" ? fmt::format("{} takes no value", name)
                                                                      : fmt::format("unknown option '{}'", name));
     args.push_back(name);
     args.push_back(a.substr(eq + 1));
@@ -179,6 +181,8 @@ options parse(int argc, char** argv) {
       o.json = true;
     } else if (a == "--groups") {
       o.groups = true;
+    } else if (a == "--tree") {
+      o.tree = true;
     } else if (a == "--iterations") {
       o.iterations = std::atoi(value(i).c_str());
       if (o.iterations < 1) fail("--iterations wants a positive number");
@@ -224,6 +228,9 @@ options parse(int argc, char** argv) {
   if (o.force && o.record.empty()) fail("--force goes with --record");
   if (o.groups && (several || !o.record.empty() || !o.replay.empty()))
     fail("--groups shows one node's grouped table: it does not go with several nodes, --record or --replay");
+  if (o.tree && !o.batch) fail("--tree goes with --batch (inside etop, press t)");
+  if (o.tree && (several || o.groups || !o.record.empty()))
+    fail("--tree prints one node's supervision tree: it does not go with several nodes, --groups or --record");
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
     if (const std::string why = terminal::not_a_terminal(); !why.empty()) {
@@ -314,6 +321,24 @@ int batch_groups(const options& o) {
   return 0;
 }
 
+/// etop --batch --tree: the supervision tree, --iterations times.
+int batch_tree(const options& o) {
+  node_link link(o.where);
+  for (int i = 0; i < o.iterations; ++i) {
+    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
+    std::string refused;
+    auto t = link.tree(refused, now_s());
+    if (!t) fail(fmt::format("cannot read {}: {}", o.where.display, refused.empty() ? link.status(now_s()).problem : refused), 1);
+    if (o.json) {
+      std::printf("%s\n", json_text(introspect::to_json(*t)).c_str());
+    } else {
+      std::printf("%s%s", i ? "\n" : "", render_tree_batch(*t).c_str());
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 double wall_s() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -333,6 +358,7 @@ std::unique_ptr<recorder> open_recording(const options& o) {
 
 int batch(const options& o) {
   if (o.groups) return batch_groups(o);
+  if (o.tree) return batch_tree(o);
   auto recording = open_recording(o);
   node_link link(o.where);
   view_state v;
@@ -415,6 +441,7 @@ int interactive(const options& o) {
   terminal term;
   std::optional<sample> now, before;
   std::optional<inspected> details;
+  std::optional<introspect::supervision_tree> tree_now;
   std::vector<process_row> rows;
   std::optional<groups_sample> grouped;  // the grouped table's last answer, while it is shown
   std::vector<group_row> group_rows;
@@ -472,6 +499,10 @@ int interactive(const options& o) {
         grouped.reset();
       }
       v.admin = link.admin() || link.status(t).role.empty();
+      if (v.current == screen::tree) {
+        v.tree.problem.clear();
+        if (auto fresh = link.tree(v.tree.problem, t)) tree_now = std::move(fresh);
+      }
       if (v.current == screen::inspect && !v.inspecting.empty()) {
         refresh_inspected(link, v, details, t);
       } else {
@@ -484,7 +515,12 @@ int interactive(const options& o) {
     }
     group_rows = grouped ? arrange_groups(grouped->result.groups, v.groups) : std::vector<group_row>{};
     follow_group_selection(v.groups, group_rows);
+    if (v.current == screen::tree) {
+      v.tree.lines = tree_now ? flatten(*tree_now, v.tree.collapsed) : std::vector<tree_line>{};
+      follow_tree_selection(v.tree);
+    }
     render_input in;
+    in.tree_fetched = tree_now.has_value();
     in.now = now ? &*now : nullptr;
     in.rate = now && before ? rates_between(*before, *now) : rates{};
     in.past = &past;
@@ -515,6 +551,9 @@ int interactive(const options& o) {
       keep_in_view(v.alarm_selected, v.alarm_scroll, now->node.alarms.size() + now->node.valves.size(), page);
     } else if (v.current == screen::inspect && in.details) {
       keep_in_view(v.link_selected, v.link_scroll, neighbours(*in.details).size(), page);
+    } else if (v.current == screen::tree) {
+      keep_in_view(v.tree.selected, v.tree.scroll, v.tree.lines.size(), page);
+      if (v.tree.selected < v.tree.lines.size()) v.tree.selected_key = v.tree.lines[v.tree.selected].key;
     }
     const double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
     const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));

@@ -213,9 +213,9 @@ std::string footer(const view_state& v, int width) {
                        : "Up/Down select  Esc back  (viewer: a c n o x u r need the admin role)",
                width);
   std::string keys = v.current == screen::table
-                         ? "h help  / filter  < > sort  Enter inspect  G groups  a alarms  space pause  q quit"
+                         ? "h help  / filter  < > sort  Enter inspect  G groups  t tree  a alarms  space pause  q quit"
                          : "h help  Up/Down select  Enter follow  Esc back  space pause";
-  keys += v.admin ? "  k kill  g gc  s suspend" : "  (viewer: k g s need the admin role)";
+  keys += v.admin ? "  k kill  g gc  s suspend" : "  (viewer: k g s need admin)";
   return fit(keys, width);
 }
 
@@ -446,6 +446,7 @@ frame render(const render_input& in, const view_state& v, int width, int height)
     case screen::inspect: return inspect_screen(in, v, width, height);
     case screen::alarms: return alarms_screen(in, v, width, height);
     case screen::groups: return groups_screen(in, v, width, height);
+    case screen::tree: return tree_screen(header(in, v, width, std::max(1, (height - 2) / 3)), v, in.tree_fetched, width, height);
     case screen::table: break;
   }
   return table_screen(in, v, width, height);

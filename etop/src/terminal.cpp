@@ -112,8 +112,11 @@ void terminal::draw(const frame& f) {
   erase();
   for (int y = 0; y < static_cast<int>(f.lines.size()) && y < LINES; ++y) {
     const bool rev = std::find(f.reversed.begin(), f.reversed.end(), y) != f.reversed.end();
+    const bool bold = std::find(f.bold.begin(), f.bold.end(), y) != f.bold.end();
     if (rev) attron(A_REVERSE);
+    if (bold) attron(A_BOLD);
     mvaddnstr(y, 0, f.lines[static_cast<std::size_t>(y)].c_str(), -1);
+    if (bold) attroff(A_BOLD);
     if (rev) attroff(A_REVERSE);
   }
   refresh();

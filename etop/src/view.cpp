@@ -164,6 +164,7 @@ const std::vector<key_help>& key_table() {
       {"G", "processes grouped by behaviour and name prefix (there: Enter its processes, Esc or G back)", false},
       {"Tab", "several nodes: one node's view, the next, then all", false},
       {"Left/Right [ ] Home/End . + -", "in etop --replay: step, seek ten, first/last, next, speed", false},
+      {"t", "supervision tree (there: Left/Right or -/+ collapse/expand, Enter inspects, Esc or t back)", false},
       {"h ?", "this help", false},
       {"q", "quit (in inspect or help: back)", false},
   };
@@ -259,7 +260,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   }
   if (v.current == screen::help) {
     v.help_scroll = 0;
-    v.current = v.groups.help_from_groups ? screen::groups : v.inspecting.empty() ? screen::table : screen::inspect;
+    v.current = v.groups.help_from_groups ? screen::groups : !v.inspecting.empty() ? screen::inspect : v.tree.open ? screen::tree : screen::table;
     return {outcome::refresh};
   }
   if (key == 'h' || key == '?') {
@@ -269,6 +270,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   }
   if (v.current == screen::alarms) return on_alarms_key(v, key, node, page);
   if (v.current == screen::groups) return on_groups_key(v, key, page);
+  if (v.current == screen::tree) return on_tree_key(v, key, page);
   if (v.current == screen::inspect) {
     const std::vector<pid> near = details ? neighbours(*details) : std::vector<pid>{};
     if (is_motion(key)) {
@@ -286,7 +288,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     if (key == keys::escape || key == keys::backspace || key == 'q') {
       v.inspecting.pop_back();
       v.link_selected = v.link_scroll = 0;
-      if (v.inspecting.empty()) v.current = screen::table;
+      if (v.inspecting.empty()) v.current = v.tree.open ? screen::tree : screen::table;
       return {outcome::refresh};
     }
     if (key == 'k' || key == 'g' || key == 's')
@@ -315,6 +317,11 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   }
   if (key == 'a') {
     v.current = screen::alarms;
+    return {outcome::refresh};
+  }
+  if (key == 't') {
+    v.tree.open = true;
+    v.current = screen::tree;
     return {outcome::refresh};
   }
   if (key == 'I') {

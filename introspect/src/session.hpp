@@ -57,6 +57,7 @@ class session : public std::enable_shared_from_this<session> {
   void process_info(const json& req, const json& id);
   void admin(const json& req, const json& id, const std::string& op);
   void alarm_request(const json& req, const json& id, const std::string& op);
+  void tree(const json& req, const json& id);  // session_tree.cpp
   pid target(const json& req);
 
   void reply(const json& id, json body);

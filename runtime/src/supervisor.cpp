@@ -1,8 +1,12 @@
 #include "agner/runtime/supervisor.hpp"
 
 #include <algorithm>
+#include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
+#include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -10,7 +14,43 @@
 
 namespace agner {
 
-supervisor::supervisor(supervisor_flags flags, std::vector<child_spec> children) : flags_(flags) {
+/// What report() reads: the supervisor holds `lock` while it handles a message (so a reader sees
+/// its state between two handlers), and clears `self` under it as it ends.
+struct supervisor::published {
+  // A plain mutex polled with try_lock, not a timed_mutex: ThreadSanitizer does not see the
+  // pthread_mutex_clocklock that try_lock_for uses, and would report every read as a race.
+  std::mutex lock;
+  const supervisor* self = nullptr;  // null once it ended
+  const runtime* node = nullptr;     // set by init, when it joins the directory
+  pid self_pid;
+  pid parent;
+};
+
+namespace {
+
+/// Every live supervisor by runtime and pid: how report() finds one, and all() lists them. Only a
+/// supervisor's init and end write it.
+struct directory {
+  std::mutex lock;
+  std::unordered_map<const runtime*, std::map<pid, std::shared_ptr<supervisor::published>>> nodes;
+};
+
+directory& supervisors() {
+  static directory d;
+  return d;
+}
+
+/// The supervisor whose start() runs on this thread now: a supervisor constructed meanwhile is its
+/// child (spawn constructs the behaviour on the calling thread).
+thread_local pid starting_parent;
+
+constexpr const char* strategy_names[] = {"one_for_one", "one_for_all", "rest_for_one"};
+
+}  // namespace
+
+supervisor::supervisor(supervisor_flags flags, std::vector<child_spec> children)
+    : flags_(flags), published_(std::make_shared<published>()) {
+  published_->parent = starting_parent;
   if (flags.intensity < 0) throw std::invalid_argument("supervisor intensity must not be negative");
   if (flags.period.count() <= 0) throw std::invalid_argument("supervisor period must be positive");
   std::set<std::string> ids;
@@ -22,17 +62,80 @@ supervisor::supervisor(supervisor_flags flags, std::vector<child_spec> children)
   }
 }
 
+supervisor::~supervisor() {
+  {
+    std::lock_guard hold(published_->lock);
+    published_->self = nullptr;
+  }
+  if (!published_->node) return;
+  auto& d = supervisors();
+  std::lock_guard hold(d.lock);
+  auto node = d.nodes.find(published_->node);
+  if (node == d.nodes.end()) return;
+  if (auto it = node->second.find(published_->self_pid); it != node->second.end() && it->second == published_)
+    node->second.erase(it);
+  if (node->second.empty()) d.nodes.erase(node);
+}
+
+std::vector<pid> supervisor::all(const runtime& rt) {
+  auto& d = supervisors();
+  std::lock_guard hold(d.lock);
+  std::vector<pid> out;
+  if (auto node = d.nodes.find(&rt); node != d.nodes.end())
+    for (auto& [p, _] : node->second) out.push_back(p);
+  return out;
+}
+
+supervisor_report supervisor::report(const runtime& rt, pid p, std::size_t max_children, std::chrono::milliseconds wait) {
+  supervisor_report r;
+  std::shared_ptr<published> found;
+  {
+    auto& d = supervisors();
+    std::lock_guard hold(d.lock);
+    auto node = d.nodes.find(&rt);
+    if (node == d.nodes.end()) return r;
+    auto it = node->second.find(p);
+    if (it == node->second.end()) return r;
+    found = it->second;
+  }
+  r.parent = found->parent;  // set before it was published, never changed
+  std::unique_lock hold(found->lock, std::try_to_lock);
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (!hold.owns_lock() && !hold.try_lock()) {
+    if (std::chrono::steady_clock::now() >= until) {
+      r.result = supervisor_report::outcome::busy;
+      return r;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));  // its handlers take microseconds
+  }
+  const supervisor* s = found->self;
+  if (!s) return r;
+  r.result = supervisor_report::outcome::ok;
+  r.flags = s->flags_;
+  const auto since = rt.now() - s->flags_.period;
+  for (auto t : s->restarts_) r.restarts += t >= since ? 1 : 0;
+  r.child_count = s->children_.size();
+  r.stopping = s->plan_.has_value();
+  const std::size_t n = std::min(max_children, s->children_.size());
+  r.children.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const entry& c = s->children_[i];
+    r.children.push_back({c.spec.id, c.current, c.spec.restart, c.spec.type});
+  }
+  return r;
+}
+
 child_spec supervisor::child(std::string id, supervisor_flags flags, std::vector<child_spec> children) {
   child_spec s;
   s.id = std::move(id);
+  s.type = child_type::supervisor;
   s.start = [flags, children](context& ctx) { return ctx.spawn_link<supervisor>(flags, children); };
   s.shutdown = std::chrono::milliseconds::max();  // a supervisor gets the time its children need
   return s;
 }
 
 std::string supervisor::describe() const {
-  static constexpr const char* strategies[] = {"one_for_one", "one_for_all", "rest_for_one"};
-  std::string text = fmt::format("{}, at most {} restarts in {} ms; children:", strategies[static_cast<int>(flags_.strategy)],
+  std::string text = fmt::format("{}, at most {} restarts in {} ms; children:", strategy_names[static_cast<int>(flags_.strategy)],
                                  flags_.intensity, flags_.period.count());
   for (auto& c : children_)
     text += c.current ? fmt::format(" {}={}", c.spec.id, c.current) : fmt::format(" {}=(not running)", c.spec.id);
@@ -40,6 +143,15 @@ std::string supervisor::describe() const {
 }
 
 void supervisor::init(context& ctx) {
+  std::lock_guard hold(published_->lock);
+  published_->self = this;
+  published_->node = &ctx.node();
+  published_->self_pid = ctx.self();
+  {
+    auto& d = supervisors();
+    std::lock_guard in(d.lock);
+    d.nodes[&ctx.node()][ctx.self()] = published_;
+  }
   ctx.trap_exit(true);
   for (std::size_t i = 0; i < children_.size(); ++i) {
     if (!start(ctx, i)) {
@@ -51,6 +163,10 @@ void supervisor::init(context& ctx) {
 
 bool supervisor::start(context& ctx, std::size_t index) {
   entry& c = children_[index];
+  struct parent_scope {
+    explicit parent_scope(pid p) { starting_parent = p; }
+    ~parent_scope() { starting_parent = pid{}; }
+  } scope(ctx.self());
   try {
     c.current = c.spec.start(ctx);
   } catch (const std::exception& e) {
@@ -74,6 +190,7 @@ std::optional<std::size_t> supervisor::find(const std::string& id) const {
 }
 
 void supervisor::handle(context& ctx, message& m) {
+  std::lock_guard hold(published_->lock);  // report() reads between two handlers
   if (auto* e = m.get<exit_message>()) {
     on_exit(ctx, e->from, e->reason);
   } else if (auto* t = m.get<shutdown_timeout>()) {

@@ -20,6 +20,7 @@ struct connection {
 struct frame {
   std::vector<std::string> lines;  ///< exactly `height` lines, each exactly `width` columns wide
   std::vector<int> reversed;       ///< lines to show in reverse video (titles, the selection)
+  std::vector<int> bold;           ///< lines to show in bold (a supervisor near its restart limit)
   std::size_t first = 0;           ///< the first entry shown of the list the arrows move in (table rows, go-to list)
   int page = 1;                    ///< how many entries of that list fit on this screen
 };
@@ -32,6 +33,7 @@ struct render_input {
   const inspected* details = nullptr;              ///< the inspected process, when inspecting
   connection link;
   bool unicode = true;
+  bool tree_fetched = false;  ///< the supervision tree screen has the node's answer (v.tree.lines)
   std::uint64_t wall_ms = 0;  ///< the wall clock now (ms since the epoch): an alarm raised today shows its time only
   const groups_sample* groups = nullptr;           ///< the grouped table's rows (node order), on that screen
   std::string mode_line;      ///< lines ('\n' between) under the title, never dropped (replay's position, the nodes); empty: none
@@ -59,6 +61,9 @@ std::string render_batch(const sample& s, const rates& r, const std::vector<proc
 /// The same from a render_input: its mode_line under the title, and with row_nodes (several
 /// nodes) a NODE column first. Pure; O(rows).
 std::string render_batch(const render_input& in, const std::vector<process_row>& rows, int width);
+/// The supervision tree screen under `header` (tree_view.cpp): v.tree's lines, the selection in view,
+/// lines near the restart limit bold. `fetched`: the node has answered once. Pure.
+frame tree_screen(std::vector<std::string> header, const view_state& v, bool fetched, int width, int height);
 /// One process as text (etop --inspect).
 std::string render_details(const process_details& d);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agner/etop/groups_state.hpp"
+#include "agner/etop/tree_view.hpp"
 #include "agner/introspect/snapshot.hpp"
 
 namespace agner::etop {
@@ -61,7 +62,7 @@ struct history {
 /// sample (rows not seen before get none). Fills reductions_in_window where the node did not.
 void interval_reductions(std::vector<process_row>& rows, const std::vector<process_row>& before);
 
-enum class screen { table, inspect, help, alarms, groups };
+enum class screen { table, inspect, help, alarms, groups, tree };
 
 /// An alarm or valve operation for the node (docs/protocol.md: ack_alarm, set_alarm, clear_alarm,
 /// override_valve, reload_rules), built by the alarms screen and carried out by the link.
@@ -100,6 +101,7 @@ struct view_state {
   bool admin = true;     ///< false for a viewer session: admin keys explain instead
   std::string notice;    ///< one line under the header, cleared by the next key
   groups_state groups;   ///< the grouped table (G), and the group the process table is drilled into
+  tree_state tree;       ///< the supervision tree screen (t)
 };
 
 /// The NAME OR BEHAVIOUR column: the registered name, else the behaviour's short type name.
@@ -160,6 +162,11 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
 /// number of minutes, r reloads the rules file; each asks for y (or Enter on a prompt) first and
 /// needs the admin role; q or Esc goes back. Pure.
 outcome on_alarms_key(view_state& v, int key, const introspect::node_info* node, int page);
+
+/// The supervision tree screen's keys (on_key calls it there): Up/Down/PgUp/PgDn/Home/End select,
+/// Left or - collapses the selected supervisor (on a child: selects its supervisor), Right or +
+/// expands it, Enter inspects the selected process, Esc, t or q go back to the table. Pure.
+outcome on_tree_key(view_state& v, int key, int page);
 
 /// The help screen's table: keys, what they do, and whether they need the admin role.
 struct key_help {

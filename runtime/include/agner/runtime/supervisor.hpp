@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ enum class restart_type {
   temporary,  ///< never restarted (and forgotten once it ends)
 };
 
+/// What a child is, for operators (OTP's child type): supervisor::child declares `supervisor`.
+enum class child_type { worker, supervisor };
+
 struct child_spec {
   std::string id;
   /// Starts the child linked to the supervisor (with ctx.spawn_link) and returns its pid. An
@@ -36,6 +40,9 @@ struct child_spec {
   /// How long the child gets to end after an exit signal "shutdown" before it is killed;
   /// zero kills at once (Erlang's brutal_kill).
   std::chrono::milliseconds shutdown{5000};
+  /// For operators only (supervision_tree): a running child that is a supervisor is shown as one
+  /// whatever this says.
+  child_type type = child_type::worker;
 
   /// A child running `B(args...)`.
   template <class B, class... A>
@@ -71,12 +78,36 @@ struct child_info {
   restart_type restart;
 };
 
+/// A supervisor as it is now, read by an operator's tool (supervisor::report) without a message:
+/// its flags, how many restarts its window holds, and its first children in start order.
+struct supervisor_report {
+  enum class outcome {
+    ok,                ///< the fields below are filled
+    not_a_supervisor,  ///< no live supervisor has this pid (or it has not run its init yet)
+    busy,              ///< it was inside a handler for longer than the wait: nothing is known
+  };
+  struct child {
+    std::string id;
+    pid current;  ///< default pid when not running
+    restart_type restart = restart_type::permanent;
+    child_type type = child_type::worker;  ///< as declared in its child_spec
+  };
+  outcome result = outcome::not_a_supervisor;
+  supervisor_flags flags;
+  std::size_t restarts = 0;     ///< restarts within the last flags.period (MaxR is flags.intensity)
+  std::size_t child_count = 0;  ///< all its children; `children` holds at most the asked number
+  bool stopping = false;        ///< it is stopping children (for a restart or its own shutdown)
+  pid parent;                   ///< the supervisor that started it, if one did (also when busy)
+  std::vector<child> children;
+};
+
 /// The supervisor behaviour. Spawn it like any process:
 /// `rt.spawn_with<supervisor>({.name = "sup"}, flags, std::vector<child_spec>{...})`.
 class supervisor final : public behaviour {
  public:
   /// Throws std::invalid_argument naming the problem (duplicate id, missing start, bad flags).
   supervisor(supervisor_flags flags, std::vector<child_spec> children);
+  ~supervisor() override;
   void init(context& ctx);
   void handle(context& ctx, message& m) override;
   /// For process_info: the strategy, the intensity and each child with its pid.
@@ -84,6 +115,19 @@ class supervisor final : public behaviour {
 
   /// A child_spec that runs a nested supervisor.
   static child_spec child(std::string id, supervisor_flags flags, std::vector<child_spec> children);
+
+  /// The supervisors alive on `rt` (from their init to their end), by pid. Thread-safe. Cost: a copy
+  /// of a list of pids under a mutex that only supervisors' init and end take; no message, no scan.
+  static std::vector<pid> all(const runtime& rt);
+  /// Supervisor `p`'s state as published, with at most `max_children` children. Thread-safe, but
+  /// not from a handler: it takes the supervisor's own lock, which the supervisor holds while it
+  /// handles a message (microseconds: its handlers only start and stop children), waiting for it at
+  /// most `wait` (then outcome busy). Holding it costs the copy of `max_children` ids, so a
+  /// supervisor that gets a message meanwhile waits that long. No message is sent.
+  static supervisor_report report(const runtime& rt, pid p, std::size_t max_children, std::chrono::milliseconds wait);
+
+  /// Internal (supervisor.cpp): the lock report() takes, and who is behind it.
+  struct published;
 
  private:
   struct entry {
@@ -117,6 +161,7 @@ class supervisor final : public behaviour {
   std::optional<std::size_t> find(const std::string& id) const;
 
   supervisor_flags flags_;
+  std::shared_ptr<published> published_;
   std::vector<entry> children_;
   std::deque<clock::time_point> restarts_;
   std::optional<stop_plan> plan_;
