@@ -42,7 +42,8 @@ struct node_state : deliver_hook {
   node_state(runtime& rt, runtime_options opts);
 
   runtime& rt;
-  runtime_options options;
+  runtime_options options;  ///< checked; options.clock set (steady_clock unless given)
+  const clock::time_point started;  ///< on options.clock: the runtime's birth (runtime::uptime)
   process_table table;
   global_run_queue global;
   std::vector<std::unique_ptr<scheduler>> schedulers;

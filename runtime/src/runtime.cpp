@@ -43,12 +43,13 @@ runtime_options checked(runtime_options o) {
         fmt::format("process_limit must be between 1 and {}", process_table::max_limit));
   if (o.slice_reductions == 0) throw std::invalid_argument("slice_reductions must be at least 1");
   if (o.spin_before_park.count() < 0) throw std::invalid_argument("spin_before_park must not be negative");
+  if (!o.clock) o.clock = std::make_shared<steady_clock>();
   return o;
 }
 }  // namespace
 
 node_state::node_state(runtime& r, runtime_options opts)
-    : rt(r), options(checked(std::move(opts))), table(options.process_limit) {}
+    : rt(r), options(checked(std::move(opts))), started(options.clock->now()), table(options.process_limit) {}
 
 }  // namespace detail
 
@@ -58,8 +59,7 @@ runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>(*this, 
     impl_->schedulers.push_back(std::make_unique<detail::scheduler>(*impl_, i));
   for (auto& s : impl_->schedulers) s->start();
   impl_->timers = std::make_unique<detail::timer_service>(
-      *impl_, impl_->schedulers.size() + 1,
-      impl_->options.clock ? impl_->options.clock : std::make_shared<steady_clock>());
+      *impl_, impl_->schedulers.size() + 1, impl_->options.clock);
   impl_->io = std::make_unique<detail::io_service>(*impl_, std::max(1u, impl_->options.blocking_threads));
 }
 
@@ -215,6 +215,8 @@ timer_ref runtime::start_timer(clock::duration delay, pid to, message* m) {
 bool runtime::cancel_timer(timer_ref ref) { return impl_->timers->cancel(ref.id); }
 
 clock::time_point runtime::now() const { return impl_->timers->time().now(); }
+
+clock::duration runtime::uptime() const { return impl_->options.clock->now() - impl_->started; }
 
 void runtime::log(std::string_view line) const { impl_->log(line); }
 

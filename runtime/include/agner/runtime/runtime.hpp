@@ -206,6 +206,9 @@ class runtime {
   bool cancel_timer(timer_ref ref);
   /// The runtime's clock. Thread-safe.
   clock::time_point now() const;
+  /// Time since this runtime was made, on its clock (a manual_clock's advances in tests): the node's
+  /// uptime, which introspection, /metrics (agner_uptime_seconds) and etop show. Thread-safe; O(1).
+  clock::duration uptime() const;
 
   /// A blocking request from a plain thread: sends `request<T>` to `to` and waits for the answer,
   /// the timeout (on the runtime's clock; agner::infinity waits for ever) or noproc. Throws
