@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "agner/alarms/rows.hpp"
 #include "agner/alarms/system_metrics.hpp"
 #include "agner/introspect/queries.hpp"
 
@@ -215,22 +216,10 @@ std::vector<std::string> alarm_service::reload_now() {
 }
 
 std::vector<introspect::alarm_event> alarm_service::history(std::size_t last) {
-  auto all = engine_->history();
-  std::vector<introspect::alarm_event> out;
-  for (std::size_t i = all.size() > last ? all.size() - last : 0; i < all.size(); ++i)
-    out.push_back({static_cast<std::uint64_t>(all[i].at_ms), all[i].alarm, all[i].source, all[i].from, all[i].to, all[i].value});
-  return out;
+  return alarms::history_rows(*engine_, last);
 }
 
-std::vector<introspect::valve_row> alarm_service::valves() {
-  std::vector<introspect::valve_row> out;
-  for (auto& v : engine_->valves()) {
-    introspect::valve_row r{v.id, v.pressure, v.shadow, v.override_mode, 0, 0, 0};
-    for (auto& [cls, c] : v.classes) r.offered += c.offered, r.shed += c.shed, r.would_shed += c.would_shed;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
+std::vector<introspect::valve_row> alarm_service::valves() { return alarms::valve_rows(*engine_); }
 
 void alarm_service::set(const std::string& id, const std::string& severity, const std::string& description) {
   auto s = alarms::parse_severity(severity);
