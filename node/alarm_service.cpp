@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "agner/alarms/rows.hpp"
+#include "agner/alarms/system_metrics.hpp"
 #include "agner/introspect/queries.hpp"
 
 namespace agner::node {
@@ -47,6 +49,7 @@ alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> bus
   engine_ = std::make_unique<alarms::engine>(
       r, [this](const std::string& m, const std::map<std::string, std::string>& l) { return read(m, l); },
       [&rt](std::string_view line) { rt.log(line); });
+  last_ = introspect::system_info(rt_);
   last_ms_ = now_ms();
   rt_.watch_queues([this](const queue_event& e) {
     std::lock_guard lock(events_mutex_);
@@ -181,23 +184,9 @@ void alarm_service::drain_queue_events() {
 }
 
 void alarm_service::sample_system(std::int64_t now) {
-  const auto n = introspect::system_info(rt_, std::chrono::steady_clock::now());
-  auto& m = system_;
-  m["run_queue"] = static_cast<double>(n.run_queue_total);
-  m["run_queue_per_scheduler"] =
-      static_cast<double>(n.run_queue_total) / static_cast<double>(std::max<std::size_t>(1, n.schedulers.size()));
-  m["processes"] = n.process_count;
-  m["process_ratio"] = static_cast<double>(n.process_count) / n.process_limit;
-  m["resident_bytes"] = static_cast<double>(n.memory.resident);
-  const double dt = static_cast<double>(std::max<std::int64_t>(1, now - last_ms_)) / 1000;
-  m["dead_letters_per_s"] = static_cast<double>(n.messages.dead_letters - std::min(n.messages.dead_letters, last_dead_)) / dt;
-  std::uint64_t busy = 0, wall = 0;
-  for (auto& s : n.schedulers) busy += s.busy_ns, wall += s.wall_ns;
-  m["scheduler_utilisation"] =
-      wall > last_wall_ ? static_cast<double>(busy - std::min(busy, last_busy_)) / static_cast<double>(wall - last_wall_) : 0;
-  last_dead_ = n.messages.dead_letters;
-  last_busy_ = busy;
-  last_wall_ = wall;
+  auto n = introspect::system_info(rt_);
+  system_ = alarms::sample_system(n, last_, static_cast<double>(std::max<std::int64_t>(1, now - last_ms_)) / 1000);
+  last_ = std::move(n);
   last_ms_ = now;
 }
 
@@ -227,22 +216,10 @@ std::vector<std::string> alarm_service::reload_now() {
 }
 
 std::vector<introspect::alarm_event> alarm_service::history(std::size_t last) {
-  auto all = engine_->history();
-  std::vector<introspect::alarm_event> out;
-  for (std::size_t i = all.size() > last ? all.size() - last : 0; i < all.size(); ++i)
-    out.push_back({static_cast<std::uint64_t>(all[i].at_ms), all[i].alarm, all[i].source, all[i].from, all[i].to, all[i].value});
-  return out;
+  return alarms::history_rows(*engine_, last);
 }
 
-std::vector<introspect::valve_row> alarm_service::valves() {
-  std::vector<introspect::valve_row> out;
-  for (auto& v : engine_->valves()) {
-    introspect::valve_row r{v.id, v.pressure, v.shadow, v.override_mode, 0, 0, 0};
-    for (auto& [cls, c] : v.classes) r.offered += c.offered, r.shed += c.shed, r.would_shed += c.would_shed;
-    out.push_back(std::move(r));
-  }
-  return out;
-}
+std::vector<introspect::valve_row> alarm_service::valves() { return alarms::valve_rows(*engine_); }
 
 void alarm_service::set(const std::string& id, const std::string& severity, const std::string& description) {
   auto s = alarms::parse_severity(severity);

@@ -12,6 +12,7 @@
 #include "agner/exporter/counter_fold.hpp"
 #include "agner/exporter/exporter.hpp"
 #include "agner/exporter/metrics.hpp"
+#include "agner/introspect/snapshot.hpp"
 #include "agner/introspect/server.hpp"
 #include "agner/runtime/runtime.hpp"
 #include "alertmanager.hpp"
@@ -68,8 +69,8 @@ class alarm_service final : public introspect::alarm_control {
   std::shared_ptr<exporter::metrics> business_;
   std::string file_;
   std::unique_ptr<alarms::engine> engine_;
-  // For rates between ticks (only the tick thread reads metrics).
-  std::uint64_t last_dead_ = 0, last_busy_ = 0, last_wall_ = 0;
+  // The previous tick's snapshot, for rates between ticks (only the tick thread reads metrics).
+  introspect::node_info last_;
   std::int64_t last_ms_ = 0;
   void watch_thresholds();
   void drain_queue_events();

@@ -13,6 +13,7 @@
 
 #include "agner/alarms/bounded_file.hpp"
 #include "agner/alarms/engine.hpp"
+#include "agner/alarms/system_metrics.hpp"
 
 namespace agner::alarms {
 
@@ -379,10 +380,6 @@ class checker {
   }
 };
 
-const std::set<std::string> system_metrics{"run_queue",           "run_queue_per_scheduler", "processes",
-                                           "process_ratio",       "resident_bytes",          "scheduler_utilisation",
-                                           "dead_letters_per_s"};
-
 bool valid_id(const std::string& id) {
   return !id.empty() && id.size() <= 64 &&
          id.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_.-") == std::string::npos;
@@ -399,9 +396,9 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   if (r.metric == "business:") c.fail(p + "/metric", "names no business metric: write business:NAME");
   if (r.id == "rules_reload_failed") c.fail(p + "/id", "'rules_reload_failed' is the node's own alarm: choose another id");
   const bool per_process = r.metric == "process:message_queue_len" || r.metric == "process:oldest_message_age_ms";
-  if (!r.metric.empty() && !r.metric.starts_with("business:") && !system_metrics.count(r.metric) && !per_process) {
+  if (!r.metric.empty() && !r.metric.starts_with("business:") && !find_system_metric(r.metric) && !per_process) {
     std::string list;
-    for (auto& m : system_metrics) list += (list.empty() ? "" : ", ") + m;
+    for (auto& m : system_metrics()) list += (list.empty() ? "" : ", ") + std::string(m.name);
     c.fail(p + "/metric", fmt::format("unknown metric '{}' (system metrics: {}; or business:NAME; or "
                                       "process:message_queue_len, process:oldest_message_age_ms)",
                                       r.metric, list));

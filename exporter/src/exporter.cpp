@@ -1,5 +1,6 @@
 // The exporter: a sampler thread that summarises the process table, and a Collectable that renders
-// the runtime's counters, that summary and the process_* metrics on each scrape.
+// the metric table (node_families.cpp) over the node's snapshot and that summary, the alarms'
+// families and the process_* metrics on each scrape.
 #include "agner/exporter/exporter.hpp"
 
 #include <sys/resource.h>
@@ -26,6 +27,7 @@
 
 #include "agner/introspect/queries.hpp"
 #include "http_server.hpp"
+#include "node_families.hpp"
 #include "utf8.hpp"
 
 namespace agner::exporter {
@@ -34,19 +36,6 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-/// Queue-length bucket bounds for agner_message_queue_length (processes per bucket).
-constexpr double queue_buckets[] = {0, 1, 10, 100, 1000, 10000, 100000};
-
-/// What the sampler learns from one scan of the process table.
-struct table_summary {
-  std::uint64_t processes = 0;
-  std::uint64_t queue_max = 0, queue_sum = 0;
-  std::uint64_t bucket_counts[std::size(queue_buckets)] = {};
-  std::uint64_t oldest_age_ms = 0;
-  double scan_seconds = 0;
-  double taken_at = 0;  // unix seconds
-};
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -150,7 +139,6 @@ class runtime_collector final : public prometheus::Collectable {
  private:
   runtime& rt_;
   const options& opts_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   mutable std::mutex mutex_;  // the exporter's own: the sampler and scrapes, never the message path
   table_summary summary_;
 };
@@ -161,111 +149,19 @@ std::vector<MetricFamily> runtime_collector::Collect() const {
     std::lock_guard lock(mutex_);
     t = summary_;
   }
-  const auto n = introspect::system_info(rt_, started_);  // O(schedulers)
+  const auto n = introspect::system_info(rt_);  // O(schedulers)
+  std::vector<std::pair<std::string, process_counters>> named;
+  for (auto& name : opts_.processes) {
+    auto p = rt_.whereis(name);
+    if (auto info = p ? rt_.process_info(*p) : std::nullopt) named.emplace_back(name, std::move(*info));
+  }
   std::vector<MetricFamily> out;
-  using L = std::vector<prometheus::ClientMetric::Label>;
-  auto counter = [&](std::string name, std::string help, double v) { out.push_back(single(std::move(name), std::move(help), MetricType::Counter, v)); };
-  auto gauge = [&](std::string name, std::string help, double v) { out.push_back(single(std::move(name), std::move(help), MetricType::Gauge, v)); };
-
-  auto build = family("agner_build_info", "Agner's version; the value is 1.", MetricType::Gauge);
-  build.metric.push_back(value_metric(1, MetricType::Gauge, L{{"version", AGNER_VERSION}, {"node", opts_.node_name}}));
-  out.push_back(std::move(build));
-  gauge("agner_uptime_seconds", "Seconds since the node started.", static_cast<double>(n.uptime_ns) / 1e9);
-  gauge("agner_processes", "Processes alive.", n.process_count);
-  gauge("agner_process_limit", "Most processes that may be alive at once.", n.process_limit);
-  std::uint64_t in_schedulers = 0;
-  for (auto& sc : n.schedulers) in_schedulers += sc.run_queue_length;
-  gauge("agner_global_run_queue_length", "Runnable processes waiting in the global run queue (made runnable outside the schedulers).",
-        static_cast<double>(n.run_queue_total - std::min(n.run_queue_total, in_schedulers)));
-
-  auto rq = family("agner_run_queue_length", "Runnable processes waiting in a scheduler's run queue.", MetricType::Gauge);
-  auto busy = family("agner_scheduler_busy_seconds_total", "Time a scheduler spent running processes (not idle).", MetricType::Counter);
-  auto wall = family("agner_scheduler_wall_seconds_total", "Time since a scheduler started.", MetricType::Counter);
-  auto reds = family("agner_reductions_total", "Reductions (units of work) done by a scheduler.", MetricType::Counter);
-  auto switches = family("agner_context_switches_total", "Process activations by a scheduler.", MetricType::Counter);
-  for (auto& s : n.schedulers) {
-    L l{{"scheduler", std::to_string(s.id + 1)}};
-    rq.metric.push_back(value_metric(static_cast<double>(s.run_queue_length), MetricType::Gauge, l));
-    busy.metric.push_back(value_metric(static_cast<double>(s.busy_ns) / 1e9, MetricType::Counter, l));
-    wall.metric.push_back(value_metric(static_cast<double>(s.wall_ns) / 1e9, MetricType::Counter, l));
-    reds.metric.push_back(value_metric(static_cast<double>(s.reductions), MetricType::Counter, l));
-    switches.metric.push_back(value_metric(static_cast<double>(s.context_switches), MetricType::Counter, l));
-  }
-  for (auto* f : {&rq, &busy, &wall, &reds, &switches}) out.push_back(std::move(*f));
-
-  const auto& m = n.messages;
-  counter("agner_messages_sent_total", "Messages sent, including to dead processes.", static_cast<double>(m.sent));
-  counter("agner_messages_delivered_total", "Messages handed to a live receiver.", static_cast<double>(m.delivered));
-  auto dropped = family("agner_messages_dropped_total", "Messages dropped by bounded mailboxes, by cause.", MetricType::Counter);
-  dropped.metric.push_back(value_metric(static_cast<double>(m.dropped_rejected), MetricType::Counter, L{{"cause", "rejected"}}));
-  dropped.metric.push_back(value_metric(static_cast<double>(m.dropped_newest), MetricType::Counter, L{{"cause", "drop_newest"}}));
-  dropped.metric.push_back(value_metric(static_cast<double>(m.dropped_oldest), MetricType::Counter, L{{"cause", "drop_oldest"}}));
-  out.push_back(std::move(dropped));
-  counter("agner_dead_letters_total", "Messages to a dead process, or left queued when it ended.", static_cast<double>(m.dead_letters));
-  counter("agner_messages_shed_total", "Sends by name refused by a shed point (overloaded).", static_cast<double>(m.shed));
-  counter("agner_late_replies_total", "Replies that arrived after their request timed out.", static_cast<double>(m.late_replies));
-  counter("agner_messages_unhandled_total", "Messages a handler matched no branch for (ctx.unhandled); the first of each type per process is logged.",
-          static_cast<double>(m.unhandled));
-
-  auto gc = family("agner_gc_runs_total", "Garbage collections of process heaps, by kind.", MetricType::Counter);
-  gc.metric.push_back(value_metric(static_cast<double>(n.gc.minor_runs), MetricType::Counter, L{{"kind", "minor"}}));
-  gc.metric.push_back(value_metric(static_cast<double>(n.gc.major_runs), MetricType::Counter, L{{"kind", "major"}}));
-  out.push_back(std::move(gc));
-  counter("agner_gc_reclaimed_bytes_total", "Bytes given back by garbage collections.", static_cast<double>(n.gc.bytes_reclaimed));
-
-  auto mem = family("agner_memory_bytes", "Memory by kind.", MetricType::Gauge);
-  mem.metric.push_back(value_metric(static_cast<double>(n.memory.processes), MetricType::Gauge, L{{"kind", "processes"}}));
-  mem.metric.push_back(value_metric(static_cast<double>(n.memory.heaps), MetricType::Gauge, L{{"kind", "heaps"}}));
-  mem.metric.push_back(value_metric(static_cast<double>(n.memory.binary), MetricType::Gauge, L{{"kind", "binary"}}));
-  out.push_back(std::move(mem));
-
-  gauge("agner_ports", "Ports (sockets and listeners) open.", static_cast<double>(n.ports.open));
-  counter("agner_ports_accepted_total", "Connections accepted by listening ports.", static_cast<double>(n.ports.accepted));
-  auto io = family("agner_port_io_bytes_total", "Bytes moved through ports, by direction.", MetricType::Counter);
-  io.metric.push_back(value_metric(static_cast<double>(n.ports.bytes_in), MetricType::Counter, L{{"direction", "in"}}));
-  io.metric.push_back(value_metric(static_cast<double>(n.ports.bytes_out), MetricType::Counter, L{{"direction", "out"}}));
-  out.push_back(std::move(io));
-
-  // From the sampler's latest scan: O(1) here, whatever the number of processes.
-  gauge("agner_message_queue_length_max", "Longest message queue of any process, at the last table scan.", static_cast<double>(t.queue_max));
-  gauge("agner_queued_messages", "Messages queued in all processes, at the last table scan.", static_cast<double>(t.queue_sum));
-  auto dist = family("agner_message_queue_length", "Processes by message-queue length, at the last table scan.", MetricType::Histogram);
-  {
-    ClientMetric h;
-    h.histogram.sample_count = t.processes;
-    h.histogram.sample_sum = static_cast<double>(t.queue_sum);
-    for (std::size_t i = 0; i < std::size(queue_buckets); ++i)
-      h.histogram.bucket.push_back({t.bucket_counts[i], queue_buckets[i]});
-    h.histogram.bucket.push_back({t.processes, std::numeric_limits<double>::infinity()});
-    dist.metric.push_back(std::move(h));
-  }
-  out.push_back(std::move(dist));
-  gauge("agner_oldest_message_age_seconds", "Age of the oldest queued message in any process, at the last table scan.",
-        static_cast<double>(t.oldest_age_ms) / 1e3);
-  gauge("agner_table_scan_duration_seconds", "How long the last scan of the process table took.", t.scan_seconds);
-  gauge("agner_table_scan_timestamp_seconds", "When the last scan of the process table finished (unix time).", t.taken_at);
-
-  // Per-process series for the registered names the operator chose (bounded: at most 50).
-  if (!opts_.processes.empty()) {
-    auto q = family("agner_named_process_message_queue_length", "Messages queued, for chosen registered processes.", MetricType::Gauge);
-    auto r = family("agner_named_process_reductions_total", "Reductions, for chosen registered processes.", MetricType::Counter);
-    auto mb = family("agner_named_process_memory_bytes", "Memory, for chosen registered processes.", MetricType::Gauge);
-    for (auto& name : opts_.processes) {
-      auto p = rt_.whereis(name);
-      auto info = p ? rt_.process_info(*p) : std::nullopt;
-      if (!info) continue;
-      L l{{"name", name}};
-      q.metric.push_back(value_metric(static_cast<double>(info->message_queue_len), MetricType::Gauge, l));
-      r.metric.push_back(value_metric(static_cast<double>(info->reductions), MetricType::Counter, l));
-      mb.metric.push_back(value_metric(static_cast<double>(info->memory), MetricType::Gauge, l));
-    }
-    for (auto* f : {&q, &r, &mb}) out.push_back(std::move(*f));
-  }
+  render_node_families({n, t, opts_.node_name, named}, out);
   if (opts_.extra)
     for (auto& e : opts_.extra()) {
       auto f = family(e.name, e.help, e.counter ? MetricType::Counter : MetricType::Gauge);
       for (auto& [names, v] : e.samples) {
-        L l;
+        std::vector<prometheus::ClientMetric::Label> l;
         for (auto& [k, val] : names) l.push_back({k, val});
         f.metric.push_back(value_metric(v, e.counter ? MetricType::Counter : MetricType::Gauge, std::move(l)));
       }

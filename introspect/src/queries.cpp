@@ -125,10 +125,12 @@ std::optional<process_details> process_info(runtime& rt, pid p, inspect_options 
   return result.get();
 }
 
-node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point started) {
+node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point) { return system_info(rt); }
+
+node_info system_info(const runtime& rt) {
   node_info info;
   info.uptime_ns = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::nanoseconds>(rt.uptime()).count()));
   info.process_count = rt.process_count();
   info.process_limit = rt.process_limit();
   info.run_queue_total = rt.global_run_queue_length();

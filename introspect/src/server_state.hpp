@@ -38,7 +38,6 @@ struct server::impl {
 
   runtime& rt;
   server_options options;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // What sessions touch when they are destroyed, declared before `io`: the io_context's destructor
   // destroys the handlers that still own sessions, so these must outlive it.
   std::atomic<std::size_t> session_count{0};

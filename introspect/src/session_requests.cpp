@@ -9,7 +9,7 @@
 namespace agner::introspect {
 
 void session::system_info(const json& id) {
-  node_info info = introspect::system_info(srv_.rt, srv_.started);
+  node_info info = introspect::system_info(srv_.rt);
   info.name = srv_.options.node_name;
   if (srv_.options.alarms) {
     info.alarms = srv_.options.alarms->active();

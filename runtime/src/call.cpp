@@ -137,7 +137,7 @@ void scheduler::resume_call(process* p) {
   auto crash = [&](const char* what) {
     p->set_exit(what);
     p->crashed = true;
-    std::string name = p->registered ? fmt::format(" ({})", node_.name_of_process(p->index)) : std::string();
+    std::string name = p->registered ? fmt::format(" ({})", node_.names.name_of(p->index)) : std::string();
     node_.log(fmt::format("process {}{} crashed: {}", p->id(), name, what));
   };
   try {

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "node_state.hpp"
+#include "deliver.hpp"
 #include "signals.hpp"
 
 namespace agner::detail {
@@ -60,8 +60,8 @@ std::string peer_of(tcp::socket& s) {
 }
 }  // namespace
 
-io_service::io_service(node_state& node, unsigned blocking_threads)
-    : node_(node), guard_(asio::make_work_guard(io_)), blocking_(blocking_threads) {
+io_service::io_service(deliver_hook& deliver, unsigned blocking_threads)
+    : deliver_(deliver), guard_(asio::make_work_guard(io_)), blocking_(blocking_threads) {
   thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -150,7 +150,7 @@ void io_service::adopt(const port& listener, tcp::socket s) {
   add(conn);
   // The socket starts passive: it reads nothing until its owner (or whoever it gives the socket
   // to) calls activate, so no data can reach a process that is about to hand it over.
-  if (node_.send_value(listener.owner, port_signal{port_signal::kind::accepted, port_id{listener.id}, port_id{conn->id}, peer}, nullptr) !=
+  if (deliver_.deliver_value(listener.owner, port_signal{port_signal::kind::accepted, port_id{listener.id}, port_id{conn->id}, peer}) !=
       send_outcome::queued)
     drop(conn, "owner gone", false);
 }
@@ -160,20 +160,20 @@ void io_service::connect(pid owner, const std::string& host, std::uint16_t port_
     auto resolver = std::make_shared<tcp::resolver>(io_);
     resolver->async_resolve(host, std::to_string(port_number), [this, owner, resolver, host](boost::system::error_code ec, tcp::resolver::results_type found) {
       if (ec) {
-        node_.send_value(owner, tcp_closed{port_id{}, fmt::format("cannot resolve '{}': {}", host, ec.message())}, nullptr);
+        deliver_.deliver_value(owner, tcp_closed{port_id{}, fmt::format("cannot resolve '{}': {}", host, ec.message())});
         return;
       }
       auto sock = std::make_shared<tcp::socket>(io_);
       asio::async_connect(*sock, found, [this, owner, sock](boost::system::error_code ec2, const tcp::endpoint&) {
         if (ec2) {
-          node_.send_value(owner, tcp_closed{port_id{}, ec2.message()}, nullptr);
+          deliver_.deliver_value(owner, tcp_closed{port_id{}, ec2.message()});
           return;
         }
         sock->set_option(tcp::no_delay(true), ec2);
         std::string peer = peer_of(*sock);
         auto conn = std::make_shared<port>(new_id(), owner, std::move(*sock));
         add(conn);
-        if (node_.send_value(owner, port_signal{port_signal::kind::connected, port_id{}, port_id{conn->id}, peer}, nullptr) !=
+        if (deliver_.deliver_value(owner, port_signal{port_signal::kind::connected, port_id{}, port_id{conn->id}, peer}) !=
             send_outcome::queued)
           drop(conn, "owner gone", false);
       });
@@ -202,7 +202,7 @@ void io_service::read(std::shared_ptr<port> p) {
     if (p->closing) return;  // its owner closed it: nobody reads any more
     bytes_in_.add(n);
     // {active, once}: the owner re-arms with activate() when it wants more.
-    if (node_.send_value(p->owner, tcp_data{port_id{p->id}, std::string(read_buffer_.data(), n)}, nullptr) != send_outcome::queued)
+    if (deliver_.deliver_value(p->owner, tcp_data{port_id{p->id}, std::string(read_buffer_.data(), n)}) != send_outcome::queued)
       drop(p, "owner gone", false);
   });
 }
@@ -360,7 +360,7 @@ void io_service::give(port_id id, pid from, pid to) {
     p->owner = to;
     by_owner_.emplace(to, p->id);
     auto kind = p->socket() ? port_signal::kind::given_socket : port_signal::kind::given_listener;
-    if (node_.send_value(to, port_signal{kind, port_id{}, port_id{p->id}, {}}, nullptr) != send_outcome::queued)
+    if (deliver_.deliver_value(to, port_signal{kind, port_id{}, port_id{p->id}, {}}) != send_outcome::queued)
       drop(p, "owner gone", false);
   });
 }
@@ -384,7 +384,7 @@ void io_service::drop(const std::shared_ptr<port>& p, const std::string& reason,
   ports_.erase(p->id);
   if (!p->closing) forget_owner(*p);
   open_.set(ports_.size());
-  if (tell_owner && !p->closing) node_.send_value(p->owner, tcp_closed{port_id{p->id}, reason, p->out.size()}, nullptr);
+  if (tell_owner && !p->closing) deliver_.deliver_value(p->owner, tcp_closed{port_id{p->id}, reason, p->out.size()});
 }
 
 }  // namespace agner::detail

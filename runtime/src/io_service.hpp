@@ -21,11 +21,12 @@
 
 namespace agner::detail {
 
-struct node_state;
+class deliver_hook;
 
 class io_service {
  public:
-  io_service(node_state& node, unsigned blocking_threads);
+  /// What ports receive goes to their owners through `deliver`.
+  io_service(deliver_hook& deliver, unsigned blocking_threads);
   ~io_service();  // closes every port, joins the threads
   io_service(const io_service&) = delete;
   io_service& operator=(const io_service&) = delete;
@@ -66,7 +67,7 @@ class io_service {
   void enqueue(port_id id, chunk c);
   void drop(const std::shared_ptr<port>& p, const std::string& reason, bool tell_owner);
 
-  node_state& node_;
+  deliver_hook& deliver_;
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   boost::asio::thread_pool blocking_;

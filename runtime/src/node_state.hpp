@@ -1,5 +1,6 @@
 #pragma once
 /// Everything a runtime owns, shared by its schedulers. Private to the runtime module.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -12,11 +13,15 @@
 #include <vector>
 
 #include "agner/runtime/runtime.hpp"
+#include "deliver.hpp"
 #include "io_service.hpp"
 #include "process_table.hpp"
+#include "queue_watch.hpp"
 #include "recent_exits.hpp"
+#include "registry.hpp"
 #include "run_queue.hpp"
 #include "scheduler.hpp"
+#include "shed_points.hpp"
 #include "timer_service.hpp"
 
 namespace agner::detail {
@@ -30,19 +35,15 @@ struct alignas(64) outside_counters {
   std::atomic<std::uint64_t> dropped_oldest{0};  ///< trimmed by a sender (a drop_oldest mailbox past its bound)
 };
 
-/// How a send ended, as far as the sender can tell.
-enum class send_outcome { queued, dead_letter, rejected, dropped };
-
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-
-struct node_state {
-  explicit node_state(runtime& rt, runtime_options opts);
+/// What the schedulers share. Its parts own their locks: `names` (the registry), `gates` (the shed
+/// points), `watch` (the queue watch); the send path is below (cold half in send_path.cpp). The
+/// timer and I/O services see only its deliver_hook.
+struct node_state : deliver_hook {
+  node_state(runtime& rt, runtime_options opts);
 
   runtime& rt;
-  runtime_options options;
+  runtime_options options;  ///< checked; options.clock set (steady_clock unless given)
+  const clock::time_point started;  ///< on options.clock: the runtime's birth (runtime::uptime)
   process_table table;
   global_run_queue global;
   std::vector<std::unique_ptr<scheduler>> schedulers;
@@ -57,33 +58,14 @@ struct node_state {
   std::atomic<unsigned> sleeping{0};  // schedulers parked
   std::array<outside_counters, 16> outside;
   recent_exits exits;  // why the last processes ended (runtime::exit_reason)
-
-  mutable std::shared_mutex registry_mutex;
-  std::unordered_map<std::string, pid, string_hash, std::equal_to<>> names;
-  std::unordered_map<std::uint32_t, std::string> name_of;  // by slot index
+  registry names;
+  shed_points gates;
+  queue_watch watch;
 
   std::unique_ptr<timer_service> timers;  // started after the schedulers, stopped after them
   std::unique_ptr<io_service> io;         // likewise
   std::atomic<std::uint64_t> next_ref{1};  // monitor and request references
   std::atomic<std::int64_t> heap_bytes{0};  // held by all process heaps
-  // Shed points: the spawn gate, and gates on sends by name (under registry_mutex).
-  std::atomic<admission*> spawn_gate{nullptr};
-  std::atomic<std::size_t> spawn_default_class{0};
-  struct name_gate {
-    admission* gate;
-    std::size_t cls;
-  };
-  std::unordered_map<std::string, name_gate, string_hash, std::equal_to<>> send_gates;
-  std::atomic<std::uint64_t> shed{0};
-  // The queue watch (runtime::watch_queues). `watching` is the one load a send pays when it is off.
-  std::atomic<bool> watching{false};
-  std::atomic<std::uint32_t> watch_long{0}, watch_short{0}, watch_old_ms{0}, watch_young_ms{0};
-  std::function<void(const queue_event&)> watch_notify;
-  /// `woke`: this send woke the owner; its published oldest time is then from before, and only
-  /// counts if older messages are queued (a suspended owner).
-  [[gnu::cold]] void watch_on_send(process* p, pid to, std::uint32_t now_ms, bool woke);
-  /// The owner, at a slice end, going idle or ending: clears what no longer holds.
-  void watch_on_owner(process* p, std::uint32_t now_ms, bool ending = false);
 
   /// Sends `m` to `to` from `local` (the caller's scheduler, or nullptr for other threads).
   send_outcome send(pid to, message* m, scheduler* local) {
@@ -99,13 +81,13 @@ struct node_state {
     m->sent_ms = sent_ms;
     const auto pushed = p->push(m);
     if (pushed == mailbox::push_result::queued) [[likely]] {
-      if (watching.load(std::memory_order_relaxed)) [[unlikely]]
-        watch_on_send(p, to, sent_ms, false);
+      if (watch.on()) [[unlikely]]
+        watch.on_send(p, to, sent_ms, false);
       return send_outcome::queued;
     }
     if (pushed == mailbox::push_result::woke_owner) {
-      if (watching.load(std::memory_order_relaxed)) [[unlikely]]
-        watch_on_send(p, to, sent_ms, true);
+      if (watch.on()) [[unlikely]]
+        watch.on_send(p, to, sent_ms, true);
       p->note_oldest(sent_ms);  // the owner cannot run before schedule()
       schedule(p, local);
       return send_outcome::queued;
@@ -123,14 +105,21 @@ struct node_state {
   send_outcome send_value(pid to, T&& value, scheduler* local) {
     return send(to, make_message<std::decay_t<T>>(std::forward<T>(value)), local);
   }
+  /// deliver_hook: the timer and I/O threads send as outsiders.
+  send_outcome deliver(pid to, message* m) override { return send(to, m, nullptr); }
+  bool alive(pid to) const noexcept override {
+    const process* p = to ? table.slot(to.index) : nullptr;
+    return p && p->serial() == to.serial;
+  }
   /// Makes an idle process runnable.
   void schedule(process* p, scheduler* local);
   /// Called after work was queued: wakes a parked scheduler if nobody is looking for work.
   void notify_work() noexcept;
   void log(std::string_view line) const;
-  std::string name_of_process(std::uint32_t index) const;
-  void unregister(std::uint32_t index);
   outside_counters& outside_stripe() noexcept;
+
+ protected:
+  ~node_state() = default;  // runtime::impl is the one complete type
 };
 
 std::uint64_t now_ns() noexcept;
@@ -150,6 +139,6 @@ inline void store_load_barrier([[maybe_unused]] std::atomic<unsigned>& sleeping)
 }  // namespace agner::detail
 
 /// The runtime's hidden state is the node state.
-struct agner::runtime::impl : agner::detail::node_state {
+struct agner::runtime::impl final : agner::detail::node_state {
   using node_state::node_state;
 };

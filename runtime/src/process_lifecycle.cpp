@@ -29,7 +29,7 @@ bool erase_ref(V& v, monitor_ref ref) {
 }
 
 std::string name_suffix(node_state& node, const process* p) {
-  return p->registered ? fmt::format(" ({})", node.name_of_process(p->index)) : std::string();
+  return p->registered ? fmt::format(" ({})", node.names.name_of(p->index)) : std::string();
 }
 
 }  // namespace
@@ -102,7 +102,7 @@ void scheduler::run_as(process* p) {
           if (p->stop) break;
         }
         p->set_status(process_status::waiting);
-        if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_);
+        if (node_.watch.on()) node_.watch.on_owner(p, now_ms_);
         if (p->try_block()) {  // idle now; a sender may already have it running elsewhere
           if (locks) p->unlock_consumer();
           return;
@@ -143,7 +143,7 @@ void scheduler::run_as(process* p) {
         if (p->ext && !p->stop) tend(p);
         if (p->stop) break;
         p->publish_oldest();
-        if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_);
+        if (node_.watch.on()) node_.watch.on_owner(p, now_ms_);
         if (node_.stopping.load(std::memory_order_relaxed)) {  // runtime::stop discards the queue
           if (locks) p->unlock_consumer();
           leave_soon();
@@ -392,13 +392,13 @@ process_report scheduler::report(process* p, const inspect_options& opts) {
 
 void scheduler::terminate(process* p, bool unlock_consumer) {
   p->set_status(process_status::exiting);
-  if (node_.watching.load(std::memory_order_relaxed)) node_.watch_on_owner(p, now_ms_, true);
+  if (node_.watch.on()) node_.watch.on_owner(p, now_ms_, true);
   const pid self = p->id();
   const std::string reason = p->extension().exit_reason;
   if (!p->crashed && reason != "normal" && reason != "shutdown")  // crashes were logged already
     node_.log(fmt::format("process {}{} exited: {}", self, name_suffix(node_, p), reason));
   node_.exits.record(self, reason);
-  if (p->registered) node_.unregister(p->index);
+  if (p->registered) node_.names.remove(p->index);
   // What was still queued is a dead letter; a link or monitor that arrived too late learns the
   // process is gone, as if it had been dead all along.
   std::uint64_t dropped = 0;

@@ -43,147 +43,13 @@ runtime_options checked(runtime_options o) {
         fmt::format("process_limit must be between 1 and {}", process_table::max_limit));
   if (o.slice_reductions == 0) throw std::invalid_argument("slice_reductions must be at least 1");
   if (o.spin_before_park.count() < 0) throw std::invalid_argument("spin_before_park must not be negative");
+  if (!o.clock) o.clock = std::make_shared<steady_clock>();
   return o;
 }
 }  // namespace
 
 node_state::node_state(runtime& r, runtime_options opts)
-    : rt(r), options(checked(std::move(opts))), table(options.process_limit) {}
-
-send_outcome node_state::refused(process* p, message* m, scheduler* local) {
-  const bool rejected = p->policy() == mailbox::overflow::reject;
-  destroy(m);
-  if (local) {
-    local->count_refused(rejected);
-  } else {
-    auto& o = outside_stripe();
-    (rejected ? o.dropped_rejected : o.dropped_newest).fetch_add(1, std::memory_order_relaxed);
-  }
-  return rejected ? send_outcome::rejected : send_outcome::dropped;
-}
-
-send_outcome node_state::send_otherwise(mailbox::push_result pushed, process* p, pid to, message* m,
-                                        std::uint32_t sent_ms, scheduler* local) {
-  switch (pushed) {
-    case mailbox::push_result::closed: return dead_letter(m, local);
-    case mailbox::push_result::full: return refused(p, m, local);
-    case mailbox::push_result::woke_owner_past_bound:
-      p->note_oldest(sent_ms);
-      trim(p, to.serial, local);  // before the owner can run: the lock is free
-      if (watching.load(std::memory_order_relaxed)) watch_on_send(p, to, sent_ms, true);
-      schedule(p, local);
-      return send_outcome::queued;
-    case mailbox::push_result::queued_past_bound:
-      trim(p, to.serial, local);
-      if (watching.load(std::memory_order_relaxed)) watch_on_send(p, to, sent_ms, false);
-      return send_outcome::queued;
-    case mailbox::push_result::queued:
-    case mailbox::push_result::woke_owner: break;  // handled inline by send()
-  }
-  return send_outcome::queued;
-}
-
-void node_state::trim(process* p, std::uint32_t serial, scheduler* local) {
-  std::uint64_t dropped = 0;
-  p->trim_as_sender(serial, [&](message* m) {
-    destroy(m);
-    ++dropped;
-  });
-  if (!dropped) return;
-  if (local) {
-    local->count_dropped_oldest(dropped);
-  } else {
-    outside_stripe().dropped_oldest.fetch_add(dropped, std::memory_order_relaxed);
-  }
-}
-
-send_outcome node_state::dead_letter(message* m, scheduler* local) {
-  destroy(m);
-  if (local) {
-    local->count_dead_letter();
-  } else {
-    outside_stripe().dead_letters.fetch_add(1, std::memory_order_relaxed);
-  }
-  return send_outcome::dead_letter;
-}
-
-void node_state::schedule(process* p, scheduler* local) {
-  p->set_status(process_status::runnable);
-  if (local) {
-    local->run_next(p);
-  } else {
-    global.push(p);
-    notify_work();
-  }
-}
-
-void node_state::notify_work() noexcept {
-  store_load_barrier(sleeping);
-  if (spinning.load(std::memory_order_relaxed) != 0 || sleeping.load(std::memory_order_relaxed) == 0)
-    return;
-  unsigned none = 0;
-  if (!spinning.compare_exchange_strong(none, 1, std::memory_order_seq_cst)) return;
-  for (auto& s : schedulers)
-    if (s->unpark()) return;  // it starts out counted as spinning
-  spinning.fetch_sub(1, std::memory_order_seq_cst);
-}
-
-void node_state::log(std::string_view line) const {
-  if (options.log) {
-    options.log(line);
-  } else {
-    std::string text = fmt::format("agner: {}\n", line);
-    std::fwrite(text.data(), 1, text.size(), stderr);
-  }
-}
-
-std::string node_state::name_of_process(std::uint32_t index) const {
-  std::shared_lock lock(registry_mutex);
-  auto it = name_of.find(index);
-  return it == name_of.end() ? std::string() : it->second;
-}
-
-void node_state::unregister(std::uint32_t index) {
-  std::unique_lock lock(registry_mutex);
-  auto it = name_of.find(index);
-  if (it == name_of.end()) return;
-  names.erase(it->second);
-  name_of.erase(it);
-}
-
-void node_state::watch_on_send(process* p, pid to, std::uint32_t now_ms, bool woke) {
-  const std::uint8_t flags = p->watch_flags();
-  if (const auto long_len = watch_long.load(std::memory_order_relaxed); long_len && !(flags & mailbox::watch_long)) {
-    const auto len = p->length();
-    if (len >= long_len && p->raise_watch_flag(mailbox::watch_long)) watch_notify({to, queue_event::kind::long_queue, len});
-  }
-  if (const auto old_ms = watch_old_ms.load(std::memory_order_relaxed); old_ms && !(flags & mailbox::watch_old)) {
-    const auto age = age_ms(p->oldest_ms(), now_ms);
-    if (age >= old_ms && p->length() > (woke ? 1u : 0u) && p->raise_watch_flag(mailbox::watch_old))
-      watch_notify({to, queue_event::kind::old_message, age});
-  }
-}
-
-void node_state::watch_on_owner(process* p, std::uint32_t now_ms, bool ending) {
-  const std::uint8_t flags = p->watch_flags();
-  if (!flags) return;
-  const pid who{p->index, p->serial()};
-  if (flags & mailbox::watch_long) {
-    const auto len = ending ? 0 : p->length();
-    if (len <= watch_short.load(std::memory_order_relaxed) && p->drop_watch_flag(mailbox::watch_long))
-      watch_notify({who, queue_event::kind::short_again, len});
-  }
-  if (flags & mailbox::watch_old) {
-    const auto age = ending || p->length() == 0 ? 0 : age_ms(p->oldest_ms(), now_ms);
-    if (age <= watch_young_ms.load(std::memory_order_relaxed) && p->drop_watch_flag(mailbox::watch_old))
-      watch_notify({who, queue_event::kind::young_again, age});
-  }
-}
-
-outside_counters& node_state::outside_stripe() noexcept {
-  thread_local const std::size_t stripe = std::hash<std::thread::id>{}(std::this_thread::get_id());
-  return outside[stripe % outside.size()];
-}
+    : rt(r), options(checked(std::move(opts))), started(options.clock->now()), table(options.process_limit) {}
 
 }  // namespace detail
 
@@ -193,7 +59,7 @@ runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>(*this, 
     impl_->schedulers.push_back(std::make_unique<detail::scheduler>(*impl_, i));
   for (auto& s : impl_->schedulers) s->start();
   impl_->timers = std::make_unique<detail::timer_service>(
-      *impl_, impl_->options.clock ? impl_->options.clock : std::make_shared<steady_clock>());
+      *impl_, impl_->schedulers.size() + 1, impl_->options.clock);
   impl_->io = std::make_unique<detail::io_service>(*impl_, std::max(1u, impl_->options.blocking_threads));
 }
 
@@ -239,11 +105,7 @@ runtime::stop_summary runtime::stop() {
     p->stop = 0;
     n.table.release(p);
   }
-  {
-    std::unique_lock lock(n.registry_mutex);
-    n.names.clear();
-    n.name_of.clear();
-  }
+  n.names.clear();
   n.outside_stripe().dead_letters.fetch_add(dropped, std::memory_order_relaxed);
   n.stopped = true;
   return {live, dropped,
@@ -253,13 +115,9 @@ runtime::stop_summary runtime::stop() {
 pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts,
                              detail::hooks hooks, detail::scheduler* local, pid link_to) {
   auto& n = *impl_;
-  if (admission* gate = n.spawn_gate.load(std::memory_order_acquire)) [[unlikely]] {
-    const std::size_t cls = opts.priority >= 0 ? static_cast<std::size_t>(opts.priority)
-                                               : n.spawn_default_class.load(std::memory_order_relaxed);
-    if (!gate->admit(cls))
-      throw spawn_error(spawn_error::reason::overloaded,
-                        fmt::format("cannot spawn: overloaded (valve {}), retry later", gate->name()));
-  }
+  if (admission* gate = n.gates.refuses_spawn(opts.priority)) [[unlikely]]
+    throw spawn_error(spawn_error::reason::overloaded,
+                      fmt::format("cannot spawn: overloaded (valve {}), retry later", gate->name()));
   if (n.stopping.load(std::memory_order_acquire)) [[unlikely]]
     throw spawn_error(spawn_error::reason::stopped, "cannot spawn: the runtime is stopping or stopped");
   if (!local) local = detail::scheduler::current(n);
@@ -297,10 +155,11 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
   if (opts.name.empty()) {
     id = pid{p->index, p->open(init, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
   } else {
-    std::unique_lock lock(n.registry_mutex);
-    if (auto it = n.names.find(opts.name); it != n.names.end()) {
-      pid holder = it->second;
-      lock.unlock();
+    const auto [got, added] = n.names.add(opts.name, p->index, [&] {
+      return pid{p->index, p->open(init, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
+    });
+    if (!added) {
+      const pid holder = got;
       delete p->code;
       p->code = nullptr;
       p->ext.reset();
@@ -310,26 +169,18 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
                         fmt::format("cannot spawn: the name '{}' is already registered to {}",
                                     opts.name, holder));
     }
-    id = pid{p->index, p->open(init, opts.max_len, static_cast<detail::mailbox::overflow>(opts.overflow))};
-    n.names.emplace(opts.name, id);
-    n.name_of.emplace(p->index, opts.name);
+    id = got;
   }
   if (init) n.schedule(p, local);
   return id;
 }
 
 void runtime::watch_queues(std::function<void(const queue_event&)> notify) {
-  impl_->watch_notify = std::move(notify);
+  impl_->watch.set_notify(std::move(notify));
 }
 
 void runtime::set_queue_watch(std::uint32_t long_len, std::uint32_t short_len, std::uint32_t old_ms, std::uint32_t young_ms) {
-  auto& n = *impl_;
-  if (!n.watch_notify) throw std::logic_error("set_queue_watch before watch_queues");
-  n.watch_long.store(long_len, std::memory_order_relaxed);
-  n.watch_short.store(std::min(short_len, long_len ? long_len - 1 : 0u), std::memory_order_relaxed);
-  n.watch_old_ms.store(old_ms, std::memory_order_relaxed);
-  n.watch_young_ms.store(std::min(young_ms, old_ms ? old_ms - 1 : 0u), std::memory_order_relaxed);
-  n.watching.store(long_len != 0 || old_ms != 0, std::memory_order_release);
+  impl_->watch.set(long_len, short_len, old_ms, young_ms);
 }
 
 bool runtime::suspend(pid to) {
@@ -365,6 +216,8 @@ bool runtime::cancel_timer(timer_ref ref) { return impl_->timers->cancel(ref.id)
 
 clock::time_point runtime::now() const { return impl_->timers->time().now(); }
 
+clock::duration runtime::uptime() const { return impl_->options.clock->now() - impl_->started; }
+
 void runtime::log(std::string_view line) const { impl_->log(line); }
 
 void runtime::check_not_on_scheduler(const char* what) const {
@@ -377,46 +230,28 @@ bool runtime::send_message(pid to, message* m) {
 }
 
 void runtime::gate_spawns(admission* gate, std::size_t default_class) {
-  impl_->spawn_default_class.store(default_class, std::memory_order_relaxed);
-  impl_->spawn_gate.store(gate, std::memory_order_release);
+  impl_->gates.gate_spawns(gate, default_class);
 }
 
 void runtime::gate_sends(const std::string& name, admission* gate, std::size_t cls) {
-  std::unique_lock lock(impl_->registry_mutex);
-  if (gate) {
-    impl_->send_gates[name] = {gate, cls};
-  } else {
-    impl_->send_gates.erase(name);
-  }
+  impl_->gates.gate_sends(name, gate, cls);
 }
 
 std::optional<pid> runtime::whereis_admitted(std::string_view name) {
   auto& n = *impl_;
-  std::shared_lock lock(n.registry_mutex);
-  auto it = n.names.find(name);
-  if (it == n.names.end()) return std::nullopt;
-  if (!n.send_gates.empty()) [[unlikely]] {
-    if (auto g = n.send_gates.find(name); g != n.send_gates.end() && !g->second.gate->admit(g->second.cls)) {
-      auto& out = n.outside_stripe();  // a refused send still counts as sent, and as shed
-      out.sent.fetch_add(1, std::memory_order_relaxed);
-      n.shed.fetch_add(1, std::memory_order_relaxed);
-      return std::nullopt;
-    }
+  auto found = n.names.whereis(name);
+  if (!found) return std::nullopt;
+  if (!n.gates.admits_send(name)) [[unlikely]] {
+    n.outside_stripe().sent.fetch_add(1, std::memory_order_relaxed);  // a refused send still counts as sent, and as shed
+    n.gates.count_shed();
+    return std::nullopt;
   }
-  return it->second;
+  return found;
 }
 
-std::optional<pid> runtime::whereis(std::string_view name) const {
-  std::shared_lock lock(impl_->registry_mutex);
-  auto it = impl_->names.find(name);
-  if (it == impl_->names.end()) return std::nullopt;
-  return it->second;
-}
+std::optional<pid> runtime::whereis(std::string_view name) const { return impl_->names.whereis(name); }
 
-std::vector<std::pair<std::string, pid>> runtime::registered() const {
-  std::shared_lock lock(impl_->registry_mutex);
-  return {impl_->names.begin(), impl_->names.end()};
-}
+std::vector<std::pair<std::string, pid>> runtime::registered() const { return impl_->names.registered(); }
 
 std::uint32_t runtime::process_count() const noexcept { return impl_->table.live(); }
 std::uint32_t runtime::process_limit() const noexcept { return impl_->table.limit(); }
@@ -447,10 +282,7 @@ std::optional<process_counters> runtime::process_info(pid id) const {
   if (c.message_queue_len) c.oldest_message_age_ms = detail::age_ms(p->oldest_ms(), detail::coarse_ms());
   c.status = p->status.load(std::memory_order_relaxed);
   if (auto* k = impl_->table.kind(id.index)) c.behaviour = demangle(k->name());
-  {
-    std::shared_lock lock(impl_->registry_mutex);
-    if (auto it = impl_->name_of.find(id.index); it != impl_->name_of.end()) c.registered_name = it->second;
-  }
+  c.registered_name = impl_->names.name_of(id.index);
   if (p->serial() != id.serial) return std::nullopt;  // died while we read
   return c;
 }
@@ -504,7 +336,7 @@ message_counters runtime::messages() const noexcept {
     c.dropped_oldest += o.dropped_oldest.load(std::memory_order_relaxed);
   }
   c.dropped = c.dropped_rejected + c.dropped_newest + c.dropped_oldest;
-  c.shed = impl_->shed.load(std::memory_order_relaxed);
+  c.shed = impl_->gates.shed();
   return c;
 }
 

@@ -6,7 +6,8 @@
 #include <array>
 #include <stdexcept>
 
-#include "node_state.hpp"
+#include "deliver.hpp"
+#include "scheduler.hpp"
 
 namespace agner::detail {
 
@@ -48,8 +49,8 @@ constexpr clock::duration max_delay = std::chrono::hours(24 * 365 * 100);
 
 }  // namespace
 
-timer_service::timer_service(node_state& node, std::shared_ptr<clock> clk)
-    : node_(node),
+timer_service::timer_service(deliver_hook& deliver, std::size_t lanes, std::shared_ptr<clock> clk)
+    : deliver_(deliver),
       clock_(std::move(clk)),
       steady_(dynamic_cast<const steady_clock*>(clock_.get()) != nullptr),
       manual_(clock_->manual()),
@@ -58,7 +59,7 @@ timer_service::timer_service(node_state& node, std::shared_ptr<clock> clk)
   timespec res{};
   clock_getres(CLOCK_MONOTONIC_COARSE, &res);
   coarse_resolution_ = std::chrono::seconds(res.tv_sec) + std::chrono::nanoseconds(res.tv_nsec);
-  const std::size_t count = node.schedulers.size() + 1;
+  const std::size_t count = lanes;
   for (std::size_t i = 0; i < count; ++i) lanes_.push_back(std::make_unique<lane>(static_cast<std::uint32_t>(i)));
   released_.resize(count);
   if (clock_->manual()) {
@@ -371,13 +372,12 @@ timer_service::drained timer_service::fire_due(std::int64_t now) {
     return a.deadline_ms != b.deadline_ms ? a.deadline_ms < b.deadline_ms : a.seq < b.seq;
   });
   for (const due_timer& e : due_) {
-    const process* p = node_.table.slot(e.to.index);
-    if (!p || p->serial() != e.to.serial) {  // its target died: the timer died with it
+    if (!deliver_.alive(e.to)) {  // its target died: the timer died with it
       destroy(e.msg);
       dropped_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    node_.send(e.to, e.msg, nullptr);
+    deliver_.deliver(e.to, e.msg);
   }
   due_.clear();
   return d;

@@ -12,7 +12,7 @@
 
 namespace agner::detail {
 
-struct node_state;
+class deliver_hook;
 class scheduler;
 
 /// Timers for one runtime, as cheap to start and cancel as a send is.
@@ -30,7 +30,8 @@ class scheduler;
 /// A timer whose target has died when it falls due is dropped, not sent.
 class timer_service {
  public:
-  timer_service(node_state& node, std::shared_ptr<clock> clk);
+  /// `lanes`: one per scheduler plus one for other threads. Fired timers go through `deliver`.
+  timer_service(deliver_hook& deliver, std::size_t lanes, std::shared_ptr<clock> clk);
   ~timer_service();
   timer_service(const timer_service&) = delete;
   timer_service& operator=(const timer_service&) = delete;
@@ -98,7 +99,7 @@ class timer_service {
   void return_released();
   void loop();
 
-  node_state& node_;
+  deliver_hook& deliver_;
   std::shared_ptr<clock> clock_;
   const bool steady_;  // the default clock: read std::chrono::steady_clock without a virtual call
   const bool manual_;  // no timer thread: time moves (and timers fire) in manual_clock::advance

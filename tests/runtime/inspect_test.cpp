@@ -231,6 +231,18 @@ TEST_CASE("the queue watch reports a long queue when it is queued to, and a shor
   CHECK(lengths()[3].value == 0);
 }
 
+TEST_CASE("the queue watch's notify cannot be replaced while a threshold is set") {
+  runtime rt(test::two_schedulers());
+  CHECK_THROWS_AS(rt.set_queue_watch(10, 2, 0, 0), std::logic_error);  // no notify yet
+  std::atomic<int> calls{0};
+  rt.watch_queues([&](const queue_event&) { ++calls; });
+  rt.set_queue_watch(10, 2, 0, 0);
+  // Senders may be inside the notify it would replace.
+  CHECK_THROWS_AS(rt.watch_queues([](const queue_event&) {}), std::logic_error);
+  rt.set_queue_watch(0, 0, 0, 0);
+  CHECK_NOTHROW(rt.watch_queues([](const queue_event&) {}));
+}
+
 TEST_CASE("a process that ended lately is known by its exit reason, one still alive has none") {
   runtime rt(test::two_schedulers());
   std::atomic<int> seen{0};

@@ -182,7 +182,9 @@ class runtime {
   /// oldest message is `old_ms` old), checked by the sender as it queues a message, and again when
   /// the owner finds it back at `short_len` (or `young_ms`) at a slice end, when it goes idle or
   /// when it ends. Never a scan. `notify` runs on scheduler and sender threads: keep it short and
-  /// thread-safe. Set `notify` once, before any threshold; 0 turns a check off. Thread-safe.
+  /// thread-safe. Set `notify` before any threshold (set_queue_watch throws std::logic_error
+  /// otherwise); watch_queues throws std::logic_error while a threshold is set, since senders may be
+  /// inside the old `notify`. 0 turns a check off. Thread-safe.
   void watch_queues(std::function<void(const queue_event&)> notify);
   void set_queue_watch(std::uint32_t long_len, std::uint32_t short_len, std::uint32_t old_ms, std::uint32_t young_ms);
 
@@ -204,6 +206,9 @@ class runtime {
   bool cancel_timer(timer_ref ref);
   /// The runtime's clock. Thread-safe.
   clock::time_point now() const;
+  /// Time since this runtime was made, on its clock (a manual_clock's advances in tests): the node's
+  /// uptime, which introspection, /metrics (agner_uptime_seconds) and etop show. Thread-safe; O(1).
+  clock::duration uptime() const;
 
   /// A blocking request from a plain thread: sends `request<T>` to `to` and waits for the answer,
   /// the timeout (on the runtime's clock; agner::infinity waits for ever) or noproc. Throws
@@ -248,13 +253,13 @@ class runtime {
   /// Runnable processes waiting in the global queue (sent to from outside the schedulers). O(1).
   std::uint64_t global_run_queue_length() const noexcept;
 
-  /// Internal: the implementation, for context and the schedulers.
-  struct impl;
-  impl& internals() noexcept { return *impl_; }
+  struct impl;  ///< the node's state (runtime/src/node_state.hpp); opaque outside the runtime
 
  private:
+  // context and scoped_process reach the node's state through internals(); nothing else does.
   friend class context;
   friend class scoped_process;
+  impl& internals() noexcept { return *impl_; }
   void check_not_on_scheduler(const char* what) const;
   timer_ref start_timer(clock::duration delay, pid to, message* m);
   pid spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& opts, detail::hooks hooks,
