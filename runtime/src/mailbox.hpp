@@ -70,6 +70,9 @@ class mailbox {
   /// The queue watch's flags (any thread): set by a sender that finds the queue long or old,
   /// cleared by the owner once it is short and young again.
   static constexpr std::uint8_t watch_long = 1, watch_old = 2;
+  /// Also in the watch flags: a trace holds this process (agner/runtime/trace.hpp). Set and cleared
+  /// under the trace registry's mutex; senders load it where they already load the head.
+  static constexpr std::uint8_t watch_traced = 4;
   std::uint8_t watch_flags() const noexcept { return watch_flags_.load(std::memory_order_relaxed); }
   /// True if this call set `flag` (it was not set before).
   bool raise_watch_flag(std::uint8_t flag) noexcept { return !(watch_flags_.fetch_or(flag, std::memory_order_relaxed) & flag); }
