@@ -20,6 +20,7 @@
 #include "agner/introspect/json.hpp"
 #include "agner/introspect/server.hpp"
 #include "link.hpp"
+#include "trace_link.hpp"
 #include "terminal.hpp"
 
 namespace {
@@ -39,6 +40,11 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE]
   --sort COLUMN        pid, name, msgq (default), reductions, memory, gc, age, status, handler
   --lines N            batch: rows per refresh (default 20)
   --inspect PID|NAME   print one process (with --json: as JSON) and exit
+  --trace PID|NAME     batch: print the process's messages as they come, until the budget ends
+                       (admin role)
+  --count N            T and --trace: stop after N messages (1-10000, default 100)
+  --seconds T          T and --trace: stop after T seconds (1-3600, default 60)
+  --rate R             T and --trace: show at most R messages a second, count the rest (1-1000, default 20)
   --help               this text
   Each option that takes a value also takes it as --option=VALUE.
 Keys: h inside etop, or docs/etop.md.
@@ -51,6 +57,8 @@ struct options {
   int iterations = 1;
   std::size_t lines = 20;
   std::string sort = "msgq", inspect;
+  std::string trace;  ///< --trace
+  trace_request budget;
 };
 
 [[noreturn]] void fail(const std::string& why, int code = 2) {
@@ -123,7 +131,8 @@ options parse(int argc, char** argv) {
   if (const char* home = std::getenv("HOME")) cookie = fmt::format("{}/.config/agner/cookie", home);
   // --opt=value is --opt value, as agner-node and agner-ctl take it: split before parsing.
   static const std::string_view with_value[] = {"--interval", "--cookie-file", "--role", "--iterations",
-                                                "--lines",    "--sort",        "--inspect"};
+                                                "--lines",    "--sort",        "--inspect", "--trace",
+                                                "--count",    "--seconds",     "--rate"};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -172,6 +181,20 @@ options parse(int argc, char** argv) {
       if (!column_named(o.sort)) fail(fmt::format("unknown column '{}'", o.sort));
     } else if (a == "--inspect") {
       o.inspect = value(i);
+    } else if (a == "--trace") {
+      o.trace = value(i);
+      if (o.trace.empty()) fail("--trace wants a pid (<0.5.1>) or a registered name");
+    } else if (a == "--count" || a == "--seconds" || a == "--rate") {
+      const long hi = a == "--count" ? 10'000 : a == "--seconds" ? 3600 : 1000;
+      char* end = nullptr;
+      const std::string& text = value(i);
+      const long n = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end || n < 1 || n > hi) fail(fmt::format("{} wants a number from 1 to {}", a, hi));
+      if (a == "--count") {
+        o.budget.count = static_cast<std::uint64_t>(n);
+      } else {
+        (a == "--seconds" ? o.budget.seconds : o.budget.rate) = static_cast<std::uint32_t>(n);
+      }
     } else if (a.starts_with("-")) {
       fail(fmt::format("unknown option '{}'", a));
     } else if (node.empty()) {
@@ -180,6 +203,7 @@ options parse(int argc, char** argv) {
       fail(fmt::format("one NODE only ('{}' and '{}')", node, a));
     }
   }
+  if (!o.trace.empty() && !o.batch) fail("--trace prints a stream: give --batch too (inside etop, press T on a process)");
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
     if (const std::string why = terminal::not_a_terminal(); !why.empty()) {
@@ -219,7 +243,34 @@ std::string sort_refused(column_id sort, const std::string& why) {
   return fmt::format("{} sort unavailable: {}", title, why);
 }
 
+/// etop --batch --trace: one line per traced message until the trace ends; 1 if the node refuses it.
+int trace_batch(const options& o) {
+  trace_link tracer;
+  const bool by_pid = o.trace.starts_with('<');
+  const auto p = by_pid ? agner::parse_pid(o.trace) : std::optional<pid>(pid{});
+  if (!p) fail(fmt::format("--trace: '{}' is not a pid like <0.5.1>", o.trace));
+  if (!tracer.start(o.where, *p, by_pid ? std::string() : o.trace, o.trace, o.budget))
+    fail(fmt::format("cannot trace {} on {}: {}", o.trace, o.where.display, tracer.pane().status), 1);
+  std::size_t printed = 0;
+  std::uint64_t suppressed = 0;
+  while (tracer.running()) {
+    tracer.poll(std::chrono::milliseconds(500));
+    const auto& pane = tracer.pane();
+    // The pane keeps the newest lines; print those not printed yet (shown counts every one).
+    const std::size_t fresh = static_cast<std::size_t>(std::min<std::uint64_t>(pane.shown - printed, pane.lines.size()));
+    for (std::size_t i = pane.lines.size() - fresh; i < pane.lines.size(); ++i) std::printf("%s\n", pane.lines[i].c_str());
+    printed = pane.shown;
+    if (pane.suppressed != suppressed && !pane.ended)
+      std::printf("(%llu not shown so far: rate limit)\n", static_cast<unsigned long long>(pane.suppressed));
+    suppressed = pane.suppressed;
+    std::fflush(stdout);
+  }
+  std::printf("%s\n", tracer.pane().status.c_str());
+  return 0;
+}
+
 int batch(const options& o) {
+  if (!o.trace.empty()) return trace_batch(o);
   node_link link(o.where);
   view_state v;
   v.sort = *column_named(o.sort);
@@ -287,6 +338,7 @@ void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>&
 
 int interactive(const options& o) {
   node_link link(o.where);
+  trace_link tracer;  // the trace pane's own session (T)
   view_state v;
   v.sort = *column_named(o.sort);
   column_id shown_sort = v.sort;  // the sort of the rows on screen, to return to when one is refused
@@ -349,6 +401,10 @@ int interactive(const options& o) {
     in.details = details && v.current == screen::inspect ? &*details : nullptr;
     in.link = link.status(now_s());
     in.unicode = term.unicode();
+    if (v.current == screen::trace) {
+      if (!v.paused) tracer.poll(std::chrono::milliseconds(0));  // paused: the events wait in the client
+      in.trace = &tracer.pane();
+    }
     in.wall_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::system_clock::now().time_since_epoch()).count());
     const frame f = render(in, v, term.width(), term.height());
@@ -364,7 +420,8 @@ int interactive(const options& o) {
     } else if (v.current == screen::inspect && in.details) {
       keep_in_view(v.link_selected, v.link_scroll, neighbours(*in.details).size(), page);
     }
-    const double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
+    double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
+    if (v.current == screen::trace && tracer.running() && !v.paused) wait = std::min(wait, 0.1);  // show events as they come
     const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));
     if (key == keys::input_lost) throw std::runtime_error("the terminal stopped sending input (closed or hung up)");
     if (key < 0) continue;
@@ -381,6 +438,19 @@ int interactive(const options& o) {
         break;
       case outcome::operate:
         link.operate(out.op, v.notice, now_s());
+        refresh_now = true;
+        break;
+      case outcome::trace: {
+        std::string title = fmt::format("{}", out.target);
+        for (auto& r : rows)
+          if (r.id == out.target) title = display_name(r);
+        if (in.details && in.details->last.row.id == out.target) title = display_name(in.details->last.row);
+        tracer.start(o.where, out.target, "", title, o.budget);
+        v.current = screen::trace;
+        break;
+      }
+      case outcome::untrace:
+        tracer.stop();
         refresh_now = true;
         break;
       default: break;

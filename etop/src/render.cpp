@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/format.hpp"
+#include "agner/etop/trace_view.hpp"
 #include "agner/etop/text.hpp"
 
 namespace agner::etop {
@@ -205,7 +206,7 @@ std::string footer(const view_state& v, int width) {
   std::string keys = v.current == screen::table
                          ? "h help  / filter  < > sort  Enter inspect  a alarms  space pause  q quit"
                          : "h help  Up/Down select  Enter follow  Esc back  space pause";
-  keys += v.admin ? "  k kill  g gc  s suspend" : "  (viewer: k g s need the admin role)";
+  keys += v.admin ? "  k kill  g gc  s suspend  T trace" : "  (viewer: k g s need the admin role)";
   return fit(keys, width);
 }
 
@@ -420,6 +421,9 @@ frame render(const render_input& in, const view_state& v, int width, int height)
     case screen::help: return help_screen(v, width, height);
     case screen::inspect: return inspect_screen(in, v, width, height);
     case screen::alarms: return alarms_screen(in, v, width, height);
+    case screen::trace:
+      if (in.trace) return trace_screen(*in.trace, v, width, height);
+      break;
     case screen::table: break;
   }
   return table_screen(in, v, width, height);

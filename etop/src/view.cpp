@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/format.hpp"
+#include "agner/etop/trace_view.hpp"
 
 namespace agner::etop {
 
@@ -158,6 +159,7 @@ const std::vector<key_help>& key_table() {
       {"s", "suspend / resume the selected process", true},
       {"a", "alarms and valves (there: a ack, c clear, n raise, o x u override a valve, r reload rules)", false},
       {"a c n o x u r", "on the alarms screen: operate alarms and valves (asks to confirm)", true},
+      {"T", "trace the selected process's messages (a pane; stops after 100 messages or 60 s, Esc stops it)", true},
       {"h ?", "this help", false},
       {"q", "quit (in inspect or help: back)", false},
   };
@@ -261,6 +263,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     return {outcome::redraw};
   }
   if (v.current == screen::alarms) return on_alarms_key(v, key, node, page);
+  if (v.current == screen::trace) return on_trace_key(v, key);
   if (v.current == screen::inspect) {
     const std::vector<pid> near = details ? neighbours(*details) : std::vector<pid>{};
     if (is_motion(key)) {
@@ -283,6 +286,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     }
     if (key == 'k' || key == 'g' || key == 's')
       return admin_key(v, key, v.inspecting.back(), details ? details->last.row.status : process_status::waiting);
+    if (key == 'T') return trace_key(v, v.inspecting.back());
     return {};
   }
   // The table.
@@ -331,6 +335,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     if (v.selected >= rows.size()) return {};
     return admin_key(v, key, rows[v.selected].id, rows[v.selected].status);
   }
+  if (key == 'T') return v.selected < rows.size() ? trace_key(v, rows[v.selected].id) : outcome{};
   return {};
 }
 

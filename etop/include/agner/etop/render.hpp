@@ -33,6 +33,7 @@ struct render_input {
   connection link;
   bool unicode = true;
   std::uint64_t wall_ms = 0;  ///< the wall clock now (ms since the epoch): an alarm raised today shows its time only
+  const struct trace_pane* trace = nullptr;  ///< the trace pane, on screen::trace
 };
 
 /// The whole screen for `v` at `width` x `height`. On a short terminal the header gives up lines
