@@ -150,3 +150,14 @@ TEST_CASE("trace_start refuses bad input with a sentence naming the field") {
   CHECK(trace_count(node.rt) == 0);
   CHECK(c.system_info().name == "testnode");  // the session goes on
 }
+
+TEST_CASE("a trace ends when its time budget has passed, with the reason seconds") {
+  attached_node node;
+  auto c = node.unix_client();
+  const int id = c.call(trace_request("worker", 100, 1))["trace"];
+  const json end = next_of(c, "trace_end");  // waits on the frame; no timing is asserted
+  CHECK(end["trace"] == id);
+  CHECK(end["reason"] == "seconds");
+  CHECK(end["shown"] == 0);
+  REQUIRE(eventually([&] { return trace_count(node.rt) == 0; }));
+}
