@@ -45,6 +45,10 @@ node_pid=$!
 for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
 [ -S "$sock" ] || fail "agner-node did not start"
 
+# A session that outlives each etop: killing the only session makes tmux's server exit, and a
+# new-session racing that exit fails ("server exited unexpectedly").
+"${tmx[@]}" new-session -d -s keep "sleep 100000"
+
 echo "== T on worker_3 (ticks every 10 ms) opens the pane; it shows the ticks and ends at the budget of 5"
 open_etop "--count 5 --seconds 60"
 wait_for "worker_3"
