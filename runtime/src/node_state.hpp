@@ -98,7 +98,6 @@ struct node_state {
     m->target_serial = to.serial;
     const std::uint32_t sent_ms = local ? local->now_ms() : coarse_ms();
     m->sent_ms = sent_ms;
-    if (p->watch_flags() & mailbox::watch_traced) [[unlikely]] return send_traced(p, to, m, sent_ms, local);
     const auto pushed = p->push(m);
     if (pushed == mailbox::push_result::queued) [[likely]] {
       if (watching.load(std::memory_order_relaxed)) [[unlikely]]
@@ -120,7 +119,7 @@ struct node_state {
                                                         scheduler* local);
   [[gnu::cold, gnu::noinline]] void trace_sent(const process* from, pid to, const message* m);
   [[gnu::cold, gnu::noinline]] void trace_ended(process* p, pid who, std::string_view reason);
-  /// The rarer push results: closed, full, past a drop_oldest bound.
+  /// The rarer push results: closed, full, past a drop_oldest bound, traced.
   [[gnu::cold]] send_outcome send_otherwise(mailbox::push_result pushed, process* p, pid to, message* m,
                                             std::uint32_t sent_ms, scheduler* local);
   [[gnu::cold]] send_outcome dead_letter(message* m, scheduler* local);

@@ -1,5 +1,6 @@
 // Message tracing (agner/runtime/trace.hpp). Everything here is off the hot path: a send reaches it
-// only when the flag byte beside the receiver's mailbox head (or the sender's own) says "traced".
+// only when the receiver's mailbox says "traced" (the top bit of its bound, which push tests anyway)
+// or the sender's own flag byte does.
 #include "agner/runtime/trace.hpp"
 
 #include <algorithm>
@@ -20,8 +21,8 @@ send_outcome node_state::send_traced(process* p, pid to, message* m, std::uint32
     for (auto& t : traces.entries)
       if (t.traced == to) t.sink->on_trace(e);
   }
-  // The rest is send()'s own path after its flag check.
-  const auto pushed = p->push(m);
+  // The rest is send()'s own path after its push.
+  const auto pushed = p->push_traced(m);
   if (pushed == mailbox::push_result::queued) {
     if (watching.load(std::memory_order_relaxed)) watch_on_send(p, to, sent_ms, false);
     return send_outcome::queued;
@@ -52,6 +53,7 @@ void node_state::trace_ended(process* p, pid who, std::string_view reason) {
     if (t.traced == who) t.sink->on_trace(e);
   v.erase(std::remove_if(v.begin(), v.end(), [&](const trace_registry::entry& t) { return t.traced == who; }), v.end());
   p->drop_watch_flag(mailbox::watch_traced);
+  p->mark_traced(false);
 }
 
 }  // namespace detail
@@ -66,7 +68,8 @@ trace_start_result start_trace(runtime& rt, pid p, bool sent, std::shared_ptr<tr
   n.traces.entries.push_back({p, sent, std::move(sink)});
   // A process ending at this very moment may have looked at its flag already and will send no end
   // event: the caller also watches for the process's end (the attach server polls its liveness).
-  slot->raise_watch_flag(detail::mailbox::watch_traced);
+  slot->raise_watch_flag(detail::mailbox::watch_traced);  // for its sends and its end
+  slot->mark_traced(true);                                 // for the sends to it
   return trace_start_result::started;
 }
 
@@ -81,8 +84,10 @@ bool stop_trace(runtime& rt, pid p, const trace_sink* sink) {
   v.erase(it);
   const bool others = std::any_of(v.begin(), v.end(), [&](const detail::trace_registry::entry& t) { return t.traced == p; });
   // Only the same incarnation's flag: a reused slot's new process starts with none (mailbox::open).
-  if (detail::process* slot = n.table.slot(p.index); !others && slot && slot->serial() == p.serial)
+  if (detail::process* slot = n.table.slot(p.index); !others && slot && slot->serial() == p.serial) {
     slot->drop_watch_flag(detail::mailbox::watch_traced);
+    slot->mark_traced(false);
+  }
   return true;
 }
 

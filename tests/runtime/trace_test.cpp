@@ -105,3 +105,20 @@ TEST_CASE("start_trace refuses a dead process and a trace past the limit") {
   CHECK(start_trace(rt, p, false, sink) == trace_start_result::noproc);
   CHECK(sink->snapshot().size() == max_traces);  // one ended event per trace
 }
+
+TEST_CASE("a traced bounded mailbox keeps its bound, during the trace and after it") {
+  runtime rt(test::two_schedulers());
+  pid p = rt.spawn_fn([](context&, message&) {}, spawn_options{.max_len = 2, .overflow = mailbox_overflow::reject});
+  REQUIRE(rt.suspend(p));
+  REQUIRE(eventually([&] { return rt.process_info(p)->status == process_status::suspended; }));
+  auto sink = std::make_shared<recording_sink>();
+  REQUIRE(start_trace(rt, p, false, sink) == trace_start_result::started);
+  CHECK(rt.send(p, 1));
+  CHECK(rt.send(p, 2));
+  CHECK_FALSE(rt.send(p, 3));  // full: rejected, as untraced
+  CHECK(sink->snapshot().size() == 3);  // traced as they were offered (docs: a refused one shows too)
+  CHECK(stop_trace(rt, p, sink.get()));
+  CHECK_FALSE(rt.send(p, 4));
+  CHECK(rt.process_info(p)->message_queue_len == 2);
+  CHECK(sink->snapshot().size() == 3);
+}

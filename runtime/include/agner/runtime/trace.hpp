@@ -2,10 +2,11 @@
 /// Message tracing (recon_trace's safety, in the runtime): a sink sees the messages one process
 /// receives, and optionally those it sends, until it is removed or the process ends.
 ///
-/// Cost: an untraced process pays nothing new on the message path beyond one relaxed load of a
-/// flag byte its sender already reads beside the mailbox head (receive side) and one of its own
-/// flag byte (send side); no atomic read-modify-write, no clock read, no lock. A traced process's
-/// senders take a mutex around a registry of at most max_traces entries and call the sink.
+/// Cost: sends to an untraced process pay nothing new (a trace marks the mailbox's bound word,
+/// which every push already tests); a send from a process through context::send pays one relaxed
+/// load and a test of its own flag byte; no atomic read-modify-write, no clock read, no lock. A
+/// traced process's senders take a mutex around a registry of at most max_traces entries and call
+/// the sink.
 #include <cstddef>
 #include <memory>
 #include <string_view>
