@@ -10,9 +10,10 @@
 
 namespace {
 
-constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspection] BENCH [ARGS...]
+constexpr const char* usage = R"(usage: agner-bench [--schedulers N] [--introspection] [--scrape] [--trace-elsewhere] BENCH [ARGS...]
   --introspection           serve introspection and poll it as etop does, once a second
   --scrape                  serve /metrics and scrape it once a second
+  --trace-elsewhere         trace one idle process (sent and received) for the whole run
   spawn N                   spawn N idle processes: ns per spawn, bytes per idle process
   pingpong PAIRS ROUNDTRIPS PAIRS pairs doing ROUNDTRIPS request/reply round trips each
   ring N HOPS               a ring of N processes passing one token HOPS times
@@ -66,6 +67,10 @@ int main(int argc, char** argv) {
       more = true;
     } else if (!args.empty() && args[0] == "--scrape") {
       agner::bench::scrape_on = true;
+      args.erase(args.begin());
+      more = true;
+    } else if (!args.empty() && args[0] == "--trace-elsewhere") {
+      agner::bench::trace_elsewhere = true;
       args.erase(args.begin());
       more = true;
     } else if (!args.empty() && args[0] == "--introspection") {

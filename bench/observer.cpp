@@ -17,11 +17,13 @@
 #include "agner/exporter/exporter.hpp"
 #include "agner/introspect/client.hpp"
 #include "agner/introspect/server.hpp"
+#include "agner/runtime/trace.hpp"
 
 namespace agner::bench {
 
 bool introspection_on = false;
 bool scrape_on = false;
+bool trace_elsewhere = false;
 
 std::size_t scrape(std::uint16_t port) {
   namespace asio = boost::asio;
@@ -38,9 +40,20 @@ std::size_t scrape(std::uint16_t port) {
 
 namespace {
 
+/// Counts what it is shown (nothing, as the traced process gets no message).
+struct counting_sink final : trace_sink {
+  std::atomic<std::uint64_t> events{0};
+  void on_trace(const trace_event&) noexcept override { events.fetch_add(1, std::memory_order_relaxed); }
+};
+
 class observer {
  public:
-  explicit observer(runtime& rt) {
+  explicit observer(runtime& rt) : rt_(rt) {
+    if (trace_elsewhere) {
+      traced_ = rt.spawn_fn([](context&, message&) {});
+      if (start_trace(rt, traced_, true, sink_) != trace_start_result::started)
+        throw std::runtime_error("--trace-elsewhere: cannot trace the idle process");
+    }
     if (introspection_on) {
       introspect::server_options o;
       o.node_name = fmt::format("bench-{}", ::getpid());
@@ -61,6 +74,7 @@ class observer {
     }
     wake_.notify_all();
     poller_.join();
+    if (traced_) stop_trace(rt_, traced_, sink_.get());
   }
 
  private:
@@ -77,6 +91,9 @@ class observer {
       if (exporter_) scrape(exporter_->port());
     }
   }
+  runtime& rt_;
+  pid traced_;
+  std::shared_ptr<counting_sink> sink_ = std::make_shared<counting_sink>();
   std::unique_ptr<introspect::server> server_;
   std::unique_ptr<exporter::exporter> exporter_;
   std::thread poller_;
@@ -88,7 +105,7 @@ class observer {
 }  // namespace
 
 std::shared_ptr<void> observe(runtime& rt) {
-  if (!introspection_on && !scrape_on) return nullptr;
+  if (!introspection_on && !scrape_on && !trace_elsewhere) return nullptr;
   return std::make_shared<observer>(rt);
 }
 

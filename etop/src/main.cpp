@@ -25,6 +25,7 @@
 #include "fleet_main.hpp"
 #include "link.hpp"
 #include "replay.hpp"
+#include "trace_link.hpp"
 #include "terminal.hpp"
 
 namespace {
@@ -53,6 +54,11 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE...]
   --replay FILE        play a recording back in the same screens (no node); with --batch: print it
   --tree               batch: print the supervision tree instead of the table (--json: the
                        node's supervision_tree reply)
+  --trace PID|NAME     batch: print the process's messages as they come, until the budget ends
+                       (admin role)
+  --count N            T and --trace: stop after N messages (1-10000, default 100)
+  --seconds T          T and --trace: stop after T seconds (1-3600, default 60)
+  --rate R             T and --trace: show at most R messages a second, count the rest (1-1000, default 20)
   --help               this text
   Each option that takes a value also takes it as --option=VALUE.
 Keys: h inside etop, or docs/etop.md.
@@ -68,6 +74,8 @@ struct options {
   std::string record, replay;  ///< --record FILE, --replay FILE
   bool force = false;
   std::vector<target> nodes;   ///< several nodes (NODE NODE..., --all): the merged view
+  std::string trace;  ///< --trace
+  trace_request budget;
 };
 
 [[noreturn]] void fail(const std::string& why, int code = 2) {
@@ -142,7 +150,8 @@ options parse(int argc, char** argv) {
   if (const char* home = std::getenv("HOME")) cookie = fmt::format("{}/.config/agner/cookie", home);
   // --opt=value is --opt value, as agner-node and agner-ctl take it: split before parsing.
   static const std::string_view with_value[] = {"--interval", "--cookie-file", "--role", "--iterations",
-                                                "--lines",    "--sort",        "--inspect", "--record", "--replay"};
+                                                "--lines",    "--sort",        "--inspect", "--record", "--replay",
+                                                "--trace",    "--count",       "--seconds",   "--rate"};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -202,6 +211,20 @@ options parse(int argc, char** argv) {
       o.force = true;
     } else if (a == "--all") {
       every = true;
+    } else if (a == "--trace") {
+      o.trace = value(i);
+      if (o.trace.empty()) fail("--trace wants a pid (<0.5.1>) or a registered name");
+    } else if (a == "--count" || a == "--seconds" || a == "--rate") {
+      const long hi = a == "--count" ? 10'000 : a == "--seconds" ? 3600 : 1000;
+      char* end = nullptr;
+      const std::string& text = value(i);
+      const long n = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || *end || n < 1 || n > hi) fail(fmt::format("{} wants a number from 1 to {}", a, hi));
+      if (a == "--count") {
+        o.budget.count = static_cast<std::uint64_t>(n);
+      } else {
+        (a == "--seconds" ? o.budget.seconds : o.budget.rate) = static_cast<std::uint32_t>(n);
+      }
     } else if (a.starts_with("-")) {
       fail(fmt::format("unknown option '{}'", a));
     } else if (node.empty()) {
@@ -231,6 +254,9 @@ options parse(int argc, char** argv) {
   if (o.tree && !o.batch) fail("--tree goes with --batch (inside etop, press t)");
   if (o.tree && (several || o.groups || !o.record.empty()))
     fail("--tree prints one node's supervision tree: it does not go with several nodes, --groups or --record");
+  if (!o.trace.empty() && !o.batch) fail("--trace prints a stream: give --batch too (inside etop, press T on a process)");
+  if (!o.trace.empty() && (several || o.groups || o.tree || !o.record.empty() || !o.replay.empty() || !o.inspect.empty()))
+    fail("--trace streams one process's messages: it does not go with several nodes, --groups, --tree, --record, --replay or --inspect");
   if (!o.batch && o.inspect.empty()) {
     // Refuse before attaching: a full screen written to a file, a pipe or a dumb terminal is noise.
     if (const std::string why = terminal::not_a_terminal(); !why.empty()) {
@@ -356,7 +382,34 @@ std::unique_ptr<recorder> open_recording(const options& o) {
   return r;
 }
 
+/// etop --batch --trace: one line per traced message until the trace ends; 1 if the node refuses it.
+int trace_batch(const options& o) {
+  trace_link tracer;
+  const bool by_pid = o.trace.starts_with('<');
+  const auto p = by_pid ? agner::parse_pid(o.trace) : std::optional<pid>(pid{});
+  if (!p) fail(fmt::format("--trace: '{}' is not a pid like <0.5.1>", o.trace));
+  if (!tracer.start(o.where, *p, by_pid ? std::string() : o.trace, o.trace, o.budget))
+    fail(fmt::format("cannot trace {} on {}: {}", o.trace, o.where.display, tracer.pane().status), 1);
+  std::size_t printed = 0;
+  std::uint64_t suppressed = 0;
+  while (tracer.running()) {
+    tracer.poll(std::chrono::milliseconds(500));
+    const auto& pane = tracer.pane();
+    // The pane keeps the newest lines; print those not printed yet (shown counts every one).
+    const std::size_t fresh = static_cast<std::size_t>(std::min<std::uint64_t>(pane.shown - printed, pane.lines.size()));
+    for (std::size_t i = pane.lines.size() - fresh; i < pane.lines.size(); ++i) std::printf("%s\n", pane.lines[i].c_str());
+    printed = pane.shown;
+    if (pane.suppressed != suppressed && !pane.ended)
+      std::printf("(%llu not shown so far: rate limit)\n", static_cast<unsigned long long>(pane.suppressed));
+    suppressed = pane.suppressed;
+    std::fflush(stdout);
+  }
+  std::printf("%s\n", tracer.pane().status.c_str());
+  return 0;
+}
+
 int batch(const options& o) {
+  if (!o.trace.empty()) return trace_batch(o);
   if (o.groups) return batch_groups(o);
   if (o.tree) return batch_tree(o);
   auto recording = open_recording(o);
@@ -429,6 +482,7 @@ void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>&
 int interactive(const options& o) {
   auto recording = open_recording(o);
   node_link link(o.where);
+  trace_link tracer;  // the trace pane's own session (T)
   view_state v;
   if (o.groups) {
     v.current = screen::groups;
@@ -529,6 +583,10 @@ int interactive(const options& o) {
     in.groups = grouped ? &*grouped : nullptr;
     in.link = link.status(now_s());
     in.unicode = term.unicode();
+    if (v.current == screen::trace) {
+      if (!v.paused) tracer.poll(std::chrono::milliseconds(0));  // paused: the events wait in the client
+      in.trace = &tracer.pane();
+    }
     in.wall_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::system_clock::now().time_since_epoch()).count());
     const frame f = render(in, v, term.width(), term.height());
@@ -555,7 +613,8 @@ int interactive(const options& o) {
       keep_in_view(v.tree.selected, v.tree.scroll, v.tree.lines.size(), page);
       if (v.tree.selected < v.tree.lines.size()) v.tree.selected_key = v.tree.lines[v.tree.selected].key;
     }
-    const double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
+    double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
+    if (v.current == screen::trace && tracer.running() && !v.paused) wait = std::min(wait, 0.1);  // show events as they come
     const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));
     if (key == keys::input_lost) throw std::runtime_error("the terminal stopped sending input (closed or hung up)");
     if (key < 0) continue;
@@ -572,6 +631,19 @@ int interactive(const options& o) {
         break;
       case outcome::operate:
         link.operate(out.op, v.notice, now_s());
+        refresh_now = true;
+        break;
+      case outcome::trace: {
+        std::string title = fmt::format("{}", out.target);
+        for (auto& r : rows)
+          if (r.id == out.target) title = display_name(r);
+        if (in.details && in.details->last.row.id == out.target) title = display_name(in.details->last.row);
+        tracer.start(o.where, out.target, "", title, o.budget);
+        v.current = screen::trace;
+        break;
+      }
+      case outcome::untrace:
+        tracer.stop();
         refresh_now = true;
         break;
       default: break;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/format.hpp"
+#include "agner/etop/trace_view.hpp"
 #include "agner/etop/text.hpp"
 
 namespace agner::etop {
@@ -215,7 +216,7 @@ std::string footer(const view_state& v, int width) {
   std::string keys = v.current == screen::table
                          ? "h help  / filter  < > sort  Enter inspect  G groups  t tree  a alarms  space pause  q quit"
                          : "h help  Up/Down select  Enter follow  Esc back  space pause";
-  keys += v.admin ? "  k kill  g gc  s suspend" : "  (viewer: k g s need admin)";
+  keys += v.admin ? "  k kill  g gc  s suspend  T trace" : "  (viewer: k g s T need admin)";
   return fit(keys, width);
 }
 
@@ -447,6 +448,9 @@ frame render(const render_input& in, const view_state& v, int width, int height)
     case screen::alarms: return alarms_screen(in, v, width, height);
     case screen::groups: return groups_screen(in, v, width, height);
     case screen::tree: return tree_screen(header(in, v, width, std::max(1, (height - 2) / 3)), v, in.tree_fetched, width, height);
+    case screen::trace:
+      if (in.trace) return trace_screen(*in.trace, v, width, height);
+      break;
     case screen::table: break;
   }
   return table_screen(in, v, width, height);

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/format.hpp"
+#include "agner/etop/trace_view.hpp"
 
 namespace agner::etop {
 
@@ -165,6 +166,7 @@ const std::vector<key_help>& key_table() {
       {"Tab", "several nodes: one node's view, the next, then all", false},
       {"Left/Right [ ] Home/End . + -", "in etop --replay: step, seek ten, first/last, next, speed", false},
       {"t", "supervision tree (there: Left/Right or -/+ collapse/expand, Enter inspects, Esc or t back)", false},
+      {"T", "trace the selected process's messages (a pane; stops after 100 messages or 60 s, Esc stops it)", true},
       {"h ?", "this help", false},
       {"q", "quit (in inspect or help: back)", false},
   };
@@ -271,6 +273,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
   if (v.current == screen::alarms) return on_alarms_key(v, key, node, page);
   if (v.current == screen::groups) return on_groups_key(v, key, page);
   if (v.current == screen::tree) return on_tree_key(v, key, page);
+  if (v.current == screen::trace) return on_trace_key(v, key);
   if (v.current == screen::inspect) {
     const std::vector<pid> near = details ? neighbours(*details) : std::vector<pid>{};
     if (is_motion(key)) {
@@ -293,6 +296,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     }
     if (key == 'k' || key == 'g' || key == 's')
       return admin_key(v, key, v.inspecting.back(), details ? details->last.row.status : process_status::waiting);
+    if (key == 'T') return trace_key(v, v.inspecting.back());
     return {};
   }
   // The table.
@@ -347,6 +351,7 @@ outcome on_key(view_state& v, int key, const std::vector<process_row>& rows, con
     if (v.selected >= rows.size()) return {};
     return admin_key(v, key, rows[v.selected].id, rows[v.selected].status);
   }
+  if (key == 'T') return v.selected < rows.size() ? trace_key(v, rows[v.selected].id) : outcome{};
   return {};
 }
 

@@ -1,5 +1,10 @@
 #include "agner/introspect/client.hpp"
 
+#include <poll.h>
+
+#include <cerrno>
+#include <deque>
+
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
@@ -32,6 +37,29 @@ struct client::impl {
   std::string in;
   std::int64_t next_id = 1;
   std::string node, role;
+  std::deque<json> events;  // event frames (trace) read while waiting for a reply
+
+  /// The next line the node sent, parsed. Throws client_error on a lost connection or a bad frame.
+  json read_frame() {
+    boost::system::error_code ec;
+    std::size_t n = asio::read_until(sock, asio::dynamic_buffer(in, 64 << 20), '\n', ec);
+    if (ec)
+      throw client_error("connection", ec == asio::error::eof ? "the node closed the connection"
+                                                               : fmt::format("connection lost: {}", ec.message()));
+    const std::string line = in.substr(0, n - 1);
+    in.erase(0, n);
+    if (nested_deeper_than(line, max_json_depth))
+      throw client_error("bad_reply", fmt::format("the node's reply nests deeper than {} levels", max_json_depth));
+    json frame = json::parse(line, nullptr, false);
+    if (frame.is_discarded() || !frame.is_object()) throw client_error("bad_reply", "the node sent malformed JSON");
+    return frame;
+  }
+  static bool is_event(const json& frame) { return frame.contains("event") && !frame.contains("id"); }
+  void keep_event(json frame) {
+    if (events.size() >= max_kept_events) events.pop_front();  // a caller that never looks
+    events.push_back(std::move(frame));
+  }
+  static constexpr std::size_t max_kept_events = 100'000;
 
   json exchange(json request) {
     request["id"] = next_id++;
@@ -44,16 +72,11 @@ struct client::impl {
     boost::system::error_code ec;
     asio::write(sock, asio::buffer(frame), ec);
     if (ec) throw client_error("connection", fmt::format("connection lost: {}", ec.message()));
-    std::size_t n = asio::read_until(sock, asio::dynamic_buffer(in, 64 << 20), '\n', ec);
-    if (ec)
-      throw client_error("connection", ec == asio::error::eof ? "the node closed the connection"
-                                                               : fmt::format("connection lost: {}", ec.message()));
-    const std::string line = in.substr(0, n - 1);
-    in.erase(0, n);
-    if (nested_deeper_than(line, max_json_depth))
-      throw client_error("bad_reply", fmt::format("the node's reply nests deeper than {} levels", max_json_depth));
-    json reply = json::parse(line, nullptr, false);
-    if (reply.is_discarded() || !reply.is_object()) throw client_error("bad_reply", "the node sent malformed JSON");
+    json reply = read_frame();
+    while (is_event(reply)) {
+      keep_event(std::move(reply));
+      reply = read_frame();
+    }
     const auto ok = reply.find("ok");
     if (ok != reply.end() && ok->is_boolean() && ok->get<bool>()) return reply;
     const auto text = [&](const char* key, const char* fallback) {
@@ -132,6 +155,28 @@ const std::string& client::node() const noexcept { return impl_->node; }
 const std::string& client::role() const noexcept { return impl_->role; }
 
 json client::call(json request) { return impl_->exchange(std::move(request)); }
+
+std::optional<json> client::next_event(std::chrono::milliseconds wait) {
+  auto& i = *impl_;
+  const auto until = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    if (!i.events.empty()) {
+      json e = std::move(i.events.front());
+      i.events.pop_front();
+      return e;
+    }
+    if (i.in.find('\n') == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      pollfd fd{i.sock.native_handle(), POLLIN, 0};
+      const int ready = ::poll(&fd, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
+      if (ready == 0) return std::nullopt;
+      if (ready < 0 && errno != EINTR) throw client_error("connection", "connection lost: poll failed");
+      if (ready < 0) continue;
+    }
+    json frame = i.read_frame();  // a whole line: the node writes frames whole
+    if (impl::is_event(frame)) i.keep_event(std::move(frame));
+  }
+}
 
 node_info client::system_info() {
   const json reply = call({{"op", "system_info"}});

@@ -39,6 +39,7 @@ constexpr op_rule ops[] = {
     {"resume", role::admin},     {"alarms", role::viewer},      {"ack_alarm", role::admin},
     {"set_alarm", role::admin},  {"clear_alarm", role::admin},  {"override_valve", role::admin},
     {"reload_rules", role::admin}, {"supervision_tree", role::viewer},
+    {"trace_start", role::admin}, {"trace_stop", role::admin},
     {"groups", role::viewer},
 };
 
@@ -101,6 +102,7 @@ session::~session() {
   --srv_.session_count;
   srv_.sessions.erase(registered_);
   if (window_ || group_window_) --srv_.windowed;
+  end_traces();
 }
 
 void session::start() {
@@ -188,6 +190,8 @@ void session::dispatch(const json& req, const json& id, const std::string& op) {
     if (op == "groups") return groups(req, id);
     if (op == "process_info") return process_info(req, id);
     if (op == "supervision_tree") return tree(req, id);
+    if (op == "trace_start") return trace_start(req, id);
+    if (op == "trace_stop") return trace_stop(req, id);
     if (op == "alarms" || op == "ack_alarm" || op == "set_alarm" || op == "clear_alarm" || op == "override_valve" ||
         op == "reload_rules")
       return alarm_request(req, id, op);
@@ -331,6 +335,7 @@ void session::write_next() {
 
 void session::close() {
   stage_ = stage::closed;
+  end_traces();
   handshake_timer_.cancel();
   idle_timer_.cancel();
   boost::system::error_code ignored;
@@ -342,6 +347,7 @@ void session::arm_idle() {
   idle_timer_.expires_after(srv_.options.limits.idle_timeout);
   idle_timer_.async_wait([weak = std::weak_ptr<session>(shared_from_this())](const boost::system::error_code& ec) {
     auto self = weak.lock();
+    if (!ec && self && self->stage_ != stage::closed && !self->traces_.empty()) return self->arm_idle();  // it reads a trace
     if (!ec && self && self->stage_ != stage::closed) self->fail_and_close(nullptr, codes::timeout, "idle timeout");
   });
 }

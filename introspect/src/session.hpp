@@ -4,6 +4,7 @@
 #include <chrono>
 #include <deque>
 #include <list>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -11,6 +12,7 @@
 
 #include "agner/introspect/groups.hpp"
 #include "agner/introspect/queries.hpp"
+#include "message_trace.hpp"
 #include "request_error.hpp"
 #include "server_state.hpp"
 
@@ -59,6 +61,14 @@ class session : public std::enable_shared_from_this<session> {
   void alarm_request(const json& req, const json& id, const std::string& op);
   void tree(const json& req, const json& id);  // session_tree.cpp
   pid target(const json& req);
+  // message tracing (session_trace.cpp)
+  void trace_start(const json& req, const json& id);
+  void trace_stop(const json& req, const json& id);
+  /// Stops trace `trace` in the runtime, sends `final_frame` (unless null) and forgets it.
+  void end_trace(int trace, json final_frame);
+  void tick_trace(int trace);
+  /// Stops every trace of this session, sending nothing (the session is closing).
+  void end_traces();
 
   void reply(const json& id, json body);
   void fail(const json& id, const char* code, const std::string& error);
@@ -90,6 +100,8 @@ class session : public std::enable_shared_from_this<session> {
   asio::steady_timer idle_timer_;
   std::unique_ptr<reductions_window> window_;
   std::unique_ptr<group_window> group_window_;  ///< counted with window_: a session holding either counts once
+  std::map<int, std::unique_ptr<session_trace>> traces_;
+  int next_trace_ = 1;
 };
 
 }  // namespace agner::introspect

@@ -11,6 +11,7 @@ namespace agner {
 pid context::self() const noexcept { return proc_->id(); }
 
 bool context::send_message(pid to, message* m) {
+  if (proc_->watch_flags() & detail::mailbox::watch_traced) [[unlikely]] rt_->internals().trace_sent(proc_, to, m);
   return rt_->internals().send(to, m, sched_) != detail::send_outcome::rejected;
 }
 

@@ -24,7 +24,9 @@ namespace agner::detail {
 class mailbox {
  public:
   /// `past_bound`: a drop_oldest mailbox now holds more than max_len; the caller should trim_as_sender.
-  enum class push_result : std::uint8_t { queued, woke_owner, closed, full, queued_past_bound, woke_owner_past_bound };
+  /// `traced`: nothing was pushed; the mailbox's owner is traced, and the caller (which still owns
+  /// `m`) traces it and then calls push_traced.
+  enum class push_result : std::uint8_t { queued, woke_owner, closed, full, queued_past_bound, woke_owner_past_bound, traced };
   enum class overflow : std::uint8_t { reject, drop_newest, drop_oldest };
 
   mailbox() = default;
@@ -48,11 +50,11 @@ class mailbox {
   /// message, plus one pass over what was pushed since the owner last took its queue.
   template <class F>
   void trim_as_sender(std::uint32_t serial, F&& dropped) {
-    for (int round = 0; round < 4 && length() > max_len_.load(std::memory_order_relaxed); ++round) {
+    for (int round = 0; round < 4 && length() > max_len(); ++round) {
       if (!try_lock_consumer()) return;
       // close() retires the serial under the lock, so a stale sender never trims a new owner's queue.
       if (serial_.load(std::memory_order_relaxed) == serial && policy() == overflow::drop_oldest)
-        trim_oldest(max_len_.load(std::memory_order_relaxed), dropped);
+        trim_oldest(max_len(), dropped);
       if (cache_) oldest_ms_.store(cache_->sent_ms, std::memory_order_relaxed);
       unlock_consumer();
     }
@@ -70,6 +72,9 @@ class mailbox {
   /// The queue watch's flags (any thread): set by a sender that finds the queue long or old,
   /// cleared by the owner once it is short and young again.
   static constexpr std::uint8_t watch_long = 1, watch_old = 2;
+  /// Also in the watch flags: a trace holds this process (agner/runtime/trace.hpp), for its own sends
+  /// and its end; the sends to it see traced_bit instead. Set and cleared under the registry's mutex.
+  static constexpr std::uint8_t watch_traced = 4;
   std::uint8_t watch_flags() const noexcept { return watch_flags_.load(std::memory_order_relaxed); }
   /// True if this call set `flag` (it was not set before).
   bool raise_watch_flag(std::uint8_t flag) noexcept { return !(watch_flags_.fetch_or(flag, std::memory_order_relaxed) & flag); }
@@ -82,7 +87,21 @@ class mailbox {
   void note_oldest(std::uint32_t ms) noexcept { oldest_ms_.store(ms, std::memory_order_relaxed); }
 
   /// 0 when unbounded. Set by open(); read by producers and, for drop_oldest, by the owner.
-  std::uint32_t max_len() const noexcept { return max_len_.load(std::memory_order_relaxed); }
+  std::uint32_t max_len() const noexcept { return max_len_.load(std::memory_order_relaxed) & ~traced_bit; }
+
+  /// A trace holds the owner (agner/runtime/trace.hpp): the top bit of the bound's word, so that
+  /// push's existing test of the bound sends a traced mailbox's messages down the slow path and an
+  /// untraced one pays nothing more. Set and cleared under the trace registry's mutex; open() clears it.
+  static constexpr std::uint32_t traced_bit = 1u << 31;
+  void mark_traced(bool on) noexcept {
+    if (on) {
+      max_len_.fetch_or(traced_bit, std::memory_order_relaxed);
+    } else {
+      max_len_.fetch_and(~traced_bit, std::memory_order_relaxed);
+    }
+  }
+  /// push() for a traced mailbox, after the caller traced `m` (push returned `traced`).
+  push_result push_traced(message* m) noexcept { return max_len() ? push_within(m, max_len()) : push_unchecked(m); }
   overflow policy() const noexcept { return policy_.load(std::memory_order_relaxed); }
 
   // --- the owner only ------------------------------------------------------------------------
@@ -241,7 +260,7 @@ class mailbox {
   /// Reopens a closed mailbox for a new owner, idle (`blocked`) or about to run (`runnable`).
   /// Only the thread that owns the slot may call it. Returns the new owner's serial.
   std::uint32_t open(bool runnable, std::uint32_t max_len = 0, overflow policy = overflow::reject) noexcept {
-    max_len_.store(max_len, std::memory_order_relaxed);
+    max_len_.store(max_len & ~traced_bit, std::memory_order_relaxed);  // bounds past 2^31 - 1 are cut
     policy_.store(max_len ? policy : overflow::reject, std::memory_order_relaxed);  // drop_oldest implies a bound
     watch_flags_.store(0, std::memory_order_relaxed);
     head_.store(runnable ? nullptr : blocked_tag(), std::memory_order_release);
@@ -270,12 +289,17 @@ class mailbox {
   /// exceeded by their number, briefly. drop_oldest admits the message and reports past_bound; the
   /// sender then trims.
   [[gnu::cold, gnu::noinline]] push_result push_bounded(message* m) noexcept {
+    const std::uint32_t word = max_len_.load(std::memory_order_relaxed);
+    if (word & traced_bit) return push_result::traced;
+    return push_within(m, word);
+  }
+  push_result push_within(message* m, std::uint32_t bound) noexcept {
     const bool trims = policy() == overflow::drop_oldest;
-    if (!trims && length() >= max_len_.load(std::memory_order_relaxed)) return push_result::full;
+    if (!trims && length() >= bound) return push_result::full;
     const push_result r = push_unchecked(m);
     if (r == push_result::closed) return r;
     const bool woke = r == push_result::woke_owner;
-    if (trims && length() > max_len_.load(std::memory_order_relaxed))
+    if (trims && length() > bound)
       return woke ? push_result::woke_owner_past_bound : push_result::queued_past_bound;
     return woke ? push_result::woke_owner : push_result::queued;
   }

@@ -23,6 +23,7 @@
 #include "scheduler.hpp"
 #include "shed_points.hpp"
 #include "timer_service.hpp"
+#include "trace_registry.hpp"
 
 namespace agner::detail {
 
@@ -94,7 +95,13 @@ struct node_state : deliver_hook {
     }
     return send_otherwise(pushed, p, to, m, sent_ms, local);
   }
-  /// The rarer push results: closed, full, past a drop_oldest bound.
+  // Message tracing (trace.cpp): the traced path of send, context::send's, and a traced end.
+  trace_registry traces;
+  [[gnu::cold, gnu::noinline]] send_outcome send_traced(process* p, pid to, message* m, std::uint32_t sent_ms,
+                                                        scheduler* local);
+  [[gnu::cold, gnu::noinline]] void trace_sent(const process* from, pid to, const message* m);
+  [[gnu::cold, gnu::noinline]] void trace_ended(process* p, pid who, std::string_view reason);
+  /// The rarer push results: closed, full, past a drop_oldest bound, traced.
   [[gnu::cold]] send_outcome send_otherwise(mailbox::push_result pushed, process* p, pid to, message* m,
                                             std::uint32_t sent_ms, scheduler* local);
   [[gnu::cold]] send_outcome dead_letter(message* m, scheduler* local);
@@ -141,4 +148,9 @@ inline void store_load_barrier([[maybe_unused]] std::atomic<unsigned>& sleeping)
 /// The runtime's hidden state is the node state.
 struct agner::runtime::impl final : agner::detail::node_state {
   using node_state::node_state;
+};
+
+/// The runtime's own free functions (start_trace and the like) reach its state through this.
+struct agner::detail::runtime_access {
+  static agner::runtime::impl& of(agner::runtime& rt) noexcept { return rt.internals(); }
 };

@@ -398,6 +398,7 @@ void scheduler::terminate(process* p, bool unlock_consumer) {
   if (!p->crashed && reason != "normal" && reason != "shutdown")  // crashes were logged already
     node_.log(fmt::format("process {}{} exited: {}", self, name_suffix(node_, p), reason));
   node_.exits.record(self, reason);
+  if (p->watch_flags() & mailbox::watch_traced) [[unlikely]] node_.trace_ended(p, self, reason);
   if (p->registered) node_.names.remove(p->index);
   // What was still queued is a dead letter; a link or monitor that arrived too late learns the
   // process is gone, as if it had been dead all along.

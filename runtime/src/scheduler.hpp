@@ -83,6 +83,9 @@ class scheduler {
   std::uint64_t major_gcs() const noexcept { return major_gcs_.get(); }
   std::uint64_t gc_reclaimed() const noexcept { return gc_reclaimed_.get(); }
 
+  /// This scheduler's thread: the process whose handler (or exit) it runs now, or the last one.
+  const process* running() const noexcept { return current_.load(std::memory_order_relaxed); }
+
   /// Any thread: if parked, wake it. True if this call woke it.
   bool unpark() noexcept;
 

@@ -25,6 +25,7 @@ send_outcome node_state::refused(process* p, message* m, scheduler* local) {
 send_outcome node_state::send_otherwise(mailbox::push_result pushed, process* p, pid to, message* m,
                                         std::uint32_t sent_ms, scheduler* local) {
   switch (pushed) {
+    case mailbox::push_result::traced: return send_traced(p, to, m, sent_ms, local);
     case mailbox::push_result::closed: return dead_letter(m, local);
     case mailbox::push_result::full: return refused(p, m, local);
     case mailbox::push_result::woke_owner_past_bound:

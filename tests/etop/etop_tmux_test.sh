@@ -193,7 +193,7 @@ for _ in $(seq 1 100); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; 
 echo "== a viewer sees the admin keys explained, not done"
 open_etop "--role viewer"
 wait_for "[viewer]"
-wait_for "(viewer: k g s need admin)"
+wait_for "(viewer: k g s T need admin)"
 keys k
 wait_for "'k' needs the admin role; this session is a viewer"
 keys q

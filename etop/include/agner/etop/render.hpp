@@ -38,6 +38,7 @@ struct render_input {
   const groups_sample* groups = nullptr;           ///< the grouped table's rows (node order), on that screen
   std::string mode_line;      ///< lines ('\n' between) under the title, never dropped (replay's position, the nodes); empty: none
   const std::vector<std::string>* row_nodes = nullptr;  ///< several nodes: each row's node, for a NODE column
+  const struct trace_pane* trace = nullptr;  ///< the trace pane, on screen::trace
 };
 
 /// The whole screen for `v` at `width` x `height`. On a short terminal the header gives up lines

@@ -62,7 +62,7 @@ struct history {
 /// sample (rows not seen before get none). Fills reductions_in_window where the node did not.
 void interval_reductions(std::vector<process_row>& rows, const std::vector<process_row>& before);
 
-enum class screen { table, inspect, help, alarms, groups, tree };
+enum class screen { table, inspect, help, alarms, groups, tree, trace };
 
 /// An alarm or valve operation for the node (docs/protocol.md: ack_alarm, set_alarm, clear_alarm,
 /// override_valve, reload_rules), built by the alarms screen and carried out by the link.
@@ -143,7 +143,7 @@ inline constexpr int up = 0x101, down = 0x102, left = 0x103, right = 0x104, page
 
 /// What a key asks the viewer's loop to do.
 struct outcome {
-  enum kind { none, redraw, refresh, quit, kill, garbage_collect, suspend, resume, operate };
+  enum kind { none, redraw, refresh, quit, kill, garbage_collect, suspend, resume, operate, trace, untrace };
   outcome(kind w = none, pid t = {}) : what(w), target(t) {}
   kind what;
   pid target;

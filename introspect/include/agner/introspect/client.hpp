@@ -1,6 +1,7 @@
 #pragma once
 /// A blocking attach client (etop, tests, scripts): connects, says hello, authenticates over TCP,
 /// then sends requests and reads their replies (docs/protocol.md). Not thread-safe: one per thread.
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -53,6 +54,13 @@ class client {
   /// node's code and sentence when the reply says ok: false, and with a client code when the
   /// connection is lost or the reply cannot be decoded. Blocks until the reply arrives.
   nlohmann::json call(nlohmann::json request);
+
+  /// The next event frame (`{"event": "trace", ...}`, docs/protocol.md "Message tracing"): one kept
+  /// while call() waited for a reply, else the next the node sends within `wait` (nullopt when none
+  /// came). Frames that are neither events nor replies are skipped. Keeps at most 100,000 events
+  /// between calls (the oldest go first). Throws client_error as call() does when the connection
+  /// is lost. Blocks up to `wait`, plus the rest of a frame the node is writing.
+  std::optional<nlohmann::json> next_event(std::chrono::milliseconds wait);
 
   /// The typed requests below throw client_error, code "bad_reply", when a reply lacks a field.
   node_info system_info();

@@ -43,6 +43,7 @@ struct server_limits {
   std::size_t max_top_rows = 1000;
   std::size_t max_windowed_sessions = 4;    ///< sessions keeping a reductions window (8 B per slot)
   std::chrono::milliseconds max_deadline{5000};  ///< longest process_info deadline a client may ask
+  std::size_t max_traces = 4;               ///< message traces at once, all sessions (trace_start)
 };
 
 /// What the node lets operators see and do with its alarms (the node's alarm service implements

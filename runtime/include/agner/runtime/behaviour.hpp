@@ -29,6 +29,7 @@ struct process;
 class scheduler;
 struct await_state;
 struct task_runner;
+struct runtime_access;
 }  // namespace detail
 
 /// A process's code and state. The runtime calls `handle` for each message in arrival order, on one

@@ -256,9 +256,11 @@ class runtime {
   struct impl;  ///< the node's state (runtime/src/node_state.hpp); opaque outside the runtime
 
  private:
-  // context and scoped_process reach the node's state through internals(); nothing else does.
+  // context and scoped_process reach the node's state through internals(), and the runtime's own
+  // free functions (trace.cpp) through detail::runtime_access (node_state.hpp); nothing else does.
   friend class context;
   friend class scoped_process;
+  friend struct detail::runtime_access;
   impl& internals() noexcept { return *impl_; }
   void check_not_on_scheduler(const char* what) const;
   timer_ref start_timer(clock::duration delay, pid to, message* m);
