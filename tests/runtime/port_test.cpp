@@ -80,12 +80,16 @@ class echo_server final : public behaviour {
 /// Listens on `port` (0 the first time, then the port it got), as MatchStream's client_listener does.
 class fixed_listener final : public behaviour {
  public:
-  explicit fixed_listener(std::atomic<std::uint16_t>& port) : port_(port) {}
-  void init(context& ctx) { port_ = ctx.tcp_listen("127.0.0.1", port_).second; }
+  fixed_listener(std::atomic<std::uint16_t>& port, std::atomic<int>& listens) : port_(port), listens_(listens) {}
+  void init(context& ctx) {
+    port_ = ctx.tcp_listen("127.0.0.1", port_).second;
+    ++listens_;
+  }
   void handle(context&, message&) override {}
 
  private:
   std::atomic<std::uint16_t>& port_;
+  std::atomic<int>& listens_;
 };
 
 }  // namespace
@@ -93,9 +97,11 @@ class fixed_listener final : public behaviour {
 TEST_CASE("a listener killed and restarted by its supervisor listens again on the same port") {
   runtime rt(test::two_schedulers());
   std::atomic<std::uint16_t> port{0};
+  std::atomic<int> listens{0};
   child_spec spec;
   spec.id = "listener";
-  spec.start = [&](context& ctx) { return ctx.spawn_link_with<fixed_listener>(spawn_options{.name = "listener"}, port); };
+  spec.start = [&](context& ctx) { return ctx.spawn_link_with<fixed_listener>(spawn_options{.name = "listener"}, port, listens);
+  };
   // Three restarts in 60 s at most: one failed listen would show as a second restart.
   pid sup = rt.spawn<supervisor>(supervisor_flags{restart_strategy::one_for_one, 3, std::chrono::seconds(60)},
                                  std::vector<child_spec>{spec});
@@ -104,7 +110,7 @@ TEST_CASE("a listener killed and restarted by its supervisor listens again on th
     REQUIRE(eventually([&] {
       auto p = rt.whereis("listener");
       if (p) before = *p;
-      return p.has_value() && port != 0;
+      return p.has_value() && listens == kill + 1;  // this one is listening
     }));
     rt.exit(before, "kill");
     REQUIRE(eventually([&] {
@@ -113,6 +119,7 @@ TEST_CASE("a listener killed and restarted by its supervisor listens again on th
     }));
     REQUIRE(rt.process_info(sup).has_value());
   }
+  REQUIRE(eventually([&] { return listens == 4 || !rt.process_info(sup); }));
   client c(port);  // the third restart listens where the first did
   CHECK(rt.process_info(sup).has_value());
 }
