@@ -100,7 +100,8 @@ TEST_CASE("a listener killed and restarted by its supervisor listens again on th
   std::atomic<int> listens{0};
   child_spec spec;
   spec.id = "listener";
-  spec.start = [&](context& ctx) { return ctx.spawn_link_with<fixed_listener>(spawn_options{.name = "listener"}, port, listens);
+  spec.start = [&](context& ctx) {
+    return ctx.spawn_link_with<fixed_listener>(spawn_options{.name = "listener"}, port, listens);
   };
   // Three restarts in 60 s at most: one failed listen would show as a second restart.
   pid sup = rt.spawn<supervisor>(supervisor_flags{restart_strategy::one_for_one, 3, std::chrono::seconds(60)},
