@@ -1,7 +1,9 @@
 #include "io_service.hpp"
 
 #include <array>
+#include <chrono>
 #include <deque>
+#include <future>
 #include <span>
 #include <system_error>
 #include <variant>
@@ -107,6 +109,18 @@ std::pair<port_id, std::uint16_t> io_service::listen(pid owner, const std::strin
   acceptor.open(ep.protocol(), ec);
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(ep, ec);
+  if (ec == asio::error::address_in_use && std::this_thread::get_id() != thread_.get_id()) {
+    // A listener its supervisor just restarted finds its predecessor's socket still open: a dead
+    // owner's ports close on the I/O thread (owner_died, posted before its links were told). Let
+    // the I/O thread catch up with what was posted before, then bind once more.
+    auto caught_up = std::make_shared<std::promise<void>>();
+    auto done = caught_up->get_future();
+    asio::post(io_, [caught_up] { caught_up->set_value(); });
+    if (done.wait_for(std::chrono::seconds(1)) == std::future_status::ready) {
+      ec.clear();
+      acceptor.bind(ep, ec);
+    }
+  }
   if (!ec) acceptor.listen(backlog <= 0 || backlog > asio::socket_base::max_listen_connections ? asio::socket_base::max_listen_connections : backlog, ec);
   if (!ec) acceptor.non_blocking(true, ec);  // accept() drains the listen queue until "would block"
   if (ec) throw std::system_error(ec, fmt::format("cannot listen on {}:{}", address, port_number));

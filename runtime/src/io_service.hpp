@@ -33,7 +33,8 @@ class io_service {
 
   // Thread-safe; the work happens on the I/O thread.
   /// Binds and listens at once (so errors reach the caller as std::system_error), accepts on the
-  /// I/O thread. Returns the port and the bound TCP port number.
+  /// I/O thread. Returns the port and the bound TCP port number. Address in use: waits (1 s at
+  /// most) for the I/O thread to run what was posted before (a dead owner's close), binds again.
   /// `backlog` 0 or past SOMAXCONN: SOMAXCONN.
   std::pair<port_id, std::uint16_t> listen(pid owner, const std::string& address, std::uint16_t port, int backlog = 0);
   void connect(pid owner, const std::string& host, std::uint16_t port);

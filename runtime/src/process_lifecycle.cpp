@@ -424,11 +424,13 @@ void scheduler::terminate(process* p, bool unlock_consumer) {
     x.await->set_scheduler(this);  // the frame's destructors may use its context
     x.await->drop();
   }
+  // Its ports first: the close is posted to the I/O thread before any link or monitor learns of the
+  // exit, so a supervisor's restart that listens again finds it queued ahead (io_service::listen).
+  if (x.owns_ports) node_.io->owner_died(self);
   for (pid linked : x.links) node_.send_value(linked, exit_signal{self, reason, true}, this);
   for (auto& [ref, watcher] : x.monitored_by) node_.send_value(watcher, down_signal{ref, self, reason}, this);
   for (auto& [ref, target] : x.monitoring) node_.send_value(target, demonitor_signal{ref}, this);
   if (x.request_timer) node_.timers->cancel(x.request_timer);
-  if (x.owns_ports) node_.io->owner_died(self);
   delete p->code;
   p->code = nullptr;
   p->ext.reset();

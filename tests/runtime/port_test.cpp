@@ -12,6 +12,7 @@
 #include <system_error>
 #include <vector>
 
+#include "agner/runtime/supervisor.hpp"
 #include "support.hpp"
 
 using namespace agner;
@@ -77,7 +78,53 @@ class echo_server final : public behaviour {
   std::promise<std::uint16_t>& port_;
 };
 
+/// Listens on `port` (0 the first time, then the port it got), as MatchStream's client_listener does.
+class fixed_listener final : public behaviour {
+ public:
+  fixed_listener(std::atomic<std::uint16_t>& port, std::atomic<int>& listens) : port_(port), listens_(listens) {}
+  void init(context& ctx) {
+    port_ = ctx.tcp_listen("127.0.0.1", port_).second;
+    ++listens_;
+  }
+  void handle(context&, message&) override {}
+
+ private:
+  std::atomic<std::uint16_t>& port_;
+  std::atomic<int>& listens_;
+};
+
 }  // namespace
+
+TEST_CASE("a listener killed and restarted by its supervisor listens again on the same port") {
+  runtime rt(test::two_schedulers());
+  std::atomic<std::uint16_t> port{0};
+  std::atomic<int> listens{0};
+  child_spec spec;
+  spec.id = "listener";
+  spec.start = [&](context& ctx) {
+    return ctx.spawn_link_with<fixed_listener>(spawn_options{.name = "listener"}, port, listens);
+  };
+  // Three restarts in 60 s at most: one failed listen would show as a second restart.
+  pid sup = rt.spawn<supervisor>(supervisor_flags{restart_strategy::one_for_one, 3, std::chrono::seconds(60)},
+                                 std::vector<child_spec>{spec});
+  for (int kill = 0; kill < 3; ++kill) {
+    pid before;
+    REQUIRE(eventually([&] {
+      auto p = rt.whereis("listener");
+      if (p) before = *p;
+      return p.has_value() && listens == kill + 1;  // this one is listening
+    }));
+    rt.exit(before, "kill");
+    REQUIRE(eventually([&] {
+      auto p = rt.whereis("listener");
+      return !rt.process_info(sup) || (p && *p != before);
+    }));
+    REQUIRE(rt.process_info(sup).has_value());
+  }
+  REQUIRE(eventually([&] { return listens == 4 || !rt.process_info(sup); }));
+  client c(port);  // the third restart listens where the first did
+  CHECK(rt.process_info(sup).has_value());
+}
 
 TEST_CASE("a TCP echo through a port moves every byte, and the byte counters match") {
   runtime rt(test::two_schedulers());

@@ -1,27 +1,14 @@
 // The client process: the first line, then the match's blocks to the socket.
 #include <functional>
-#include <vector>
 
 #include <fmt/format.h>
 
 #include "agner/runtime/runtime.hpp"
 #include "agner/runtime/supervisor.hpp"
 #include "connection.hpp"
+#include "lines.hpp"
 
 namespace matchstream {
-
-namespace {
-std::vector<std::string> split(const std::string& line) {
-  std::vector<std::string> parts;
-  std::size_t from = 0;
-  for (;;) {
-    auto at = line.find(':', from);
-    parts.push_back(line.substr(from, at == std::string::npos ? std::string::npos : at - from));
-    if (at == std::string::npos) return parts;
-    from = at + 1;
-  }
-}
-}  // namespace
 
 client_process::client_process(service* s, agner::port_id socket, std::string peer)
     : s_(s), socket_(socket), peer_(std::move(peer)) {}
@@ -103,18 +90,17 @@ void client_process::on_data(agner::context& ctx, std::string& bytes) {
 
 void client_process::on_first_line(agner::context& ctx, std::string line) {
   ctx.node().cancel_timer(deadline_);  // no dead letter when it ends before the 10 s
-  auto p = split(line);
-  if (p.size() == 6 && p[0] == "VERSION" && p[1] == "1" && p[2] == "CONNECT" && !p[3].empty() && p[4] == "MATCH")
-    return connect(ctx, p[3], p[5]);
-  if (p.size() == 4 && p[0] == "VERSION" && p[1] == "1" && p[2] == "WATCH" && !p[3].empty()) {
+  auto p = parse_first_line(line);
+  if (p.what == first_line::kind::connect) return connect(ctx, p.user, p.match);
+  if (p.what == first_line::kind::watch) {
     // A watcher: its own process takes the socket (and what came after the line).
-    auto w = ctx.spawn<watcher_process>(s_, socket_, peer_, p[3], std::move(buffer_));
+    auto w = ctx.spawn<watcher_process>(s_, socket_, peer_, p.match, std::move(buffer_));
     ctx.give_port(socket_, w);
     ctx.exit("normal");
     return;
   }
-  if (p.size() >= 2 && p[0] == "VERSION" && p[1] != "1")
-    return refuse(ctx, fmt::format("unsupported version {} (this server speaks 1)", escaped(p[1])), s_->metrics.refused_unsupported_version);
+  if (p.what == first_line::kind::unsupported_version)
+    return refuse(ctx, fmt::format("unsupported version {} (this server speaks 1)", escaped(p.version)), s_->metrics.refused_unsupported_version);
   refuse(ctx, "expected VERSION:1:CONNECT:<user>:MATCH:<match-id>", s_->metrics.refused_bad_first_line);
 }
 

@@ -4,6 +4,7 @@
 #include "agner/runtime/runtime.hpp"
 #include "agner/runtime/supervisor.hpp"
 #include "connection.hpp"
+#include "lines.hpp"
 #include "match_process.hpp"
 
 namespace matchstream {
@@ -60,12 +61,13 @@ void watcher_process::next(agner::context& ctx) {
     std::string line = buffer_.substr(0, nl);
     buffer_.erase(0, nl + 1);
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-    auto event = nlohmann::json::parse(line, nullptr, false);
-    if (event.is_discarded() || !event.is_object() || !event.contains("kind") || !event["kind"].is_string()) {
+    auto parsed = parse_watcher_line(line);
+    if (!parsed.error.empty()) {
       ++errors_;
-      answer(ctx, "ERROR: each line must be a JSON object with a \"kind\"\n");
+      answer(ctx, fmt::format("ERROR: {}\n", parsed.error));
       continue;
     }
+    auto& event = parsed.event;
     busy_ = true;
     s_->unanswered.fetch_add(1, std::memory_order_relaxed);
     if (auto m = ctx.node().whereis(match_name(match_))) {

@@ -29,6 +29,7 @@ struct load_options {
   std::string user_prefix = "u";
   std::size_t workers = 0;         ///< 0: as many as the socket limit needs
   bool exit_when_connected = false; ///< stop once every client has its status block or has failed
+  double reconnect_s = 0;          ///< >0: a client that fails or is closed before `end` connects again after this many seconds
   // Worker mode (set by the parent process only): this process serves clients [first, first+count).
   int worker_index = -1;
   std::size_t first_client = 0;
@@ -50,6 +51,7 @@ struct load_report {
   std::uint64_t subscribed = 0;  ///< clients that ever received their status block
   std::uint64_t ended = 0;       ///< clients that received end
   std::map<std::string, std::uint64_t> failed;  ///< by reason: refused, reset, timeout, overloaded, ...
+  std::uint64_t reconnects = 0;  ///< attempts started again after a failure (--reconnect)
   std::uint64_t events = 0;          ///< event blocks received (status blocks not counted)
   std::uint64_t interval_events = 0; ///< event blocks in the last interval
   double interval_s = 0;

@@ -71,7 +71,7 @@ class engine {
  public:
   engine(const load_options& o, std::size_t first, std::size_t count, int worker,
          const std::function<void(const load_report&)>& progress)
-      : o_(o), progress_(progress), tick_(io_), endpoint_(asio::ip::make_address(o.host), o.port) {
+      : o_(o), progress_(progress), tick_(io_), retry_timer_(io_), endpoint_(asio::ip::make_address(o.host), o.port) {
     report_.worker = worker;
     report_.clients = count;
     clients_.reserve(count);
@@ -115,6 +115,41 @@ class engine {
     while (next_ < allowed && report_.connecting < concurrency_ && !stopping_) {
       attempt(*clients_[next_++]);
     }
+    start_retries();
+  }
+
+  // --reconnect: clients whose delay has passed attempt again, within `concurrency`; the timer
+  // wakes for the next one.
+  void start_retries() {
+    const auto now = steady::now();
+    while (!retry_.empty() && retry_.front().first <= now && report_.connecting < concurrency_ && !stopping_) {
+      client& c = *retry_.front().second;
+      retry_.pop_front();
+      attempt(c);
+    }
+    if (retry_.empty() || retry_armed_ || stopping_) return;
+    retry_armed_ = true;
+    retry_timer_.expires_at(std::max(retry_.front().first, now + std::chrono::milliseconds(10)));
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      retry_armed_ = false;
+      if (!ec) start_more();
+    });
+  }
+
+  // The client starts again after reconnect_s, as a new connection (a status block first).
+  void retry(client& c) {
+    if (c.state == phase::attempting) --report_.connecting;
+    if (c.state == phase::streaming) --report_.connected;
+    c.state = phase::waiting;
+    boost::system::error_code ignored;
+    c.sock.close(ignored);
+    c.fill = 0;
+    c.last_seq = -1;
+    ++report_.reconnects;
+    retry_.emplace_back(steady::now() + std::chrono::duration_cast<steady::duration>(
+                                            std::chrono::duration<double>(o_.reconnect_s)),
+                        &c);
+    start_more();
   }
 
   void attempt(client& c) {
@@ -143,7 +178,8 @@ class engine {
   }
 
   void on_read(client& c, const boost::system::error_code& ec, std::size_t got) {
-    if (c.state == phase::done) return;
+    // done, or waiting to reconnect: a read of the closed connection, cancelled
+    if (c.state == phase::done || c.state == phase::waiting) return;
     report_.bytes += got;
     c.fill += got;
     if (got) consume(c);
@@ -227,6 +263,7 @@ class engine {
 
   void fail(client& c, const std::string& reason) {
     ++report_.failed[reason];
+    if (o_.reconnect_s > 0 && !stopping_) return retry(c);
     finish(c);
     if (o_.exit_when_connected && !stopping_ && next_ == clients_.size() && report_.connecting == 0) close_all();
   }
@@ -247,6 +284,7 @@ class engine {
   void stop() {
     stopping_ = true;
     tick_.cancel();
+    retry_timer_.cancel();
   }
 
   void schedule_tick() {
@@ -295,6 +333,9 @@ class engine {
   std::function<void(const load_report&)> progress_;
   asio::io_context io_{1};
   asio::steady_timer tick_;
+  asio::steady_timer retry_timer_;
+  std::deque<std::pair<steady::time_point, client*>> retry_;  // due times in order: one delay for all
+  bool retry_armed_ = false;
   tcp::endpoint endpoint_;
   std::vector<std::unique_ptr<client>> clients_;
   std::size_t next_ = 0;

@@ -65,6 +65,7 @@ std::vector<load_report> run_workers(const load_options& o, std::size_t workers,
                                      "--attempt-timeout", fmt::format("{}", o.attempt_timeout_s),
                                      "--user-prefix",     o.user_prefix,
                                      "--exit-when-connected=" + std::string(o.exit_when_connected ? "true" : "false"),
+                                     "--reconnect",       fmt::format("{}", o.reconnect_s),
                                      "--worker-index",    std::to_string(w),
                                      "--first-client",    std::to_string(first)};
     first += count;
@@ -175,6 +176,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.1, 3600.0));
   app.add_flag("--exit-when-connected", o.exit_when_connected,
                "stop once every client has its status block or has failed (to measure connecting)");
+  app.add_option("--reconnect", o.reconnect_s,
+                 "a client that fails or is closed before the end block connects again after SECONDS (default 0: it "
+                 "stays down)")
+      ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--user-prefix", o.user_prefix, "user names are PREFIX<i> (default u)");
   app.add_option("--worker-index", o.worker_index)->group("");
   app.add_option("--first-client", o.first_client)->group("");

@@ -10,7 +10,7 @@ nlohmann::json load_report::to_json() const {
   for (const auto& [id, s] : matches) m[id] = {{"clients_ended", s.clients_ended}, {"last_seq", s.last_seq}};
   return {{"worker", worker},         {"clients", clients},     {"connected", connected},
           {"connecting", connecting}, {"subscribed", subscribed}, {"ended", ended},
-          {"failed", failed},         {"events", events},       {"interval_events", interval_events},
+          {"failed", failed},         {"reconnects", reconnects}, {"events", events},       {"interval_events", interval_events},
           {"interval_s", interval_s}, {"gaps", gaps},           {"lost", lost},
           {"last_subscribed_s", last_subscribed_s}, {"malformed", malformed},
           {"bytes", bytes},           {"matches", m},           {"latency", latency.to_json()}};
@@ -25,6 +25,7 @@ load_report load_report::from_json(const nlohmann::json& j) {
   r.subscribed = j.at("subscribed").get<std::uint64_t>();
   r.ended = j.at("ended").get<std::uint64_t>();
   r.failed = j.at("failed").get<std::map<std::string, std::uint64_t>>();
+  r.reconnects = j.value("reconnects", std::uint64_t{0});
   r.events = j.at("events").get<std::uint64_t>();
   r.interval_events = j.at("interval_events").get<std::uint64_t>();
   r.interval_s = j.at("interval_s").get<double>();
@@ -46,6 +47,7 @@ void load_report::merge(const load_report& o) {
   subscribed += o.subscribed;
   ended += o.ended;
   for (const auto& [k, v] : o.failed) failed[k] += v;
+  reconnects += o.reconnects;
   events += o.events;
   interval_events += o.interval_events;
   interval_s = std::max(interval_s, o.interval_s);
@@ -87,7 +89,8 @@ std::string progress_line(const load_report& r, double elapsed_s) {
       "matchstream-load: {:.0f}s connected {} connecting {} ended {} failed {}{} events {} events/s {:.0f} gaps {} "
       "latency p50 {} p99 {} max {}",
       elapsed_s, r.connected, r.connecting, r.ended, failed_total(r), reasons, r.events, rate, r.gaps,
-      ms(r.latency.percentile_us(0.50)), ms(r.latency.percentile_us(0.99)), ms(r.latency.max_us()));
+      ms(r.latency.percentile_us(0.50)), ms(r.latency.percentile_us(0.99)), ms(r.latency.max_us())) +
+         (r.reconnects ? fmt::format(" reconnects {}", r.reconnects) : std::string());
 }
 
 nlohmann::json summary_json(const load_report& total, const std::vector<load_report>& workers,
@@ -113,6 +116,7 @@ nlohmann::json summary_json(const load_report& total, const std::vector<load_rep
           {"ended", total.ended},
           {"failed", total.failed},
           {"failed_total", failed_total(total)},
+          {"reconnects", total.reconnects},
           {"events", total.events},
           {"events_per_s", elapsed_s > 0 ? static_cast<double>(total.events) / elapsed_s : 0.0},
           {"gaps", total.gaps},

@@ -118,12 +118,14 @@ struct settings {
   double speed = 1;
   double rate = 1;
   double duration_s = 0;
+  bool recreate = false;  // --recreate: reconnect a dropped connection, start a match that is gone again
 };
 
 struct result {
   std::size_t sent = 0;
   std::size_t errors = 0;
   long long last_seq = -1;
+  std::size_t recreated = 0;  // reconnections and starts sent again (--recreate)
 };
 
 class player {
@@ -139,10 +141,9 @@ class player {
       counted = true;
     };
     try {
-      sock_.connect({asio::ip::make_address(s_.host), s_.port});
-      sock_.set_option(tcp::no_delay(true));
-      asio::write(sock_, asio::buffer("VERSION:1:WATCH:" + plan_.id + "\n"));
+      open();
       if (plan_.synthetic) {
+        start_ = synthetic_event(plan_.index, 0, start_rng_);
         std::minstd_rand rng(static_cast<unsigned>(plan_.index) + 1);
         auto t0 = std::chrono::steady_clock::now();
         auto period = std::chrono::duration<double>(1.0 / s_.rate);
@@ -168,8 +169,11 @@ class player {
             count_down();
             go.wait();
           }
+          if (st.event.find(R"("kind":"start")") != std::string::npos) {
+            seen_start = true;
+            start_ = st.event;
+          }
           if (!send(st.event)) break;
-          if (st.event.find(R"("kind":"start")") != std::string::npos) seen_start = true;
         }
       }
     } catch (const std::exception& e) {
@@ -183,14 +187,59 @@ class player {
   }
 
  private:
-  // Sends one event line and checks its answer. False when the connection is gone.
+  void open() {
+    boost::system::error_code ignored;
+    sock_.close(ignored);
+    in_.clear();
+    sock_.connect({asio::ip::make_address(s_.host), s_.port});
+    sock_.set_option(tcp::no_delay(true));
+    asio::write(sock_, asio::buffer("VERSION:1:WATCH:" + plan_.id + "\n"));
+  }
+
+  // Sends one event line and checks its answer. With --recreate a dropped connection is opened
+  // again (every 0.2 s, for up to 60 s) and the event sent again; a match the server no longer
+  // has (`unknown match`, `match ended` while it was not this line's end) is started again.
   bool send(const std::string& event) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        exchange(event);
+        return true;
+      } catch (const boost::system::system_error& e) {
+        if (!s_.recreate || attempt >= 300) throw;
+        if (attempt == 0) say(fmt::format("{}: {}; connecting again", plan_.id, e.what()));
+        ++r_.recreated;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        try {
+          open();
+        } catch (const boost::system::system_error&) {
+        }
+      }
+    }
+  }
+
+  void exchange(const std::string& event) {
+    const std::string reply = ask(event);
+    if (s_.recreate && !start_.empty() &&
+        (reply.starts_with("ERROR: unknown match") || reply.starts_with("ERROR: match ended"))) {
+      ++r_.recreated;
+      r_.last_seq = -1;  // a new match process counts from 1 again
+      check(ask(start_), start_);
+      return;
+    }
+    check(reply, event);
+  }
+
+  std::string ask(const std::string& event) {
     asio::write(sock_, asio::buffer(event + "\n"));
     ++r_.sent;
     std::size_t n = asio::read_until(sock_, asio::dynamic_buffer(in_), '\n');
     std::string reply = in_.substr(0, n - 1);
     in_.erase(0, n);
     if (!reply.empty() && reply.back() == '\r') reply.pop_back();
+    return reply;
+  }
+
+  void check(const std::string& reply, const std::string& event) {
     if (reply.starts_with("OK ")) {
       long long seq = std::stoll(reply.substr(3));
       if (r_.last_seq >= 0 && seq != r_.last_seq + 1) {
@@ -198,11 +247,10 @@ class player {
         ++r_.errors;
       }
       r_.last_seq = seq;
-      return true;
+      return;
     }
     say(fmt::format("{}: the server answered \"{}\" to {}", plan_.id, reply, event));
     ++r_.errors;
-    return true;
   }
 
   const settings& s_;
@@ -210,6 +258,8 @@ class player {
   asio::io_context io_;
   tcp::socket sock_;
   std::string in_;
+  std::string start_;  // the match's start event, sent again by --recreate
+  std::minstd_rand start_rng_{1};
   result r_;
 };
 
@@ -231,6 +281,9 @@ int main(int argc, char** argv) {
   app.add_option("--rate", s.rate, "events per second in each generated match (default 1)")->check(CLI::Range(0.001, 1e6));
   app.add_option("--duration", s.duration_s, "seconds to play generated matches, then send end (0: never end)")
       ->check(CLI::Range(0.0, 864000.0));
+  app.add_flag("--recreate", s.recreate,
+               "keep matches up under failures: open a dropped connection again and resend its event, and send the "
+               "start event again when the server answers that the match is unknown or ended (for chaos runs)");
   app.add_flag("--hold-after-start", hold,
                "after every match has started, wait for a line (or end of file) on standard input before the rest");
   matchstream::tools::parse_or_exit(app, argc, argv, "matchstream-watcher");
@@ -266,8 +319,9 @@ int main(int argc, char** argv) {
   for (auto& t : threads) t.join();
   std::size_t errors = 0;
   for (std::size_t i = 0; i < plans.size(); ++i) {
-    std::cout << fmt::format("matchstream-watcher: {}: {} events sent, last OK seq {}, {} errors\n", plans[i].id,
-                             results[i].sent, results[i].last_seq, results[i].errors);
+    std::cout << fmt::format("matchstream-watcher: {}: {} events sent, last OK seq {}, {} errors{}\n", plans[i].id,
+                             results[i].sent, results[i].last_seq, results[i].errors,
+                             results[i].recreated ? fmt::format(", {} recreated", results[i].recreated) : "");
     errors += results[i].errors;
   }
   return errors ? 1 : 0;

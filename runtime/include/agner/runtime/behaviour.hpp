@@ -179,7 +179,9 @@ class context {
   /// Listens on address:port (port 0 picks a free one) with an accept queue of `backlog`
   /// connections (0: the system's maximum, SOMAXCONN, which also caps any larger value). Returns
   /// the listener and the bound port. Throws std::system_error naming the address when it cannot
-  /// listen.
+  /// listen. A listener restarted on the port its dead predecessor held gets it: the predecessor's
+  /// ports are closed before its links learn of its exit, and a bind that finds the port in use
+  /// waits (up to 1 s, once) for the I/O thread to finish closing them.
   std::pair<port_id, std::uint16_t> tcp_listen(const std::string& address, std::uint16_t port, int backlog = 0);
   /// Connects; tcp_connected or tcp_closed (with the reason) follows.
   void tcp_connect(const std::string& host, std::uint16_t port);
