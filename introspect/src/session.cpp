@@ -38,7 +38,7 @@ constexpr op_rule ops[] = {
     {"kill", role::admin},         {"garbage_collect", role::admin}, {"suspend", role::admin},
     {"resume", role::admin},     {"alarms", role::viewer},      {"ack_alarm", role::admin},
     {"set_alarm", role::admin},  {"clear_alarm", role::admin},  {"override_valve", role::admin},
-    {"reload_rules", role::admin},
+    {"reload_rules", role::admin}, {"warnings", role::viewer},
 };
 
 /// A SAX pass that finds the first key an object repeats ("kill" twice with two pids: nlohmann would
@@ -185,6 +185,7 @@ void session::dispatch(const json& req, const json& id, const std::string& op) {
     if (op == "system_info") return system_info(id);
     if (op == "top") return top(req, id);
     if (op == "process_info") return process_info(req, id);
+    if (op == "warnings") return warnings(req, id);
     if (op == "alarms" || op == "ack_alarm" || op == "set_alarm" || op == "clear_alarm" || op == "override_valve" ||
         op == "reload_rules")
       return alarm_request(req, id, op);

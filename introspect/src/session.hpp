@@ -55,6 +55,7 @@ class session : public std::enable_shared_from_this<session> {
   void process_info(const json& req, const json& id);
   void admin(const json& req, const json& id, const std::string& op);
   void alarm_request(const json& req, const json& id, const std::string& op);
+  void warnings(const json& req, const json& id);  // warning_watch.cpp
   pid target(const json& req);
 
   void reply(const json& id, json body);
