@@ -7,13 +7,14 @@
 
 #include "agner/etop/format.hpp"
 #include "agner/etop/text.hpp"
+#include "agner/etop/warnings_view.hpp"
 
 namespace agner::etop {
 namespace {
 
 std::string cell(const process_row& r, column_id id, const render_input& in) {
   switch (id) {
-    case column_id::pid: return fmt::format("{}", r.id);
+    case column_id::pid: return fmt::format("{}{}", in.now && warned(in.now->warnings, r.id) ? "!" : "", r.id);
     case column_id::name: return display_name(r);
     case column_id::msgq: return count(r.message_queue_len);
     case column_id::reductions: return in.now && in.now->reductions_known ? count(r.reductions_in_window) : "-";
@@ -143,6 +144,7 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
     for (auto& alarm : n.alarms) a += fmt::format(" [{}{}] {}", alarm.severity, alarm.acknowledged ? ", acked" : "", alarm.id);
     h.push_back({fit(a, width), 2});
   }
+  if (auto w = warnings_line(in.now->warnings); !w.empty()) h.push_back({fit(w, width), 2});
   std::string shedding;
   for (auto& valve : n.valves)
     if (valve.pressure > 0 || valve.override_mode != "automatic")
@@ -449,7 +451,7 @@ std::string render_batch(const sample& s, const rates& r, const std::vector<proc
   };
   out += trimmed(titles(cols, nullptr, width, false));
   for (auto& row : rows) out += trimmed(row_line(cols, [&](const column& c) { return cell(row, c.id, in); }, width));
-  return out;
+  return out + warnings_text(s.warnings);
 }
 
 std::string render_details(const process_details& d) {
