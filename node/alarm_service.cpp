@@ -46,6 +46,7 @@ alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> bus
     }
     r = std::get<alarms::rules>(loaded);
   }
+  warnings_ = r.warnings;
   engine_ = std::make_unique<alarms::engine>(
       r, [this](const std::string& m, const std::map<std::string, std::string>& l) { return read(m, l); },
       [&rt](std::string_view line) { rt.log(line); });
@@ -208,6 +209,10 @@ std::vector<std::string> alarm_service::reload_now() {
   }
   const auto& fresh = std::get<alarms::rules>(loaded);
   engine_->reload(fresh);
+  {
+    std::lock_guard lock(warnings_mutex_);
+    warnings_ = fresh.warnings;
+  }
   watch_thresholds();
   notifier_for(fresh);
   engine_->clear("rules_reload_failed", now_ms());

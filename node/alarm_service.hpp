@@ -57,6 +57,11 @@ class alarm_service final : public introspect::alarm_control {
   void set(const std::string& id, const std::string& severity, const std::string& description) override;
   bool clear(const std::string& id) override { return engine_->clear(id, now_ms()); }
   bool override_valve(const std::string& id, const std::string& mode, std::int64_t for_ms) override;
+  /// The rules' "warnings" thresholds in force (docs/warnings.md). Thread-safe; a copy under a mutex.
+  introspect::warning_thresholds warning_config() override {
+    std::lock_guard lock(warnings_mutex_);
+    return warnings_;
+  }
 
   static std::int64_t now_ms();
 
@@ -79,6 +84,8 @@ class alarm_service final : public introspect::alarm_control {
   std::map<std::pair<std::string, bool>, std::string> sources_;  // (pid, length?) -> "pid name", while flagged
   void notifier_for(const alarms::rules& r);
   std::string node_name_;
+  std::mutex warnings_mutex_;
+  introspect::warning_thresholds warnings_;  // the rules' "warnings", replaced on a good reload
   mutable std::mutex fold_mutex_;
   mutable exporter::counter_fold transitions_fold_{100};  // bounds agner_alarm_transitions_total
   std::mutex notifier_mutex_;

@@ -14,6 +14,7 @@
 #include "agner/alarms/bounded_file.hpp"
 #include "agner/alarms/engine.hpp"
 #include "agner/alarms/system_metrics.hpp"
+#include "warning_rules.hpp"
 
 namespace agner::alarms {
 
@@ -523,7 +524,10 @@ std::variant<rules, std::vector<rule_error>> check_document(const json& doc, con
   if (!doc.is_object()) {
     c.fail("", "the rules must be a JSON object");
   } else {
-    c.only(doc, "", {"version", "tick_ms", "history_size", "classes", "alarms", "valves", "notify"});
+    c.only(doc, "", {"version", "tick_ms", "history_size", "classes", "alarms", "valves", "notify", "warnings"});
+    if (doc.contains("warnings"))
+      parse_warning_rules(doc["warnings"], "/warnings", [&c](const std::string& p, std::string m, bool k) { c.fail(p, std::move(m), k); },
+                          r.warnings);
     if (const json* notify = c.object(doc, "notify", "", false)) {
       c.only(*notify, "/notify", {"alertmanager"});
       if (const json* am = c.object(*notify, "alertmanager", "/notify", false)) {

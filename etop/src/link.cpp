@@ -29,6 +29,19 @@ bool credentials_refused(const std::string& why) {
          why.starts_with("no common protocol version") || why.starts_with("permission denied");
 }
 
+/// The node's warnings; none from a node that does not know the op (older) or cannot answer now
+/// (a lost link shows at the next refresh's first request).
+std::vector<introspect::warning_row> warnings_of(introspect::client& c) {
+  std::vector<introspect::warning_row> out;
+  try {
+    auto reply = c.call({{"op", "warnings"}});
+    for (auto& w : reply.at("warnings")) out.push_back(introspect::warning_row_from_json(w));
+  } catch (const std::exception&) {  // client_error or a reply that cannot be read: no warnings shown
+    out.clear();
+  }
+  return out;
+}
+
 }  // namespace
 
 void node_link::refused_credentials(const std::string& why) const {
@@ -115,6 +128,7 @@ std::optional<sample> node_link::fetch(const view_state& v, std::size_t n, doubl
     refused = why;
     return std::nullopt;
   }
+  s.warnings = warnings_of(*client_);
   if (windowed) {
     s.reductions_known = window_held_;  // the window's first answer counts since each process started
     window_held_ = true;

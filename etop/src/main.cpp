@@ -442,6 +442,8 @@ int batch(const options& o) {
     if (o.json) {
       nlohmann::json doc{{"node", introspect::to_json(s->node)}, {"processes", nlohmann::json::array()}};
       for (auto& row : rows) doc["processes"].push_back(introspect::to_json(row));
+      doc["warnings"] = nlohmann::json::array();
+      for (auto& w : s->warnings) doc["warnings"].push_back(introspect::to_json(w));
       if (r.valid)
         doc["rates"] = {{"reductions_per_s", r.reductions}, {"messages_per_s", r.messages},
                         {"gc_per_s", r.gc}, {"dead_letters_per_s", r.dead_letters}, {"utilisation", r.utilisation}};

@@ -8,13 +8,14 @@
 #include "agner/etop/format.hpp"
 #include "agner/etop/trace_view.hpp"
 #include "agner/etop/text.hpp"
+#include "agner/etop/warnings_view.hpp"
 
 namespace agner::etop {
 namespace {
 
 std::string cell(const process_row& r, column_id id, const render_input& in) {
   switch (id) {
-    case column_id::pid: return fmt::format("{}", r.id);
+    case column_id::pid: return fmt::format("{}{}", in.now && warned(in.now->warnings, r.id) ? "!" : "", r.id);
     case column_id::name: return display_name(r);
     case column_id::msgq: return count(r.message_queue_len);
     case column_id::reductions: return in.now && in.now->reductions_known ? count(r.reductions_in_window) : "-";
@@ -150,6 +151,7 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
     for (auto& alarm : n.alarms) a += fmt::format(" [{}{}] {}", alarm.severity, alarm.acknowledged ? ", acked" : "", alarm.id);
     h.push_back({fit(a, width), 2});
   }
+  if (auto w = warnings_line(in.now->warnings); !w.empty()) h.push_back({fit(w, width), 2});
   std::string shedding;
   for (auto& valve : n.valves)
     if (valve.pressure > 0 || valve.override_mode != "automatic")
@@ -489,7 +491,7 @@ std::string render_batch(const render_input& in, const std::vector<process_row>&
   out += trimmed(titles(cols, nullptr, width, false));
   for (std::size_t i = 0; i < rows.size(); ++i)
     out += trimmed(row_line(cols, [&](const column& c) { return table_cell(in, rows, i, c.id); }, width));
-  return out;
+  return in.now ? out + warnings_text(in.now->warnings) : out;
 }
 
 std::string render_details(const process_details& d) {

@@ -32,9 +32,11 @@ struct post_gate {
 };
 
 class session;
+class warning_watch;  // warning_watch.hpp
 
 struct server::impl {
-  impl(runtime& r, server_options o) : rt(r), options(std::move(o)) {}
+  impl(runtime& r, server_options o);
+  ~impl();
 
   runtime& rt;
   server_options options;
@@ -56,6 +58,7 @@ struct server::impl {
   detail::socket_place socket_place;
   asio::steady_timer connection_log_flush{io};
   bool connection_log_flush_armed = false;
+  std::unique_ptr<warning_watch> warnings;  ///< made by the first `warnings` request; after `io`, which its timer uses
   std::thread thread;
 
   void accept_unix();

@@ -40,7 +40,7 @@ constexpr op_rule ops[] = {
     {"set_alarm", role::admin},  {"clear_alarm", role::admin},  {"override_valve", role::admin},
     {"reload_rules", role::admin}, {"supervision_tree", role::viewer},
     {"trace_start", role::admin}, {"trace_stop", role::admin},
-    {"groups", role::viewer},
+    {"groups", role::viewer}, {"warnings", role::viewer},
 };
 
 /// A SAX pass that finds the first key an object repeats ("kill" twice with two pids: nlohmann would
@@ -192,6 +192,7 @@ void session::dispatch(const json& req, const json& id, const std::string& op) {
     if (op == "supervision_tree") return tree(req, id);
     if (op == "trace_start") return trace_start(req, id);
     if (op == "trace_stop") return trace_stop(req, id);
+    if (op == "warnings") return warnings(req, id);
     if (op == "alarms" || op == "ack_alarm" || op == "set_alarm" || op == "clear_alarm" || op == "override_valve" ||
         op == "reload_rules")
       return alarm_request(req, id, op);

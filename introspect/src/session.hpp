@@ -60,6 +60,7 @@ class session : public std::enable_shared_from_this<session> {
   void admin(const json& req, const json& id, const std::string& op);
   void alarm_request(const json& req, const json& id, const std::string& op);
   void tree(const json& req, const json& id);  // session_tree.cpp
+  void warnings(const json& req, const json& id);  // warning_watch.cpp
   pid target(const json& req);
   // message tracing (session_trace.cpp)
   void trace_start(const json& req, const json& id);

@@ -310,6 +310,7 @@ void runtime::scan(const std::function<void(const process_sample&)>& visit) cons
                   p.memory.major_gcs.load(std::memory_order_relaxed);
       s.status = status;
       s.behaviour = table.kind(p.index);
+      s.max_len = p.max_len();
       if (p.serial() != s.id.serial) continue;  // reused while we read: skip it this time
       visit(s);
     }

@@ -70,7 +70,7 @@ TEST_CASE("nesting deeper than 64 is refused at once, located, however deep it g
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30));  // bounded work; generous for a loaded machine
   // Brackets inside strings are text, not nesting.
   CHECK(errors_of(R"({"version": 1, "x": ")" + std::string(1000, '[') + "\"}") ==
-        "bad.json:1:16: /x: unknown key 'x' (known here: version, tick_ms, history_size, classes, alarms, valves, notify)");
+        "bad.json:1:16: /x: unknown key 'x' (known here: version, tick_ms, history_size, classes, alarms, valves, notify, warnings)");
 }
 
 TEST_CASE("errors are capped at 20 and the rest counted") {

@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "agner/introspect/warning_rows.hpp"
+
 namespace agner::alarms {
 
 enum class severity { warning = 1, minor = 2, major = 3, critical = 4 };
@@ -71,6 +73,7 @@ struct rules {
   std::vector<priority_class> classes;
   std::vector<alarm_rule> alarms;
   std::vector<valve_rule> valves;
+  introspect::warning_thresholds warnings;  ///< the "warnings" section (docs/warnings.md); defaults without one
 };
 
 /// One problem in a rules file.

@@ -10,6 +10,7 @@
 #include "agner/etop/groups_state.hpp"
 #include "agner/etop/tree_view.hpp"
 #include "agner/introspect/snapshot.hpp"
+#include "agner/introspect/warning_rows.hpp"
 
 namespace agner::etop {
 
@@ -41,6 +42,7 @@ struct sample {
   /// False while the rows' reductions_in_window are not an interval yet: the first refresh, or the
   /// first with the node's reductions window (which counts since the process started). Shown as '-'.
   bool reductions_known = false;
+  std::vector<introspect::warning_row> warnings;  ///< the node's warnings (docs/warnings.md); empty from an older node
 };
 
 /// Per-second rates between two samples, and each scheduler's utilisation (0..1).

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agner/introspect/snapshot.hpp"
+#include "agner/introspect/warning_rows.hpp"
 #include "agner/runtime/runtime.hpp"
 
 namespace agner::introspect {
@@ -62,6 +63,9 @@ class alarm_control {
   virtual bool override_valve(const std::string& id, const std::string& mode, std::int64_t for_ms) = 0;
   /// The errors, empty when the new rules are in force.
   virtual std::vector<std::string> reload() = 0;
+  /// The warning thresholds of the rules in force ("warnings" in the rules file; the defaults
+  /// without one). Called on the server's thread each warnings sample; must not block long.
+  virtual warning_thresholds warning_config() { return {}; }
 };
 
 struct server_options {

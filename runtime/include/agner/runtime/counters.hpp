@@ -54,6 +54,7 @@ struct process_sample {
   std::uint64_t oldest_message_age_ms = 0;
   const std::type_info* behaviour = nullptr;  ///< its behaviour's type (demangle(behaviour->name()))
   process_status status = process_status::waiting;
+  std::uint32_t max_len = 0;  ///< its mailbox's bound (spawn_options::max_len); 0: unbounded
 };
 
 /// A queued message as introspection shows it.

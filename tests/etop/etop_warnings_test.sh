@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# etop shows the node's warnings (docs/warnings.md): a '!' before each warned row's PID and a
+# WARNINGS line in the header, in a real terminal (tmux); --batch lists them after the table and
+# --json carries them. The synthetic workload raises them: the slow consumer's messages wait, and
+# the flaky worker's restarts use workload_sup's intensity. Usage: etop_warnings_test.sh AGNER_NODE ETOP
+set -euo pipefail
+node_bin=$1
+etop_bin=$2
+dir=$(mktemp -d /tmp/agner-etop-warn-XXXXXX)
+chmod 700 "$dir"
+sock="$dir/n.sock"
+tmx=(tmux -L "agner-etop-warn-$$" -f /dev/null)
+node_pid=""
+cleanup() {
+  "${tmx[@]}" kill-server 2>/dev/null || true
+  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  "${tmx[@]}" capture-pane -p -t etop >&2 2>/dev/null || true
+  exit 1
+}
+screen() { "${tmx[@]}" capture-pane -p -t etop; }
+# Waits (polling; the bound only stops a hang) until the screen matches the extended regex $1.
+wait_match() {
+  for _ in $(seq 1 900); do
+    screen 2>/dev/null | grep -qE -- "$1" && return 0
+    sleep 0.1
+  done
+  fail "the screen never matched: $1"
+}
+
+# Low thresholds so the synthetic workload trips them within seconds: its slow consumer's oldest
+# message waits more than 100 ms, and one restart of flaky uses 10% of workload_sup's intensity (10).
+cat >"$dir/rules.json" <<'JSON'
+{"version": 1,
+ "warnings": {"sample_ms": 200, "old_message_ms": 100, "restart_intensity_percent": 10}}
+JSON
+"$node_bin" --name warntest --socket "$sock" --schedulers 2 --rules "$dir/rules.json" >"$dir/node.log" 2>&1 &
+node_pid=$!
+for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
+[ -S "$sock" ] || fail "agner-node did not start: $(cat "$dir/node.log")"
+
+echo "== a bad warnings threshold is refused with its place"
+printf '{"version": 1,\n "warnings": {"sample_ms": 5}}\n' >"$dir/bad.json"
+if out=$("$node_bin" --check-rules "$dir/bad.json" 2>&1); then fail "a bad threshold was accepted: $out"; fi
+grep -qF "bad.json:2:28: /warnings/sample_ms: must be a whole number from 100 to 60000 (ms), not 5" <<<"$out" ||
+  fail "no located error: $out"
+
+echo "== the header's WARNINGS line and the row's marker"
+"${tmx[@]}" new-session -d -s etop -x 160 -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin --interval 0.5 $sock"
+wait_match "^WARNINGS \([0-9]+\):.*slow_consumer old_message"
+wait_match "^!<0\.[0-9]+\.[0-9]+> +slow_consumer"
+wait_match "^WARNINGS \([0-9]+\):.*workload_sup restart_intensity"
+wait_match "^!<0\.0\.0> +workload_sup"
+"${tmx[@]}" send-keys -t etop q
+
+echo "== batch mode lists them after the table, one sentence each; --json carries them"
+found=""
+for _ in $(seq 1 60); do
+  out=$("$etop_bin" --batch --iterations 2 --interval 0.5 "$sock")
+  if grep -q "^WARNINGS:$" <<<"$out" && grep -qE "^! <0\.[0-9]+\.[0-9]+> slow_consumer old_message: its oldest queued message has waited [0-9]+ ms" <<<"$out"; then
+    found=yes
+    break
+  fi
+done
+[ -n "$found" ] || fail "batch mode listed no old_message warning: $out"
+grep -qE "^!<0\.[0-9]+\.[0-9]+> +slow_consumer" <<<"$out" || fail "no marker on the batch row: $out"
+json=$("$etop_bin" --batch --json --iterations 1 "$sock")
+python3 - "$json" <<'PY' || fail "--json has no warnings array of rows: $json"
+import json, sys
+doc = json.loads(sys.argv[1])
+rows = doc["warnings"]
+assert isinstance(rows, list)
+for w in rows:
+    assert set(["kind", "pid", "name", "message", "value", "threshold", "since_ms"]) <= set(w), w
+PY
+echo "PASS"
