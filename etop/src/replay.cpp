@@ -148,6 +148,11 @@ int replay(const replay_options& o) {
         v.notice = "a recording holds the rows shown, not each process's details: Enter inspects on a live node only";
         continue;
       }
+      // The groups are the node's, counted over every process: a recording holds neither.
+      if (key == 'G' && v.current == screen::table) {
+        v.notice = "a recording holds the rows shown, not the node's groups: G works on a live node only";
+        continue;
+      }
       if ((key == 'k' || key == 'g' || key == 's') && v.current == screen::table) {
         v.notice = "a replay sends nothing: there is no node (k g s act on a live node)";
         continue;

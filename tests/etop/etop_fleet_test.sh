@@ -124,6 +124,10 @@ keys Tab
 wait_for "^node 2 of 2: beta"
 keys Tab
 wait_for "^etop: 2 of 2 nodes"
+echo "== G with several nodes says it needs one node instead of waiting for groups that never come"
+keys G
+wait_for "G shows one node's groups: run etop NODE"
+screen | grep -q "^GROUPS:" && fail "G opened a grouped table that nothing fills"
 
 echo "== beta dies: marked, its rows leave, alpha goes on"
 kill "$beta_pid"; wait "$beta_pid" 2>/dev/null || true; beta_pid=""
