@@ -56,6 +56,22 @@ void read_nodes(const nlohmann::json& j, recorded_refresh& out) {
   for (auto& p : j.at("processes")) out.row_nodes.push_back(p.at("node").get<std::string>());
 }
 
+/// One line of `in` (without its '\n') into `line`; false at the end of the input. It stops
+/// reading one byte past `max` (the caller refuses the line), so a file with no newline
+/// (/dev/zero) can take neither all memory nor forever.
+bool read_line(std::istream& in, std::string& line, std::size_t max) {
+  line.clear();
+  auto* buf = in.rdbuf();
+  bool any = false;
+  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
+    any = true;
+    if (c == '\n') return true;
+    line.push_back(static_cast<char>(c));
+    if (line.size() > max) return true;  // refused whole: reading on could last forever
+  }
+  return any;
+}
+
 }  // namespace
 
 recorded_refresh refresh_from_json(const nlohmann::json& j) {
@@ -96,7 +112,7 @@ std::vector<recorded_refresh> read_recording(std::istream& in, const std::string
   std::vector<recorded_refresh> out;
   std::string line;
   std::size_t number = 0;
-  while (std::getline(in, line)) {
+  while (read_line(in, line, max_line_bytes)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto bad = [&](const std::string& why) {
