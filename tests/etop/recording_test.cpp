@@ -116,6 +116,20 @@ TEST_CASE("a recording with no newline is refused after its first too-long line,
   CHECK(z.read <= max_line_bytes + 4096);
 }
 
+TEST_CASE("a recording cut short in its last line plays the refreshes before it and says so") {
+  const std::string text = line_of(1) + "\n" + line_of(2) + "\n" + line_of(3).substr(0, 40);
+  std::istringstream in(text);
+  std::string cut;
+  const auto all = read_recording(in, "f.jsonl", &cut);
+  CHECK(all.size() == 2);
+  CHECK(cut == "f.jsonl line 3 is cut short (etop stopped while writing it); the 2 refreshes before it play");
+  // A damaged line that ends with its newline is no cut: refused, as is a cut with no caller asking.
+  std::istringstream whole(text + "\n");
+  CHECK_THROWS_WITH(read_recording(whole, "f.jsonl", &cut), doctest::Contains("f.jsonl line 3: not JSON"));
+  std::istringstream again(text);
+  CHECK_THROWS_WITH(read_recording(again, "f.jsonl"), doctest::Contains("f.jsonl line 3: not JSON"));
+}
+
 TEST_CASE("replay keys step, seek and change speed within the recording") {
   replay_state r;
   r.count = 30;
