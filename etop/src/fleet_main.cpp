@@ -271,6 +271,11 @@ int fleet(const fleet_options& o) {
       v.notice.clear();
       continue;
     }
+    // The grouped table is one node's (etop fetches no groups here): say so rather than wait forever.
+    if (!typing && key == 'G' && v.current == screen::table) {
+      v.notice = "G shows one node's groups: run etop NODE (one node), then G";
+      continue;
+    }
     if (!typing && v.current == screen::table) {
       // What k, g, s and Enter act on: the selected row's node.
       if (focus != all) action_node = focus;

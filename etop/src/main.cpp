@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -140,6 +141,27 @@ target resolve(const std::string& node, const std::string& cookie, const std::st
     t.unix_path = node;
   }
   return t;
+}
+
+/// Two spellings of one node (`alpha` and its socket's path, `./x.sock` and `x.sock`) would show
+/// its rows twice and double the header's sums: refused, naming both.
+void refuse_same_node(const std::vector<target>& nodes) {
+  std::vector<std::string> seen;
+  for (const auto& t : nodes) {
+    std::string where = fmt::format("{}:{}", t.host, t.port);
+    if (t.host.empty()) {
+      const std::string path = t.unix_path.find('/') == std::string::npos
+                                   ? fmt::format("{}/{}.sock", introspect::default_socket_dir(), t.unix_path)
+                                   : t.unix_path;
+      std::error_code ec;
+      const auto canonical = std::filesystem::weakly_canonical(path, ec);
+      where = ec ? path : canonical.string();
+    }
+    for (std::size_t i = 0; i < seen.size(); ++i)
+      if (seen[i] == where)
+        fail(fmt::format("NODE '{}' and '{}' are the same node ({})", nodes[i].display, t.display, where));
+    seen.push_back(where);
+  }
 }
 
 options parse(int argc, char** argv) {
@@ -280,6 +302,7 @@ options parse(int argc, char** argv) {
       more.insert(more.begin(), node);
     }
     for (auto& n : more) o.nodes.push_back(resolve(n, cookie, role, false));
+    if (!every) refuse_same_node(o.nodes);
     return o;
   }
   if (o.replay.empty()) o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));

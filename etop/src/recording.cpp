@@ -56,6 +56,23 @@ void read_nodes(const nlohmann::json& j, recorded_refresh& out) {
   for (auto& p : j.at("processes")) out.row_nodes.push_back(p.at("node").get<std::string>());
 }
 
+/// One line of `in` (without its '\n') into `line`; false at the end of the input. It stops
+/// reading one byte past `max` (the caller refuses the line), so a file with no newline
+/// (/dev/zero) can take neither all memory nor forever.
+bool read_line(std::istream& in, std::string& line, std::size_t max, bool& ended) {
+  line.clear();
+  ended = false;
+  auto* buf = in.rdbuf();
+  bool any = false;
+  for (int c = buf->sbumpc(); c != std::char_traits<char>::eof(); c = buf->sbumpc()) {
+    any = true;
+    if (c == '\n') return ended = true;
+    line.push_back(static_cast<char>(c));
+    if (line.size() > max) return true;  // refused whole: reading on could last forever
+  }
+  return any;
+}
+
 }  // namespace
 
 recorded_refresh refresh_from_json(const nlohmann::json& j) {
@@ -92,11 +109,12 @@ recorded_refresh refresh_from_json(const nlohmann::json& j) {
   return out;
 }
 
-std::vector<recorded_refresh> read_recording(std::istream& in, const std::string& name) {
+std::vector<recorded_refresh> read_recording(std::istream& in, const std::string& name, std::string* cut) {
   std::vector<recorded_refresh> out;
   std::string line;
   std::size_t number = 0;
-  while (std::getline(in, line)) {
+  bool ended = true;
+  while (read_line(in, line, max_line_bytes, ended)) {
     ++number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     auto bad = [&](const std::string& why) {
@@ -108,6 +126,12 @@ std::vector<recorded_refresh> read_recording(std::istream& in, const std::string
     try {
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error&) {
+      // The last line, with no newline: the recording was cut short while it was written (etop
+      // flushes whole lines). What came before it is whole: it plays, and the caller says so.
+      if (!ended && cut && !out.empty()) {
+        *cut = fmt::format("{} line {} is cut short (etop stopped while writing it); the {} refreshes before it play", name, number, out.size());
+        break;
+      }
       throw bad("not JSON (a recording holds one JSON document a line, as etop --record writes them)");
     }
     try {

@@ -12,6 +12,7 @@
 
 #include "agner/etop/recording.hpp"
 #include "agner/etop/render.hpp"
+#include "agner/etop/text.hpp"
 #include "terminal.hpp"
 
 namespace agner::etop {
@@ -87,12 +88,15 @@ int print_all(const replay_options& o, const std::vector<recorded_refresh>& all)
 int replay(const replay_options& o) {
   std::ifstream in(o.file);
   if (!in) throw std::runtime_error(fmt::format("--replay: cannot open {}: {}", o.file, std::strerror(errno)));
-  const std::vector<recorded_refresh> all = read_recording(in, o.file);
+  std::string cut;
+  const std::vector<recorded_refresh> all = read_recording(in, o.file, &cut);
+  if (!cut.empty()) std::fprintf(stderr, "etop: %s\n", printable(cut).c_str());
   if (o.batch) return print_all(o, all);
 
   terminal term;
   view_state v;
   v.sort = o.sort;
+  v.notice = cut;
   replay_state r;
   r.count = all.size();
   std::vector<process_row> rows;
@@ -146,6 +150,11 @@ int replay(const replay_options& o) {
       }
       if (key == keys::enter && v.current == screen::table) {
         v.notice = "a recording holds the rows shown, not each process's details: Enter inspects on a live node only";
+        continue;
+      }
+      // The groups are the node's, counted over every process: a recording holds neither.
+      if (key == 'G' && v.current == screen::table) {
+        v.notice = "a recording holds the rows shown, not the node's groups: G works on a live node only";
         continue;
       }
       if ((key == 'k' || key == 'g' || key == 's') && v.current == screen::table) {

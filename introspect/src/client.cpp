@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <deque>
+#include <chrono>
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>
@@ -42,7 +43,9 @@ struct client::impl {
   /// The next line the node sent, parsed. Throws client_error on a lost connection or a bad frame.
   json read_frame() {
     boost::system::error_code ec;
-    std::size_t n = asio::read_until(sock, asio::dynamic_buffer(in, 64 << 20), '\n', ec);
+    std::size_t n = read_reply(ec);
+    if (ec == asio::error::timed_out)
+      throw client_error("connection", fmt::format("the node did not answer within {} s", reply_deadline.count()));
     if (ec)
       throw client_error("connection", ec == asio::error::eof ? "the node closed the connection"
                                                                : fmt::format("connection lost: {}", ec.message()));
@@ -60,6 +63,31 @@ struct client::impl {
     events.push_back(std::move(frame));
   }
   static constexpr std::size_t max_kept_events = 100'000;
+
+  /// Reads up to the reply's '\n' (at most 64 MiB); timed_out when none comes within
+  /// reply_deadline (a node stopped, or a socket nobody accepts on, must not hang the caller).
+  std::size_t read_reply(boost::system::error_code& ec) {
+    const auto until = std::chrono::steady_clock::now() + reply_deadline;
+    for (;;) {
+      if (const auto end = in.find('\n'); end != std::string::npos) return end + 1;
+      if (in.size() >= (64u << 20)) {
+        ec = asio::error::message_size;
+        return 0;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      pollfd p{sock.native_handle(), POLLIN, 0};
+      const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+      if (ready == 0) {
+        ec = asio::error::timed_out;
+        return 0;
+      }
+      if (ready < 0 && errno == EINTR) continue;
+      char chunk[65536];
+      const std::size_t got = sock.read_some(asio::buffer(chunk), ec);
+      if (ec) return 0;
+      in.append(chunk, got);
+    }
+  }
 
   json exchange(json request) {
     request["id"] = next_id++;

@@ -74,6 +74,9 @@ rc=0; err=$("$etop_bin" --inspect workload_sup alpha beta 2>&1 >/dev/null) || rc
 [ "$rc" -eq 2 ] && grep -q -- "--inspect and --replay take one NODE" <<<"$err" || fail "--inspect, two nodes: rc $rc, $err"
 rc=0; err=$("$etop_bin" --batch alpha alpha 2>&1 >/dev/null) || rc=$?
 [ "$rc" -eq 2 ] && grep -q "NODE 'alpha' is named twice" <<<"$err" || fail "twice: rc $rc, $err"
+rc=0; err=$(cd "$dir" && "$etop_bin" --batch alpha ./agner/../agner/alpha.sock 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 2 ] && grep -qF "NODE 'alpha' and './agner/../agner/alpha.sock' are the same node ($dir/agner/alpha.sock)" <<<"$err" ||
+  fail "one node by name and by path: rc $rc, $err"
 
 sess=fleet   # a session of its own: killing the server's last session races with its exit
 "${tmx[@]}" new-session -d -s "$sess" -x 150 -y 45 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_RUNTIME_DIR=$dir $etop_bin --interval 0.5 --record $dir/fleet.jsonl --all"
@@ -124,6 +127,10 @@ keys Tab
 wait_for "^node 2 of 2: beta"
 keys Tab
 wait_for "^etop: 2 of 2 nodes"
+echo "== G with several nodes says it needs one node instead of waiting for groups that never come"
+keys G
+wait_for "G shows one node's groups: run etop NODE"
+screen | grep -q "^GROUPS:" && fail "G opened a grouped table that nothing fills"
 
 echo "== beta dies: marked, its rows leave, alpha goes on"
 kill "$beta_pid"; wait "$beta_pid" 2>/dev/null || true; beta_pid=""

@@ -108,6 +108,9 @@ rows=$(screen | sed -n '/^PID/,$p' | grep -c "^<0\." || true)
 [ "$rows" -eq 1 ] || fail "the filter left $rows rows"
 keys k
 wait_for "a replay sends nothing"
+keys G
+wait_for "not the node's groups: G works on a live node only"
+screen | grep -q "^GROUPS:" && fail "G opened a grouped table that nothing fills"
 keys / Escape
 echo "== space plays on at the recorded pace"
 keys + + + + + +

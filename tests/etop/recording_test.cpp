@@ -1,10 +1,12 @@
 // etop --record and --replay: a refresh survives the round trip, a damaged recording is refused
 // with its line number, the replay's keys move through it, the recorder keeps what exists.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -81,6 +83,51 @@ TEST_CASE("a malformed recording line is refused with its line number") {
   CHECK(read_error(line_of(5) + "\n" + line_of(4) + "\n") == "f.jsonl line 2: its \"time\" is earlier than the line before");
   CHECK(read_error("\n\n") == "f.jsonl holds no refresh (is it an etop --record file?)");
   CHECK(read_error(std::string(100, '[') + "\n").starts_with("f.jsonl line 1: nested too deep"));
+}
+
+namespace {
+/// Zero bytes with no newline, as /dev/zero gives (bounded here so that a reader taking it all
+/// ends), counting what was read.
+struct zeros final : std::streambuf {
+  std::size_t left, read = 0;
+  char chunk[4096] = {};
+  explicit zeros(std::size_t n) : left(n) {}
+  int_type underflow() override {
+    if (left == 0) return traits_type::eof();
+    const std::size_t n = std::min(left, sizeof chunk);
+    left -= n;
+    read += n;
+    setg(chunk, chunk, chunk + n);
+    return traits_type::to_int_type(chunk[0]);
+  }
+};
+}  // namespace
+
+TEST_CASE("a recording with no newline is refused after its first too-long line, not read to its end") {
+  zeros z(4 * max_line_bytes);
+  std::istream in(&z);
+  std::string error;
+  try {
+    read_recording(in, "/dev/zero");
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  CHECK(error == fmt::format("/dev/zero line 1: longer than {} bytes", max_line_bytes));
+  CHECK(z.read <= max_line_bytes + 4096);
+}
+
+TEST_CASE("a recording cut short in its last line plays the refreshes before it and says so") {
+  const std::string text = line_of(1) + "\n" + line_of(2) + "\n" + line_of(3).substr(0, 40);
+  std::istringstream in(text);
+  std::string cut;
+  const auto all = read_recording(in, "f.jsonl", &cut);
+  CHECK(all.size() == 2);
+  CHECK(cut == "f.jsonl line 3 is cut short (etop stopped while writing it); the 2 refreshes before it play");
+  // A damaged line that ends with its newline is no cut: refused, as is a cut with no caller asking.
+  std::istringstream whole(text + "\n");
+  CHECK_THROWS_WITH(read_recording(whole, "f.jsonl", &cut), doctest::Contains("f.jsonl line 3: not JSON"));
+  std::istringstream again(text);
+  CHECK_THROWS_WITH(read_recording(again, "f.jsonl"), doctest::Contains("f.jsonl line 3: not JSON"));
 }
 
 TEST_CASE("replay keys step, seek and change speed within the recording") {

@@ -44,7 +44,9 @@ recorded_refresh refresh_from_json(const nlohmann::json& j);
 /// Cost: O(file), all of it kept in memory (a recording of a 1M-process node holds only the rows
 /// shown: about 460 KB a minute at 2 s refreshes on a 50-line screen, docs/etop.md). Not thread-safe on `in`.
 inline constexpr std::size_t max_line_bytes = 16 << 20;
-std::vector<recorded_refresh> read_recording(std::istream& in, const std::string& name);
+/// With `cut`, a last line that is not JSON and ends without a newline (a recording cut short
+/// while a line was written) is left out, and `cut` says so; without it, that line is refused too.
+std::vector<recorded_refresh> read_recording(std::istream& in, const std::string& name, std::string* cut = nullptr);
 
 /// The rows that pass `filter` (a substring of the registered name or
 /// the behaviour's type name, as the node's filter): replay filters what was recorded. Pure; O(rows).

@@ -35,6 +35,11 @@ class client_error : public std::runtime_error {
   std::string exit_reason_;
 };
 
+/// How long a request waits for its reply before the connection counts as lost ("connection"):
+/// longer than any node-side deadline (process_info's deadline_ms is at most 5 s), so only a node
+/// that stopped, or a socket nobody accepts on, reaches it.
+inline constexpr std::chrono::seconds reply_deadline{20};
+
 class client {
  public:
   /// Attaches over a Unix socket (a path, or a node name looked up in default_socket_dir()).
@@ -52,7 +57,8 @@ class client {
 
   /// Sends `request` (an "id" is added) and returns the reply's body. Throws client_error with the
   /// node's code and sentence when the reply says ok: false, and with a client code when the
-  /// connection is lost or the reply cannot be decoded. Blocks until the reply arrives.
+  /// connection is lost or the reply cannot be decoded. Blocks until the reply arrives, at most
+  /// reply_deadline: then code "connection", "the node did not answer within 20 s".
   nlohmann::json call(nlohmann::json request);
 
   /// The next event frame (`{"event": "trace", ...}`, docs/protocol.md "Message tracing"): one kept
