@@ -8,6 +8,9 @@ dir=$(mktemp -d /tmp/agner-etop-session-XXXXXX)
 chmod 700 "$dir"
 sock="$dir/n.sock"
 tmx=(tmux -L "agner-etop-session-$$" -f /dev/null)
+# A session that outlives the others: killing the only session ends the tmux server, and a
+# new-session racing that exit fails ("server exited unexpectedly").
+"${tmx[@]}" new-session -d -s keep "sleep 100000"
 node_pid=""
 holders=()
 cleanup() {

@@ -7,6 +7,9 @@ etop_bin=$2
 dir=$(mktemp -d /tmp/agner-etop-XXXXXX)
 sock="$dir/n.sock"
 tmx=(tmux -L "agner-etop-$$" -f /dev/null)
+# A session that outlives the others: killing the only session ends the tmux server, and a
+# new-session racing that exit fails ("server exited unexpectedly").
+"${tmx[@]}" new-session -d -s keep "sleep 100000"
 node_pid=""
 
 cleanup() {

@@ -29,6 +29,7 @@ agner::child_spec named_sup(const std::string& id, agner::supervisor_flags flags
     return ctx.spawn_link_with<agner::supervisor>(agner::spawn_options{.name = id}, flags, children);
   };
   c.shutdown = std::chrono::milliseconds::max();
+  c.type = agner::child_type::supervisor;  // etop's tree says so even while it is down
   return c;
 }
 agner::exporter::counter closed_counter(agner::exporter::metrics& m, const char* reason) {
