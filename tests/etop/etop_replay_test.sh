@@ -5,36 +5,9 @@
 set -euo pipefail
 node_bin=$1
 etop_bin=$2
-dir=$(mktemp -d /tmp/agner-etop-replay-XXXXXX)
-sock="$dir/n.sock"
-tmx=(tmux -L "agner-etop-replay-$$" -f /dev/null)
-node_pid=""
-
-cleanup() {
-  "${tmx[@]}" kill-server 2>/dev/null || true
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'fail "line $LINENO: $BASH_COMMAND failed"' ERR
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- screen ---" >&2
-  screen >&2 || true
-  exit 1
-}
+harness_name=replay
+source "$(dirname "$0")/tmux_harness.sh"
 sess=etop0
-screen() { "${tmx[@]}" capture-pane -p -t "$sess"; }
-wait_for() {
-  for _ in $(seq 1 1000); do
-    screen 2>/dev/null | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
-keys() { "${tmx[@]}" send-keys -t "$sess" "$@"; }
 # Each etop gets a session of its own: killing the server's last session then starting another
 # races with the server's exit ("server exited unexpectedly").
 open_etop() {

@@ -5,36 +5,8 @@
 set -euo pipefail
 node_bin=$1
 etop_bin=$2
-dir=$(mktemp -d /tmp/agner-etop-trace-XXXXXX)
-sock="$dir/n.sock"
-tmx=(tmux -L "agner-etop-trace-$$" -f /dev/null)
-node_pid=""
-
-cleanup() {
-  "${tmx[@]}" kill-server 2>/dev/null || true
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'fail "line $LINENO: $BASH_COMMAND failed"' ERR
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- screen ---" >&2
-  screen >&2 || true
-  exit 1
-}
-screen() { "${tmx[@]}" capture-pane -p -t etop; }
-# Waits (polling; the bound only stops a hang) until the screen shows $1.
-wait_for() {
-  for _ in $(seq 1 1000); do
-    screen 2>/dev/null | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
-keys() { "${tmx[@]}" send-keys -t etop "$@"; }
+harness_name=trace
+source "$(dirname "$0")/tmux_harness.sh"
 open_etop() {
   "${tmx[@]}" kill-session -t etop 2>/dev/null || true
   "${tmx[@]}" new-session -d -s etop -x 140 -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin --interval 0.5 $1 $sock"
@@ -45,9 +17,6 @@ node_pid=$!
 for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
 [ -S "$sock" ] || fail "agner-node did not start"
 
-# A session that outlives each etop: killing the only session makes tmux's server exit, and a
-# new-session racing that exit fails ("server exited unexpectedly").
-"${tmx[@]}" new-session -d -s keep "sleep 100000"
 
 echo "== T on worker_3 (ticks every 10 ms) opens the pane; it shows the ticks and ends at the budget of 5"
 open_etop "--count 5 --seconds 60"

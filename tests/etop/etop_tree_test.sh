@@ -4,50 +4,8 @@
 set -euo pipefail
 node_bin=$1
 etop_bin=$2
-dir=$(mktemp -d /tmp/agner-etop-tree-XXXXXX)
-sock="$dir/n.sock"
-tmx=(tmux -L "agner-etop-tree-$$" -f /dev/null)
-node_pid=""
-
-cleanup() {
-  "${tmx[@]}" kill-server 2>/dev/null || true
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'fail "line $LINENO: $BASH_COMMAND failed"' ERR
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- screen ---" >&2
-  screen >&2 || true
-  exit 1
-}
-screen() { "${tmx[@]}" capture-pane -p -t etop; }
-# Waits (polling; the bound only stops a hang) until the screen matches the extended regex $1.
-wait_re() {
-  for _ in $(seq 1 1000); do
-    screen 2>/dev/null | grep -qE -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never matched: $1"
-}
-wait_for() {
-  for _ in $(seq 1 1000); do
-    screen 2>/dev/null | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
-wait_gone() {
-  for _ in $(seq 1 1000); do
-    screen 2>/dev/null | grep -qF -- "$1" || return 0
-    sleep 0.1
-  done
-  fail "the screen kept showing: $1"
-}
-keys() { "${tmx[@]}" send-keys -t etop "$@"; }
+harness_name=tree
+source "$(dirname "$0")/tmux_harness.sh"
 
 "$node_bin" --name treetest --socket "$sock" --schedulers 2 >"$dir/node.log" 2>&1 &
 node_pid=$!
