@@ -242,7 +242,8 @@ bool alarm_service::override_valve(const std::string& id, const std::string& mod
 std::vector<exporter::extra_family> alarm_service::metrics() const {
   // Bounded (docs/metrics.md): one active series per (alarm, source), the most severe and most
   // recent first, at most max_active_series; transitions for the 100 ids that changed last, the rest
-  // folded into agner_alarm_transitions_folded_total.
+  // (and the ids the engine evicted past engine::max_transition_ids) folded into
+  // agner_alarm_transitions_folded_total.
   constexpr std::size_t max_active_series = 1000;
   auto rows = engine_->active();
   const auto rank = [](const std::string& s) { return s == "critical" ? 0 : s == "major" ? 1 : s == "minor" ? 2 : 3; };
@@ -259,7 +260,8 @@ std::vector<exporter::extra_family> alarm_service::metrics() const {
                                 "Alarm state changes of ids that have no agner_alarm_transitions_total series any more.", true, {}};
   {
     std::lock_guard lock(fold_mutex_);
-    auto v = transitions_fold_.update(engine_->transitions_total());
+    const auto counts = engine_->transitions_total();
+    auto v = transitions_fold_.update(counts.by_id, counts.evicted);
     for (auto& [id, n] : v.shown) transitions.samples.push_back({{{"alarm", id}}, n});
     folded.samples.push_back({{}, v.folded});
   }

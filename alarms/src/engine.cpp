@@ -83,7 +83,7 @@ std::int64_t engine::tick_ms() const {
 
 void engine::note(transition t) {
   if (log_) log_(fmt::format("alarm {}{}: {} -> {} (value {})", t.alarm, t.source.empty() ? "" : " (" + t.source + ")", t.from, t.to, t.value));
-  ++transitions_[t.alarm];
+  count_transition(t.alarm);
   history_.push_back(std::move(t));
   while (history_.size() > rules_.history_size) history_.pop_front();
 }
@@ -368,9 +368,28 @@ std::vector<engine::valve_state> engine::valves() const {
   return out;
 }
 
-std::map<std::string, std::uint64_t> engine::transitions_total() const {
+void engine::count_transition(const std::string& id) {
+  auto [it, fresh] = transitions_.try_emplace(id);
+  auto& c = it->second;
+  ++c.count;
+  if (fresh)
+    c.at = transitions_recent_.insert(transitions_recent_.begin(), id);
+  else
+    transitions_recent_.splice(transitions_recent_.begin(), transitions_recent_, c.at);
+  while (transitions_recent_.size() > max_transition_ids) {
+    auto last = transitions_.find(transitions_recent_.back());
+    transitions_evicted_ += last->second.count;
+    transitions_.erase(last);
+    transitions_recent_.pop_back();
+  }
+}
+
+engine::transition_counts engine::transitions_total() const {
   std::lock_guard lock(mutex_);
-  return transitions_;
+  transition_counts out;
+  for (const auto& [id, c] : transitions_) out.by_id.emplace(id, c.count);
+  out.evicted = transitions_evicted_;
+  return out;
 }
 
 }  // namespace agner::alarms

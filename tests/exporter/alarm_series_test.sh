@@ -40,7 +40,8 @@ bytes=$(wc -c <"$dir/cleared.txt")
 shown=$(grep -c '^agner_alarm_transitions_total{' "$dir/cleared.txt" || true)
 sum_shown=$(grep '^agner_alarm_transitions_total{' "$dir/cleared.txt" | awk '{s += $NF} END {print s + 0}')
 folded=$(value agner_alarm_transitions_folded_total cleared.txt)
-echo "after 20,000 ids set and cleared: $bytes bytes, $shown transition series, shown $sum_shown + folded $folded"
+rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$node/status")
+echo "after 20,000 ids set and cleared: $bytes bytes, $shown transition series, shown $sum_shown + folded $folded, node RSS $rss_kb kB"
 [ "$bytes" -lt 100000 ] || fail "/metrics is $bytes bytes"
 [ "$shown" -le 100 ] || fail "$shown agner_alarm_transitions_total series (at most 100)"
 [ "$(awk -v a="$sum_shown" -v b="$folded" 'BEGIN {print a + b}')" = 40000 ] || fail "transitions: $sum_shown shown + $folded folded, not 40000"

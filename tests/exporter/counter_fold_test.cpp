@@ -55,3 +55,31 @@ TEST_CASE("a counter fold stays at its capacity however many keys it has seen") 
     CHECK(sum == 2.0 * totals.size());
   }
 }
+
+TEST_CASE("a counter fold forgets keys its caller evicted, and their counts stay in the aggregate") {
+  counter_fold fold(2);
+  auto v = fold.update({{"a", 4}, {"b", 1}, {"c", 2}});  // one update: the last keys in order are shown, "a" is folded
+  CHECK(v.shown.size() == 2);
+  CHECK(v.folded == 4);
+  // The caller evicts "a" (4) and "c" (which counted 3 more before it left): 7 move to `evicted`.
+  v = fold.update({{"b", 1}}, 4 + 5);
+  CHECK(fold.keys_kept() == 1);
+  CHECK(shown(v, "c") == -1);
+  CHECK(shown(v, "b") == 1);
+  CHECK(v.folded == 9);
+  // "c" comes back counting from 0: a new series, and the sum is still exact.
+  v = fold.update({{"b", 1}, {"c", 1}}, 9);
+  CHECK(shown(v, "c") == 1);
+  CHECK(v.folded == 9);
+  CHECK(fold.keys_kept() == 2);
+}
+
+TEST_CASE("a shown key that its caller evicted and that came back from 0 keeps its series going up") {
+  counter_fold fold(10);
+  auto v = fold.update({{"a", 5}});
+  CHECK(shown(v, "a") == 5);
+  v = fold.update({{"a", 2}}, 6);  // "a" counted 1 more, was evicted (6), then counted 2
+  CHECK(shown(v, "a") == 5 + 2);
+  CHECK(v.folded == 1);  // the one it counted before the eviction, not credited to its series
+  CHECK(v.folded + shown(v, "a") == 6 + 2);
+}

@@ -7,12 +7,14 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "agner/alarms/rules.hpp"
@@ -120,8 +122,18 @@ class engine {
     std::vector<std::pair<std::string, valve::counts>> classes;
   };
   std::vector<valve_state> valves() const;
-  /// Transitions per alarm id since start (for the exporter).
-  std::map<std::string, std::uint64_t> transitions_total() const;
+  /// Most alarm ids whose transitions are counted one by one (docs/alarms.md): past it, the id that
+  /// changed longest ago is evicted and its count added to transition_counts::evicted.
+  static constexpr std::size_t max_transition_ids = 1000;
+  /// Transitions since start: per alarm id for the at most max_transition_ids ids that changed last,
+  /// and the sum of the counts of the ids evicted since. by_id plus evicted is exactly every
+  /// transition, and never goes down. An evicted id that changes again comes back counting from 0.
+  struct transition_counts {
+    std::map<std::string, std::uint64_t> by_id;
+    std::uint64_t evicted = 0;
+  };
+  /// For the exporter. Thread-safe; copies at most max_transition_ids ids.
+  transition_counts transitions_total() const;
 
  private:
   struct alarm_state {
@@ -152,6 +164,7 @@ class engine {
   double pressure_of(const alarm_rule& r, const alarm_state& s) const;
   void update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t now);
   void note(transition t);
+  void count_transition(const std::string& id);
 
   mutable std::mutex mutex_;
   rules rules_;
@@ -162,7 +175,13 @@ class engine {
   std::map<std::pair<std::string, std::string>, alarm_state> per_process_;  // (rule id, source)
   std::map<std::string, valve_slot> valves_;
   std::deque<transition> history_;
-  std::map<std::string, std::uint64_t> transitions_;
+  struct transition_count {
+    std::uint64_t count = 0;
+    std::list<std::string>::iterator at;  // in transitions_recent_
+  };
+  std::unordered_map<std::string, transition_count> transitions_;
+  std::list<std::string> transitions_recent_;  // the ids of transitions_, most recently changed first
+  std::uint64_t transitions_evicted_ = 0;
 };
 
 }  // namespace agner::alarms
