@@ -36,6 +36,13 @@ class registry {
     std::shared_lock lock(mutex_);
     return {names_.begin(), names_.end()};
   }
+  /// Calls `visit(name, pid)` for every name under the read lock: O(names), no copy. `visit` must
+  /// not take this registry's lock.
+  template <class Visit>
+  void visit(Visit&& visit) const {
+    std::shared_lock lock(mutex_);
+    for (auto& [name, id] : names_) visit(std::string_view(name), id);
+  }
   /// The name of the process in slot `index`, or "" if it has none. O(1) under the read lock.
   std::string name_of(std::uint32_t index) const {
     std::shared_lock lock(mutex_);

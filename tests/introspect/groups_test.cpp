@@ -136,6 +136,13 @@ TEST_CASE("groups count reductions over the window since the session's previous 
   CHECK(second.groups.front().reductions_in_window >= 4);
   CHECK(find(second, "match:*")->reductions_in_window == 0);
   CHECK(second.groups.front().message_queue_len == 2);  // user_sup_2 still holds its 2
+  // Nothing ran since: the window is empty (idle slots are left as they were, not rewritten).
+  CHECK(find(groups(c, "reductions", 1000), "user_sup_*")->reductions_in_window == 0);
+  node.rt.resume(node.user_sups[1]);  // its 2, counted from the last call that saw it change
+  REQUIRE(eventually([&] { return node.rt.process_info(node.user_sups[1])->message_queue_len == 0; }));
+  const auto fourth = groups(c, "reductions", 1000);
+  CHECK(find(fourth, "user_sup_*")->reductions_in_window >= 2);
+  CHECK(find(fourth, "user_sup_*")->reductions_in_window < 4);
 }
 
 TEST_CASE("top with a group lists that group's processes only") {

@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <latch>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -169,6 +171,24 @@ TEST_CASE("a registered name belongs to one process at a time") {
   CHECK(eventually([&] { return !rt.whereis("svc"); }));
   pid second = rt.spawn_with<idle>(spawn_options{.name = "svc"});
   CHECK(rt.whereis("svc") == second);
+}
+
+TEST_CASE("visit_registered passes every registered name with its pid, as registered copies them") {
+  runtime rt(test::two_schedulers());
+  rt.spawn_with<idle>(spawn_options{.name = "a"});
+  rt.spawn_with<idle>(spawn_options{.name = "b"});
+  rt.spawn<idle>();
+  const pid c = rt.spawn_with<idle>(spawn_options{.name = "c"});
+  rt.send(c, stop{});
+  REQUIRE(eventually([&] { return !rt.whereis("c"); }));
+  std::vector<std::pair<std::string, pid>> seen;
+  rt.visit_registered([&](std::string_view name, pid id) { seen.emplace_back(std::string(name), id); });
+  auto copied = rt.registered();
+  std::sort(seen.begin(), seen.end());
+  std::sort(copied.begin(), copied.end());
+  CHECK(seen.size() == 2);
+  CHECK(seen == copied);
+  CHECK(seen.front() == std::pair<std::string, pid>{"a", *rt.whereis("a")});
 }
 
 TEST_CASE("bad runtime options are refused with the option's name") {

@@ -84,6 +84,7 @@ class group_window {
     std::uint32_t reductions_low = 0;
   };
   std::vector<seen> last_;  // by slot index
+  std::size_t named_seen_ = 0;  // registered names at the last call: the next call's reserve
   std::optional<std::chrono::steady_clock::time_point> previous_;
 };
 
