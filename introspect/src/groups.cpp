@@ -148,9 +148,9 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
     std::uint32_t next_named;  // the slot index of *cursor, no_index past the end
     const std::type_info* last_kind = nullptr;
     std::uint32_t last_kind_group = none;
-    seen* window;
-    std::size_t window_size;
-    group_row* rows;
+    seen* window = nullptr;
+    std::size_t window_size = 0;
+    group_row* rows = nullptr;
   } p{names.data(), names.data() + names.size(), names.empty() ? no_index : names.front().id.index};
   if (last_.size() < rt.process_count()) last_.resize(rt.process_count());
   p.window = last_.data();
