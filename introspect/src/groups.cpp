@@ -119,9 +119,10 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
   // in turn. Visited under the registry's read lock without copying a name; consecutive names of
   // one group (the common case) cost a compare, not a hash.
   struct named {
-    pid id;
+    std::uint64_t key;  // index << 32 | serial: pid order in one integer compare
     std::uint32_t group;
   };
+  auto key_of = [](pid id) { return std::uint64_t{id.index} << 32 | id.serial; };
   std::vector<named> names;
   names.reserve(named_seen_);
   std::string key, last_key;
@@ -134,10 +135,12 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
       last_group = table.id_of(key);
       last_key.swap(key);
     }
-    names.push_back({id, last_group});
+    names.push_back({key_of(id), last_group});
   });
   named_seen_ = names.size();
-  std::sort(names.begin(), names.end(), [](const named& a, const named& b) { return a.id < b.id; });
+  // Names registered in slot order (the registry keeps insertion order until one ends) cost a check.
+  auto by_pid = [](const named& a, const named& b) { return a.key < b.key; };
+  if (!std::is_sorted(names.begin(), names.end(), by_pid)) std::sort(names.begin(), names.end(), by_pid);
   // The per-process path touches only this: raw pointers, refreshed when a vector grows (a new
   // group, a slot past the window), and one compare against the next named slot, so the scan costs
   // no more than top's.
@@ -151,27 +154,28 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
     seen* window = nullptr;
     std::size_t window_size = 0;
     group_row* rows = nullptr;
-  } p{names.data(), names.data() + names.size(), names.empty() ? no_index : names.front().id.index};
+  } p{names.data(), names.data() + names.size(), names.empty() ? no_index : static_cast<std::uint32_t>(names.front().key >> 32)};
   if (last_.size() < rt.process_count()) last_.resize(rt.process_count());
   p.window = last_.data();
   p.window_size = last_.size();
   p.rows = table.data();
   std::unordered_map<const std::type_info*, std::uint32_t> kinds;
-  auto group_of_kind = [&](const std::type_info* kind) {  // the slow path: a behaviour type not seen last
+  auto group_of_kind = [&](const std::type_info* kind) __attribute__((noinline)) {  // the slow path: a behaviour type not seen last
     auto it = kinds.find(kind);
     if (it == kinds.end()) it = kinds.emplace(kind, table.id_of(group_of({}, kind))).first;
     p.rows = table.data();
     p.last_kind = kind;
     return p.last_kind_group = it->second;
   };
-  auto group_of_named = [&](pid id) {  // at or past the next named slot: none if `id` has no name
-    while (p.cursor != p.names_end && p.cursor->id < id) ++p.cursor;  // by index, then serial
+  auto group_of_named = [&](pid id) __attribute__((noinline)) {  // at or past the next named slot: none if `id` has no name
+    const auto wanted = key_of(id);
+    while (p.cursor != p.names_end && p.cursor->key < wanted) ++p.cursor;
     std::uint32_t g = none;
-    if (p.cursor != p.names_end && p.cursor->id == id) g = (p.cursor++)->group;
-    p.next_named = p.cursor != p.names_end ? p.cursor->id.index : no_index;
+    if (p.cursor != p.names_end && p.cursor->key == wanted) g = (p.cursor++)->group;
+    p.next_named = p.cursor != p.names_end ? static_cast<std::uint32_t>(p.cursor->key >> 32) : no_index;
     return g;
   };
-  auto grow_window = [&](std::uint32_t index) {
+  auto grow_window = [&](std::uint32_t index) __attribute__((noinline)) {
     last_.resize(std::max<std::size_t>(index + 1, last_.size() + last_.size() / 8));
     p.window = last_.data();
     p.window_size = last_.size();
