@@ -183,13 +183,18 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
   rt.scan([&](const process_sample& s) {
     std::uint32_t g = s.id.index >= p.next_named ? group_of_named(s.id) : none;
     if (g == none) g = s.behaviour == p.last_kind && p.last_kind_group != none ? p.last_kind_group : group_of_kind(s.behaviour);
-    if (s.id.index >= p.window_size) grow_window(s.id.index);
-    seen& before = p.window[s.id.index];
-    const auto low = static_cast<std::uint32_t>(s.reductions);
-    const bool known = before.serial_plus_one == s.id.serial + 1;
-    const std::uint64_t window = known ? static_cast<std::uint32_t>(low - before.reductions_low) : s.reductions;
-    // Written only when it changed: an idle process's slot stays clean in the cache.
-    if (!known || window != 0) before = seen{s.id.serial + 1, low};
+    // A process that never ran did nothing in any window, and what it does later counts whole
+    // (as for a process first seen): its slot need not be read. Else the slot is written only when
+    // it changed, so an idle process's stays clean in the cache.
+    std::uint64_t window = 0;
+    if (s.reductions != 0) {
+      if (s.id.index >= p.window_size) grow_window(s.id.index);
+      seen& before = p.window[s.id.index];
+      const auto low = static_cast<std::uint32_t>(s.reductions);
+      const bool known = before.serial_plus_one == s.id.serial + 1;
+      window = known ? static_cast<std::uint32_t>(low - before.reductions_low) : s.reductions;
+      if (!known || window != 0) before = seen{s.id.serial + 1, low};
+    }
     group_row& r = p.rows[g];
     ++r.processes;
     r.message_queue_len += s.message_queue_len;
