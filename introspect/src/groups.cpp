@@ -32,10 +32,30 @@ std::uint64_t value_of(const group_row& g, group_sort key) {
   return 0;
 }
 
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+/// A registered name's group without building a string: the stem, and whether a '*' follows it.
+struct name_key {
+  std::string_view stem;
+  bool star = false;
+};
+
+name_key name_group_key(std::string_view name) {
+  if (const auto colon = name.find(':'); colon != std::string_view::npos && colon > 0)
+    return {name.substr(0, colon + 1), true};
+  std::size_t digits = name.size();
+  while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1]))) --digits;
+  if (digits < name.size() && digits > 1 && name[digits - 1] == '_') return {name.substr(0, digits), true};
+  return {name, false};
+}
+
 /// The groups seen so far, by name, capped at max_groups (then "(other)").
 class group_table {
  public:
-  std::uint32_t id_of(std::string name) {
+  std::uint32_t id_of(std::string_view name) {
     if (auto it = index_.find(name); it != index_.end()) return it->second;
     if (rows_.size() >= max_groups) {
       capped_ = true;
@@ -46,16 +66,17 @@ class group_table {
       return other_;
     }
     const auto id = static_cast<std::uint32_t>(rows_.size());
-    rows_.push_back(group_row{.group = name});
-    index_.emplace(std::move(name), id);
+    rows_.push_back(group_row{.group = std::string(name)});
+    index_.emplace(std::string(name), id);
     return id;
   }
   group_row* data() { return rows_.data(); }
+  const std::vector<group_row>& rows() const { return rows_; }
   std::vector<group_row> take() { return std::move(rows_); }
   bool capped() const { return capped_; }
 
  private:
-  std::unordered_map<std::string, std::uint32_t> index_;
+  std::unordered_map<std::string, std::uint32_t, string_hash, std::equal_to<>> index_;
   std::vector<group_row> rows_;
   std::uint32_t other_ = none;
   bool capped_ = false;
@@ -71,13 +92,10 @@ std::string short_type(std::string s) {
 }
 
 std::string name_group(std::string_view name) {
-  if (const auto colon = name.find(':'); colon != std::string_view::npos && colon > 0)
-    return std::string(name.substr(0, colon + 1)) + "*";
-  std::size_t digits = name.size();
-  while (digits > 0 && std::isdigit(static_cast<unsigned char>(name[digits - 1]))) --digits;
-  if (digits < name.size() && digits > 1 && name[digits - 1] == '_')
-    return std::string(name.substr(0, digits)) + "*";
-  return std::string(name);
+  const auto key = name_group_key(name);
+  std::string group(key.stem);
+  if (key.star) group += '*';
+  return group;
 }
 
 std::string group_of(std::string_view registered_name, const std::type_info* behaviour) {
@@ -97,63 +115,86 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
                                    std::chrono::steady_clock::time_point now) {
   groups_result out;
   group_table table;
-  // Registered processes, by slot: the scan walks slots in order, so a cursor finds each one in
-  // O(1) amortised (a binary search if the order ever differs).
+  // Registered processes, by pid: the scan walks slots in index order, so a cursor meets each one
+  // in turn. Visited under the registry's read lock without copying a name; consecutive names of
+  // one group (the common case) cost a compare, not a hash.
   struct named {
-    pid id;
+    std::uint64_t key;  // index << 32 | serial: pid order in one integer compare
     std::uint32_t group;
   };
+  auto key_of = [](pid id) { return std::uint64_t{id.index} << 32 | id.serial; };
   std::vector<named> names;
-  for (auto& [name, p] : rt.registered()) names.push_back({p, table.id_of(name_group(name))});
-  std::sort(names.begin(), names.end(), [](const named& a, const named& b) { return a.id < b.id; });
+  names.reserve(named_seen_);
+  std::string key, last_key;
+  std::uint32_t last_group = none;
+  rt.visit_registered([&](std::string_view name, pid id) {
+    const auto k = name_group_key(name);
+    key.assign(k.stem);
+    if (k.star) key += '*';
+    if (last_group == none || key != last_key) {
+      last_group = table.id_of(key);
+      last_key.swap(key);
+    }
+    names.push_back({key_of(id), last_group});
+  });
+  named_seen_ = names.size();
+  // Names registered in slot order (the registry keeps insertion order until one ends) cost a check.
+  auto by_pid = [](const named& a, const named& b) { return a.key < b.key; };
+  if (!std::is_sorted(names.begin(), names.end(), by_pid)) std::sort(names.begin(), names.end(), by_pid);
   // The per-process path touches only this: raw pointers, refreshed when a vector grows (a new
-  // group, a slot past the window), so the scan costs little more than top's.
+  // group, a slot past the window), and one compare against the next named slot, so the scan costs
+  // no more than top's.
+  constexpr std::uint32_t no_index = std::numeric_limits<std::uint32_t>::max();
   struct pass {
-    const named* names;
-    const named* names_end;
     const named* cursor;
-    std::uint32_t last_index = 0;
+    const named* names_end;
+    std::uint32_t next_named;  // the slot index of *cursor, no_index past the end
     const std::type_info* last_kind = nullptr;
     std::uint32_t last_kind_group = none;
-    seen* window;
-    std::size_t window_size;
-    group_row* rows;
-    std::uint64_t processes = 0;
-  } p{names.data(), names.data() + names.size(), names.data()};
+    seen* window = nullptr;
+    std::size_t window_size = 0;
+    group_row* rows = nullptr;
+  } p{names.data(), names.data() + names.size(), names.empty() ? no_index : static_cast<std::uint32_t>(names.front().key >> 32)};
   if (last_.size() < rt.process_count()) last_.resize(rt.process_count());
   p.window = last_.data();
   p.window_size = last_.size();
   p.rows = table.data();
   std::unordered_map<const std::type_info*, std::uint32_t> kinds;
-  auto group_of_kind = [&](const std::type_info* kind) {  // the slow path: a behaviour type not seen last
+  auto group_of_kind = [&](const std::type_info* kind) __attribute__((noinline)) {  // the slow path: a behaviour type not seen last
     auto it = kinds.find(kind);
     if (it == kinds.end()) it = kinds.emplace(kind, table.id_of(group_of({}, kind))).first;
     p.rows = table.data();
     p.last_kind = kind;
     return p.last_kind_group = it->second;
   };
-  auto grow_window = [&](std::uint32_t index) {
+  auto group_of_named = [&](pid id) __attribute__((noinline)) {  // at or past the next named slot: none if `id` has no name
+    const auto wanted = key_of(id);
+    while (p.cursor != p.names_end && p.cursor->key < wanted) ++p.cursor;
+    std::uint32_t g = none;
+    if (p.cursor != p.names_end && p.cursor->key == wanted) g = (p.cursor++)->group;
+    p.next_named = p.cursor != p.names_end ? static_cast<std::uint32_t>(p.cursor->key >> 32) : no_index;
+    return g;
+  };
+  auto grow_window = [&](std::uint32_t index) __attribute__((noinline)) {
     last_.resize(std::max<std::size_t>(index + 1, last_.size() + last_.size() / 8));
     p.window = last_.data();
     p.window_size = last_.size();
   };
   rt.scan([&](const process_sample& s) {
-    std::uint32_t g = none;
-    if (p.names != p.names_end) {
-      if (s.id.index < p.last_index)
-        p.cursor = std::lower_bound(p.names, p.names_end, s.id.index,
-                                    [](const named& a, std::uint32_t i) { return a.id.index < i; });
-      p.last_index = s.id.index;
-      while (p.cursor != p.names_end && p.cursor->id < s.id) ++p.cursor;  // by index, then serial
-      if (p.cursor != p.names_end && p.cursor->id == s.id) g = p.cursor->group;
-    }
+    std::uint32_t g = s.id.index >= p.next_named ? group_of_named(s.id) : none;
     if (g == none) g = s.behaviour == p.last_kind && p.last_kind_group != none ? p.last_kind_group : group_of_kind(s.behaviour);
-    if (s.id.index >= p.window_size) grow_window(s.id.index);
-    seen& before = p.window[s.id.index];
-    const auto low = static_cast<std::uint32_t>(s.reductions);
-    const bool known = before.serial_plus_one == s.id.serial + 1;
-    const std::uint64_t window = known ? static_cast<std::uint32_t>(low - before.reductions_low) : s.reductions;
-    before = seen{s.id.serial + 1, low};
+    // A process that never ran did nothing in any window, and what it does later counts whole
+    // (as for a process first seen): its slot need not be read. Else the slot is written only when
+    // it changed, so an idle process's stays clean in the cache.
+    std::uint64_t window = 0;
+    if (s.reductions != 0) {
+      if (s.id.index >= p.window_size) grow_window(s.id.index);
+      seen& before = p.window[s.id.index];
+      const auto low = static_cast<std::uint32_t>(s.reductions);
+      const bool known = before.serial_plus_one == s.id.serial + 1;
+      window = known ? static_cast<std::uint32_t>(low - before.reductions_low) : s.reductions;
+      if (!known || window != 0) before = seen{s.id.serial + 1, low};
+    }
     group_row& r = p.rows[g];
     ++r.processes;
     r.message_queue_len += s.message_queue_len;
@@ -162,9 +203,8 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
     r.reductions += s.reductions;
     r.reductions_in_window += window;
     r.gc_runs += s.gc_runs;
-    ++p.processes;
   });
-  out.processes = p.processes;
+  for (auto& r : table.rows()) out.processes += r.processes;
   out.window_ms = previous_ ? static_cast<std::uint64_t>(
                                   std::chrono::duration_cast<std::chrono::milliseconds>(now - *previous_).count())
                             : 0;
@@ -190,7 +230,12 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
 
 bool name_filter::in_group(const runtime& rt, const process_sample& s) {
   if (!group_ready_) {
-    for (auto& [name, p] : rt.registered()) group_named_.emplace_back(p, name_group(name) == group);
+    rt.visit_registered([&](std::string_view name, pid p) {
+      const auto k = name_group_key(name);
+      const bool match = group.size() == k.stem.size() + (k.star ? 1 : 0) && group.starts_with(k.stem) &&
+                         (!k.star || group.back() == '*');
+      group_named_.emplace_back(p, match);
+    });
     std::sort(group_named_.begin(), group_named_.end());
     group_ready_ = true;
   }

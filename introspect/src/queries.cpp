@@ -216,8 +216,9 @@ bool name_filter::matches(const runtime& rt, const process_sample& s) {
   if (!group.empty() && !in_group(rt, s)) return false;
   if (text.empty()) return true;
   if (!ready_) {
-    for (auto& [name, p] : rt.registered())
-      if (name.find(text) != std::string::npos) named_.push_back(p);
+    rt.visit_registered([&](std::string_view name, pid p) {
+      if (name.find(text) != std::string_view::npos) named_.push_back(p);
+    });
     std::sort(named_.begin(), named_.end());
     ready_ = true;
   }

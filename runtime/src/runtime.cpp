@@ -253,6 +253,10 @@ std::optional<pid> runtime::whereis(std::string_view name) const { return impl_-
 
 std::vector<std::pair<std::string, pid>> runtime::registered() const { return impl_->names.registered(); }
 
+void runtime::visit_registered(const std::function<void(std::string_view name, pid id)>& visit) const {
+  impl_->names.visit(visit);
+}
+
 std::uint32_t runtime::process_count() const noexcept { return impl_->table.live(); }
 std::uint32_t runtime::process_limit() const noexcept { return impl_->table.limit(); }
 unsigned runtime::scheduler_count() const noexcept {

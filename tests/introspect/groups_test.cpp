@@ -123,6 +123,28 @@ TEST_CASE("groups are sorted by the key asked for, ties by name, and bounded by 
   CHECK(two.groups[1].group == "user_sup_*");
 }
 
+TEST_CASE("groups name every registered process after some names end and others are registered") {
+  grouped_node node;
+  auto c = node.unix_client();
+  // Ending user_sup_1 and user_sup_2 moves later names into their registry places: the registry's
+  // order no longer follows the slots.
+  for (int i : {0, 1}) {
+    node.rt.resume(node.user_sups[i]);
+    node.rt.exit(node.user_sups[i], "kill");
+  }
+  REQUIRE(eventually([&] { return !node.rt.whereis("user_sup_1") && !node.rt.whereis("user_sup_2"); }));
+  node.rt.spawn_with<sink>(spawn_options{.name = "ledger"});
+  node.rt.spawn_with<sink>(spawn_options{.name = "user_sup_9"});
+  const auto r = groups(c, "group", 1000);
+  CHECK(find(r, "user_sup_*")->processes == 4);
+  CHECK(find(r, "ledger")->processes == 1);
+  CHECK(find(r, "match:*")->processes == 3);
+  CHECK(find(r, "sink")->processes == 10);
+  std::uint64_t sum = 0;
+  for (auto& g : r.groups) sum += g.processes;
+  CHECK(sum == r.processes);
+}
+
 TEST_CASE("groups count reductions over the window since the session's previous call") {
   grouped_node node;
   auto c = node.unix_client();
@@ -136,6 +158,13 @@ TEST_CASE("groups count reductions over the window since the session's previous 
   CHECK(second.groups.front().reductions_in_window >= 4);
   CHECK(find(second, "match:*")->reductions_in_window == 0);
   CHECK(second.groups.front().message_queue_len == 2);  // user_sup_2 still holds its 2
+  // Nothing ran since: the window is empty (idle slots are left as they were, not rewritten).
+  CHECK(find(groups(c, "reductions", 1000), "user_sup_*")->reductions_in_window == 0);
+  node.rt.resume(node.user_sups[1]);  // its 2, counted from the last call that saw it change
+  REQUIRE(eventually([&] { return node.rt.process_info(node.user_sups[1])->message_queue_len == 0; }));
+  const auto fourth = groups(c, "reductions", 1000);
+  CHECK(find(fourth, "user_sup_*")->reductions_in_window >= 2);
+  CHECK(find(fourth, "user_sup_*")->reductions_in_window < 4);
 }
 
 TEST_CASE("top with a group lists that group's processes only") {

@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <latch>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -169,6 +171,30 @@ TEST_CASE("a registered name belongs to one process at a time") {
   CHECK(eventually([&] { return !rt.whereis("svc"); }));
   pid second = rt.spawn_with<idle>(spawn_options{.name = "svc"});
   CHECK(rt.whereis("svc") == second);
+}
+
+TEST_CASE("visit_registered passes every registered name with its pid, as registered copies them") {
+  runtime rt(test::two_schedulers());
+  const pid a = rt.spawn_with<idle>(spawn_options{.name = "a"});
+  const pid b = rt.spawn_with<idle>(spawn_options{.name = "b"});
+  rt.spawn<idle>();
+  const pid c = rt.spawn_with<idle>(spawn_options{.name = "c"});
+  rt.send(a, stop{});  // the first name ends: the registry moves another into its place
+  REQUIRE(eventually([&] { return !rt.whereis("a"); }));
+  CHECK(rt.whereis("b") == b);
+  CHECK(rt.whereis("c") == c);
+  std::vector<std::pair<std::string, pid>> seen;
+  rt.visit_registered([&](std::string_view name, pid id) { seen.emplace_back(std::string(name), id); });
+  auto copied = rt.registered();
+  std::sort(seen.begin(), seen.end());
+  std::sort(copied.begin(), copied.end());
+  CHECK(seen.size() == 2);
+  CHECK(seen == copied);
+  CHECK(seen.front() == std::pair<std::string, pid>{"b", b});
+  CHECK(rt.process_info(c)->registered_name == "c");
+  rt.send(c, stop{});
+  REQUIRE(eventually([&] { return !rt.whereis("c"); }));
+  CHECK(rt.registered() == std::vector<std::pair<std::string, pid>>{{"b", b}});
 }
 
 TEST_CASE("bad runtime options are refused with the option's name") {

@@ -72,9 +72,12 @@ class group_window {
   /// The first `n` groups by `sort` (1 <= n), and totals. A group's reductions_in_window sums, over
   /// its processes, the reductions done since the previous call (a process first seen counts all
   /// its reductions; what processes that ended in between did is not counted). Cost: one
-  /// runtime::scan (every slot ever used, two cache lines each) with a hash lookup of the behaviour
-  /// type per process and a merge against the registered names, one registry copy, one demangle
-  /// per behaviour type, then a partial sort of the groups. Never stops a scheduler.
+  /// runtime::scan (every slot ever used, two cache lines each) with a pointer compare of the
+  /// behaviour type and a compare against the next registered slot per process, and a read of the
+  /// 8-byte window slot of each process that has run; one runtime::visit_registered (no copy, no
+  /// allocation per name) and a sort of the registered pids (skipped when already in order); one
+  /// demangle per behaviour type, then a partial sort of the groups. No more than top() at 1M
+  /// processes (docs/etop.md, "Cost"). Never stops a scheduler.
   groups_result groups(const runtime& rt, group_sort sort, std::size_t n,
                        std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
@@ -84,6 +87,7 @@ class group_window {
     std::uint32_t reductions_low = 0;
   };
   std::vector<seen> last_;  // by slot index
+  std::size_t named_seen_ = 0;  // registered names at the last call: the next call's reserve
   std::optional<std::chrono::steady_clock::time_point> previous_;
 };
 

@@ -34,7 +34,8 @@ std::string_view to_string(sort_key key);
 std::vector<process_row> top(const runtime& rt, sort_key key, std::size_t n);
 
 /// Which processes a top query considers: those whose registered name or behaviour type contains
-/// `text` (empty: all). Costs one registry copy and one demangle per behaviour type seen.
+/// `text` (empty: all). Costs one walk of the registry (runtime::visit_registered, no copy) and one
+/// demangle per behaviour type seen.
 struct name_filter {
   name_filter() = default;
   explicit name_filter(std::string t) : text(std::move(t)) {}

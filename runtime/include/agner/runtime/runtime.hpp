@@ -224,6 +224,13 @@ class runtime {
   /// Every registered name with its pid (Erlang's registered/0). Thread-safe; copies the registry
   /// under its read lock: O(registered names).
   std::vector<std::pair<std::string, pid>> registered() const;
+  /// Calls `visit(name, pid)` once for every registered name, on the calling thread, under the
+  /// registry's read lock and without copying: `name` is valid only during that call. `visit` must
+  /// not spawn, register or look up a name (it would wait on the lock it holds) and should be short:
+  /// spawns and exits of named processes wait meanwhile. Thread-safe. Cost: O(registered names), one
+  /// hash node read each (about 0.1 ms for 10,000 names), no allocation; the cheap way to join the
+  /// names with a scan.
+  void visit_registered(const std::function<void(std::string_view name, pid id)>& visit) const;
 
   // --- counters: thread-safe, lock-free, never stop a scheduler ---------------------------------
 
@@ -236,7 +243,8 @@ class runtime {
   /// 1,024 processes to end (reasons cut at 256 bytes); nullopt while it lives, or once forgotten.
   /// Thread-safe; O(1,024) under a mutex that only process exits also take.
   std::optional<std::string> exit_reason(pid p) const;
-  /// Calls `visit` once for each live process, on the calling thread. Cost: reads two cache lines
+  /// Calls `visit` once for each live process, in increasing slot index (pid.index) order, on the
+  /// calling thread. Cost: reads two cache lines
   /// of every slot ever used (about 1M slots in a few ms), takes no lock and never stops a
   /// scheduler, so it sees each process at a slightly different moment; a process that starts or
   /// ends during the scan may be missed or seen.
