@@ -580,7 +580,7 @@ int interactive(const options& o) {
       v.admin = link.admin() || link.status(t).role.empty();
       if (v.current == screen::tree) {
         v.tree.problem.clear();
-        if (auto fresh = link.tree(v.tree.problem, t)) tree_now = std::move(fresh);
+        if (auto answer = link.tree(v.tree.problem, t)) tree_now = std::move(answer);
       }
       if (v.current == screen::inspect && !v.inspecting.empty()) {
         refresh_inspected(link, v, details, t);
