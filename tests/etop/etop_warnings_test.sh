@@ -6,32 +6,9 @@
 set -euo pipefail
 node_bin=$1
 etop_bin=$2
-dir=$(mktemp -d /tmp/agner-etop-warn-XXXXXX)
+harness_name=warn
+source "$(dirname "$0")/tmux_harness.sh"
 chmod 700 "$dir"
-sock="$dir/n.sock"
-tmx=(tmux -L "agner-etop-warn-$$" -f /dev/null)
-node_pid=""
-cleanup() {
-  "${tmx[@]}" kill-server 2>/dev/null || true
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  "${tmx[@]}" capture-pane -p -t etop >&2 2>/dev/null || true
-  exit 1
-}
-screen() { "${tmx[@]}" capture-pane -p -t etop; }
-# Waits (polling; the bound only stops a hang) until the screen matches the extended regex $1.
-wait_match() {
-  for _ in $(seq 1 900); do
-    screen 2>/dev/null | grep -qE -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never matched: $1"
-}
 
 # Low thresholds so the synthetic workload trips them within seconds: its slow consumer's oldest
 # message waits more than 100 ms, and one restart of flaky uses 10% of workload_sup's intensity (10).
@@ -52,10 +29,10 @@ grep -qF "bad.json:2:28: /warnings/sample_ms: must be a whole number from 100 to
 
 echo "== the header's WARNINGS line and the row's marker"
 "${tmx[@]}" new-session -d -s etop -x 160 -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin --interval 0.5 $sock"
-wait_match "^WARNINGS \([0-9]+\):.*slow_consumer old_message"
-wait_match "^!<0\.[0-9]+\.[0-9]+> +slow_consumer"
-wait_match "^WARNINGS \([0-9]+\):.*workload_sup restart_intensity"
-wait_match "^!<0\.0\.0> +workload_sup"
+wait_re "^WARNINGS \([0-9]+\):.*slow_consumer old_message"
+wait_re "^!<0\.[0-9]+\.[0-9]+> +slow_consumer"
+wait_re "^WARNINGS \([0-9]+\):.*workload_sup restart_intensity"
+wait_re "^!<0\.0\.0> +workload_sup"
 "${tmx[@]}" send-keys -t etop q
 
 echo "== batch mode lists them after the table, one sentence each; --json carries them"
