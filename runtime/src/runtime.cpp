@@ -167,7 +167,8 @@ pid runtime::spawn_behaviour(std::unique_ptr<behaviour> b, const spawn_options& 
       n.table.release(p);
       throw spawn_error(spawn_error::reason::name_taken,
                         fmt::format("cannot spawn: the name '{}' is already registered to {}",
-                                    opts.name, holder));
+                                    opts.name, holder),
+                        holder);
     }
     id = got;
   }

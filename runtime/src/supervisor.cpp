@@ -53,6 +53,7 @@ supervisor::supervisor(supervisor_flags flags, std::vector<child_spec> children)
   published_->parent = starting_parent;
   if (flags.intensity < 0) throw std::invalid_argument("supervisor intensity must not be negative");
   if (flags.period.count() <= 0) throw std::invalid_argument("supervisor period must be positive");
+  if (flags.name_wait.count() < 0) throw std::invalid_argument("supervisor name_wait must not be negative");
   std::set<std::string> ids;
   for (auto& spec : children) {
     if (spec.id.empty()) throw std::invalid_argument("every child_spec needs an id");
@@ -153,27 +154,77 @@ void supervisor::init(context& ctx) {
     d.nodes[&ctx.node()][ctx.self()] = published_;
   }
   ctx.trap_exit(true);
-  for (std::size_t i = 0; i < children_.size(); ++i) {
-    if (!start(ctx, i)) {
-      shut_down(ctx, fmt::format("failed to start child '{}'", children_[i].spec.id));
-      return;
-    }
-  }
+  start_from(ctx, 0, false);
 }
 
-bool supervisor::start(context& ctx, std::size_t index) {
+/// Starts child `index`. With `holder`: a name held by a process that is not one of ours is
+/// reported (name_held, *holder set) rather than logged as a failure.
+supervisor::started supervisor::start(context& ctx, std::size_t index, pid* holder) {
   entry& c = children_[index];
   struct parent_scope {
     explicit parent_scope(pid p) { starting_parent = p; }
     ~parent_scope() { starting_parent = pid{}; }
   } scope(ctx.self());
+  c.current = pid{};
   try {
     c.current = c.spec.start(ctx);
+  } catch (const spawn_error& e) {
+    if (holder && e.why() == spawn_error::reason::name_taken && e.holder() && e.holder() != ctx.self() && !find(e.holder())) {
+      *holder = e.holder();
+      return started::name_held;
+    }
+    ctx.node().log(fmt::format("supervisor {}: child '{}' failed to start: {}", ctx.self(), c.spec.id, e.what()));
   } catch (const std::exception& e) {
     ctx.node().log(fmt::format("supervisor {}: child '{}' failed to start: {}", ctx.self(), c.spec.id, e.what()));
-    c.current = pid{};
   }
-  return static_cast<bool>(c.current);
+  return c.current ? started::yes : started::no;
+}
+
+/// Starts every child not running from `from` on, in order. A failed start ends the init
+/// (restarting false) or is retried while the intensity allows (restarting true). A child whose
+/// name another process still holds is waited for (waiting_): the rest follows its end.
+void supervisor::start_from(context& ctx, std::size_t from, bool restarting) {
+  for (std::size_t j = from; j < children_.size(); ++j) {
+    if (children_[j].current) continue;
+    for (;;) {
+      pid holder;
+      const started got = start(ctx, j, flags_.name_wait.count() > 0 ? &holder : nullptr);
+      if (got == started::yes) break;
+      if (got == started::name_held) {
+        const monitor_ref ref = ctx.monitor(holder);
+        waiting_ = name_wait{j, holder, ref, ctx.node().send_after(flags_.name_wait, ctx.self(), name_wait_timeout{ref}),
+                             restarting};
+        return;  // its down_message (or the timeout) goes on from j
+      }
+      if (!restarting) {
+        shut_down(ctx, fmt::format("failed to start child '{}'", children_[j].spec.id));
+        return;
+      }
+      if (!note_restart(ctx)) return;
+    }
+  }
+}
+
+/// The wait for a held name is over: the holder ended (start again) or the time ran out (a failed
+/// start). Then what waited meanwhile runs.
+void supervisor::end_name_wait(context& ctx, bool holder_ended) {
+  const name_wait w = *waiting_;
+  waiting_.reset();
+  if (holder_ended) {
+    ctx.node().cancel_timer(w.timer);
+    start_from(ctx, w.index, w.restarting);
+  } else {
+    ctx.demonitor(w.ref);
+    const std::string& id = children_[w.index].spec.id;
+    ctx.node().log(fmt::format("supervisor {}: child '{}' failed to start: its name is still held by {} after {} ms",
+                               ctx.self(), id, w.holder, flags_.name_wait.count()));
+    if (!w.restarting) {
+      shut_down(ctx, fmt::format("failed to start child '{}'", id));
+    } else if (note_restart(ctx)) {
+      start_from(ctx, w.index, true);
+    }
+  }
+  run_deferred(ctx);
 }
 
 std::optional<std::size_t> supervisor::find(pid p) const {
@@ -198,6 +249,10 @@ void supervisor::handle(context& ctx, message& m) {
       plan_->killed = true;
       ctx.send_exit(t->child, "kill");
     }
+  } else if (auto* d = m.get<down_message>()) {
+    if (waiting_ && d->ref == waiting_->ref) end_name_wait(ctx, true);
+  } else if (auto* n = m.get<name_wait_timeout>()) {
+    if (waiting_ && n->ref == waiting_->ref) end_name_wait(ctx, false);
   } else if (auto* r = m.get<request<start_child>>()) {
     membership(ctx, *r);
   } else if (auto* r2 = m.get<request<terminate_child>>()) {
@@ -213,7 +268,7 @@ void supervisor::handle(context& ctx, message& m) {
 /// answered once the plan is done.
 template <class R>
 void supervisor::membership(context& ctx, R& r) {
-  if (plan_) {
+  if (plan_ || waiting_) {
     deferred_.push_back([this, req = r](context& c) mutable { handle_request(c, req); });
   } else {
     handle_request(ctx, r);
@@ -226,7 +281,7 @@ void supervisor::handle_request(context& ctx, request<start_child>& r) {
     return;
   }
   children_.push_back(entry{std::move(r.body.spec), pid{}});
-  if (start(ctx, children_.size() - 1)) {
+  if (start(ctx, children_.size() - 1, nullptr) == started::yes) {
     ctx.reply(r.from, children_.back().current);
   } else {
     ctx.reply(r.from, fmt::format("child '{}' failed to start", children_.back().spec.id));
@@ -254,6 +309,17 @@ void supervisor::handle_request(context& ctx, request<terminate_child>& r) {
 }
 
 void supervisor::on_exit(context& ctx, pid from, const std::string& reason) {
+  if (waiting_) {
+    if (!find(from) && reason != "normal") {  // our parent or an operator: stop waiting, stop everything
+      ctx.demonitor(waiting_->ref);
+      ctx.node().cancel_timer(waiting_->timer);
+      waiting_.reset();
+      shut_down(ctx, reason);
+    } else {
+      deferred_.push_back([this, from, reason](context& c) { on_exit(c, from, reason); });
+    }
+    return;
+  }
   if (plan_) {
     if (from == plan_->stopping) {
       ctx.node().cancel_timer(plan_->timer);
@@ -313,11 +379,7 @@ void supervisor::restart(context& ctx, std::size_t index) {
     for (std::size_t j = children_.size(); j-- > first;)
       if (!children_[j].current && children_[j].spec.restart == restart_type::temporary && children_[j].spec.id != id)
         children_.erase(children_.begin() + static_cast<std::ptrdiff_t>(j));
-    for (std::size_t j = first; j < children_.size(); ++j) {
-      if (children_[j].current) continue;
-      while (!start(c, j))
-        if (!note_restart(c)) return;
-    }
+    start_from(c, first, true);
   });
 }
 
@@ -343,10 +405,14 @@ void supervisor::stop_next(context& ctx) {
   auto then = std::move(plan_->then);
   plan_.reset();
   then(ctx);
+  run_deferred(ctx);
+}
+
+void supervisor::run_deferred(context& ctx) {
   auto later = std::move(deferred_);
   deferred_.clear();
   for (auto& f : later) {
-    if (plan_) {  // a new plan started: the rest waits for it
+    if (plan_ || waiting_) {  // a new plan or wait started: the rest waits for it
       deferred_.push_back(std::move(f));
     } else {
       f(ctx);

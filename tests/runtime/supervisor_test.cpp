@@ -222,3 +222,98 @@ TEST_CASE("a supervisor of supervisors restarts a child supervisor with its chil
   CHECK(eventually([&] { return all_running(rt, inner2, 1); }));
   CHECK(eventually([&] { return rt.process_count() == 3; }));  // runtime::call's helper may still be ending
 }
+
+namespace {
+
+struct go {};
+
+/// A registered child that traps exits and, told its supervisor ended, ends only when sent `go`:
+/// a predecessor still holding its name while its supervisor's successor starts.
+class lingerer final : public behaviour {
+ public:
+  void init(context& ctx) { ctx.trap_exit(true); }
+  void handle(context& ctx, message& m) override {
+    if (m.get<exit_message>()) told_ = true;
+    if (m.get<go>() && told_) ctx.exit("shutdown");
+  }
+
+ private:
+  bool told_ = false;
+};
+
+/// top -> middle -> "leaf" (a lingerer), each start as in a service's tree.
+std::vector<child_spec> middle_with_leaf(supervisor_flags middle_flags) {
+  child_spec leaf;
+  leaf.id = "leaf";
+  leaf.start = [](context& ctx) { return ctx.spawn_link_with<lingerer>(spawn_options{.name = "leaf"}); };
+  return {supervisor::child("middle", middle_flags, {leaf})};
+}
+
+}  // namespace
+
+TEST_CASE("a restart waits for the predecessor that still holds its child's name") {
+  auto clk = std::make_shared<manual_clock>();  // the wait never times out unless the test says so
+  runtime_options o = test::two_schedulers();
+  o.clock = clk;
+  test::captured_log log;
+  o.log = log.sink();
+  runtime rt(o);
+  // Intensity 1: the kill below is the one restart it allows; a failed start would be a second.
+  const supervisor_flags top_flags{restart_strategy::one_for_one, 1, 10s};
+  pid top = rt.spawn<supervisor>(top_flags, middle_with_leaf(supervisor_flags{}));
+  CHECK(eventually([&] { return all_running(rt, top, 1); }));
+  pid middle = children_of(rt, top)[0].current;
+  CHECK(eventually([&] { return all_running(rt, middle, 1); }));
+  pid old_leaf = children_of(rt, middle)[0].current;
+  rt.exit(middle, "kill");  // the old leaf hears of it and lingers, holding "leaf"
+  CHECK(eventually([&] {
+    auto rows = children_of(rt, top);
+    return rows[0].current && rows[0].current != middle;
+  }));
+  pid middle2 = children_of(rt, top)[0].current;
+  // middle2 answers after its init, which found "leaf" held and waits.
+  CHECK_FALSE(children_of(rt, middle2)[0].current);
+  CHECK(rt.whereis("leaf") == old_leaf);
+  rt.send(old_leaf, go{});
+  CHECK(eventually([&] { return all_running(rt, middle2, 1); }));
+  pid new_leaf = children_of(rt, middle2)[0].current;
+  CHECK(new_leaf != old_leaf);
+  CHECK(rt.whereis("leaf") == new_leaf);
+  CHECK(children_of(rt, top)[0].current == middle2);  // no restart was spent on the wait
+  CHECK_FALSE(log.contains("failed to start"));
+}
+
+TEST_CASE("a start whose name stays held past name_wait fails, naming the holder") {
+  auto clk = std::make_shared<manual_clock>();
+  runtime_options o = test::two_schedulers();
+  o.clock = clk;
+  test::captured_log log;
+  o.log = log.sink();
+  runtime rt(o);
+  const supervisor_flags top_flags{restart_strategy::one_for_one, 5, 10s};
+  pid top = rt.spawn<supervisor>(
+      top_flags, middle_with_leaf(supervisor_flags{.intensity = 1, .period = 5s, .name_wait = 100ms}));
+  CHECK(eventually([&] { return all_running(rt, top, 1); }));
+  pid middle = children_of(rt, top)[0].current;
+  CHECK(eventually([&] { return all_running(rt, middle, 1); }));
+  pid old_leaf = children_of(rt, middle)[0].current;
+  rt.exit(middle, "kill");
+  CHECK(eventually([&] {
+    auto rows = children_of(rt, top);
+    return rows[0].current && rows[0].current != middle;
+  }));
+  pid middle2 = children_of(rt, top)[0].current;
+  // The wait's timer is armed once middle2 answers (it handles messages in order).
+  CHECK_FALSE(children_of(rt, middle2)[0].current);
+  clk->advance(100ms);
+  CHECK(eventually([&] {
+    return log.contains(fmt::format("child 'leaf' failed to start: its name is still held by {} after 100 ms", old_leaf));
+  }));
+  CHECK(eventually([&] {
+    auto rows = children_of(rt, top);
+    return rows[0].current && rows[0].current != middle2;  // the init failed; top restarted middle again
+  }));
+  rt.send(old_leaf, go{});
+  pid middle3 = children_of(rt, top)[0].current;
+  CHECK(eventually([&] { return all_running(rt, middle3, 1) && rt.whereis("leaf") != old_leaf; }));
+}

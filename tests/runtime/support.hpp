@@ -41,6 +41,13 @@ struct captured_log {
     std::lock_guard lock(mutex);
     return lines;
   }
+  /// Whether a line so far holds `text`.
+  bool contains(std::string_view text) {
+    std::lock_guard lock(mutex);
+    for (auto& l : lines)
+      if (l.find(text) != std::string::npos) return true;
+    return false;
+  }
 };
 
 inline runtime_options two_schedulers() {

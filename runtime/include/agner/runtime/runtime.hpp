@@ -81,11 +81,15 @@ struct spawn_options {
 class spawn_error : public std::runtime_error {
  public:
   enum class reason { system_limit, name_taken, overloaded, stopped };
-  spawn_error(reason r, const std::string& what) : std::runtime_error(what), reason_(r) {}
+  spawn_error(reason r, const std::string& what, pid holder = {}) : std::runtime_error(what), reason_(r), holder_(holder) {}
   reason why() const noexcept { return reason_; }
+  /// For name_taken: the process that held the name when the spawn tried it (it may have ended
+  /// since); otherwise the default pid.
+  pid holder() const noexcept { return holder_; }
 
  private:
   reason reason_;
+  pid holder_;
 };
 
 class runtime {

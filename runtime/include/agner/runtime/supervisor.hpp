@@ -60,6 +60,15 @@ struct supervisor_flags {
   /// and exits with reason "shutdown" (its own supervisor then decides).
   int intensity = 1;
   std::chrono::milliseconds period{5000};
+  /// How long a start (at init or a restart) waits for another process that still holds the
+  /// child's registered name before it counts as failed. That process is the child's predecessor,
+  /// ending because the supervisor before this one was killed: its exit signal is on its way, or it
+  /// is stopping its own children. Without the wait a restart would fail at once and spend the
+  /// intensity of the supervisors above (OTP answers {already_started, Pid} there). Zero: no wait.
+  /// Dynamic start_child requests never wait. Meanwhile the supervisor answers which_children and
+  /// report(); start_child, terminate_child and its children's exits wait for the start to finish;
+  /// an exit signal from its parent ends the wait and stops it.
+  std::chrono::milliseconds name_wait{5000};
 };
 
 /// Requests a supervisor answers (with runtime::call or context::request):
@@ -145,6 +154,18 @@ class supervisor final : public behaviour {
   struct shutdown_timeout {
     pid child;
   };
+  /// A start that waits for `holder`, which still holds child `index`'s name (flags.name_wait).
+  struct name_wait {
+    std::size_t index = 0;
+    pid holder;
+    monitor_ref ref;
+    timer_ref timer;
+    bool restarting = false;  // a failed start counts against the intensity (else: the init fails)
+  };
+  struct name_wait_timeout {
+    monitor_ref ref;
+  };
+  enum class started { yes, no, name_held };
 
   void on_exit(context& ctx, pid from, const std::string& reason);
   template <class R>
@@ -153,7 +174,10 @@ class supervisor final : public behaviour {
   void handle_request(context& ctx, request<terminate_child>& r);
   void restart(context& ctx, std::size_t index);
   bool note_restart(context& ctx);
-  bool start(context& ctx, std::size_t index);
+  started start(context& ctx, std::size_t index, pid* holder);
+  void start_from(context& ctx, std::size_t from, bool restarting);
+  void end_name_wait(context& ctx, bool holder_ended);
+  void run_deferred(context& ctx);
   void stop_then(context& ctx, std::vector<pid> to_stop, std::function<void(context&)> then);
   void stop_next(context& ctx);
   void shut_down(context& ctx, std::string reason);
@@ -165,7 +189,8 @@ class supervisor final : public behaviour {
   std::vector<entry> children_;
   std::deque<clock::time_point> restarts_;
   std::optional<stop_plan> plan_;
-  std::vector<std::function<void(context&)>> deferred_;  // exits and requests seen while a plan runs
+  std::optional<name_wait> waiting_;
+  std::vector<std::function<void(context&)>> deferred_;  // exits and requests seen while a plan runs or a start waits
 };
 
 }  // namespace agner
