@@ -70,35 +70,6 @@ std::string size_text(std::uint64_t b) {
   return fmt::format("{} B", b);
 }
 
-/// supervisor::describe(): "STRATEGY, at most I restarts in P ms; children: ID=<0.5.1> ID=(not running)".
-struct described {
-  std::uint32_t intensity = 0;
-  std::int64_t period_ms = 0;
-  std::map<std::string, pid> children;
-};
-std::optional<described> parse_describe(std::string_view text) {
-  described d;
-  auto number_after = [&](std::string_view marker, auto& out) {
-    const auto at = text.find(marker);
-    if (at == std::string_view::npos) return false;
-    const char* first = text.data() + at + marker.size();
-    return std::from_chars(first, text.data() + text.size(), out).ec == std::errc();
-  };
-  if (!number_after("at most ", d.intensity) || !number_after(" restarts in ", d.period_ms)) return std::nullopt;
-  const auto list = text.find("; children:");
-  if (list == std::string_view::npos) return std::nullopt;
-  std::string_view rest = text.substr(list + 11);
-  while (!rest.empty()) {
-    const auto space = rest.find(' ');
-    const std::string_view token = rest.substr(0, space);
-    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
-    const auto eq = token.rfind('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
-    d.children[std::string(token.substr(0, eq))] = parse_pid(token.substr(eq + 1)).value_or(pid{});
-  }
-  return d;
-}
-
 }  // namespace
 
 std::string warning_monitor::name_of(const runtime& rt, pid p) const {
@@ -110,13 +81,12 @@ std::string warning_monitor::name_of(const runtime& rt, pid p) const {
 void warning_monitor::sample(runtime& rt, std::int64_t now_ms) {
   const warning_thresholds& t = t_;
   const std::size_t n = t.candidates;
-  largest by_queue(n), by_memory(n), old(n), full(n), sups(n);
+  largest by_queue(n), by_memory(n), old(n), full(n);
   rt.scan([&](const process_sample& s) {
     if (s.message_queue_len) by_queue.offer(s, s.message_queue_len);
     by_memory.offer(s, s.memory);
     if (s.oldest_message_age_ms >= t.old_message_ms && s.message_queue_len) old.offer(s, s.oldest_message_age_ms);
     if (s.max_len && s.message_queue_len >= s.max_len) full.offer(s, s.message_queue_len);
-    if (s.behaviour && *s.behaviour == typeid(supervisor)) sups.offer(s, 0);
   });
   ++samples_;
   std::vector<warning_row> rows;
@@ -182,18 +152,18 @@ void warning_monitor::sample(runtime& rt, std::int64_t now_ms) {
   }
   memory_ = std::move(memory);
 
-  // restart_intensity: the answers to the previous sample's questions, then new questions.
-  std::vector<pid> asked;
-  for (auto& s : sups.take()) asked.push_back(s.id);
-  supervisors(rt, asked, now_ms);
-  for (auto& [who, h] : sups_) {
-    if (!h.intensity || h.restarts.empty()) continue;
-    const std::uint64_t used = h.restarts.size();
-    const std::uint64_t percent = used * 100 / h.intensity;
+  // restart_intensity: what each supervisor publishes (supervisor::report: no message, no parsing;
+  // one busy in a handler right now is skipped this sample).
+  const auto sups = supervisor::all(rt);
+  for (std::size_t i = 0; i < sups.size() && i < max_supervisors; ++i) {
+    const auto r = supervisor::report(rt, sups[i], 0, std::chrono::milliseconds(0));
+    if (r.result != supervisor_report::outcome::ok || r.flags.intensity <= 0 || r.restarts == 0) continue;
+    const std::uint64_t intensity = static_cast<std::uint64_t>(r.flags.intensity);
+    const std::uint64_t percent = r.restarts * 100 / intensity;
     if (percent >= t.restart_intensity_percent)
-      raise("restart_intensity", who,
-            fmt::format("{} restarts seen in the last {} ms, of the {} it allows: past {} it shuts down its children and exits",
-                        used, h.period_ms, h.intensity, h.intensity),
+      raise("restart_intensity", sups[i],
+            fmt::format("{} restarts in the last {} ms, of the {} it allows: past {} it shuts down its children and exits",
+                        r.restarts, r.flags.period.count(), intensity, intensity),
             percent, t.restart_intensity_percent);
   }
 
@@ -208,48 +178,6 @@ void warning_monitor::sample(runtime& rt, std::int64_t now_ms) {
   }
   first_seen_ = std::move(seen);
   sampled_ = std::move(rows);
-}
-
-void warning_monitor::supervisors(runtime& rt, const std::vector<pid>& asked, std::int64_t now_ms) {
-  std::vector<std::pair<pid, std::string>> texts;
-  {
-    std::lock_guard lock(answers_->mutex);
-    texts.swap(answers_->texts);
-  }
-  for (auto& [who, text] : texts) {
-    if (std::find(asked.begin(), asked.end(), who) == asked.end()) continue;  // no longer a candidate
-    auto d = parse_describe(text);
-    if (!d) continue;
-    auto& h = sups_[who];
-    for (auto& [id, current] : d->children) {
-      auto before = h.children.find(id);
-      if (before != h.children.end() && current && current != before->second) h.restarts.push_back(now_ms);
-    }
-    h.children = std::move(d->children);
-    h.intensity = d->intensity;
-    h.period_ms = d->period_ms;
-  }
-  for (auto it = sups_.begin(); it != sups_.end();) {
-    if (std::find(asked.begin(), asked.end(), it->first) == asked.end()) {
-      it = sups_.erase(it);
-      continue;
-    }
-    auto& r = it->second.restarts;
-    while (!r.empty() && r.front() < now_ms - it->second.period_ms) r.pop_front();
-    ++it;
-  }
-  for (pid who : asked) {
-    inspect_options o;
-    o.max_messages = 0;
-    o.max_bytes = 0;
-    std::weak_ptr<answers> inbox = answers_;
-    rt.inspect(who, o, [inbox, who](process_report r) {
-      auto box = inbox.lock();
-      if (!box) return;
-      std::lock_guard lock(box->mutex);
-      if (box->texts.size() < 4 * 1000) box->texts.emplace_back(who, std::move(r.state));
-    });
-  }
 }
 
 void warning_monitor::watch_schedulers(const runtime& rt, std::int64_t now_ms) {

@@ -16,12 +16,13 @@
 
 namespace agner::introspect {
 
-/// Not thread-safe: one thread (the attach server's) calls everything; only the supervisors'
-/// answers arrive on scheduler threads, through a mutex of their own.
+/// Not thread-safe: one thread (the attach server's) calls everything.
 class warning_monitor {
  public:
   /// At most this many warnings are kept and returned: the first by kind, then by pid.
   static constexpr std::size_t max_warnings = 200;
+  /// At most this many supervisors are read per sample (in supervisor::all's order, by pid).
+  static constexpr std::size_t max_supervisors = 10'000;
 
   explicit warning_monitor(warning_thresholds t = {}) : t_(t) {}
   /// New thresholds; what was learnt about processes is kept. O(1).
@@ -30,9 +31,10 @@ class warning_monitor {
 
   /// One sample at `now_ms` (wall clock, ms since the epoch; tests pass their own). Cost: one
   /// runtime::scan (every slot ever used, two cache lines each) keeping bounded heaps of
-  /// `candidates` processes per kind; a registry lookup for each warning; an inspect message to
-  /// at most `candidates` supervisors (answered between their handlers: their describe() text,
-  /// O(children)). Memory: O(candidates × (queue_growth_samples + memory_growth_collections)).
+  /// `candidates` processes per kind; a registry lookup for each warning; supervisor::report for
+  /// each live supervisor, at most max_supervisors (a try_lock and a copy of its restart times: no
+  /// message, no wait; about a microsecond each). Memory: O(candidates × (queue_growth_samples +
+  /// memory_growth_collections)).
   void sample(runtime& rt, std::int64_t now_ms);
   /// Looks at what each scheduler runs, for never_yielded: a scheduler seen running the same
   /// handler of the same process, with no message handled in between, since `now_ms - held` has
@@ -43,9 +45,6 @@ class warning_monitor {
   std::vector<warning_row> current() const;
   /// Whether sample() ran at least once.
   bool sampled() const noexcept { return samples_ > 0; }
-  /// Supervisors whose children the monitor knows (it has their answer to an earlier sample's
-  /// question): restarts are counted from the next answer on. O(1).
-  std::size_t supervisors_known() const noexcept { return sups_.size(); }
 
  private:
   struct queue_history {
@@ -56,13 +55,6 @@ class warning_monitor {
     std::uint64_t gc_runs = 0;
     std::deque<std::uint64_t> after;  // memory at the first sample after each collection, oldest first
     std::int64_t growing_since = 0;
-  };
-  struct supervisor_history {
-    std::map<std::string, pid> children;  // by child id, as describe() listed them last
-    std::deque<std::int64_t> restarts;    // when each restart was seen
-    std::uint32_t intensity = 0;
-    std::int64_t period_ms = 0;
-    std::int64_t near_since = 0;
   };
   struct held {  // what one scheduler ran when first seen
     pid who;
@@ -76,12 +68,6 @@ class warning_monitor {
     std::uint64_t held_ms = 0;
     std::int64_t since_ms = 0, ended_ms = 0;  // ended_ms 0: still running
   };
-  struct answers {  // supervisors' describe() texts, from scheduler threads
-    std::mutex mutex;
-    std::vector<std::pair<pid, std::string>> texts;
-  };
-
-  void supervisors(runtime& rt, const std::vector<pid>& sups, std::int64_t now_ms);
   std::string name_of(const runtime& rt, pid p) const;
 
   warning_thresholds t_;
@@ -90,12 +76,10 @@ class warning_monitor {
   std::int64_t last_watch_ms_ = 0;
   std::map<pid, queue_history> queues_;
   std::map<pid, memory_history> memory_;
-  std::map<pid, supervisor_history> sups_;
   std::map<std::pair<std::string, pid>, std::int64_t> first_seen_;  // (kind, pid) -> since
   std::vector<held> held_;                 // by scheduler
   std::vector<long_handler> long_handlers_;  // at most candidates
   std::vector<warning_row> sampled_;       // every kind but never_yielded, as of the last sample
-  std::shared_ptr<answers> answers_ = std::make_shared<answers>();
 };
 
 }  // namespace agner::introspect
