@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "agner/alarms/metric_names.hpp"
+
 namespace agner::alarms {
 namespace {
 
@@ -146,7 +148,7 @@ void engine::evaluate(const alarm_rule& r, alarm_state& s, std::int64_t now) {
 }
 
 double engine::pressure_of(const alarm_rule& r, const alarm_state& s) const {
-  if (r.metric.starts_with("process:")) {  // the worst firing process
+  if (per_process(kind_of(r.metric))) {  // the worst firing process
     double worst = 0;
     bool any = false;
     for (auto& [key, ps] : per_process_)
@@ -226,8 +228,9 @@ engine::watch_thresholds engine::process_thresholds() const {
     if (r.levels.empty()) continue;
     const auto raise = static_cast<std::uint32_t>(std::max(1.0, r.levels[0].raise));
     const auto clear = static_cast<std::uint32_t>(std::max(0.0, r.levels[0].clear));
-    if (r.metric == "process:message_queue_len" && (!t.long_len || raise < t.long_len)) t.long_len = raise, t.short_len = clear;
-    if (r.metric == "process:oldest_message_age_ms" && (!t.old_ms || raise < t.old_ms)) t.old_ms = raise, t.young_ms = clear;
+    const auto kind = kind_of(r.metric);
+    if (kind == metric_kind::message_queue_len && (!t.long_len || raise < t.long_len)) t.long_len = raise, t.short_len = clear;
+    if (kind == metric_kind::oldest_message_age && (!t.old_ms || raise < t.old_ms)) t.old_ms = raise, t.young_ms = clear;
   }
   return t;
 }
@@ -302,8 +305,7 @@ bool engine::override_valve(const std::string& id, override_mode m, std::int64_t
   if (it == valves_.end()) return false;
   it->second.mode = m;
   it->second.override_until = until_ms;
-  if (log_) log_(fmt::format("valve {}: operator override {} until {}", id,
-                             m == override_mode::open ? "open" : m == override_mode::closed ? "closed" : "automatic", until_ms));
+  if (log_) log_(fmt::format("valve {}: operator override {} until {}", id, to_string(m), until_ms));
   return true;
 }
 
@@ -324,6 +326,21 @@ std::size_t engine::class_index(std::string_view name) const {
   return rules_.classes.empty() ? 0 : rules_.classes.size() - 1;
 }
 
+std::string_view to_string(engine::override_mode m) {
+  switch (m) {
+    case engine::override_mode::open: return "open";
+    case engine::override_mode::closed: return "closed";
+    case engine::override_mode::automatic: return "automatic";
+  }
+  return "automatic";
+}
+
+std::optional<engine::override_mode> parse_override_mode(std::string_view name) {
+  for (auto m : {engine::override_mode::automatic, engine::override_mode::open, engine::override_mode::closed})
+    if (to_string(m) == name) return m;
+  return std::nullopt;
+}
+
 std::vector<introspect::alarm_row> engine::active() const {
   std::lock_guard lock(mutex_);
   std::vector<introspect::alarm_row> rows;
@@ -334,7 +351,7 @@ std::vector<introspect::alarm_row> engine::active() const {
     rows.push_back({a.id, "system", std::string(to_string(a.levels[static_cast<std::size_t>(s.active)].sev)),
                     a.description.empty() ? fmt::format("{} = {}", a.metric, s.value) : a.description,
                     static_cast<std::uint64_t>(s.raised_at), s.acknowledged});
-    if (a.metric.starts_with("business:")) rows.back().source = "business";
+    if (kind_of(a.metric) == metric_kind::business) rows.back().source = "business";
   }
   for (auto& [key, s] : per_process_) {
     if (s.active < 0) continue;
@@ -359,9 +376,7 @@ std::vector<engine::valve_state> engine::valves() const {
   std::lock_guard lock(mutex_);
   std::vector<valve_state> out;
   for (auto& [id, slot] : valves_) {
-    valve_state v{id, slot.pressure, slot.v->shadow_.load(), "automatic", {}};
-    if (slot.mode == override_mode::open) v.override_mode = "open";
-    if (slot.mode == override_mode::closed) v.override_mode = "closed";
+    valve_state v{id, slot.pressure, slot.v->shadow_.load(), std::string(to_string(slot.mode)), {}};
     for (std::size_t c = 0; c < rules_.classes.size(); ++c) v.classes.emplace_back(rules_.classes[c].name, slot.v->count(c));
     out.push_back(std::move(v));
   }

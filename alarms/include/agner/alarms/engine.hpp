@@ -184,4 +184,9 @@ class engine {
   std::uint64_t transitions_evicted_ = 0;
 };
 
+/// "automatic", "open", "closed".
+std::string_view to_string(engine::override_mode m);
+/// The mode named `name` (as to_string spells it); nullopt for anything else.
+std::optional<engine::override_mode> parse_override_mode(std::string_view name);
+
 }  // namespace agner::alarms
