@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "agner/alarms/metric_names.hpp"
+#include "agner/alarms/valve_control.hpp"
 
 namespace agner::alarms {
 namespace {
@@ -93,10 +94,7 @@ void engine::note(transition t) {
 void engine::move_to(const alarm_rule* r, const std::string& id, alarm_state& s, int level, std::int64_t now,
                      const std::string& source) {
   const std::string from = level_name(r, s.active), to = level_name(r, level);
-  if (level > s.active) s.acknowledged = false;  // an escalation needs a new look
-  if (s.active < 0) s.raised_at = now;
-  s.active = level;
-  s.clearing_since = -1;
+  enter(s, level, now);
   note({now, id, source, from, to, s.value});
 }
 
@@ -114,37 +112,7 @@ std::optional<double> engine::windowed_mean(const alarm_rule& r, alarm_state& s,
 void engine::evaluate(const alarm_rule& r, alarm_state& s, std::int64_t now) {
   const auto v = !read_ ? std::nullopt : r.mean_over_ms > 0 ? windowed_mean(r, s, now) : read_(r.metric, r.labels);
   if (!v) return;
-  s.value = *v;
-  auto raised = [&](const level& l) { return r.above ? *v >= l.raise : *v <= l.raise; };
-  auto holds = [&](const level& l) { return r.above ? *v >= l.clear : *v <= l.clear; };  // not yet cleared
-  int target = -1;
-  for (int i = 0; i < static_cast<int>(r.levels.size()); ++i)
-    if (raised(r.levels[static_cast<std::size_t>(i)])) target = i;
-  // Raising and escalating: the level's condition must hold for for_ms.
-  if (target > s.active) {
-    if (s.pending != target) {
-      s.pending = target;
-      s.pending_since = now;
-    }
-    if (now - s.pending_since >= r.for_ms) {
-      s.pending = -1;
-      move_to(&r, r.id, s, target, now, "");
-    }
-  } else {
-    s.pending = -1;
-  }
-  if (s.active < 0) return;
-  // Clearing and de-escalating: the level stays while its clear condition does not hold, and the
-  // way down must hold for hold_ms; a value back above clear cancels it.
-  int keep = -1;
-  for (int i = 0; i <= s.active; ++i)
-    if (holds(r.levels[static_cast<std::size_t>(i)])) keep = i;
-  if (keep >= s.active) {
-    s.clearing_since = -1;
-    return;
-  }
-  if (s.clearing_since < 0) s.clearing_since = now;
-  if (now - s.clearing_since >= r.hold_ms) move_to(&r, r.id, s, keep, now, "");
+  if (const auto level = step(r, s, *v, now)) move_to(&r, r.id, s, *level, now, "");
 }
 
 double engine::pressure_of(const alarm_rule& r, const alarm_state& s) const {
@@ -156,14 +124,9 @@ double engine::pressure_of(const alarm_rule& r, const alarm_state& s) const {
         any = true;
         worst = std::max(worst, ps.value);
       }
-    if (!any) return 0;
-    if (r.scaling == r.saturation) return 1;
-    return std::max(r.min_pressure, std::clamp((worst - r.scaling) / (r.saturation - r.scaling), 0.0, 1.0));
+    return any ? firing_pressure(r, worst) : 0;
   }
-  if (s.active < 0) return 0;
-  if (r.scaling == r.saturation) return 1;
-  const double scaled = std::clamp((s.value - r.scaling) / (r.saturation - r.scaling), 0.0, 1.0);
-  return std::max(r.min_pressure, scaled);
+  return s.active < 0 ? 0 : firing_pressure(r, s.value);
 }
 
 void engine::update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t now) {
@@ -172,10 +135,7 @@ void engine::update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t
     for (auto& id : rule->triggers)
       for (auto& a : rules_.alarms)
         if (a.id == id) target = std::max(target, pressure_of(a, states_[id]));
-  // Rise at once, fall slowly: shedding must not switch off the moment it brings the metric down.
-  const double dt = static_cast<double>(std::max<std::int64_t>(0, now - slot.last_ms));
-  const double release = rule ? static_cast<double>(std::max<std::int64_t>(1, rule->release_ms)) : 1;
-  slot.pressure = target >= slot.pressure ? target : std::max(target, slot.pressure - dt / release);
+  slot.pressure = next_pressure(slot.pressure, target, now - slot.last_ms, rule ? rule->release_ms : 1);
   slot.last_ms = now;
   if (slot.mode != override_mode::automatic && now >= slot.override_until) {
     if (log_) log_(fmt::format("valve {}: operator override expired, back to automatic", slot.v->id_));
@@ -183,17 +143,9 @@ void engine::update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t
   }
   valve& v = *slot.v;
   v.pressure_milli_.store(static_cast<std::uint32_t>(slot.pressure * 1000 + 0.5), std::memory_order_relaxed);
-  for (std::size_t c = 0; c < valve::max_classes; ++c) {
-    std::uint32_t below = 0;
-    if (c < rules_.classes.size() && !rules_.classes[c].never_shed) {
-      const auto& k = rules_.classes[c];
-      const double p = slot.mode == override_mode::open     ? 0
-                       : slot.mode == override_mode::closed ? 1
-                                                            : std::clamp((slot.pressure - k.start) / (k.full - k.start), 0.0, 1.0);
-      below = p >= 1 ? valve::shed_all : static_cast<std::uint32_t>(p * 4294967295.0);
-    }
-    v.shed_below_[c].store(below, std::memory_order_relaxed);
-  }
+  for (std::size_t c = 0; c < valve::max_classes; ++c)
+    v.shed_below_[c].store(c < rules_.classes.size() ? shed_below(rules_.classes[c], slot.pressure, slot.mode) : 0,
+                           std::memory_order_relaxed);
 }
 
 void engine::process_event(const std::string& metric, const std::string& source, bool on, double value, std::int64_t now_ms) {
