@@ -1,9 +1,6 @@
 #include "alarm_service.hpp"
 
 #include <chrono>
-#include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "agner/alarms/rows.hpp"
 #include "agner/alarms/rules_file.hpp"
@@ -78,9 +75,7 @@ std::vector<introspect::alarm_event> alarm_service::history(std::size_t last) { 
 std::vector<introspect::valve_row> alarm_service::valves() { return alarms::valve_rows(*engine_); }
 
 void alarm_service::set(const std::string& id, const std::string& severity, const std::string& description) {
-  auto s = alarms::parse_severity(severity);
-  if (!s) throw std::invalid_argument(fmt::format("unknown severity '{}' (critical, major, minor, warning)", severity));
-  engine_->set(id, *s, description, now_ms());
+  engine_->set(id, alarms::severity_named(severity), description, now_ms());
 }
 
 bool alarm_service::override_valve(const std::string& id, const std::string& mode, std::int64_t for_ms) {

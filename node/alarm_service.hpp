@@ -47,6 +47,8 @@ class alarm_service final : public introspect::alarm_control {
   void request_reload() { reloader_->request(); }
   static constexpr std::int64_t reload_wait_ms = 5000;
 
+  /// The engine, for the host's valves and classes; lives as long as this service. Thread-safe as
+  /// engine is.
   alarms::engine& engine() { return *engine_; }
   /// For the exporter (alarm_families): bounded families of alarms and valves. Runs on a scrape
   /// thread; thread-safe; O(active alarms + alarm ids ever seen).

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <set>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -34,6 +35,11 @@ std::optional<severity> parse_severity(std::string_view name) {
   for (auto v : {severity::warning, severity::minor, severity::major, severity::critical})
     if (to_string(v) == name) return v;
   return std::nullopt;
+}
+
+severity severity_named(std::string_view name) {
+  if (auto s = parse_severity(name)) return *s;
+  throw std::invalid_argument(fmt::format("unknown severity '{}' (critical, major, minor, warning)", name));
 }
 
 std::string rule_error::text() const {

@@ -1,6 +1,7 @@
-// The alarm vocabulary, spelled once: every name a rule may watch has one kind, and the parser agrees.
+// The alarm vocabulary, spelled once: every name a rule may watch has one kind, the parser agrees, severities by name.
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "agner/alarms/metric_names.hpp"
@@ -44,4 +45,11 @@ TEST_CASE("a rule may not take the id of the node's own reload alarm") {
   auto* errors = std::get_if<std::vector<alarms::rule_error>>(&r);
   REQUIRE(errors);
   CHECK(errors->front().text() == "t.json:1:34: /alarms/0/id: 'rules_reload_failed' is the node's own alarm: choose another id");
+}
+
+TEST_CASE("an operator's severity is one of the four names, and any other is refused with a sentence naming it") {
+  CHECK(alarms::severity_named("critical") == alarms::severity::critical);
+  CHECK(alarms::severity_named("warning") == alarms::severity::warning);
+  CHECK_THROWS_WITH_AS(alarms::severity_named("apocalyptic"), "unknown severity 'apocalyptic' (critical, major, minor, warning)",
+                       std::invalid_argument);
 }
