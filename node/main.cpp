@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "agner/node/node.hpp"
-#include "alarm_service.hpp"  // check_rules
+#include "agner/alarms/rules_file.hpp"  // check_rules_file
 #include "workload.hpp"
 
 namespace {
@@ -64,7 +64,7 @@ options parse(int argc, char** argv) {
     std::exit(2);
   }
   if (!check.empty()) {
-    auto errors = agner::node::check_rules(check);
+    auto errors = agner::alarms::check_rules_file(check);
     for (auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
     if (errors.empty()) std::printf("%s: the rules are good\n", check.c_str());
     std::exit(errors.empty() ? 0 : 1);

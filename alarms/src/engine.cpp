@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "agner/alarms/metric_names.hpp"
+#include "agner/alarms/valve_control.hpp"
+
 namespace agner::alarms {
 namespace {
 
@@ -91,10 +94,7 @@ void engine::note(transition t) {
 void engine::move_to(const alarm_rule* r, const std::string& id, alarm_state& s, int level, std::int64_t now,
                      const std::string& source) {
   const std::string from = level_name(r, s.active), to = level_name(r, level);
-  if (level > s.active) s.acknowledged = false;  // an escalation needs a new look
-  if (s.active < 0) s.raised_at = now;
-  s.active = level;
-  s.clearing_since = -1;
+  enter(s, level, now);
   note({now, id, source, from, to, s.value});
 }
 
@@ -112,41 +112,11 @@ std::optional<double> engine::windowed_mean(const alarm_rule& r, alarm_state& s,
 void engine::evaluate(const alarm_rule& r, alarm_state& s, std::int64_t now) {
   const auto v = !read_ ? std::nullopt : r.mean_over_ms > 0 ? windowed_mean(r, s, now) : read_(r.metric, r.labels);
   if (!v) return;
-  s.value = *v;
-  auto raised = [&](const level& l) { return r.above ? *v >= l.raise : *v <= l.raise; };
-  auto holds = [&](const level& l) { return r.above ? *v >= l.clear : *v <= l.clear; };  // not yet cleared
-  int target = -1;
-  for (int i = 0; i < static_cast<int>(r.levels.size()); ++i)
-    if (raised(r.levels[static_cast<std::size_t>(i)])) target = i;
-  // Raising and escalating: the level's condition must hold for for_ms.
-  if (target > s.active) {
-    if (s.pending != target) {
-      s.pending = target;
-      s.pending_since = now;
-    }
-    if (now - s.pending_since >= r.for_ms) {
-      s.pending = -1;
-      move_to(&r, r.id, s, target, now, "");
-    }
-  } else {
-    s.pending = -1;
-  }
-  if (s.active < 0) return;
-  // Clearing and de-escalating: the level stays while its clear condition does not hold, and the
-  // way down must hold for hold_ms; a value back above clear cancels it.
-  int keep = -1;
-  for (int i = 0; i <= s.active; ++i)
-    if (holds(r.levels[static_cast<std::size_t>(i)])) keep = i;
-  if (keep >= s.active) {
-    s.clearing_since = -1;
-    return;
-  }
-  if (s.clearing_since < 0) s.clearing_since = now;
-  if (now - s.clearing_since >= r.hold_ms) move_to(&r, r.id, s, keep, now, "");
+  if (const auto level = step(r, s, *v, now)) move_to(&r, r.id, s, *level, now, "");
 }
 
 double engine::pressure_of(const alarm_rule& r, const alarm_state& s) const {
-  if (r.metric.starts_with("process:")) {  // the worst firing process
+  if (per_process(kind_of(r.metric))) {  // the worst firing process
     double worst = 0;
     bool any = false;
     for (auto& [key, ps] : per_process_)
@@ -154,14 +124,9 @@ double engine::pressure_of(const alarm_rule& r, const alarm_state& s) const {
         any = true;
         worst = std::max(worst, ps.value);
       }
-    if (!any) return 0;
-    if (r.scaling == r.saturation) return 1;
-    return std::max(r.min_pressure, std::clamp((worst - r.scaling) / (r.saturation - r.scaling), 0.0, 1.0));
+    return any ? firing_pressure(r, worst) : 0;
   }
-  if (s.active < 0) return 0;
-  if (r.scaling == r.saturation) return 1;
-  const double scaled = std::clamp((s.value - r.scaling) / (r.saturation - r.scaling), 0.0, 1.0);
-  return std::max(r.min_pressure, scaled);
+  return s.active < 0 ? 0 : firing_pressure(r, s.value);
 }
 
 void engine::update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t now) {
@@ -170,10 +135,7 @@ void engine::update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t
     for (auto& id : rule->triggers)
       for (auto& a : rules_.alarms)
         if (a.id == id) target = std::max(target, pressure_of(a, states_[id]));
-  // Rise at once, fall slowly: shedding must not switch off the moment it brings the metric down.
-  const double dt = static_cast<double>(std::max<std::int64_t>(0, now - slot.last_ms));
-  const double release = rule ? static_cast<double>(std::max<std::int64_t>(1, rule->release_ms)) : 1;
-  slot.pressure = target >= slot.pressure ? target : std::max(target, slot.pressure - dt / release);
+  slot.pressure = next_pressure(slot.pressure, target, now - slot.last_ms, rule ? rule->release_ms : 1);
   slot.last_ms = now;
   if (slot.mode != override_mode::automatic && now >= slot.override_until) {
     if (log_) log_(fmt::format("valve {}: operator override expired, back to automatic", slot.v->id_));
@@ -181,17 +143,9 @@ void engine::update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t
   }
   valve& v = *slot.v;
   v.pressure_milli_.store(static_cast<std::uint32_t>(slot.pressure * 1000 + 0.5), std::memory_order_relaxed);
-  for (std::size_t c = 0; c < valve::max_classes; ++c) {
-    std::uint32_t below = 0;
-    if (c < rules_.classes.size() && !rules_.classes[c].never_shed) {
-      const auto& k = rules_.classes[c];
-      const double p = slot.mode == override_mode::open     ? 0
-                       : slot.mode == override_mode::closed ? 1
-                                                            : std::clamp((slot.pressure - k.start) / (k.full - k.start), 0.0, 1.0);
-      below = p >= 1 ? valve::shed_all : static_cast<std::uint32_t>(p * 4294967295.0);
-    }
-    v.shed_below_[c].store(below, std::memory_order_relaxed);
-  }
+  for (std::size_t c = 0; c < valve::max_classes; ++c)
+    v.shed_below_[c].store(c < rules_.classes.size() ? shed_below(rules_.classes[c], slot.pressure, slot.mode) : 0,
+                           std::memory_order_relaxed);
 }
 
 void engine::process_event(const std::string& metric, const std::string& source, bool on, double value, std::int64_t now_ms) {
@@ -226,8 +180,9 @@ engine::watch_thresholds engine::process_thresholds() const {
     if (r.levels.empty()) continue;
     const auto raise = static_cast<std::uint32_t>(std::max(1.0, r.levels[0].raise));
     const auto clear = static_cast<std::uint32_t>(std::max(0.0, r.levels[0].clear));
-    if (r.metric == "process:message_queue_len" && (!t.long_len || raise < t.long_len)) t.long_len = raise, t.short_len = clear;
-    if (r.metric == "process:oldest_message_age_ms" && (!t.old_ms || raise < t.old_ms)) t.old_ms = raise, t.young_ms = clear;
+    const auto kind = kind_of(r.metric);
+    if (kind == metric_kind::message_queue_len && (!t.long_len || raise < t.long_len)) t.long_len = raise, t.short_len = clear;
+    if (kind == metric_kind::oldest_message_age && (!t.old_ms || raise < t.old_ms)) t.old_ms = raise, t.young_ms = clear;
   }
   return t;
 }
@@ -302,8 +257,7 @@ bool engine::override_valve(const std::string& id, override_mode m, std::int64_t
   if (it == valves_.end()) return false;
   it->second.mode = m;
   it->second.override_until = until_ms;
-  if (log_) log_(fmt::format("valve {}: operator override {} until {}", id,
-                             m == override_mode::open ? "open" : m == override_mode::closed ? "closed" : "automatic", until_ms));
+  if (log_) log_(fmt::format("valve {}: operator override {} until {}", id, to_string(m), until_ms));
   return true;
 }
 
@@ -324,6 +278,21 @@ std::size_t engine::class_index(std::string_view name) const {
   return rules_.classes.empty() ? 0 : rules_.classes.size() - 1;
 }
 
+std::string_view to_string(engine::override_mode m) {
+  switch (m) {
+    case engine::override_mode::open: return "open";
+    case engine::override_mode::closed: return "closed";
+    case engine::override_mode::automatic: return "automatic";
+  }
+  return "automatic";
+}
+
+std::optional<engine::override_mode> parse_override_mode(std::string_view name) {
+  for (auto m : {engine::override_mode::automatic, engine::override_mode::open, engine::override_mode::closed})
+    if (to_string(m) == name) return m;
+  return std::nullopt;
+}
+
 std::vector<introspect::alarm_row> engine::active() const {
   std::lock_guard lock(mutex_);
   std::vector<introspect::alarm_row> rows;
@@ -334,7 +303,7 @@ std::vector<introspect::alarm_row> engine::active() const {
     rows.push_back({a.id, "system", std::string(to_string(a.levels[static_cast<std::size_t>(s.active)].sev)),
                     a.description.empty() ? fmt::format("{} = {}", a.metric, s.value) : a.description,
                     static_cast<std::uint64_t>(s.raised_at), s.acknowledged});
-    if (a.metric.starts_with("business:")) rows.back().source = "business";
+    if (kind_of(a.metric) == metric_kind::business) rows.back().source = "business";
   }
   for (auto& [key, s] : per_process_) {
     if (s.active < 0) continue;
@@ -359,9 +328,7 @@ std::vector<engine::valve_state> engine::valves() const {
   std::lock_guard lock(mutex_);
   std::vector<valve_state> out;
   for (auto& [id, slot] : valves_) {
-    valve_state v{id, slot.pressure, slot.v->shadow_.load(), "automatic", {}};
-    if (slot.mode == override_mode::open) v.override_mode = "open";
-    if (slot.mode == override_mode::closed) v.override_mode = "closed";
+    valve_state v{id, slot.pressure, slot.v->shadow_.load(), std::string(to_string(slot.mode)), {}};
     for (std::size_t c = 0; c < rules_.classes.size(); ++c) v.classes.emplace_back(rules_.classes[c].name, slot.v->count(c));
     out.push_back(std::move(v));
   }

@@ -7,12 +7,15 @@
 #include <cmath>
 #include <cstdlib>
 #include <set>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "agner/alarms/bounded_file.hpp"
 #include "agner/alarms/engine.hpp"
+#include "agner/alarms/metric_names.hpp"
+#include "agner/alarms/rules_file.hpp"
 #include "agner/alarms/system_metrics.hpp"
 #include "warning_rules.hpp"
 
@@ -32,6 +35,11 @@ std::optional<severity> parse_severity(std::string_view name) {
   for (auto v : {severity::warning, severity::minor, severity::major, severity::critical})
     if (to_string(v) == name) return v;
   return std::nullopt;
+}
+
+severity severity_named(std::string_view name) {
+  if (auto s = parse_severity(name)) return *s;
+  throw std::invalid_argument(fmt::format("unknown severity '{}' (critical, major, minor, warning)", name));
 }
 
 std::string rule_error::text() const {
@@ -394,15 +402,15 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   r.metric = c.text(a, "metric", p, true);
   if (a.contains("metric") && a["metric"].is_string() && r.metric.empty())
     c.fail(p + "/metric", "must not be empty (a system metric, business:NAME or a process: metric)");
-  if (r.metric == "business:") c.fail(p + "/metric", "names no business metric: write business:NAME");
-  if (r.id == "rules_reload_failed") c.fail(p + "/id", "'rules_reload_failed' is the node's own alarm: choose another id");
-  const bool per_process = r.metric == "process:message_queue_len" || r.metric == "process:oldest_message_age_ms";
-  if (!r.metric.empty() && !r.metric.starts_with("business:") && !find_system_metric(r.metric) && !per_process) {
+  const metric_kind kind = kind_of(r.metric);
+  if (r.metric == business_prefix) c.fail(p + "/metric", "names no business metric: write business:NAME");
+  if (r.id == reload_failed_alarm) c.fail(p + "/id", fmt::format("'{}' is the node's own alarm: choose another id", reload_failed_alarm));
+  const bool per_process = alarms::per_process(kind);
+  if (!r.metric.empty() && kind == metric_kind::unknown) {
     std::string list;
     for (auto& m : system_metrics()) list += (list.empty() ? "" : ", ") + std::string(m.name);
-    c.fail(p + "/metric", fmt::format("unknown metric '{}' (system metrics: {}; or business:NAME; or "
-                                      "process:message_queue_len, process:oldest_message_age_ms)",
-                                      r.metric, list));
+    c.fail(p + "/metric", fmt::format("unknown metric '{}' (system metrics: {}; or business:NAME; or {}, {})", r.metric, list,
+                                      queue_len_metric, oldest_message_age_metric));
   }
   if (auto* l = c.object(a, "labels", p, false))
     for (auto& [k, v] : l->items()) {
@@ -415,7 +423,7 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   r.for_ms = c.millis(a, "for_ms", p, 0);
   r.hold_ms = c.millis(a, "hold_ms", p, 0);
   r.mean_over_ms = c.millis(a, "mean_over_ms", p, 0);
-  if (a.contains("mean_over_ms") && !r.metric.starts_with("business:"))
+  if (a.contains("mean_over_ms") && kind != metric_kind::business)
     c.fail(p + "/mean_over_ms", "applies to a business histogram only (metric business:NAME)");
   else if (a.contains("mean_over_ms") && (r.mean_over_ms < 1000 || r.mean_over_ms > 600000))
     c.fail(p + "/mean_over_ms", fmt::format("must be between 1000 and 600000 (ms), not {}", r.mean_over_ms));
@@ -597,7 +605,7 @@ std::variant<rules, std::vector<rule_error>> check_document(const json& doc, con
     if (r.classes.size() > room)
       c.fail(fmt::format("/classes/{}", room), fmt::format("too many classes: at most {}, the system class included ({})", valve::max_classes,
                                                            declares_system ? "declared here" : "added when not declared"));
-    if (r.classes.empty()) r.classes = {{"system", true, 0, 1}, {"normal", false, 0, 1}};
+    if (r.classes.empty()) r.classes = default_classes();
     if (std::none_of(r.classes.begin(), r.classes.end(), [](auto& k) { return k.name == "system"; }))
       r.classes.insert(r.classes.begin(), {"system", true, 0, 1});  // replies and supervision are never shed
     std::set<std::string> valve_ids;

@@ -125,8 +125,6 @@ std::optional<process_details> process_info(runtime& rt, pid p, inspect_options 
   return result.get();
 }
 
-node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point) { return system_info(rt); }
-
 node_info system_info(const runtime& rt) {
   node_info info;
   info.uptime_ns = static_cast<std::uint64_t>(

@@ -68,6 +68,23 @@ TEST_CASE("a node host gates spawns on its spawn valve and sends by name on a va
   CHECK(h.valve("ingress").count(h.priority_class("normal")).shed >= 2);  // the spawn and the send
 }
 
+TEST_CASE("a node host without a rules file sheds by the same priority classes as a rules file without classes") {
+  saved_signal_mask mask;
+  node::host h(quiet_options("host_default_classes"));
+  auto parsed = alarms::parse_rules(R"({"version": 1})", "t.json");
+  REQUIRE(std::holds_alternative<alarms::rules>(parsed));
+  alarms::engine from_file(std::get<alarms::rules>(parsed), {});
+  const auto classes = [](alarms::engine& e) {
+    e.valve_named("ingress");
+    std::vector<std::string> names;
+    for (auto& v : e.valves())
+      for (auto& [name, counts] : v.classes) names.push_back(name);
+    return names;
+  };
+  CHECK(classes(h.alarms()) == classes(from_file));
+  for (auto name : {"system", "normal", "batch"}) CHECK(h.priority_class(name) == from_file.class_index(name));
+}
+
 TEST_CASE("a node host runs setup before it serves, counts business metrics, and wait returns on request_stop") {
   saved_signal_mask mask;
   auto o = quiet_options("host_setup");

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agner/alarms/alarm_step.hpp"
 #include "agner/alarms/rules.hpp"
 #include "agner/introspect/snapshot.hpp"
 #include "agner/runtime/admission.hpp"
@@ -28,6 +29,8 @@ namespace agner::alarms {
 class valve final : public admission {
  public:
   static constexpr std::size_t max_classes = 8;
+  /// A class's shed threshold that refuses all of its work (valve_control.hpp: shed_below).
+  static constexpr std::uint32_t shed_all = 0xffffffffu;
 
   /// May work of priority class `cls` (engine::class_index) go in now? False means: refuse it at the
   /// producer with "overloaded, retry later". Thread-safe; costs a relaxed atomic load, a
@@ -44,7 +47,6 @@ class valve final : public admission {
 
  private:
   friend class engine;
-  static constexpr std::uint32_t shed_all = 0xffffffffu;
   std::string id_;
   std::array<std::atomic<std::uint32_t>, max_classes> shed_below_{};  // shed when random < this
   std::atomic<bool> shadow_{false};
@@ -136,22 +138,6 @@ class engine {
   transition_counts transitions_total() const;
 
  private:
-  struct alarm_state {
-    int active = -1;  // index into the rule's levels; -1 inactive
-    int pending = -1;
-    std::int64_t pending_since = 0, clearing_since = -1, raised_at = 0;
-    double value = 0;
-    bool acknowledged = false;
-    severity programmatic = severity::warning;  // for application alarms
-    std::string description;
-    // mean_over_ms: {time, NAME_sum, NAME_count} read on each tick of the window, oldest first;
-    // at most mean_over_ms / tick_ms + 1 of them.
-    struct histogram_sample {
-      std::int64_t at;
-      double sum, count;
-    };
-    std::deque<histogram_sample> samples;
-  };
   struct valve_slot {
     std::unique_ptr<valve> v;
     override_mode mode = override_mode::automatic;
@@ -161,7 +147,7 @@ class engine {
   void evaluate(const alarm_rule& r, alarm_state& s, std::int64_t now);
   std::optional<double> windowed_mean(const alarm_rule& r, alarm_state& s, std::int64_t now);
   void move_to(const alarm_rule* r, const std::string& id, alarm_state& s, int level, std::int64_t now, const std::string& source);
-  double pressure_of(const alarm_rule& r, const alarm_state& s) const;
+  double pressure_of(const alarm_rule& r, const alarm_state& s) const;  // 0 unless firing
   void update_valve(valve_slot& slot, const valve_rule* rule, std::int64_t now);
   void note(transition t);
   void count_transition(const std::string& id);
@@ -183,5 +169,10 @@ class engine {
   std::list<std::string> transitions_recent_;  // the ids of transitions_, most recently changed first
   std::uint64_t transitions_evicted_ = 0;
 };
+
+/// "automatic", "open", "closed".
+std::string_view to_string(engine::override_mode m);
+/// The mode named `name` (as to_string spells it); nullopt for anything else.
+std::optional<engine::override_mode> parse_override_mode(std::string_view name);
 
 }  // namespace agner::alarms

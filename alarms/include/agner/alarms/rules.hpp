@@ -17,6 +17,9 @@ enum class severity { warning = 1, minor = 2, major = 3, critical = 4 };
 std::string_view to_string(severity s);
 /// "critical", "major", "minor", "warning"; nullopt for anything else.
 std::optional<severity> parse_severity(std::string_view name);
+/// The same, for an operator's request: throws std::invalid_argument "unknown severity 'NAME'
+/// (critical, major, minor, warning)" for anything else.
+severity severity_named(std::string_view name);
 
 struct level {
   severity sev = severity::warning;

@@ -18,9 +18,6 @@ namespace agner::introspect {
 /// Node-wide figures. Cost: O(schedulers), plus one read of /proc/self/statm; touches no process.
 /// Leaves out `name` and `alarms` (the node fills them).
 node_info system_info(const runtime& rt);
-/// The same: `started` is ignored, since the runtime owns its start time (runtime::uptime).
-[[deprecated("the runtime owns its start time: call system_info(rt)")]]
-node_info system_info(const runtime& rt, std::chrono::steady_clock::time_point started);
 
 enum class sort_key { message_queue_len, reductions, messages_received, memory, gc_runs, oldest_message_age };
 /// "msgq", "reductions", "received", "memory", "gc", "age"; nullopt for anything else.
