@@ -143,10 +143,12 @@ int fleet_batch(const fleet_options& o) {
   // node that has not answered by then (it is printed as not answering, its last rows marked).
   auto refresh_all = [&](double t) {
     std::string notice;
-    for (auto& m : members) ask(m, v, t, &notice);
+    std::vector<member*> asked;  // one still silent since an earlier refresh is not asked (nor waited for) again
+    for (auto& m : members)
+      if (ask(m, v, t, &notice)) asked.push_back(&m);
     const auto until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                                std::chrono::duration<double>(wait));
-    for (auto& m : members) m.link->wait_idle(until);
+    for (member* m : asked) m->link->wait_idle(until);
     for (auto& m : members) m.link->collect();
     if (!notice.empty()) std::fprintf(stderr, "etop: %s\n", notice.c_str());
   };
