@@ -38,6 +38,7 @@ struct member {
   history past;
   bool fetching = false;  ///< a refresh is asked and not answered yet: no second one is asked
   bool fresh = false;     ///< a new sample came since the refresh was asked
+  bool in_round = false;  ///< asked by the open refresh (one silent since before is not)
 };
 
 /// Takes `s`, a new sample of m's node: it becomes `now`, the previous one `before`.
@@ -233,14 +234,9 @@ int fleet(const fleet_options& o) {
       std::vector<member*> asked;
       for (auto& m : members) {
         m.fresh = false;
-        if (ask(m, v, t, &v.notice)) asked.push_back(&m);
+        m.in_round = ask(m, v, t, &v.notice);
+        if (m.in_round) asked.push_back(&m);
       }
-      // Nodes that answer at once are drawn together, as one refresh (the rows under a new filter
-      // or sort, not the old ones for a moment); the keys wait for that at most 0.2 s, and only
-      // when a node has just gone silent (one already silent is not asked again).
-      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(std::min(wait, 0.2) * 1000));
-      for (member* m : asked) m->link->wait_idle(until);
-      for (auto& m : members) m.link->collect();
       if (v.current == screen::inspect && !v.inspecting.empty()) {
         member& m = members[inspect_node];
         if (m.link->busy_for() < wait)
@@ -262,9 +258,15 @@ int fleet(const fleet_options& o) {
       } else {
         details.reset();
       }
+      // Nodes that answer at once are drawn together, as one refresh (the rows under a new filter
+      // or sort, not the old ones for a moment); the keys wait for that at most 0.2 s, and only
+      // when a node has just gone silent (one already silent is not asked again).
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(std::min(wait, 0.2) * 1000));
+      for (member* m : asked) m->link->wait_idle(until);  // and the inspected process, asked above
+      for (auto& m : members) m.link->collect();
     }
     if (round_open && (now_s() >= round_until ||
-                       std::none_of(members.begin(), members.end(), [](const member& m) { return m.fetching; }))) {
+                       std::none_of(members.begin(), members.end(), [](const member& m) { return m.in_round && m.fetching; }))) {
       round_open = false;
       fresh = std::any_of(members.begin(), members.end(), [](const member& m) { return m.fresh; });
       v.admin = std::all_of(members.begin(), members.end(), [&](const member& m) {
