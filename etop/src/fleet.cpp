@@ -12,8 +12,17 @@ namespace agner::etop {
 namespace {
 
 bool attached(const member_view& m) { return m.now && m.link.problem.empty(); }
+bool silent(const member_view& m) { return m.silent_s > 0; }
+/// In the sums and rates: attached and answering.
+bool answering(const member_view& m) { return attached(m) && !silent(m); }
+/// In the table: attached, and answering or silent for less than its rows are kept.
+bool rows_shown(const member_view& m) { return attached(m) && m.silent_s < m.rows_kept_s; }
 
 }  // namespace
+
+double answer_wait_s(double interval_s) { return std::max(1.0, interval_s); }
+
+double stale_rows_s(double interval_s) { return std::max(10.0, 5 * interval_s); }
 
 merged_rows merge_rows(const std::vector<member_view>& members, const view_state& v) {
   struct tagged {
@@ -22,7 +31,7 @@ merged_rows merge_rows(const std::vector<member_view>& members, const view_state
   };
   std::vector<tagged> all;
   for (std::size_t i = 0; i < members.size(); ++i)
-    if (attached(members[i]))
+    if (rows_shown(members[i]))
       for (auto& r : members[i].now->rows) all.push_back({&r, i});
   std::stable_sort(all.begin(), all.end(), [&](const tagged& a, const tagged& b) {
     if (row_before(*a.row, *b.row, v)) return true;
@@ -34,7 +43,7 @@ merged_rows merge_rows(const std::vector<member_view>& members, const view_state
   for (auto& t : all) {
     out.rows.push_back(*t.row);
     out.node.push_back(t.node);
-    out.node_names.push_back(members[t.node].name);
+    out.node_names.push_back(silent(members[t.node]) ? "~" + members[t.node].name : members[t.node].name);
   }
   return out;
 }
@@ -46,6 +55,15 @@ fleet_header sum_nodes(const std::vector<member_view>& members, double now_s) {
   bool rates_known = true, reductions_known = true;
   std::vector<std::string> parts;
   for (auto& m : members) {
+    if (silent(m)) {
+      std::string rows = "no rows yet";
+      if (m.now && rows_shown(m))
+        rows = fmt::format("its ~rows are {:.0f}s old, shown until {:.0f}s", std::max(0.0, now_s - m.now->at_s), m.rows_kept_s);
+      else if (m.now)
+        rows = fmt::format("its rows left the table at {:.0f}s", m.rows_kept_s);
+      parts.push_back(fmt::format("{} NOT ANSWERING for {:.0f}s ({})", m.name, m.silent_s, rows));
+      continue;
+    }
     if (!attached(m)) {
       parts.push_back(m.now ? fmt::format("{} DISCONNECTED ({}; retrying in {:.0f}s)", m.name, m.link.problem, m.link.retry_in_s)
                             : fmt::format("{} {}", m.name, m.link.problem.empty() ? "connecting" : "DISCONNECTED (" + m.link.problem + ")"));
@@ -106,13 +124,18 @@ nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_
                           const fleet_header& h) {
   nlohmann::json doc{{"nodes", nlohmann::json::array()}, {"processes", nlohmann::json::array()}};
   for (auto& m : members) {
-    nlohmann::json n{{"name", m.name}, {"attached", attached(m)}, {"problem", m.link.problem}};
+    nlohmann::json n{{"name", m.name}, {"attached", answering(m)}, {"problem", m.link.problem}};
+    if (silent(m)) {
+      n["problem"] = fmt::format("not answering for {:.0f} s", m.silent_s);
+      n["not_answering_s"] = m.silent_s;
+    }
     if (m.now) n["node"] = introspect::to_json(m.now->node);
     doc["nodes"].push_back(std::move(n));
   }
   for (std::size_t r = 0; r < merged.rows.size() && r < count; ++r) {
     auto row = introspect::to_json(merged.rows[r]);
-    row["node"] = merged.node_names[r];
+    row["node"] = members[merged.node[r]].name;
+    if (silent(members[merged.node[r]])) row["stale"] = true;
     doc["processes"].push_back(std::move(row));
   }
   if (h.rate.valid)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +17,7 @@
 #include "agner/etop/recording.hpp"
 #include "agner/etop/render.hpp"
 #include "agner/introspect/json.hpp"
+#include "fleet_link.hpp"
 #include "terminal.hpp"
 
 namespace agner::etop {
@@ -31,27 +33,58 @@ double wall_s() {
 
 struct member {
   std::string name;
-  std::unique_ptr<node_link> link;
+  std::unique_ptr<fleet_link> link;  ///< drives the node on a thread of its own
   std::optional<sample> now, before;
   history past;
+  bool fetching = false;  ///< a refresh is asked and not answered yet: no second one is asked
+  bool fresh = false;     ///< a new sample came since the refresh was asked
+  bool in_round = false;  ///< asked by the open refresh (one silent since before is not)
 };
 
-/// Refreshes `m`: its new sample becomes `now`, the previous one `before`. False when it gave none.
-bool refresh(member& m, const view_state& v, double t, std::string& notice) {
-  std::string refused;
-  auto s = m.link->fetch(v, 200, t, refused);
-  if (!s) {
-    if (!refused.empty()) notice = fmt::format("{} refused the refresh: {}", m.name, refused);
-    return false;
-  }
-  if (m.now && m.now->at_s < s->at_s) {
+/// Takes `s`, a new sample of m's node: it becomes `now`, the previous one `before`.
+void store(member& m, sample s, bool reductions_known_anyway) {
+  if (m.now && m.now->at_s < s.at_s) {
     m.before = std::move(m.now);
-    interval_reductions(s->rows, m.before->rows);
-    if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
+    interval_reductions(s.rows, m.before->rows);
+    if (reductions_known_anyway) s.reductions_known = true;
   }
   m.now = std::move(s);
   m.past.add(*m.now, m.before ? rates_between(*m.before, *m.now) : rates{});
+  m.fresh = true;
+}
+
+/// Asks m's node for a refresh on its link's thread, unless the last one is still unanswered; the
+/// answer is stored by the link's collect(). A refusal goes to `*notice` (outlives every collect).
+/// True when asked.
+bool ask(member& m, const view_state& v, double t, std::string* notice) {
+  if (m.fetching) return false;
+  m.fetching = true;
+  const bool known_anyway = column_of(v.sort).server_sort != "reductions_window";
+  m.link->post([v, t, mp = &m, notice, known_anyway](node_link& l) -> fleet_link::apply {
+    std::string refused;
+    auto s = l.fetch(v, 200, t, refused);
+    return [mp, notice, known_anyway, s = std::move(s), refused]() mutable {
+      mp->fetching = false;
+      if (s) store(*mp, std::move(*s), known_anyway);
+      else if (!refused.empty()) *notice = fmt::format("{} refused the refresh: {}", mp->name, refused);
+    };
+  });
   return true;
+}
+
+/// Runs `what` (an operation on the node; it says what happened in its string) on m's link's
+/// thread; the outcome reaches `*notice` as "NAME: what happened". Refused at once, without
+/// queueing, when the node is not answering.
+void act_on(member& m, double wait_s, std::string* notice, std::function<void(node_link&, std::string&)> what) {
+  if (const double b = m.link->busy_for(); b >= wait_s) {
+    *notice = fmt::format("{}: not answering for {:.0f}s, nothing sent", m.name, b);
+    return;
+  }
+  m.link->post([what = std::move(what), name = m.name, notice](node_link& l) -> fleet_link::apply {
+    std::string said;
+    what(l, said);
+    return [notice, text = name + ": " + said] { *notice = text; };
+  });
 }
 
 /// An alarm or valve of the merged alarms screen is named "NODE/ID": the node it belongs to, and
@@ -81,15 +114,21 @@ std::vector<member> attach_all(const fleet_options& o) {
       m.name = m.name.substr(m.name.rfind('/') + 1);
       if (m.name.ends_with(".sock") && m.name.size() > 5) m.name.resize(m.name.size() - 5);
     }
-    m.link = std::make_unique<node_link>(t);
+    m.link = std::make_unique<fleet_link>(t);
     members.push_back(std::move(m));
   }
   return members;
 }
 
-std::vector<member_view> views_of(const std::vector<member>& members, double t) {
+/// What the pure view sees of each member now: a node whose oldest request has waited `wait_s`
+/// or more is silent, its rows kept `rows_kept_s`.
+std::vector<member_view> views_of(const std::vector<member>& members, double wait_s, double rows_kept_s) {
   std::vector<member_view> views;
-  for (auto& m : members) views.push_back({m.name, m.now ? &*m.now : nullptr, m.before ? &*m.before : nullptr, m.link->status(t)});
+  for (auto& m : members) {
+    const double b = m.link->busy_for();
+    views.push_back({m.name, m.now ? &*m.now : nullptr, m.before ? &*m.before : nullptr, m.link->status(),
+                     b >= wait_s ? b : 0.0, rows_kept_s});
+  }
   return views;
 }
 
@@ -100,24 +139,38 @@ int fleet_batch(const fleet_options& o) {
   std::vector<member> members = attach_all(o);
   view_state v;
   v.sort = o.sort;
+  const double wait = answer_wait_s(o.interval);
+  // Every node is asked at once; the refresh waits for them at most `wait`, and goes on without a
+  // node that has not answered by then (it is printed as not answering, its last rows marked).
   auto refresh_all = [&](double t) {
     std::string notice;
-    for (auto& m : members) refresh(m, v, t, notice);
+    std::vector<member*> asked;  // one still silent since an earlier refresh is not asked (nor waited for) again
+    for (auto& m : members)
+      if (ask(m, v, t, &notice)) asked.push_back(&m);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                               std::chrono::duration<double>(wait));
+    for (member* m : asked) m->link->wait_idle(until);
+    for (auto& m : members) m.link->collect();
     if (!notice.empty()) std::fprintf(stderr, "etop: %s\n", notice.c_str());
   };
   // Rates and REDS need two samples, as in single-node batch mode.
   refresh_all(now_s());
   if (std::none_of(members.begin(), members.end(), [](const member& m) { return m.now.has_value(); })) {
     std::string why;
-    for (auto& m : members) why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", m.name, m.link->status(now_s()).problem);
+    for (auto& m : members) {
+      const double b = m.link->busy_for();
+      why += fmt::format("{}{}: {}", why.empty() ? "" : "; ", m.name,
+                         b > 0 ? fmt::format("not answering for {:.0f} s", b) : m.link->status().problem);
+    }
     throw std::runtime_error("cannot read any node: " + why);
   }
   std::this_thread::sleep_for(std::chrono::duration<double>(std::min(o.interval, 0.5)));
+  double started = 0;
   for (int i = 0; i < o.iterations; ++i) {
-    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
-    const double t = now_s();
+    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(std::max(0.0, started + o.interval - now_s())));
+    const double t = started = now_s();
     refresh_all(t);
-    const auto views = views_of(members, t);
+    const auto views = views_of(members, wait, stale_rows_s(o.interval));
     merged_rows merged = merge_rows(views, v);
     if (merged.rows.size() > o.lines) {
       merged.rows.resize(o.lines);
@@ -164,43 +217,71 @@ int fleet(const fleet_options& o) {
   bool refresh_now = true;
   bool fresh = false;  // a new refresh came: --record writes it once drawn
   int page = 1;
+  // A refresh asks every node at once and is complete when every node asked has answered, or
+  // after `wait`: a node still silent then is marked, and its last rows are kept `rows_kept`.
+  const double wait = answer_wait_s(o.interval), rows_kept = stale_rows_s(o.interval);
+  bool round_open = false;
+  double round_t = 0, round_until = 0;
   for (;;) {
+    for (auto& m : members) m.link->collect();  // the answers that came, applied here
     const double t = now_s();
     if (refresh_now || (!v.paused && t >= next_refresh)) {
       refresh_now = false;
       next_refresh = t + o.interval;
-      fresh = false;
+      round_open = true;
+      round_t = t;
+      round_until = t + wait;
+      std::vector<member*> asked;
       for (auto& m : members) {
-        fresh = refresh(m, v, t, v.notice) || fresh;
-        // Rates and REDS need a second sample: take it soon rather than a whole interval later.
-        if (m.now && (!m.before || !m.now->reductions_known)) next_refresh = std::min(next_refresh, t + std::min(0.5, o.interval));
+        m.fresh = false;
+        m.in_round = ask(m, v, t, &v.notice);
+        if (m.in_round) asked.push_back(&m);
       }
-      v.admin = std::all_of(members.begin(), members.end(), [&](const member& m) {
-        return m.link->admin() || m.link->status(t).role.empty();
-      });
       if (v.current == screen::inspect && !v.inspecting.empty()) {
-        std::string notice;
-        bool gone = false;
-        if (auto d = members[inspect_node].link->inspect(v.inspecting.back(), notice, gone, t)) {
-          details.emplace();
-          details->last = std::move(*d);
-        } else if (gone && details) {
-          details->dead = true;
-          details->exit_reason = notice;
-        }
+        member& m = members[inspect_node];
+        if (m.link->busy_for() < wait)
+          m.link->post([p = v.inspecting.back(), t, dp = &details, vp = &v](node_link& l) -> fleet_link::apply {
+            std::string notice;
+            bool gone = false;
+            auto d = l.inspect(p, notice, gone, t);
+            return [p, dp, vp, d = std::move(d), notice, gone]() mutable {
+              if (vp->current != screen::inspect || vp->inspecting.empty() || vp->inspecting.back() != p) return;
+              if (d) {
+                dp->emplace();
+                (*dp)->last = std::move(*d);
+              } else if (gone && *dp) {
+                (*dp)->dead = true;
+                (*dp)->exit_reason = notice;
+              }
+            };
+          });
       } else {
         details.reset();
       }
+      // Nodes that answer at once are drawn together, as one refresh (the rows under a new filter
+      // or sort, not the old ones for a moment); the keys wait for that at most 0.2 s, and only
+      // when a node has just gone silent (one already silent is not asked again).
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int>(std::min(wait, 0.2) * 1000));
+      for (member* m : asked) m->link->wait_idle(until);  // and the inspected process, asked above
+      for (auto& m : members) m.link->collect();
+    }
+    if (round_open && (now_s() >= round_until ||
+                       std::none_of(members.begin(), members.end(), [](const member& m) { return m.in_round && m.fetching; }))) {
+      round_open = false;
+      fresh = std::any_of(members.begin(), members.end(), [](const member& m) { return m.fresh; });
+      v.admin = std::all_of(members.begin(), members.end(), [&](const member& m) {
+        return m.link->admin() || m.link->status().role.empty();
+      });
+      for (auto& m : members)
+        // Rates and REDS need a second sample: take it soon rather than a whole interval later.
+        if (m.fresh && (!m.before || !m.now->reductions_known)) next_refresh = std::min(next_refresh, round_t + std::min(0.5, o.interval));
       if (fresh) {
-        std::vector<member_view> views;
-        for (auto& m : members) views.push_back({m.name, m.now ? &*m.now : nullptr, m.before ? &*m.before : nullptr, m.link->status(t)});
-        const fleet_header h = sum_nodes(views, t);
+        const fleet_header h = sum_nodes(views_of(members, wait, rows_kept), round_t);
         past.add(h.sum, h.rate);
       }
     }
-    std::vector<member_view> views;
     const double at = now_s();
-    for (auto& m : members) views.push_back({m.name, m.now ? &*m.now : nullptr, m.before ? &*m.before : nullptr, m.link->status(at)});
+    const std::vector<member_view> views = views_of(members, wait, rows_kept);
     render_input in;
     fleet_header h;
     const pid keep = v.selected_pid;
@@ -223,6 +304,9 @@ int fleet(const fleet_options& o) {
       in.past = &m.past;
       in.link = views[focus].link;
       in.mode_line = fmt::format("node {} of {}: {}  (Tab: the next node, then all)", focus + 1, all, m.name);
+      if (views[focus].silent_s > 0)
+        in.mode_line = fmt::format("node {} of {}: {} NOT ANSWERING for {:.0f}s, the rows below are {:.0f}s old  (Tab: the next node, then all)",
+                                   focus + 1, all, m.name, views[focus].silent_s, m.now ? std::max(0.0, at - m.now->at_s) : 0.0);
     }
     // Keep the operator's row: the same pid on the same node (pids repeat across nodes).
     if (keep) {
@@ -258,8 +342,10 @@ int fleet(const fleet_options& o) {
     } else if (v.current == screen::inspect && in.details) {
       keep_in_view(v.link_selected, v.link_scroll, neighbours(*in.details).size(), page);
     }
-    const double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
-    const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));
+    // While a refresh is open, look for answers often; otherwise wake at least each second (the
+    // "not answering for N s" count moves).
+    const double idle_s = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
+    const int key = term.key(static_cast<int>(std::min(idle_s, round_open ? 0.05 : 1.0) * 1000));
     if (key == keys::input_lost) throw std::runtime_error("the terminal stopped sending input (closed or hung up)");
     if (key < 0) continue;
     const bool typing = v.editing_filter || v.prompt != prompt_kind::none || v.confirm || v.confirm_kill ||
@@ -292,14 +378,13 @@ int fleet(const fleet_options& o) {
       case outcome::garbage_collect:
       case outcome::suspend:
       case outcome::resume:
-        members[action_node].link->act(out, v.notice, now_s());
-        if (all > 1) v.notice = members[action_node].name + ": " + v.notice;
+        act_on(members[action_node], wait, &v.notice, [out](node_link& l, std::string& said) { l.act(out, said, now_s()); });
         refresh_now = true;
         break;
       case outcome::operate: {
         operation op = out.op;
         std::optional<std::size_t> node = focus == all ? route(op, members, v.notice) : std::optional<std::size_t>(focus);
-        if (node) members[*node].link->operate(op, v.notice, now_s());
+        if (node) act_on(members[*node], wait, &v.notice, [op](node_link& l, std::string& said) { l.operate(op, said, now_s()); });
         refresh_now = true;
         break;
       }

@@ -91,3 +91,45 @@ TEST_CASE("Tab goes from all nodes to each node's own view and back to all") {
   focus = next_focus(focus, 2);
   CHECK(focus == 2);
 }
+
+TEST_CASE("a silent node keeps its last rows marked ~NAME and leaves the sums") {
+  const sample a = node_sample("a", {row(1, 5)}, 100, 1);
+  const sample b = node_sample("b", {row(1, 7)}, 100, 1);
+  member_view silent{"b", &b, nullptr, {}};
+  silent.silent_s = 4;
+  silent.rows_kept_s = 10;
+  const std::vector<member_view> members{{"a", &a, nullptr, {}}, silent};
+  const merged_rows m = merge_rows(members, view_state{});
+  REQUIRE(m.rows.size() == 2);
+  CHECK(m.node_names == std::vector<std::string>{"~b", "a"});
+  const fleet_header h = sum_nodes(members, 7);
+  CHECK(h.sum.node.name == "1 of 2 nodes");
+  CHECK(h.sum.node.process_count == 1);
+  CHECK(h.nodes_line.find("b NOT ANSWERING for 4s (its ~rows are 6s old, shown until 10s)") != std::string::npos);
+  const auto doc = fleet_json(members, m, 2, h);
+  CHECK(doc["nodes"][1]["attached"] == false);
+  CHECK(doc["nodes"][1]["problem"] == "not answering for 4 s");
+  CHECK(doc["nodes"][1]["not_answering_s"] == 4.0);
+  CHECK(doc["processes"][0]["node"] == "b");
+  CHECK(doc["processes"][0]["stale"] == true);
+  CHECK_FALSE(doc["processes"][1].contains("stale"));
+}
+
+TEST_CASE("a node silent for as long as its rows are kept leaves the table and stays on the nodes line") {
+  const sample a = node_sample("a", {row(1, 5)}, 100, 1);
+  const sample b = node_sample("b", {row(1, 7)}, 100, 1);
+  member_view silent{"b", &b, nullptr, {}};
+  silent.silent_s = 10;
+  silent.rows_kept_s = 10;
+  const std::vector<member_view> members{{"a", &a, nullptr, {}}, silent};
+  const merged_rows m = merge_rows(members, view_state{});
+  CHECK(m.node_names == std::vector<std::string>{"a"});
+  CHECK(sum_nodes(members, 12).nodes_line.find("b NOT ANSWERING for 10s (its rows left the table at 10s)") != std::string::npos);
+}
+
+TEST_CASE("a refresh waits the interval for the nodes, at least 1 s, and keeps a silent node's rows 5 intervals, at least 10 s") {
+  CHECK(answer_wait_s(0.5) == 1.0);
+  CHECK(answer_wait_s(2) == 2.0);
+  CHECK(stale_rows_s(0.5) == 10.0);
+  CHECK(stale_rows_s(5) == 25.0);
+}

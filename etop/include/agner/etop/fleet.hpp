@@ -19,7 +19,19 @@ struct member_view {
   const sample* now = nullptr;    ///< its last refresh; null before the first
   const sample* before = nullptr; ///< the refresh before, for its rates; may be null
   connection link;                ///< problem non-empty: disconnected (its rows leave the table)
+  /// Not answering: its refresh has been outstanding this long, in seconds, having waited
+  /// answer_wait_s or more (a stopped node, or a hung host, that keeps its socket open). 0: it answers.
+  double silent_s = 0;
+  /// A silent node's last rows stay in the table, marked, while silent_s is below this (seconds).
+  double rows_kept_s = 10;
 };
+
+/// How long a refresh waits for the nodes before it goes on without the ones that have not
+/// answered (they are then "not answering"): the refresh interval, at least 1 s. Pure.
+double answer_wait_s(double interval_s);
+/// How long a node that does not answer keeps its last rows in the table (marked stale):
+/// 5 refresh intervals, at least 10 s; then they leave it (its nodes: entry stays). Pure.
+double stale_rows_s(double interval_s);
 
 /// The merged table: rows[i] belongs to members[node[i]].
 struct merged_rows {
@@ -30,14 +42,17 @@ struct merged_rows {
 
 /// Every attached node's rows in one order: by the view's column, ties by pid, then by the node's
 /// place in `members` (so equal rows of two nodes do not swap between refreshes). A disconnected
-/// node's rows are left out (its last view would pass for live). Pure; O(R log R) in all rows.
+/// node's rows are left out (its last view would pass for live); a silent node's stay while
+/// silent_s < rows_kept_s, their node name marked "~NAME" (stale). Pure; O(R log R) in all rows.
 merged_rows merge_rows(const std::vector<member_view>& members, const view_state& v);
 
-/// The header of the merged view: a sample whose figures are the attached nodes' sums (process
+/// The header of the merged view: a sample whose figures are the answering nodes' sums (process
 /// count and limit, run queue, memory, message, GC and port counters, every node's scheduler rows
 /// one after the other, alarms and valves named "NODE/ID"), uptime the longest; the rates summed
 /// node by node (each from its own two refreshes); and the line of what does not add up: each
-/// node's uptime and schedulers, or DISCONNECTED with its reason. Pure; O(nodes + schedulers).
+/// node's uptime and schedulers, DISCONNECTED with its reason, or "NOT ANSWERING for Ns" and what
+/// became of its rows. A silent node is left out of the sums (its figures are old). Pure;
+/// O(nodes + schedulers).
 struct fleet_header {
   sample sum;
   rates rate;
@@ -48,7 +63,8 @@ fleet_header sum_nodes(const std::vector<member_view>& members, double now_s);
 /// One refresh of several nodes as JSON (etop --batch --json NODE NODE..., and each line of
 /// etop --record over several nodes): {"nodes": [{"name", "attached", "problem", "node"}],
 /// "processes": [{"node": NAME, ...}] for the first `count` merged rows, "rates": summed (left out
-/// when not valid)}. Pure; O(nodes + count).
+/// when not valid)}. A silent node's entry has attached false, problem "not answering for N s" and
+/// "not_answering_s"; its rows "stale": true. Pure; O(nodes + count).
 nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_rows& merged, std::size_t count,
                           const fleet_header& h);
 
