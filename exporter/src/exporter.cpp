@@ -26,7 +26,6 @@
 #include <prometheus/text_serializer.h>
 
 #include "agner/introspect/queries.hpp"
-#include "http_server.hpp"
 #include "node_families.hpp"
 #include "utf8.hpp"
 
@@ -179,6 +178,7 @@ struct exporter::impl {
   std::shared_ptr<metrics> business;
   std::shared_ptr<runtime_collector> collector;
   std::unique_ptr<http_server> server;
+  std::atomic<std::uint64_t> scrapes{0};  // GET and HEAD /metrics answered (200)
   std::thread sampler;
   std::mutex mutex;
   std::condition_variable wake;
@@ -204,7 +204,7 @@ struct exporter::impl {
   /// help texts escaped (prometheus-cpp's TextSerializer escapes label values, not help).
   std::string render(const http_stats& st) const {
     auto families = collector->Collect();
-    server_metrics(st, families);
+    server_metrics(st, scrapes.load(std::memory_order_relaxed), families);
     for (auto& f : business->registry()->Collect()) families.push_back(std::move(f));
     for (auto& f : families) {
       f.help = escape_help(to_valid_utf8(f.help));
@@ -215,10 +215,24 @@ struct exporter::impl {
     return prometheus::TextSerializer().Serialize(families);
   }
 
-  static void server_metrics(const http_stats& st, std::vector<MetricFamily>& out) {
+  /// The server's route: GET and HEAD /metrics (the server drops HEAD's body), 405 with Allow for
+  /// other methods on it, 404 elsewhere; a render that throws is the server's 500.
+  http_response answer(const http_request& req, const http_stats& st) {
+    if (req.path != "/metrics") return plain_error(404, "Not found: only /metrics is served.");
+    if (req.method != "GET" && req.method != "HEAD") {
+      auto a = plain_error(405, "Method not allowed: use GET or HEAD.");
+      a.headers.emplace_back("Allow", "GET, HEAD");
+      return a;
+    }
+    http_response a{200, "text/plain; version=0.0.4; charset=utf-8", render(st), {}, false};
+    scrapes.fetch_add(1, std::memory_order_relaxed);
+    return a;
+  }
+
+  static void server_metrics(const http_stats& st, std::uint64_t scrapes, std::vector<MetricFamily>& out) {
     out.push_back(single("agner_metrics_connections", "Connections open to the metrics endpoint.", MetricType::Gauge,
                          static_cast<double>(st.connections_open)));
-    out.push_back(single("agner_metrics_scrapes_total", "Scrapes answered (GET and HEAD /metrics).", MetricType::Counter, static_cast<double>(st.scrapes)));
+    out.push_back(single("agner_metrics_scrapes_total", "Scrapes answered (GET and HEAD /metrics).", MetricType::Counter, static_cast<double>(scrapes)));
     auto closed = family("agner_metrics_connections_closed_total",
                          "Connections to the metrics endpoint the server closed, by reason (evicted past the cap, deadline).",
                          MetricType::Counter);
@@ -270,7 +284,8 @@ exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
   s.collector = std::make_shared<runtime_collector>(rt, s.opts);
   s.collector->store(s.scan());
   try {
-    s.server = std::make_unique<http_server>(host, static_cast<std::uint16_t>(port), s.opts.http, [&s](const http_stats& st) { return s.render(st); });
+    s.server = std::make_unique<http_server>(host, static_cast<std::uint16_t>(port), s.opts.http,
+                                             [&s](const http_request& req, const http_stats& st) { return s.answer(req, st); });
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("--metrics-listen {}: {}", s.opts.listen, e.what()));
   }

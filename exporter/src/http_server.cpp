@@ -1,6 +1,6 @@
-// The /metrics HTTP server (see http_server.hpp). Everything but stats() runs on the server's one
-// thread, so the session list needs no lock.
-#include "http_server.hpp"
+// The HTTP server (agner/exporter/http_server.hpp). Everything but stats() and port() runs on the
+// server's one thread, so the session list needs no lock.
+#include "agner/exporter/http_server.hpp"
 
 #include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
@@ -26,19 +26,22 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
-constexpr const char* content_type = "text/plain; version=0.0.4; charset=utf-8";
+std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
 
 }  // namespace
+
+http_response plain_error(int status, const std::string& reason) { return {status, "text/plain; charset=utf-8", reason + "\n", {}, false}; }
 
 class http_session;
 
 struct http_server::impl {
   http_limits limits;
-  render body;
+  http_handler handler;
+  http_error_answer error;
   // Declared before the io_context: sessions still queued when it is destroyed remove themselves.
   std::list<http_session*> sessions;
   std::size_t closing = 0;  // sessions closed whose handlers have not run yet
-  std::atomic<std::uint64_t> open{0}, accepted{0}, evicted{0}, timed_out{0}, scrapes{0};
+  std::atomic<std::uint64_t> open{0}, accepted{0}, evicted{0}, timed_out{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   asio::steady_timer accept_pause{io};
@@ -50,8 +53,8 @@ struct http_server::impl {
   /// Open = not closed by us (their descriptors are gone even if their handlers have yet to run).
   void count() { open.store(sessions.size() - closing, std::memory_order_relaxed); }
   http_stats stats() const {
-    return {open.load(std::memory_order_relaxed), accepted.load(std::memory_order_relaxed), evicted.load(std::memory_order_relaxed),
-            timed_out.load(std::memory_order_relaxed), scrapes.load(std::memory_order_relaxed)};
+    return {open.load(std::memory_order_relaxed), accepted.load(std::memory_order_relaxed),
+            evicted.load(std::memory_order_relaxed), timed_out.load(std::memory_order_relaxed)};
   }
 };
 
@@ -66,6 +69,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     server_.sessions.erase(where_);
     server_.count();
   }
+  http_session(const http_session&) = delete;
+  http_session& operator=(const http_session&) = delete;
 
   void start() { read(server_.limits.header_timeout); }
 
@@ -84,6 +89,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
 
  private:
+  using response = http::response<http::string_body>;
+
   void read(std::chrono::milliseconds deadline) {
     reading_ = true;
     since_ = steady::now();
@@ -91,9 +98,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_.limits.max_request_bytes));
     parser_->body_limit(server_.limits.max_request_bytes);
     stream_.expires_after(deadline);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -103,56 +109,41 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return;
     if (ec) {  // malformed or too large: say so and close
-      answer(plain(http::status::bad_request, 11, false, "Bad request.\n"));
+      auto a = server_.error(400, "bad request: " + ec.message());
+      a.close = true;
+      answer(std::move(a), 11, false);
       return;
     }
     handle(parser_->release());
   }
 
-  using response = http::response<http::string_body>;
-
-  static response plain(http::status status, unsigned version, bool keep_alive, std::string text) {
-    response res{status, version};
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
-    res.keep_alive(keep_alive);
-    res.body() = std::move(text);
-    res.prepare_payload();
-    return res;
-  }
-
-  void handle(http::request<http::string_body> req) {
-    const auto target = std::string_view(req.target().data(), req.target().size());
-    const auto path = target.substr(0, target.find('?'));
-    const bool keep = req.keep_alive();
-    if (path != "/metrics") return answer(plain(http::status::not_found, req.version(), keep, "Not found: only /metrics is served.\n"));
-    if (req.method() != http::verb::get && req.method() != http::verb::head) {
-      auto res = plain(http::status::method_not_allowed, req.version(), keep, "Method not allowed: use GET or HEAD.\n");
-      res.set(http::field::allow, "GET, HEAD");
-      return answer(std::move(res));
-    }
-    std::string text;
+  void handle(const http::request<http::string_body>& req) {
+    const auto target = view(req.target());
+    http_request r{view(req.method_string()), target, target.substr(0, target.find('?')), {}};
+    for (const auto& field : req) r.headers.emplace_back(view(field.name_string()), view(field.value()));
+    http_response a;
     try {
-      text = server_.body(server_.stats());
+      a = server_.handler(r, server_.stats());
     } catch (const std::exception& e) {
-      return answer(plain(http::status::internal_server_error, req.version(), false, fmt::format("Collection failed: {}\n", e.what())));
+      a = server_.error(500, e.what());
+      a.close = true;
     }
-    server_.scrapes.fetch_add(1, std::memory_order_relaxed);
-    response res{http::status::ok, req.version()};
-    res.set(http::field::content_type, content_type);
-    res.keep_alive(keep);
-    if (req.method() == http::verb::head) {
-      res.content_length(text.size());  // the GET headers, no body
-    } else {
-      res.body() = std::move(text);
-      res.prepare_payload();
-    }
-    answer(std::move(res));
+    answer(std::move(a), req.version(), req.keep_alive(), req.method() == http::verb::head);
   }
 
-  void answer(response res) {
+  void answer(http_response a, unsigned version, bool keep_alive, bool head = false) {
     reading_ = false;
     since_ = steady::now();
-    res_ = std::move(res);
+    res_ = response{static_cast<http::status>(a.status), version};
+    res_.set(http::field::content_type, a.content_type);
+    for (const auto& [name, value] : a.headers) res_.set(name, value);
+    res_.keep_alive(keep_alive && !a.close);
+    if (head) {
+      res_.content_length(a.body.size());  // the GET's headers, no body
+    } else {
+      res_.body() = std::move(a.body);
+      res_.prepare_payload();
+    }
     stream_.expires_after(server_.limits.write_timeout);
     http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
@@ -207,10 +198,12 @@ void http_server::impl::make_room() {
   idlest->close();
 }
 
-http_server::http_server(const std::string& host, std::uint16_t port, http_limits limits, render body)
+http_server::http_server(const std::string& host, std::uint16_t port, http_limits limits, http_handler handler,
+                         http_error_answer error)
     : impl_(std::make_shared<impl>()) {
   impl_->limits = limits;
-  impl_->body = std::move(body);
+  impl_->handler = std::move(handler);
+  impl_->error = std::move(error);
   beast::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
   if (ec) throw std::runtime_error(fmt::format("'{}' is not an IP address", host));

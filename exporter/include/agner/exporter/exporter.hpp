@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agner/exporter/http_server.hpp"
 #include "agner/exporter/metrics.hpp"
 #include "agner/runtime/runtime.hpp"
 
@@ -29,28 +30,13 @@ struct extra_family {
   std::vector<std::pair<std::map<std::string, std::string>, double>> samples;  ///< labels, value
 };
 
-/// The HTTP server's bounds. Idle and slow peers cannot starve a scrape: the server is
-/// asynchronous (one thread, no thread per connection) and each connection has deadlines.
-struct http_limits {
-  /// Connections open at once; a new one past it closes the one waiting longest for a request.
-  std::size_t max_connections = 256;
-  /// Request line + headers (and, separately, a body): more is answered 400 and closed.
-  std::size_t max_request_bytes = 8192;
-  /// From accepting a connection to having its whole first request.
-  std::chrono::milliseconds header_timeout{5000};
-  /// Keep-alive: from an answer to having the whole next request.
-  std::chrono::milliseconds idle_timeout{10000};
-  /// To write one answer to a slow reader.
-  std::chrono::milliseconds write_timeout{30000};
-};
-
 struct options {
   /// "ADDR:PORT" (port 0 picks one). Loopback addresses only unless allow_remote.
   std::string listen = "127.0.0.1:39150";
   /// Accept a non-loopback `listen` address (Prometheus on another host). The endpoint has no
   /// authentication: anyone who can reach it reads every metric (docs/metrics.md).
   bool allow_remote = false;
-  http_limits http;
+  http_limits http;  ///< the server's bounds (http_server.hpp), checked by the constructor
   /// How often the sampler summarises the process table (queue lengths and ages), on average:
   /// each wait is drawn uniformly from [0.8, 1.2] x this (see jittered()).
   std::chrono::milliseconds sample_every{5000};
