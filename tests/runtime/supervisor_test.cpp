@@ -249,6 +249,24 @@ std::vector<child_spec> middle_with_leaf(supervisor_flags middle_flags) {
   return {supervisor::child("middle", middle_flags, {leaf})};
 }
 
+/// The child running under `sup` once it differs from `before` (a restart happened).
+pid successor(runtime& rt, pid sup, pid before) {
+  pid now;
+  CHECK(eventually([&] {
+    now = children_of(rt, sup)[0].current;
+    return now && now != before;
+  }));
+  return now;
+}
+
+/// Starts top -> middle -> "leaf" and returns (middle, leaf) once both run.
+std::pair<pid, pid> started_tree(runtime& rt, pid top) {
+  CHECK(eventually([&] { return all_running(rt, top, 1); }));
+  pid middle = children_of(rt, top)[0].current;
+  CHECK(eventually([&] { return all_running(rt, middle, 1); }));
+  return {middle, children_of(rt, middle)[0].current};
+}
+
 }  // namespace
 
 TEST_CASE("a restart waits for the predecessor that still holds its child's name") {
@@ -261,16 +279,10 @@ TEST_CASE("a restart waits for the predecessor that still holds its child's name
   // Intensity 1: the kill below is the one restart it allows; a failed start would be a second.
   const supervisor_flags top_flags{restart_strategy::one_for_one, 1, 10s};
   pid top = rt.spawn<supervisor>(top_flags, middle_with_leaf(supervisor_flags{}));
-  CHECK(eventually([&] { return all_running(rt, top, 1); }));
-  pid middle = children_of(rt, top)[0].current;
-  CHECK(eventually([&] { return all_running(rt, middle, 1); }));
-  pid old_leaf = children_of(rt, middle)[0].current;
+  const auto [middle, leaf] = started_tree(rt, top);
+  const pid old_leaf = leaf;  // a plain variable: lambdas below capture it
   rt.exit(middle, "kill");  // the old leaf hears of it and lingers, holding "leaf"
-  CHECK(eventually([&] {
-    auto rows = children_of(rt, top);
-    return rows[0].current && rows[0].current != middle;
-  }));
-  pid middle2 = children_of(rt, top)[0].current;
+  pid middle2 = successor(rt, top, middle);
   // middle2 answers after its init, which found "leaf" held and waits.
   CHECK_FALSE(children_of(rt, middle2)[0].current);
   CHECK(rt.whereis("leaf") == old_leaf);
@@ -293,27 +305,17 @@ TEST_CASE("a start whose name stays held past name_wait fails, naming the holder
   const supervisor_flags top_flags{restart_strategy::one_for_one, 5, 10s};
   pid top = rt.spawn<supervisor>(
       top_flags, middle_with_leaf(supervisor_flags{.intensity = 1, .period = 5s, .name_wait = 100ms}));
-  CHECK(eventually([&] { return all_running(rt, top, 1); }));
-  pid middle = children_of(rt, top)[0].current;
-  CHECK(eventually([&] { return all_running(rt, middle, 1); }));
-  pid old_leaf = children_of(rt, middle)[0].current;
+  const auto [middle, leaf] = started_tree(rt, top);
+  const pid old_leaf = leaf;  // a plain variable: lambdas below capture it
   rt.exit(middle, "kill");
-  CHECK(eventually([&] {
-    auto rows = children_of(rt, top);
-    return rows[0].current && rows[0].current != middle;
-  }));
-  pid middle2 = children_of(rt, top)[0].current;
+  pid middle2 = successor(rt, top, middle);
   // The wait's timer is armed once middle2 answers (it handles messages in order).
   CHECK_FALSE(children_of(rt, middle2)[0].current);
   clk->advance(100ms);
   CHECK(eventually([&] {
     return log.contains(fmt::format("child 'leaf' failed to start: its name is still held by {} after 100 ms", old_leaf));
   }));
-  CHECK(eventually([&] {
-    auto rows = children_of(rt, top);
-    return rows[0].current && rows[0].current != middle2;  // the init failed; top restarted middle again
-  }));
+  pid middle3 = successor(rt, top, middle2);  // the init failed; top restarted middle again
   rt.send(old_leaf, go{});
-  pid middle3 = children_of(rt, top)[0].current;
   CHECK(eventually([&] { return all_running(rt, middle3, 1) && rt.whereis("leaf") != old_leaf; }));
 }
