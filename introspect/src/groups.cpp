@@ -25,7 +25,7 @@ std::uint64_t value_of(const group_row& g, group_sort key) {
     case group_sort::processes: return g.processes;
     case group_sort::msgq: return g.message_queue_len;
     case group_sort::max_msgq: return g.max_message_queue_len;
-    case group_sort::memory: return g.memory;
+    case group_sort::memory: return g.memory_bytes;
     case group_sort::reductions: return g.reductions_in_window;
     case group_sort::gc: return g.gc_runs;
   }
@@ -192,7 +192,7 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
     ++r.processes;
     r.message_queue_len += s.message_queue_len;
     r.max_message_queue_len = std::max(r.max_message_queue_len, s.message_queue_len);
-    r.memory += s.memory;
+    r.memory_bytes += s.memory;
     r.reductions += s.reductions;
     r.reductions_in_window += window;
     r.gc_runs += s.gc_runs;

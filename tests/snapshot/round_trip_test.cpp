@@ -61,7 +61,7 @@ TEST_CASE("process details with their report survive their JSON") {
   d.state_bytes = 3;
   d.minor_gcs = 4;
   d.major_gcs = 5;
-  d.gc_reclaimed = 6;
+  d.gc_reclaimed_bytes = 6;
   d.responsive = true;
   d.report.behaviour = d.row.behaviour;  // sent once, as the row's behaviour
   d.report.links = {pid{1, 1}, pid{2, 1}};

@@ -26,7 +26,7 @@ struct group_row {
   std::uint64_t processes = 0;              ///< processes in the group
   std::uint64_t message_queue_len = 0;      ///< messages queued, summed
   std::uint64_t max_message_queue_len = 0;  ///< the longest queue in the group
-  std::uint64_t memory = 0;                 ///< bytes, summed (as process_row::memory)
+  std::uint64_t memory_bytes = 0;           ///< summed (as process_row::memory_bytes)
   std::uint64_t reductions = 0;             ///< reductions since each process started, summed
   std::uint64_t reductions_in_window = 0;   ///< reductions over the window (see group_window), summed
   std::uint64_t gc_runs = 0;                ///< collections (minor + major), summed
@@ -57,7 +57,7 @@ inline nlohmann::json to_json(const group_row& g) {
           {"processes", g.processes},
           {"message_queue_len", g.message_queue_len},
           {"max_message_queue_len", g.max_message_queue_len},
-          {"memory_bytes", g.memory},
+          {"memory_bytes", g.memory_bytes},
           {"reductions", g.reductions},
           {"reductions_in_window", g.reductions_in_window},
           {"gc_runs", g.gc_runs}};
@@ -79,7 +79,7 @@ inline group_row group_row_from_json(const nlohmann::json& j) {
   g.processes = j.at("processes").get<std::uint64_t>();
   g.message_queue_len = j.at("message_queue_len").get<std::uint64_t>();
   g.max_message_queue_len = j.at("max_message_queue_len").get<std::uint64_t>();
-  g.memory = j.at("memory_bytes").get<std::uint64_t>();
+  g.memory_bytes = j.at("memory_bytes").get<std::uint64_t>();
   g.reductions = j.at("reductions").get<std::uint64_t>();
   g.reductions_in_window = j.at("reductions_in_window").get<std::uint64_t>();
   g.gc_runs = j.at("gc_runs").get<std::uint64_t>();

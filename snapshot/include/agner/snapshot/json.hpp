@@ -121,7 +121,7 @@ inline nlohmann::json to_json(const process_row& r) {
           {"reductions", r.reductions},
           {"reductions_in_window", r.reductions_in_window},
           {"messages_received", r.messages_received},
-          {"memory_bytes", r.memory},
+          {"memory_bytes", r.memory_bytes},
           {"gc_runs", r.gc_runs},
           {"oldest_message_age_ms", r.oldest_message_age_ms},
           {"status", to_string(r.status)}};
@@ -137,7 +137,7 @@ inline process_row process_row_from_json(const nlohmann::json& j) {
   r.reductions = json_detail::whole<std::uint64_t>(j.at("reductions"));
   r.reductions_in_window = json_detail::whole<std::uint64_t>(j.at("reductions_in_window"));
   r.messages_received = json_detail::whole<std::uint64_t>(j.at("messages_received"));
-  r.memory = json_detail::whole<std::uint64_t>(j.at("memory_bytes"));
+  r.memory_bytes = json_detail::whole<std::uint64_t>(j.at("memory_bytes"));
   r.gc_runs = json_detail::whole<std::uint64_t>(j.at("gc_runs"));
   r.oldest_message_age_ms = json_detail::whole<std::uint64_t>(j.at("oldest_message_age_ms"));
   r.status = json_detail::status_from(j.at("status").get<std::string>());
@@ -151,7 +151,7 @@ inline nlohmann::json to_json(const process_details& d) {
   j["state_bytes"] = d.state_bytes;
   j["minor_gcs"] = d.minor_gcs;
   j["major_gcs"] = d.major_gcs;
-  j["gc_reclaimed_bytes"] = d.gc_reclaimed;
+  j["gc_reclaimed_bytes"] = d.gc_reclaimed_bytes;
   j["responsive"] = d.responsive;
   if (d.responsive) {
     const auto& r = d.report;
@@ -183,7 +183,7 @@ inline process_details process_details_from_json(const nlohmann::json& j) {
   d.state_bytes = json_detail::whole<std::uint64_t>(j.at("state_bytes"));
   d.minor_gcs = json_detail::whole<std::uint64_t>(j.at("minor_gcs"));
   d.major_gcs = json_detail::whole<std::uint64_t>(j.at("major_gcs"));
-  d.gc_reclaimed = json_detail::whole<std::uint64_t>(j.at("gc_reclaimed_bytes"));
+  d.gc_reclaimed_bytes = json_detail::whole<std::uint64_t>(j.at("gc_reclaimed_bytes"));
   d.responsive = j.at("responsive").get<bool>();
   if (d.responsive) {
     auto& r = d.report;

@@ -31,7 +31,7 @@ struct process_row {
   std::uint64_t reductions = 0;
   std::uint64_t reductions_in_window = 0;  ///< since the reader's previous look (reductions_window)
   std::uint64_t messages_received = 0;
-  std::uint64_t memory = 0;  ///< bytes: control block + mailbox + heap + what the behaviour reports
+  std::uint64_t memory_bytes = 0;  ///< control block + mailbox + heap + what the behaviour reports
   std::uint64_t gc_runs = 0;  ///< minor + major collections
   std::uint64_t oldest_message_age_ms = 0;  ///< 0 when the queue is empty
   process_status status = process_status::waiting;
@@ -47,7 +47,7 @@ struct process_details {
   std::uint64_t state_bytes = 0;
   std::uint64_t minor_gcs = 0;
   std::uint64_t major_gcs = 0;
-  std::uint64_t gc_reclaimed = 0;
+  std::uint64_t gc_reclaimed_bytes = 0;  ///< given back by all its collections, monotonic
   /// False when the process did not answer before the deadline (busy in a long handler): `report`
   /// is then empty and only the counters above are known.
   bool responsive = false;
