@@ -48,7 +48,10 @@ grep -q greeter_sup "$T/etop.log" || fail "etop --batch does not show greeter_su
 # A reader built on Agner::attach alone (tests/embed/consumer/list_nodes.cpp) finds the node and decodes it.
 "$T/build/list_nodes" > "$T/list_nodes.log" 2>&1 || fail "list_nodes (Agner::attach only) failed"
 grep -Eq '^embedded [0-9]+ processes embedded$' "$T/list_nodes.log" || fail "list_nodes did not list the embedded node"
-awk '/^build list_nodes:/,/^$/' "$T/build/build.ninja" | grep -q 'libagner_runtime' && fail "list_nodes (Agner::attach only) links the runtime"
+link=$(awk '/^build list_nodes:/,/^$/' "$T/build/build.ninja")
+[ -n "$link" ] || fail "build.ninja has no link rule for list_nodes"
+grep -q 'libagner_attach' <<< "$link" || fail "list_nodes' link rule does not name libagner_attach"
+grep -q 'libagner_runtime' <<< "$link" && fail "list_nodes (Agner::attach only) links the runtime"
 grep -q "greeter " "$T/etop.log" || fail "etop --batch does not show the greeters"
 
 # /metrics serves the business counter, once it counted, and the runtime's own series.
