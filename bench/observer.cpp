@@ -15,7 +15,7 @@
 #include <boost/asio.hpp>
 
 #include "agner/exporter/exporter.hpp"
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 #include "agner/introspect/server.hpp"
 #include "agner/runtime/trace.hpp"
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 
 namespace {
 

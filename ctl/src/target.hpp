@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 
 namespace agner::ctl {
 

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/format.hpp"
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 
 namespace agner::etop {
 namespace {

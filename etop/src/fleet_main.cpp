@@ -16,7 +16,7 @@
 #include "agner/etop/fleet.hpp"
 #include "agner/etop/recording.hpp"
 #include "agner/etop/render.hpp"
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 #include "fleet_link.hpp"
 #include "terminal.hpp"
 

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "agner/introspect/groups.hpp"
+#include "agner/snapshot/groups.hpp"
 
 namespace agner::etop {
 namespace {

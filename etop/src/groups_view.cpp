@@ -43,7 +43,7 @@ std::uint64_t value_of(const group_row& g, group_column id) {
     case group_column::processes: return g.processes;
     case group_column::msgq: return g.message_queue_len;
     case group_column::max_msgq: return g.max_message_queue_len;
-    case group_column::memory: return g.memory;
+    case group_column::memory: return g.memory_bytes;
     case group_column::reductions: return g.reductions_in_window;
     case group_column::gc: return g.gc_runs;
   }
@@ -56,7 +56,7 @@ std::string cell(const group_row& g, group_column id, bool reductions_known) {
     case group_column::processes: return count(g.processes);
     case group_column::msgq: return count(g.message_queue_len);
     case group_column::max_msgq: return count(g.max_message_queue_len);
-    case group_column::memory: return bytes(g.memory);
+    case group_column::memory: return bytes(g.memory_bytes);
     case group_column::reductions: return reductions_known ? count(g.reductions_in_window) : "-";
     case group_column::gc: return count(g.gc_runs);
   }

@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "agner/etop/groups_view.hpp"
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 
 namespace agner::etop {
 namespace {

@@ -6,8 +6,8 @@
 
 #include "agner/etop/render.hpp"
 #include "agner/etop/view.hpp"
-#include "agner/introspect/client.hpp"
-#include "agner/introspect/tree.hpp"
+#include "agner/attach/client.hpp"
+#include "agner/snapshot/tree.hpp"
 
 namespace agner::etop {
 

@@ -14,7 +14,7 @@
 
 #include "agner/etop/fleet.hpp"
 #include "agner/etop/text.hpp"
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 
 namespace agner::etop {
 

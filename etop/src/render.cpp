@@ -19,7 +19,7 @@ std::string cell(const process_row& r, column_id id, const render_input& in) {
     case column_id::name: return display_name(r);
     case column_id::msgq: return count(r.message_queue_len);
     case column_id::reductions: return in.now && in.now->reductions_known ? count(r.reductions_in_window) : "-";
-    case column_id::memory: return bytes(r.memory);
+    case column_id::memory: return bytes(r.memory_bytes);
     case column_id::gc: return count(r.gc_runs);
     case column_id::age: return r.oldest_message_age_ms ? millis(r.oldest_message_age_ms) : "-";
     case column_id::status: return std::string(to_string(r.status));
@@ -280,9 +280,9 @@ std::vector<std::string> detail_lines(const process_details& d) {
                           r.current_handler.empty() ? "" : "  handling " + r.current_handler));
   l.push_back(fmt::format("message queue {}  oldest {}  reductions {}  received {}", r.message_queue_len,
                           r.oldest_message_age_ms ? millis(r.oldest_message_age_ms) : "-", r.reductions, r.messages_received));
-  l.push_back(fmt::format("memory {} (mailbox {}, heap {}, state {})  gc minor {} major {} reclaimed {}", bytes(r.memory),
+  l.push_back(fmt::format("memory {} (mailbox {}, heap {}, state {})  gc minor {} major {} reclaimed {}", bytes(r.memory_bytes),
                           bytes(d.mailbox_bytes), bytes(d.heap_bytes), bytes(d.state_bytes), d.minor_gcs, d.major_gcs,
-                          bytes(d.gc_reclaimed)));
+                          bytes(d.gc_reclaimed_bytes)));
   if (!d.responsive) {
     l.push_back("did not answer before the deadline (busy in a long handler): showing its counters only");
     return l;

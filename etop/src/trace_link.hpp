@@ -6,7 +6,7 @@
 #include <string>
 
 #include "agner/etop/trace_view.hpp"
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 #include "link.hpp"
 
 namespace agner::etop {

@@ -88,7 +88,7 @@ int compare(const process_row& a, const process_row& b, column_id id) {
     case column_id::name: return cmp(display_name(a), display_name(b));
     case column_id::msgq: return cmp(a.message_queue_len, b.message_queue_len);
     case column_id::reductions: return cmp(a.reductions_in_window, b.reductions_in_window);
-    case column_id::memory: return cmp(a.memory, b.memory);
+    case column_id::memory: return cmp(a.memory_bytes, b.memory_bytes);
     case column_id::gc: return cmp(a.gc_runs, b.gc_runs);
     case column_id::age: return cmp(a.oldest_message_age_ms, b.oldest_message_age_ms);
     case column_id::status: return cmp(to_string(a.status), to_string(b.status));

@@ -13,8 +13,8 @@
 
 #include <prometheus/metric_family.h>
 
-#include "agner/introspect/snapshot.hpp"
-#include "agner/runtime/counters.hpp"
+#include "agner/snapshot/snapshot.hpp"
+#include "agner/snapshot/counters.hpp"
 
 namespace agner::exporter {
 

@@ -25,7 +25,7 @@ std::uint64_t value_of(const group_row& g, group_sort key) {
     case group_sort::processes: return g.processes;
     case group_sort::msgq: return g.message_queue_len;
     case group_sort::max_msgq: return g.max_message_queue_len;
-    case group_sort::memory: return g.memory;
+    case group_sort::memory: return g.memory_bytes;
     case group_sort::reductions: return g.reductions_in_window;
     case group_sort::gc: return g.gc_runs;
   }
@@ -83,13 +83,6 @@ class group_table {
 };
 
 }  // namespace
-
-std::string short_type(std::string s) {
-  for (std::size_t at; (at = s.find("(anonymous namespace)::")) != std::string::npos;) s.erase(at, 23);
-  if (auto lt = s.find('<'); lt != std::string::npos) s = s.substr(0, lt) + "<…>";
-  const auto cut = s.rfind("::", s.find('<'));
-  return cut == std::string::npos ? s : s.substr(cut + 2);
-}
 
 std::string name_group(std::string_view name) {
   const auto key = name_group_key(name);
@@ -199,7 +192,7 @@ groups_result group_window::groups(const runtime& rt, group_sort sort, std::size
     ++r.processes;
     r.message_queue_len += s.message_queue_len;
     r.max_message_queue_len = std::max(r.max_message_queue_len, s.message_queue_len);
-    r.memory += s.memory;
+    r.memory_bytes += s.memory;
     r.reductions += s.reductions;
     r.reductions_in_window += window;
     r.gc_runs += s.gc_runs;
@@ -247,50 +240,6 @@ bool name_filter::in_group(const runtime& rt, const process_sample& s) {
   const bool match = group_of({}, s.behaviour) == group;
   group_kinds_.emplace_back(s.behaviour, match);
   return match;
-}
-
-nlohmann::json to_json(const group_row& g) {
-  return {{"group", g.group},
-          {"processes", g.processes},
-          {"message_queue_len", g.message_queue_len},
-          {"max_message_queue_len", g.max_message_queue_len},
-          {"memory_bytes", g.memory},
-          {"reductions", g.reductions},
-          {"reductions_in_window", g.reductions_in_window},
-          {"gc_runs", g.gc_runs}};
-}
-
-nlohmann::json to_json(const groups_result& r) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (auto& g : r.groups) rows.push_back(to_json(g));
-  return {{"groups", std::move(rows)},
-          {"processes", r.processes},
-          {"total_groups", r.total_groups},
-          {"window_ms", r.window_ms},
-          {"groups_capped", r.groups_capped}};
-}
-
-group_row group_row_from_json(const nlohmann::json& j) {
-  group_row g;
-  g.group = j.at("group").get<std::string>();
-  g.processes = j.at("processes").get<std::uint64_t>();
-  g.message_queue_len = j.at("message_queue_len").get<std::uint64_t>();
-  g.max_message_queue_len = j.at("max_message_queue_len").get<std::uint64_t>();
-  g.memory = j.at("memory_bytes").get<std::uint64_t>();
-  g.reductions = j.at("reductions").get<std::uint64_t>();
-  g.reductions_in_window = j.at("reductions_in_window").get<std::uint64_t>();
-  g.gc_runs = j.at("gc_runs").get<std::uint64_t>();
-  return g;
-}
-
-groups_result groups_result_from_json(const nlohmann::json& j) {
-  groups_result r;
-  for (auto& g : j.at("groups")) r.groups.push_back(group_row_from_json(g));
-  r.processes = j.at("processes").get<std::uint64_t>();
-  r.total_groups = j.at("total_groups").get<std::uint64_t>();
-  r.window_ms = j.at("window_ms").get<std::uint64_t>();
-  r.groups_capped = j.at("groups_capped").get<bool>();
-  return r;
 }
 
 }  // namespace agner::introspect

@@ -47,7 +47,7 @@ process_details details_from(const process_counters& c) {
   d.row.message_queue_len = c.message_queue_len;
   d.row.reductions = c.reductions;
   d.row.messages_received = c.messages_received;
-  d.row.memory = c.memory;
+  d.row.memory_bytes = c.memory;
   d.row.gc_runs = c.minor_gcs + c.major_gcs;
   d.row.oldest_message_age_ms = c.oldest_message_age_ms;
   d.row.status = c.status;
@@ -56,7 +56,7 @@ process_details details_from(const process_counters& c) {
   d.state_bytes = c.state_bytes;
   d.minor_gcs = c.minor_gcs;
   d.major_gcs = c.major_gcs;
-  d.gc_reclaimed = c.gc_reclaimed;
+  d.gc_reclaimed_bytes = c.gc_reclaimed;
   return d;
 }
 
@@ -180,7 +180,7 @@ class best_of {
       r.message_queue_len = it->message_queue_len;
       r.reductions = it->reductions;
       r.messages_received = it->messages_received;
-      r.memory = it->memory;
+      r.memory_bytes = it->memory;
       r.gc_runs = it->gc_runs;
       r.oldest_message_age_ms = it->oldest_message_age_ms;
       r.status = it->status;

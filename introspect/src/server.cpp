@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-#include "auth.hpp"
+#include "agner/attach/auth.hpp"
 #include "log_text.hpp"
 #include "request_error.hpp"
 #include "session.hpp"
@@ -57,11 +57,6 @@ void refuse_at_accept(Socket& sock, const char* code, const std::string& why) {
 
 }  // namespace
 
-std::string default_socket_dir() {
-  if (const char* xdg = std::getenv("XDG_RUNTIME_DIR"); xdg && *xdg) return fmt::format("{}/agner", xdg);
-  return fmt::format("/tmp/agner-{}", ::geteuid());
-}
-
 std::string node_name_problem(std::string_view name) {
   const bool good = !name.empty() && name.size() <= 64 && name.front() != '.' && name.front() != '-' &&
                     name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
@@ -69,17 +64,6 @@ std::string node_name_problem(std::string_view name) {
   if (good) return "";
   return fmt::format("\"{}\" is not a node name: use 1 to 64 letters, digits, '_', '-' or '.', not starting with '.' or '-'",
                      log_escape(name, 64));
-}
-
-std::vector<std::string> local_nodes(const std::string& dir) {
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    if (e.path().extension() != ".sock") continue;
-    if (detail::socket_answers(e.path().string())) names.push_back(e.path().stem().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 server::server(runtime& rt, server_options options) : impl_(std::make_unique<impl>(rt, std::move(options))) {

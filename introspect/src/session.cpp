@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 
-#include "agner/introspect/json.hpp"
-#include "auth.hpp"
+#include "agner/snapshot/json.hpp"
+#include "agner/attach/auth.hpp"
 #include "fields.hpp"
 
 namespace agner::introspect {

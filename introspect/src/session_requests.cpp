@@ -2,7 +2,7 @@
 // through fields:: and refused, naming the field and its range, when it is out of it.
 #include <fmt/format.h>
 
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 #include "fields.hpp"
 #include "session.hpp"
 
@@ -117,7 +117,7 @@ void session::alarm_request(const json& req, const json& id, const std::string& 
     json active = json::array(), history = json::array(), valves = json::array();
     for (auto& r : a->active()) active.push_back(to_json(r));
     for (auto& e : a->history(last))
-      history.push_back({{"at_ms", e.at_ms}, {"alarm", e.alarm}, {"source", e.source}, {"from", e.from}, {"to", e.to}, {"value", e.value}});
+      history.push_back(to_json(e));
     for (auto& v : a->valves()) valves.push_back(to_json(v));
     return reply(id, {{"active", std::move(active)}, {"history", std::move(history)}, {"valves", std::move(valves)}});
   }

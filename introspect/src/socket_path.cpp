@@ -12,7 +12,7 @@
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
-#include "agner/introspect/server.hpp"
+#include "agner/attach/discovery.hpp"
 
 namespace agner::introspect::detail {
 namespace {
@@ -40,14 +40,6 @@ void check_private_dir(const std::string& dir) {
 }
 
 }  // namespace
-
-bool socket_answers(const std::string& path) {
-  boost::asio::io_context io;
-  boost::asio::local::stream_protocol::socket s(io);
-  boost::system::error_code ec;
-  s.connect(boost::asio::local::stream_protocol::endpoint(path), ec);
-  return !ec;
-}
 
 socket_place prepare_socket_path(const std::string& path) {
   socket_place place{path, {}};

@@ -4,6 +4,8 @@
 // the fix in the sentence), and unlinks only a stale socket.
 #include <string>
 
+#include "agner/attach/discovery.hpp"  // socket_answers
+
 namespace agner::introspect::detail {
 
 /// What prepare_socket_path changed, so that a failed start can undo it.
@@ -23,7 +25,5 @@ socket_place prepare_socket_path(const std::string& path);
 /// Removes what prepare_socket_path and bind made: the socket file and an empty created directory.
 void undo_socket_place(const socket_place& place) noexcept;
 
-/// True when a connect to the Unix socket at `path` succeeds.
-bool socket_answers(const std::string& path);
 
 }  // namespace agner::introspect::detail

@@ -103,66 +103,6 @@ struct walker {
   }
 };
 
-std::string pid_text(pid p) { return fmt::format("{}", p); }
-
-pid pid_from(const nlohmann::json& j) {
-  if (j.is_null()) return pid{};
-  auto p = parse_pid(j.get<std::string>());
-  if (!p) throw nlohmann::json::other_error::create(501, "a pid is not of the form <0.I.S>", &j);
-  return *p;
-}
-
-nlohmann::json supervisor_json(const tree_supervisor& s) {
-  nlohmann::json j{{"pid", pid_text(s.id)}, {"name", s.registered_name}, {"responsive", s.responsive}};
-  if (!s.responsive) return j;
-  j["strategy"] = s.strategy;
-  j["intensity"] = s.intensity;
-  j["period_ms"] = s.period_ms;
-  j["restarts"] = s.restarts;
-  j["stopping"] = s.stopping;
-  j["child_count"] = s.child_count;
-  j["truncated"] = s.truncated;
-  nlohmann::json children = nlohmann::json::array();
-  for (auto& c : s.children) {
-    nlohmann::json row{{"id", c.id},         {"pid", c.current ? nlohmann::json(pid_text(c.current)) : nlohmann::json()},
-                       {"name", c.registered_name}, {"restart", c.restart}, {"type", c.type}, {"status", c.status}};
-    if (!c.below.empty()) row["supervisor"] = supervisor_json(c.below.front());
-    if (c.depth_truncated) row["depth_truncated"] = true;
-    children.push_back(std::move(row));
-  }
-  j["children"] = std::move(children);
-  return j;
-}
-
-tree_supervisor supervisor_from(const nlohmann::json& j, int depth) {
-  if (depth > 64) throw nlohmann::json::other_error::create(502, "the tree nests deeper than 64 supervisors", &j);
-  tree_supervisor s;
-  s.id = pid_from(j.at("pid"));
-  s.registered_name = j.value("name", "");
-  s.responsive = j.at("responsive").get<bool>();
-  if (!s.responsive) return s;
-  s.strategy = j.at("strategy").get<std::string>();
-  s.intensity = j.at("intensity").get<std::int64_t>();
-  s.period_ms = j.at("period_ms").get<std::int64_t>();
-  s.restarts = j.at("restarts").get<std::uint64_t>();
-  s.stopping = j.value("stopping", false);
-  s.child_count = j.at("child_count").get<std::uint64_t>();
-  s.truncated = j.value("truncated", false);
-  for (auto& c : j.at("children")) {
-    tree_child row;
-    row.id = c.at("id").get<std::string>();
-    row.current = pid_from(c.at("pid"));
-    row.registered_name = c.value("name", "");
-    row.restart = c.at("restart").get<std::string>();
-    row.type = c.at("type").get<std::string>();
-    row.status = c.at("status").get<std::string>();
-    row.depth_truncated = c.value("depth_truncated", false);
-    if (c.contains("supervisor")) row.below.push_back(supervisor_from(c.at("supervisor"), depth + 1));
-    s.children.push_back(std::move(row));
-  }
-  return s;
-}
-
 }  // namespace
 
 bool is_supervisor(const runtime& rt, pid p) {
@@ -200,27 +140,6 @@ supervision_tree walk_supervision_tree(const runtime& rt, const tree_options& o)
   t.entries = w.entries;
   t.truncated = w.truncated;
   return t;
-}
-
-nlohmann::json to_json(const supervision_tree& t) {
-  nlohmann::json roots = nlohmann::json::array();
-  for (auto& s : t.roots) roots.push_back(supervisor_json(s));
-  return {{"roots", std::move(roots)},      {"supervisors", t.supervisors}, {"roots_total", t.roots_total},
-          {"entries", t.entries},           {"truncated", t.truncated}};
-}
-
-supervision_tree supervision_tree_from_json(const nlohmann::json& j) {
-  supervision_tree t;
-  for (auto& s : j.at("roots")) t.roots.push_back(supervisor_from(s, 1));
-  t.supervisors = j.at("supervisors").get<std::uint64_t>();
-  t.roots_total = j.at("roots_total").get<std::uint64_t>();
-  t.entries = j.at("entries").get<std::uint64_t>();
-  t.truncated = j.at("truncated").get<bool>();
-  return t;
-}
-
-bool near_restart_limit(std::uint64_t restarts, std::int64_t intensity) {
-  return intensity > 0 && restarts > 0 && restarts * 5 >= static_cast<std::uint64_t>(intensity) * 4;
 }
 
 }  // namespace agner::introspect

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "agner/runtime/message.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 namespace agner::detail {
 

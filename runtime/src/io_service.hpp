@@ -14,8 +14,8 @@
 #include <boost/asio.hpp>
 
 #include "agner/runtime/binary.hpp"
-#include "agner/runtime/counters.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/counters.hpp"
+#include "agner/snapshot/pid.hpp"
 #include "agner/runtime/ports.hpp"
 #include "counter.hpp"
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "agner/runtime/behaviour.hpp"
-#include "agner/runtime/counters.hpp"
+#include "agner/snapshot/counters.hpp"
 #include "agner/runtime/signals.hpp"
 #include "await_state.hpp"
 #include "counter.hpp"

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 namespace agner::detail {
 

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 namespace agner::detail {
 

@@ -14,18 +14,6 @@
 
 namespace agner {
 
-std::string_view to_string(process_status s) {
-  switch (s) {
-    case process_status::waiting: return "waiting";
-    case process_status::runnable: return "runnable";
-    case process_status::running: return "running";
-    case process_status::garbage_collecting: return "garbage_collecting";
-    case process_status::suspended: return "suspended";
-    case process_status::exiting: return "exiting";
-  }
-  return "unknown";
-}
-
 namespace detail {
 
 std::uint64_t now_ns() noexcept {

@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "agner/runtime/counters.hpp"
+#include "agner/snapshot/counters.hpp"
 #include "coarse_clock.hpp"
 #include "counter.hpp"
 #include "process.hpp"

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "agner/runtime/message.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 #include "agner/runtime/ports.hpp"
 #include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/request.hpp"

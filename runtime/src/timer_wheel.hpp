@@ -11,7 +11,7 @@
 #include <optional>
 
 #include "agner/runtime/message.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 namespace agner::detail {
 

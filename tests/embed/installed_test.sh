@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*"; for f in "$T"/*.log "$T"/out; do [ -f "$f" ] && { echo
 
 cmake --install "$BUILD" --prefix "$T/prefix" > "$T/install.log" 2>&1 || fail "cmake --install failed"
 for f in bin/agner-node bin/etop bin/agner-ctl include/agner/node/node.hpp include/agner/runtime/runtime.hpp \
-         lib/cmake/Agner/AgnerConfig.cmake; do
+         include/agner/snapshot/json.hpp include/agner/attach/client.hpp lib/cmake/Agner/AgnerConfig.cmake; do
   [ -e "$T/prefix/$f" ] || fail "the install has no $f"
 done
 flags=() 
@@ -45,6 +45,13 @@ for _ in $(seq 60); do
   sleep 0.5
 done
 grep -q greeter_sup "$T/etop.log" || fail "etop --batch does not show greeter_sup"
+# A reader built on Agner::attach alone (tests/embed/consumer/list_nodes.cpp) finds the node and decodes it.
+"$T/build/list_nodes" > "$T/list_nodes.log" 2>&1 || fail "list_nodes (Agner::attach only) failed"
+grep -Eq '^embedded [0-9]+ processes embedded$' "$T/list_nodes.log" || fail "list_nodes did not list the embedded node"
+link=$(awk '/^build list_nodes:/,/^$/' "$T/build/build.ninja")
+[ -n "$link" ] || fail "build.ninja has no link rule for list_nodes"
+grep -q 'libagner_attach' <<< "$link" || fail "list_nodes' link rule does not name libagner_attach"
+grep -q 'libagner_runtime' <<< "$link" && fail "list_nodes (Agner::attach only) links the runtime"
 grep -q "greeter " "$T/etop.log" || fail "etop --batch does not show the greeters"
 
 # /metrics serves the business counter, once it counted, and the runtime's own series.

@@ -16,7 +16,7 @@ process_row row(std::uint32_t index, std::uint64_t msgq, std::uint64_t memory, s
   process_row r;
   r.id = pid{index, 0};
   r.message_queue_len = msgq;
-  r.memory = memory;
+  r.memory_bytes = memory;
   r.registered_name = std::move(name);
   r.behaviour = "agner::node::(anonymous namespace)::worker";
   return r;

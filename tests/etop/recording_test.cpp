@@ -14,7 +14,7 @@
 #include <string>
 
 #include "agner/etop/recording.hpp"
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 
 using namespace agner;
 using namespace agner::etop;

@@ -11,7 +11,7 @@
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 #include "agner/introspect/server.hpp"
 #include "support.hpp"
 

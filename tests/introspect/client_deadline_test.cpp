@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 
 using namespace agner::introspect;
 

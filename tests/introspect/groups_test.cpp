@@ -86,7 +86,7 @@ TEST_CASE("groups over the wire add up to the process count, sum queues and keep
   CHECK(r.groups.front().group == "user_sup_*");
   CHECK(r.groups.front().message_queue_len == 6);
   CHECK(r.groups.front().max_message_queue_len == 4);
-  CHECK(find(r, "user_sup_*")->memory > 0);
+  CHECK(find(r, "user_sup_*")->memory_bytes > 0);
 }
 
 TEST_CASE("groups are sorted by the key asked for, ties by name, and bounded by n") {
@@ -100,7 +100,7 @@ TEST_CASE("groups are sorted by the key asked for, ties by name, and bounded by 
       if (s == "processes") return g.processes;
       if (s == "msgq") return g.message_queue_len;
       if (s == "max_msgq") return g.max_message_queue_len;
-      if (s == "memory") return g.memory;
+      if (s == "memory") return g.memory_bytes;
       if (s == "reductions") return g.reductions_in_window;
       return g.gc_runs;
     };

@@ -86,8 +86,8 @@ TEST_CASE("top by memory finds the process holding the most queued bytes") {
   auto rows = top(node.rt, sort_key::memory, 1);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].id == heavy);
-  CHECK(rows[0].memory >= 10 * sizeof(blob));
-  CHECK(node.rt.process_info(heavy)->memory == rows[0].memory);
+  CHECK(rows[0].memory_bytes >= 10 * sizeof(blob));
+  CHECK(node.rt.process_info(heavy)->memory == rows[0].memory_bytes);
 }
 
 TEST_CASE("a reductions window ranks by the work done since the previous look") {

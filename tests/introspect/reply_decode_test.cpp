@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 
 using nlohmann::json;
 using namespace agner::introspect;

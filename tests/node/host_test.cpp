@@ -12,7 +12,7 @@
 
 #include <fmt/format.h>
 
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 #include "agner/node/node.hpp"
 #include "support.hpp"
 

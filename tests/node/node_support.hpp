@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 #include "support.hpp"
 
 extern char** environ;

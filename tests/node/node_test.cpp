@@ -18,7 +18,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 #include "node_support.hpp"
 #include "support.hpp"
 

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 using agner::parse_pid;
 using agner::pid;

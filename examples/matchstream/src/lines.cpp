@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "agner/introspect/json.hpp"
+#include "agner/snapshot/json.hpp"
 
 namespace matchstream {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agner/runtime/binary.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 #include "agner/runtime/request.hpp"
 #include "match.hpp"
 

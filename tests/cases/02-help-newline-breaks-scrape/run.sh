@@ -5,8 +5,8 @@ set -u
 AGNER=${AGNER:-$(pwd)}; B=${AGNER_BUILD:-$AGNER/build}
 HERE=$(cd "$(dirname "$0")" && pwd); W=$(mktemp -d /tmp/help-nl.XXXXXX)
 SAN=(); [ -n "${AGNER_SANITIZE:-}" ] && SAN=(-fsanitize="$AGNER_SANITIZE")
-g++ -std=c++20 -O1 -w "${SAN[@]}" -I"$AGNER/runtime/include" -I"$AGNER/exporter/include" "$HERE/help_text.cpp" -o "$W/help_text" \
-  "$B/exporter/libagner_exporter.a" "$B/introspect/libagner_introspect.a" "$B/runtime/libagner_runtime.a" \
+g++ -std=c++20 -O1 -w "${SAN[@]}" -I"$AGNER/snapshot/include" -I"$AGNER/attach/include" -I"$AGNER/runtime/include" -I"$AGNER/exporter/include" "$HERE/help_text.cpp" -o "$W/help_text" \
+  "$B/exporter/libagner_exporter.a" "$B/introspect/libagner_introspect.a" "$B/attach/libagner_attach.a" "$B/runtime/libagner_runtime.a" \
   -lprometheus-cpp-core -lfmt -lcrypto -lpthread -lz || exit 2
 "$W/help_text" 39204 > "$W/out" 2>&1 & P=$!
 for _ in $(seq 1 1200); do curl -sf http://127.0.0.1:39204/metrics > "$W/scrape.txt" && break; sleep 0.1; done

@@ -5,8 +5,8 @@ set -u
 AGNER=${AGNER:-$(pwd)}; B=${AGNER_BUILD:-$AGNER/build}; ETOP=${ETOP:-$B/bin/etop}
 HERE=$(cd "$(dirname "$0")" && pwd); W=$(mktemp -d /tmp/esc-inj.XXXXXX); chmod 700 "$W"
 SAN=(); [ -n "${AGNER_SANITIZE:-}" ] && SAN=(-fsanitize="$AGNER_SANITIZE")
-g++ -std=c++20 -O1 -w "${SAN[@]}" -I"$AGNER/runtime/include" -I"$AGNER/introspect/include" "$HERE/payloads.cpp" -o "$W/payloads" \
-  "$B/introspect/libagner_introspect.a" "$B/runtime/libagner_runtime.a" -lfmt -lcrypto -lpthread || exit 2
+g++ -std=c++20 -O1 -w "${SAN[@]}" -I"$AGNER/snapshot/include" -I"$AGNER/attach/include" -I"$AGNER/runtime/include" -I"$AGNER/introspect/include" "$HERE/payloads.cpp" -o "$W/payloads" \
+  "$B/introspect/libagner_introspect.a" "$B/attach/libagner_attach.a" "$B/runtime/libagner_runtime.a" -lfmt -lcrypto -lpthread || exit 2
 "$W/payloads" "$W/node.sock" > "$W/out" 2>&1 & P=$!
 for _ in $(seq 1 1200); do grep -q serving "$W/out" 2>/dev/null && break; sleep 0.1; done
 "$ETOP" --inspect client_inbox "$W/node.sock" > "$W/inspect.txt"

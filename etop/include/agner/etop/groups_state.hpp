@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "agner/introspect/groups.hpp"
+#include "agner/snapshot/groups.hpp"
 
 namespace agner::etop {
 

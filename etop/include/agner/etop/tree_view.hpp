@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "agner/introspect/tree.hpp"
+#include "agner/snapshot/tree.hpp"
 
 namespace agner::etop {
 

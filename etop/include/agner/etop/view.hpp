@@ -9,8 +9,8 @@
 
 #include "agner/etop/groups_state.hpp"
 #include "agner/etop/tree_view.hpp"
-#include "agner/introspect/snapshot.hpp"
-#include "agner/introspect/warning_rows.hpp"
+#include "agner/snapshot/snapshot.hpp"
+#include "agner/snapshot/warning_rows.hpp"
 
 namespace agner::etop {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "agner/introspect/warning_rows.hpp"
+#include "agner/snapshot/warning_rows.hpp"
 
 namespace agner::etop {
 

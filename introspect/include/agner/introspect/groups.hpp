@@ -1,6 +1,7 @@
 #pragma once
 /// Processes grouped by what they are (docs/protocol.md, `groups`): one row per behaviour type and
 /// per registered-name prefix, with sums over the group, computed in one pass over the process table.
+/// The rows and their codec are agner/snapshot/groups.hpp.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -12,13 +13,9 @@
 #include <nlohmann/json.hpp>
 
 #include "agner/runtime/runtime.hpp"
+#include "agner/snapshot/groups.hpp"
 
 namespace agner::introspect {
-
-/// A C++ type name in its short form, as etop's NAME OR BEHAVIOUR column shows it:
-/// "agner::node::(anonymous namespace)::slow_consumer" -> "slow_consumer"; template arguments
-/// become "<…>" ("agner::fn_behaviour<lambda>" -> "fn_behaviour<…>"). Pure; O(length).
-std::string short_type(std::string name);
 
 /// The group of a registered name: the part before the first ':' and a '*' when there is such a
 /// part ("match:elp-2011" -> "match:*"); else, when the name ends in '_' and digits with something
@@ -30,27 +27,6 @@ std::string name_group(std::string_view registered_name);
 /// of its behaviour's demangled type ("?" when unknown): what etop's NAME OR BEHAVIOUR column shows,
 /// with numbered names folded into their prefix. Pure but for demangling.
 std::string group_of(std::string_view registered_name, const std::type_info* behaviour);
-
-/// One group's figures, summed over its processes as one scan saw them.
-struct group_row {
-  std::string group;                        ///< "user_sup_*", "match:*", "slow_consumer", ...
-  std::uint64_t processes = 0;              ///< processes in the group
-  std::uint64_t message_queue_len = 0;      ///< messages queued, summed
-  std::uint64_t max_message_queue_len = 0;  ///< the longest queue in the group
-  std::uint64_t memory = 0;                 ///< bytes, summed (as process_row::memory)
-  std::uint64_t reductions = 0;             ///< reductions since each process started, summed
-  std::uint64_t reductions_in_window = 0;   ///< reductions over the window (see group_window), summed
-  std::uint64_t gc_runs = 0;                ///< collections (minor + major), summed
-};
-
-/// What a `groups` query answers: the first `n` groups by the sort key, and totals over all of them.
-struct groups_result {
-  std::vector<group_row> groups;
-  std::uint64_t processes = 0;     ///< processes the scan saw: the sum of every group's count
-  std::uint64_t total_groups = 0;  ///< groups found (before the first n were kept)
-  std::uint64_t window_ms = 0;     ///< the window's length; 0 on the first call (counts since each start)
-  bool groups_capped = false;      ///< more than max_groups distinct groups: the rest are in "(other)"
-};
 
 /// The sort keys of `groups`: "group" (name, A to Z), "processes", "msgq" (queued, summed),
 /// "max_msgq", "memory", "reductions" (over the window), "gc". Largest first, ties by name.
@@ -90,12 +66,5 @@ class group_window {
   std::size_t named_seen_ = 0;  // registered names at the last call: the next call's reserve
   std::optional<std::chrono::steady_clock::time_point> previous_;
 };
-
-/// The rows as the protocol sends them (docs/protocol.md, `groups`), and back. from_json throws
-/// nlohmann::json exceptions on a missing field or a wrong type (the client reports bad_reply).
-nlohmann::json to_json(const group_row& g);
-nlohmann::json to_json(const groups_result& r);
-group_row group_row_from_json(const nlohmann::json& j);
-groups_result groups_result_from_json(const nlohmann::json& j);
 
 }  // namespace agner::introspect

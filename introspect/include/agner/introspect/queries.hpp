@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "agner/introspect/snapshot.hpp"
+#include "agner/snapshot/snapshot.hpp"
 #include "agner/runtime/runtime.hpp"
 
 namespace agner::introspect {

@@ -11,8 +11,9 @@
 #include <string_view>
 #include <vector>
 
-#include "agner/introspect/snapshot.hpp"
-#include "agner/introspect/warning_rows.hpp"
+#include "agner/snapshot/snapshot.hpp"
+#include "agner/snapshot/warning_rows.hpp"
+#include "agner/attach/discovery.hpp"  // default_socket_dir, local_nodes (the server puts its socket there)
 #include "agner/runtime/runtime.hpp"
 
 namespace agner::introspect {
@@ -124,10 +125,5 @@ class server {
 /// escaped (\xNN), cut at 64 bytes: safe to print on a terminal. The one check for --name in every
 /// program (add_node_flags) and for server_options::node_name. Thread-safe; one pass over `name`.
 std::string node_name_problem(std::string_view name);
-
-/// Where nodes put their sockets: $XDG_RUNTIME_DIR/agner if set, else /tmp/agner-UID.
-std::string default_socket_dir();
-/// Names of the nodes with a socket in `dir` that answers a connect (stale files are skipped).
-std::vector<std::string> local_nodes(const std::string& dir = default_socket_dir());
 
 }  // namespace agner::introspect

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "agner/introspect/warning_rows.hpp"
+#include "agner/snapshot/warning_rows.hpp"
 #include "agner/runtime/runtime.hpp"
 
 namespace agner::introspect {

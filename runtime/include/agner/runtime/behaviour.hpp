@@ -13,7 +13,7 @@
 #include "agner/runtime/binary.hpp"
 #include "agner/runtime/heap.hpp"
 #include "agner/runtime/message.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 #include "agner/runtime/ports.hpp"
 #include "agner/runtime/request.hpp"
 #include "agner/runtime/signals.hpp"

@@ -8,7 +8,7 @@
 #include <typeinfo>
 
 #include "agner/runtime/message.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 namespace agner {
 

@@ -14,9 +14,9 @@
 #include "agner/runtime/admission.hpp"
 #include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/clock.hpp"
-#include "agner/runtime/counters.hpp"
+#include "agner/snapshot/counters.hpp"
 #include "agner/runtime/message.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 namespace agner {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 namespace agner {
 

@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 #include "agner/runtime/request.hpp"
 #include "agner/runtime/signals.hpp"
 

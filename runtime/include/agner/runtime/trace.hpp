@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "agner/runtime/message.hpp"
-#include "agner/runtime/pid.hpp"
+#include "agner/snapshot/pid.hpp"
 
 namespace agner {
 

@@ -1,4 +1,4 @@
-#include "auth.hpp"
+#include "agner/attach/auth.hpp"
 
 #include <fcntl.h>
 #include <sys/random.h>

@@ -1,5 +1,7 @@
 #pragma once
-// Keys, nonces and proofs for TCP attach (docs/protocol.md, "Authentication").
+/// Keys, nonces and proofs for TCP attach (docs/protocol.md, "Authentication"): what the client
+/// and the server (agner::introspect, which links agner::attach for them) both compute. Part of
+/// agner::attach; every function is thread-safe.
 #include <cstddef>
 #include <string>
 #include <string_view>

@@ -1,6 +1,7 @@
 #pragma once
 /// A blocking attach client (etop, tests, scripts): connects, says hello, authenticates over TCP,
 /// then sends requests and reads their replies (docs/protocol.md). Not thread-safe: one per thread.
+/// Part of agner::attach: links agner::snapshot, Boost.Asio and OpenSSL, never the runtime.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -11,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agner/introspect/snapshot.hpp"
+#include "agner/snapshot/snapshot.hpp"
 
 namespace agner::introspect {
 

@@ -1,4 +1,4 @@
-#include "agner/introspect/client.hpp"
+#include "agner/attach/client.hpp"
 
 #include <poll.h>
 
@@ -9,9 +9,9 @@
 #include <boost/asio.hpp>
 #include <fmt/format.h>
 
-#include "agner/introspect/json.hpp"
-#include "agner/introspect/server.hpp"
-#include "auth.hpp"
+#include "agner/snapshot/json.hpp"
+#include "agner/attach/discovery.hpp"
+#include "agner/attach/auth.hpp"
 
 namespace agner::introspect {
 
