@@ -133,8 +133,10 @@ nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_
       n["problem"] = fmt::format("not answering for {:.0f} s", m.silent_s);
       n["not_answering_s"] = m.silent_s;
       // What replay needs to say what the live view said of its rows (how old, kept how long).
-      n["rows_kept_s"] = m.rows_kept_s;
-      if (m.now) n["rows_age_s"] = std::max(0.0, h.sum.at_s - m.now->at_s);
+      if (m.now) {
+        n["rows_kept_s"] = m.rows_kept_s;
+        n["rows_age_s"] = std::max(0.0, h.sum.at_s - m.now->at_s);
+      }
     }
     if (m.now) n["node"] = introspect::to_json(m.now->node);
     doc["nodes"].push_back(std::move(n));
