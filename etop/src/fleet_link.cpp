@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
+
 namespace agner::etop {
 namespace {
 
@@ -143,6 +145,34 @@ connection fleet_link::status() const {
 bool fleet_link::admin() const {
   std::lock_guard lock(state_->mutex);
   return state_->last_admin;
+}
+
+double silent_for(const fleet_link& l, double wait_s) {
+  const double b = l.busy_for();
+  return b >= wait_s ? b : 0.0;
+}
+
+void act_on(fleet_link& l, const std::string& name, double wait_s, std::string* notice,
+            std::function<void(node_link&, std::string&)> what) {
+  const std::string prefix = name.empty() ? "" : name + ": ";
+  if (const double b = silent_for(l, wait_s); b > 0) {
+    *notice = fmt::format("{}not answering for {:.0f}s, nothing sent", prefix, b);
+    return;
+  }
+  l.post([what = std::move(what), prefix, notice](node_link& link) -> fleet_link::apply {
+    std::string said;
+    what(link, said);
+    return [notice, text = prefix + said] { *notice = text; };
+  });
+}
+
+std::string short_name(const target& t) {
+  std::string name = t.display;
+  if (t.host.empty()) {
+    name = name.substr(name.rfind('/') + 1);
+    if (name.ends_with(".sock") && name.size() > 5) name.resize(name.size() - 5);
+  }
+  return name;
 }
 
 }  // namespace agner::etop

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "link.hpp"
@@ -57,5 +58,20 @@ class fleet_link {
   std::shared_ptr<state> state_;
   std::thread thread_;
 };
+
+/// How long `l`'s oldest request has waited, in seconds, when that is `wait_s` or more: the node
+/// is not answering (stopped, or a hung host, its socket open). 0 while it answers. Owner's thread.
+double silent_for(const fleet_link& l, double wait_s);
+
+/// Runs `what` (an operation on the node; it says what happened in its string) on l's thread; the
+/// outcome reaches `*notice` (which outlives every collect()) as "NAME: what happened", or without
+/// "NAME: " when `name` is empty. Refused at once, without queueing, when the node has not answered
+/// for `wait_s` ("not answering for Ns, nothing sent"). Owner's thread; never blocks on the node.
+void act_on(fleet_link& l, const std::string& name, double wait_s, std::string* notice,
+            std::function<void(node_link&, std::string&)> what);
+
+/// The name a node goes by in the NODE column (and as ~NAME when silent): as the operator wrote
+/// it, a socket path shortened to its file's name without ".sock". Pure.
+std::string short_name(const target& t);
 
 }  // namespace agner::etop

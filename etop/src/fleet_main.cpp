@@ -72,21 +72,6 @@ bool ask(member& m, const view_state& v, double t, std::string* notice) {
   return true;
 }
 
-/// Runs `what` (an operation on the node; it says what happened in its string) on m's link's
-/// thread; the outcome reaches `*notice` as "NAME: what happened". Refused at once, without
-/// queueing, when the node is not answering.
-void act_on(member& m, double wait_s, std::string* notice, std::function<void(node_link&, std::string&)> what) {
-  if (const double b = m.link->busy_for(); b >= wait_s) {
-    *notice = fmt::format("{}: not answering for {:.0f}s, nothing sent", m.name, b);
-    return;
-  }
-  m.link->post([what = std::move(what), name = m.name, notice](node_link& l) -> fleet_link::apply {
-    std::string said;
-    what(l, said);
-    return [notice, text = name + ": " + said] { *notice = text; };
-  });
-}
-
 /// An alarm or valve of the merged alarms screen is named "NODE/ID": the node it belongs to, and
 /// the operation with the node's own id. Nullopt (and `notice`) when no node has that name.
 std::optional<std::size_t> route(operation& op, const std::vector<member>& members, std::string& notice) {
@@ -108,12 +93,7 @@ std::vector<member> attach_all(const fleet_options& o) {
   std::vector<member> members;
   for (auto& t : o.targets) {
     member m;
-    // The NODE column is narrow: a socket path shows as its file's name without ".sock".
-    m.name = t.display;
-    if (t.host.empty()) {
-      m.name = m.name.substr(m.name.rfind('/') + 1);
-      if (m.name.ends_with(".sock") && m.name.size() > 5) m.name.resize(m.name.size() - 5);
-    }
+    m.name = short_name(t);  // the NODE column is narrow
     m.link = std::make_unique<fleet_link>(t);
     members.push_back(std::move(m));
   }
@@ -378,13 +358,13 @@ int fleet(const fleet_options& o) {
       case outcome::garbage_collect:
       case outcome::suspend:
       case outcome::resume:
-        act_on(members[action_node], wait, &v.notice, [out](node_link& l, std::string& said) { l.act(out, said, now_s()); });
+        act_on(*members[action_node].link, members[action_node].name, wait, &v.notice, [out](node_link& l, std::string& said) { l.act(out, said, now_s()); });
         refresh_now = true;
         break;
       case outcome::operate: {
         operation op = out.op;
         std::optional<std::size_t> node = focus == all ? route(op, members, v.notice) : std::optional<std::size_t>(focus);
-        if (node) act_on(members[*node], wait, &v.notice, [op](node_link& l, std::string& said) { l.operate(op, said, now_s()); });
+        if (node) act_on(*members[*node].link, members[*node].name, wait, &v.notice, [op](node_link& l, std::string& said) { l.operate(op, said, now_s()); });
         refresh_now = true;
         break;
       }
