@@ -39,6 +39,7 @@ struct member {
   bool fetching = false;  ///< a refresh is asked and not answered yet: no second one is asked
   bool fresh = false;     ///< a new sample came since the refresh was asked
   bool in_round = false;  ///< asked by the open refresh (one silent since before is not)
+  bool ask_again = false; ///< a key changed the view while a refresh was unanswered: ask once it is
 };
 
 /// Takes `s`, a new sample of m's node: it becomes `now`, the previous one `before`.
@@ -65,6 +66,7 @@ bool ask(member& m, const view_state& v, double t, std::string* notice) {
     auto s = l.fetch(v, 200, t, refused);
     return [mp, notice, known_anyway, s = std::move(s), refused]() mutable {
       mp->fetching = false;
+      if (mp->ask_again) return;  // taken under the view before a key changed it: asked again at once
       if (s) store(*mp, std::move(*s), known_anyway);
       else if (!refused.empty()) *notice = fmt::format("{} refused the refresh: {}", mp->name, refused);
     };
@@ -205,7 +207,15 @@ int fleet(const fleet_options& o) {
   for (;;) {
     for (auto& m : members) m.link->collect();  // the answers that came, applied here
     const double t = now_s();
+    // The answer that was due came with the view as it was before the key: ask again, under the
+    // new filter or sort, rather than showing the old rows a whole interval.
+    for (auto& m : members)
+      if (m.ask_again && !m.fetching) {
+        m.ask_again = false;
+        ask(m, v, t, &v.notice);
+      }
     if (refresh_now || (!v.paused && t >= next_refresh)) {
+      const bool by_key = refresh_now;
       refresh_now = false;
       next_refresh = t + o.interval;
       round_open = true;
@@ -216,6 +226,7 @@ int fleet(const fleet_options& o) {
         m.fresh = false;
         m.in_round = ask(m, v, t, &v.notice);
         if (m.in_round) asked.push_back(&m);
+        else if (by_key) m.ask_again = true;
       }
       if (v.current == screen::inspect && !v.inspecting.empty()) {
         member& m = members[inspect_node];

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -88,6 +89,7 @@ struct node_state {
   bool rows_skipped = false;  // the last sample was taken on the grouped table (no process rows)
   bool fresh = false;         // a new sample came: --record writes it once drawn
   bool fetching = false;      // a refresh is asked and not answered yet: no second one is asked
+  bool ask_again = false;     // a key changed the view meanwhile: that answer is dropped, the view asked again
   double next_refresh = 0;
 };
 
@@ -124,6 +126,8 @@ void ask(fleet_link& link, node_state* st, view_state* vp, std::size_t want, dou
     }
     return [a, st, vp, v, t, inspecting, target, interval] {
       st->fetching = false;
+      // Rows under the old filter or sort would show for a moment under the new one's title.
+      if (std::exchange(st->ask_again, false)) return;
       if (a->s) {
         if (st->now && st->now->at_s < a->s->at_s) {
           st->before = std::move(st->now);
@@ -301,6 +305,7 @@ int single(const single_options& o) {
     link.collect();  // the answers that came, applied here
     const double t = now_s();
     // A refresh asked while one is unanswered waits for it (a silent node is not asked again).
+    if (refresh_now && st.fetching) st.ask_again = true;
     if ((refresh_now || (!v.paused && t >= st.next_refresh)) && !st.fetching) {
       refresh_now = false;
       st.next_refresh = t + o.interval;
