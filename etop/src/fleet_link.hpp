@@ -1,6 +1,7 @@
 #pragma once
-// One node of etop's several-nodes view on a thread of its own, so that a node that stops
-// answering without closing its socket (SIGSTOP, a hung host) holds up only its own thread.
+// One node of etop's view (each node of the several-nodes view, and the one of `etop NODE`) on a
+// thread of its own, so that a node that stops answering without closing its socket (SIGSTOP, a
+// hung host) holds up only its own thread, never the keys.
 #include <chrono>
 #include <functional>
 #include <memory>

@@ -28,7 +28,8 @@ nlohmann::json refresh_json(const sample& s, const rates& r, const std::vector<p
   return doc;
 }
 
-void mark_not_answering(nlohmann::json& doc, double silent_s, double rows_age_s, double rows_kept_s) {
+void mark_not_answering(nlohmann::json& doc, const std::string& name, double silent_s, double rows_age_s, double rows_kept_s) {
+  doc["name"] = name;
   doc["problem"] = fmt::format("not answering for {:.0f} s", silent_s);
   doc["not_answering_s"] = silent_s;
   doc["rows_age_s"] = rows_age_s;
@@ -120,7 +121,7 @@ recorded_refresh refresh_from_json(const nlohmann::json& j) {
     if (!several && j.contains("not_answering_s")) {
       // One node, silent (mark_not_answering): its line and ~NAME rows, as the live view showed them.
       member_view m;
-      m.name = out.now.node.name;
+      m.name = j.value("name", out.now.node.name);
       double rows_age_s = 0;
       read_silence(j, m, rows_age_s);
       sample last;

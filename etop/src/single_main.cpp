@@ -253,7 +253,7 @@ int single_batch(const single_options& o) {
     const double silent = silent_for(link, wait);
     std::vector<process_row> rows = silent >= rows_kept ? std::vector<process_row>{} : shown->rows;
     nlohmann::json doc = refresh_json(*shown, shown_rate, rows, wall_s());
-    if (silent > 0) mark_not_answering(doc, silent, std::max(0.0, now_s() - shown->at_s), rows_kept);
+    if (silent > 0) mark_not_answering(doc, name, silent, std::max(0.0, now_s() - shown->at_s), rows_kept);
     if (recording) recording->write(doc);
     if (o.json) {
       doc.erase("time");

@@ -64,7 +64,7 @@ kill -CONT "$node_pid"
 
 echo "== --batch: every refresh comes out, the node marked once stopped"
 out="$dir/batch.txt"
-"$etop_bin" --batch --iterations 12 --interval 0.5 --sort pid "$sock" >"$out" 2>"$dir/batch.err" &
+"$etop_bin" --batch --iterations 12 --interval 0.5 --sort pid --record "$dir/rec.jsonl" "$sock" >"$out" 2>"$dir/batch.err" &
 batch_pid=$!
 for _ in $(seq 1 1000); do grep -q "^etop: solo" "$out" 2>/dev/null && break; sleep 0.1; done
 grep -q "^etop: solo" "$out" || fail "batch: no refresh: $(cat "$out" "$dir/batch.err")"
@@ -79,6 +79,13 @@ echo "   batch: the refreshes after the node stopped took ${took} s"
 last=$(awk '/^etop: /{block=""} {block=block $0 "\n"} END{printf "%s", block}' "$out")
 grep -qE "^n NOT ANSWERING for [0-9]+s" <<<"$last" || fail "batch: not marked in the last refresh: $last"
 grep -qE "^~n +<0\.2\.0> +slow_consumer" "$out" || fail "batch: the last rows never kept as ~n: $(cat "$out")"
+
+echo "== the recording replays the silent refreshes as they were printed: NOT ANSWERING, ~n rows"
+replayed=$("$etop_bin" --replay "$dir/rec.jsonl" --batch)
+grep -qE "^n NOT ANSWERING for [0-9]+s \(its ~rows are [0-9]+s old, shown until 10s\)" <<<"$replayed" ||
+  fail "replay: no NOT ANSWERING line: $replayed"
+grep -qE "^~n +<0\.2\.0> +slow_consumer" <<<"$replayed" || fail "replay: the kept rows are not marked: $replayed"
+grep -q "DISCONNECTED" <<<"$replayed" && fail "replay: shown as disconnected: $replayed"
 
 echo "== --batch --json with the node stopped since the last run: each line marked, on time"
 kill -CONT "$node_pid"

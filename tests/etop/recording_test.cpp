@@ -235,12 +235,12 @@ TEST_CASE("a recorded refresh with a silent node replays it as not answering wit
 TEST_CASE("a recorded refresh of one node that was not answering replays its line and ~NAME rows") {
   const sample s = one_sample();
   auto j = refresh_json(s, rates{}, s.rows, 100);
-  mark_not_answering(j, 4, 6, 10);
+  mark_not_answering(j, "r", 4, 6, 10);
   CHECK(j["problem"] == "not answering for 4 s");
   CHECK(j["processes"][1]["stale"] == true);
   const recorded_refresh r = refresh_from_json(nlohmann::json::parse(j.dump()));
-  CHECK(r.nodes_line == "rec NOT ANSWERING for 4s (its ~rows are 6s old, shown until 10s)");
-  CHECK(r.row_nodes == std::vector<std::string>{"~rec", "~rec"});
+  CHECK(r.nodes_line == "r NOT ANSWERING for 4s (its ~rows are 6s old, shown until 10s)");
+  CHECK(r.row_nodes == std::vector<std::string>{"~r", "~r"});
   CHECK(r.now.node.name == "rec");
   CHECK(r.now.rows.size() == 2);
 }
