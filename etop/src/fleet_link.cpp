@@ -1,5 +1,6 @@
 #include "fleet_link.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -12,6 +13,8 @@ namespace agner::etop {
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+std::atomic<bool> detached{false};  ///< a destructor left a thread blocked on a silent node
 
 double seconds_now() { return std::chrono::duration<double>(clock::now().time_since_epoch()).count(); }
 
@@ -88,7 +91,10 @@ fleet_link::~fleet_link() {
   const bool finished = state_->changed.wait_for(lock, std::chrono::milliseconds(200), [&] { return !state_->running; });
   lock.unlock();
   if (finished) thread_.join();  // it sees stop and returns at once
-  else thread_.detach();         // blocked on a silent node: it ends when its read does, or with etop
+  else {                         // blocked on a silent node: it ends when its read does, or with etop
+    detached = true;
+    thread_.detach();
+  }
 }
 
 void fleet_link::post(job j) {
@@ -141,6 +147,8 @@ connection fleet_link::status() const {
   c.retry_in_s = std::max(0.0, c.retry_in_s - (seconds_now() - state_->last_status_at));
   return c;
 }
+
+bool fleet_link::left_running() { return detached; }
 
 bool fleet_link::admin() const {
   std::lock_guard lock(state_->mutex);

@@ -52,6 +52,10 @@ class fleet_link {
   connection status() const;
   /// The session's role is admin, as of the last finished job.
   bool admin() const;
+  /// True once a destructor has left a thread blocked on a silent node. etop then ends with
+  /// std::_Exit after restoring the terminal, so that no static (the column table a blocked fetch
+  /// reads) is destroyed under that thread. Thread-safe.
+  static bool left_running();
 
   struct state;
 

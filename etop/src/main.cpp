@@ -21,6 +21,7 @@
 #include "agner/etop/text.hpp"
 #include "agner/introspect/json.hpp"
 #include "agner/introspect/server.hpp"
+#include "fleet_link.hpp"
 #include "fleet_main.hpp"
 #include "link.hpp"
 #include "replay.hpp"
@@ -405,7 +406,9 @@ int trace_batch(const options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   // Whatever goes wrong, the terminal is restored first (the terminal object is gone by the time
   // an exception reaches here) and the reason is one sentence.
   try {
@@ -432,3 +435,16 @@ int main(int argc, char** argv) {
   }
   return 1;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int code = run(argc, argv);
+  // A link thread still blocked on a silent node reads etop's statics: end without destroying them.
+  if (fleet_link::left_running()) {
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  return code;
+}
+
