@@ -24,6 +24,15 @@ double answer_wait_s(double interval_s) { return std::max(1.0, interval_s); }
 
 double stale_rows_s(double interval_s) { return std::max(10.0, 5 * interval_s); }
 
+std::string not_answering_line(const member_view& m, double now_s) {
+  std::string rows = "no rows yet";
+  if (m.now && rows_shown(m))
+    rows = fmt::format("its ~rows are {:.0f}s old, shown until {:.0f}s", std::max(0.0, now_s - m.now->at_s), m.rows_kept_s);
+  else if (m.now)
+    rows = fmt::format("its rows left the table at {:.0f}s", m.rows_kept_s);
+  return fmt::format("{} NOT ANSWERING for {:.0f}s ({})", m.name, m.silent_s, rows);
+}
+
 merged_rows merge_rows(const std::vector<member_view>& members, const view_state& v) {
   struct tagged {
     const process_row* row;
@@ -56,12 +65,7 @@ fleet_header sum_nodes(const std::vector<member_view>& members, double now_s) {
   std::vector<std::string> parts;
   for (auto& m : members) {
     if (silent(m)) {
-      std::string rows = "no rows yet";
-      if (m.now && rows_shown(m))
-        rows = fmt::format("its ~rows are {:.0f}s old, shown until {:.0f}s", std::max(0.0, now_s - m.now->at_s), m.rows_kept_s);
-      else if (m.now)
-        rows = fmt::format("its rows left the table at {:.0f}s", m.rows_kept_s);
-      parts.push_back(fmt::format("{} NOT ANSWERING for {:.0f}s ({})", m.name, m.silent_s, rows));
+      parts.push_back(not_answering_line(m, now_s));
       continue;
     }
     if (!attached(m)) {
@@ -128,6 +132,11 @@ nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_
     if (silent(m)) {
       n["problem"] = fmt::format("not answering for {:.0f} s", m.silent_s);
       n["not_answering_s"] = m.silent_s;
+      // What replay needs to say what the live view said of its rows (how old, kept how long).
+      if (m.now) {
+        n["rows_kept_s"] = m.rows_kept_s;
+        n["rows_age_s"] = std::max(0.0, h.sum.at_s - m.now->at_s);
+      }
     }
     if (m.now) n["node"] = introspect::to_json(m.now->node);
     doc["nodes"].push_back(std::move(n));

@@ -1,15 +1,20 @@
 #include "fleet_link.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <mutex>
 #include <thread>
 
+#include <fmt/format.h>
+
 namespace agner::etop {
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+std::atomic<bool> detached{false};  ///< a destructor left a thread blocked on a silent node
 
 double seconds_now() { return std::chrono::duration<double>(clock::now().time_since_epoch()).count(); }
 
@@ -86,7 +91,10 @@ fleet_link::~fleet_link() {
   const bool finished = state_->changed.wait_for(lock, std::chrono::milliseconds(200), [&] { return !state_->running; });
   lock.unlock();
   if (finished) thread_.join();  // it sees stop and returns at once
-  else thread_.detach();         // blocked on a silent node: it ends when its read does, or with etop
+  else {                         // blocked on a silent node: it ends when its read does, or with etop
+    detached = true;
+    thread_.detach();
+  }
 }
 
 void fleet_link::post(job j) {
@@ -140,9 +148,39 @@ connection fleet_link::status() const {
   return c;
 }
 
+bool fleet_link::left_running() { return detached; }
+
 bool fleet_link::admin() const {
   std::lock_guard lock(state_->mutex);
   return state_->last_admin;
+}
+
+double silent_for(const fleet_link& l, double wait_s) {
+  const double b = l.busy_for();
+  return b >= wait_s ? b : 0.0;
+}
+
+void act_on(fleet_link& l, const std::string& name, double wait_s, std::string* notice,
+            std::function<void(node_link&, std::string&)> what) {
+  const std::string prefix = name.empty() ? "" : name + ": ";
+  if (const double b = silent_for(l, wait_s); b > 0) {
+    *notice = fmt::format("{}not answering for {:.0f}s, nothing sent", prefix, b);
+    return;
+  }
+  l.post([what = std::move(what), prefix, notice](node_link& link) -> fleet_link::apply {
+    std::string said;
+    what(link, said);
+    return [notice, text = prefix + said] { *notice = text; };
+  });
+}
+
+std::string short_name(const target& t) {
+  std::string name = t.display;
+  if (t.host.empty()) {
+    name = name.substr(name.rfind('/') + 1);
+    if (name.ends_with(".sock") && name.size() > 5) name.resize(name.size() - 5);
+  }
+  return name;
 }
 
 }  // namespace agner::etop

@@ -1,10 +1,12 @@
 #pragma once
-// One node of etop's several-nodes view on a thread of its own, so that a node that stops
-// answering without closing its socket (SIGSTOP, a hung host) holds up only its own thread.
+// One node of etop's view (each node of the several-nodes view, and the one of `etop NODE`) on a
+// thread of its own, so that a node that stops answering without closing its socket (SIGSTOP, a
+// hung host) holds up only its own thread, never the keys.
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 
 #include "link.hpp"
@@ -50,6 +52,10 @@ class fleet_link {
   connection status() const;
   /// The session's role is admin, as of the last finished job.
   bool admin() const;
+  /// True once a destructor has left a thread blocked on a silent node. etop then ends with
+  /// std::_Exit after restoring the terminal, so that no static (the column table a blocked fetch
+  /// reads) is destroyed under that thread. Thread-safe.
+  static bool left_running();
 
   struct state;
 
@@ -57,5 +63,20 @@ class fleet_link {
   std::shared_ptr<state> state_;
   std::thread thread_;
 };
+
+/// How long `l`'s oldest request has waited, in seconds, when that is `wait_s` or more: the node
+/// is not answering (stopped, or a hung host, its socket open). 0 while it answers. Owner's thread.
+double silent_for(const fleet_link& l, double wait_s);
+
+/// Runs `what` (an operation on the node; it says what happened in its string) on l's thread; the
+/// outcome reaches `*notice` (which outlives every collect()) as "NAME: what happened", or without
+/// "NAME: " when `name` is empty. Refused at once, without queueing, when the node has not answered
+/// for `wait_s` ("not answering for Ns, nothing sent"). Owner's thread; never blocks on the node.
+void act_on(fleet_link& l, const std::string& name, double wait_s, std::string* notice,
+            std::function<void(node_link&, std::string&)> what);
+
+/// The name a node goes by in the NODE column (and as ~NAME when silent): as the operator wrote
+/// it, a socket path shortened to its file's name without ".sock". Pure.
+std::string short_name(const target& t);
 
 }  // namespace agner::etop

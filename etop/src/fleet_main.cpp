@@ -39,6 +39,7 @@ struct member {
   bool fetching = false;  ///< a refresh is asked and not answered yet: no second one is asked
   bool fresh = false;     ///< a new sample came since the refresh was asked
   bool in_round = false;  ///< asked by the open refresh (one silent since before is not)
+  bool ask_again = false; ///< a key changed the view while a refresh was unanswered: ask once it is
 };
 
 /// Takes `s`, a new sample of m's node: it becomes `now`, the previous one `before`.
@@ -65,26 +66,12 @@ bool ask(member& m, const view_state& v, double t, std::string* notice) {
     auto s = l.fetch(v, 200, t, refused);
     return [mp, notice, known_anyway, s = std::move(s), refused]() mutable {
       mp->fetching = false;
+      if (mp->ask_again) return;  // taken under the view before a key changed it: asked again at once
       if (s) store(*mp, std::move(*s), known_anyway);
       else if (!refused.empty()) *notice = fmt::format("{} refused the refresh: {}", mp->name, refused);
     };
   });
   return true;
-}
-
-/// Runs `what` (an operation on the node; it says what happened in its string) on m's link's
-/// thread; the outcome reaches `*notice` as "NAME: what happened". Refused at once, without
-/// queueing, when the node is not answering.
-void act_on(member& m, double wait_s, std::string* notice, std::function<void(node_link&, std::string&)> what) {
-  if (const double b = m.link->busy_for(); b >= wait_s) {
-    *notice = fmt::format("{}: not answering for {:.0f}s, nothing sent", m.name, b);
-    return;
-  }
-  m.link->post([what = std::move(what), name = m.name, notice](node_link& l) -> fleet_link::apply {
-    std::string said;
-    what(l, said);
-    return [notice, text = name + ": " + said] { *notice = text; };
-  });
 }
 
 /// An alarm or valve of the merged alarms screen is named "NODE/ID": the node it belongs to, and
@@ -108,12 +95,7 @@ std::vector<member> attach_all(const fleet_options& o) {
   std::vector<member> members;
   for (auto& t : o.targets) {
     member m;
-    // The NODE column is narrow: a socket path shows as its file's name without ".sock".
-    m.name = t.display;
-    if (t.host.empty()) {
-      m.name = m.name.substr(m.name.rfind('/') + 1);
-      if (m.name.ends_with(".sock") && m.name.size() > 5) m.name.resize(m.name.size() - 5);
-    }
+    m.name = short_name(t);  // the NODE column is narrow
     m.link = std::make_unique<fleet_link>(t);
     members.push_back(std::move(m));
   }
@@ -225,7 +207,15 @@ int fleet(const fleet_options& o) {
   for (;;) {
     for (auto& m : members) m.link->collect();  // the answers that came, applied here
     const double t = now_s();
+    // The answer that was due came with the view as it was before the key: ask again, under the
+    // new filter or sort, rather than showing the old rows a whole interval.
+    for (auto& m : members)
+      if (m.ask_again && !m.fetching) {
+        m.ask_again = false;
+        ask(m, v, t, &v.notice);
+      }
     if (refresh_now || (!v.paused && t >= next_refresh)) {
+      const bool by_key = refresh_now;
       refresh_now = false;
       next_refresh = t + o.interval;
       round_open = true;
@@ -236,6 +226,7 @@ int fleet(const fleet_options& o) {
         m.fresh = false;
         m.in_round = ask(m, v, t, &v.notice);
         if (m.in_round) asked.push_back(&m);
+        else if (by_key) m.ask_again = true;
       }
       if (v.current == screen::inspect && !v.inspecting.empty()) {
         member& m = members[inspect_node];
@@ -378,13 +369,13 @@ int fleet(const fleet_options& o) {
       case outcome::garbage_collect:
       case outcome::suspend:
       case outcome::resume:
-        act_on(members[action_node], wait, &v.notice, [out](node_link& l, std::string& said) { l.act(out, said, now_s()); });
+        act_on(*members[action_node].link, members[action_node].name, wait, &v.notice, [out](node_link& l, std::string& said) { l.act(out, said, now_s()); });
         refresh_now = true;
         break;
       case outcome::operate: {
         operation op = out.op;
         std::optional<std::size_t> node = focus == all ? route(op, members, v.notice) : std::optional<std::size_t>(focus);
-        if (node) act_on(members[*node], wait, &v.notice, [op](node_link& l, std::string& said) { l.operate(op, said, now_s()); });
+        if (node) act_on(*members[*node].link, members[*node].name, wait, &v.notice, [op](node_link& l, std::string& said) { l.operate(op, said, now_s()); });
         refresh_now = true;
         break;
       }

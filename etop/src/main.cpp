@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -18,14 +17,15 @@
 #include <fmt/format.h>
 
 #include "agner/etop/groups_view.hpp"
-#include "agner/etop/recording.hpp"
 #include "agner/etop/render.hpp"
 #include "agner/etop/text.hpp"
 #include "agner/snapshot/json.hpp"
 #include "agner/attach/discovery.hpp"
+#include "fleet_link.hpp"
 #include "fleet_main.hpp"
 #include "link.hpp"
 #include "replay.hpp"
+#include "single_main.hpp"
 #include "trace_link.hpp"
 #include "terminal.hpp"
 
@@ -320,16 +320,6 @@ int inspect_once(const options& o) {
   }
 }
 
-/// "REDS sort unavailable (4 in use)": the node's refusal of a sort, for the status line.
-std::string sort_refused(column_id sort, const std::string& why) {
-  const std::string title(column_of(sort).title);
-  if (const auto at = why.find("limit "); at != std::string::npos) {
-    const auto digits = why.substr(at + 6, why.find_first_not_of("0123456789", at + 6) - at - 6);
-    if (!digits.empty()) return fmt::format("{} sort unavailable ({} in use)", title, digits);
-  }
-  return fmt::format("{} sort unavailable: {}", title, why);
-}
-
 /// etop --batch --groups: the grouped table (or the node's groups reply with --json) each refresh.
 int batch_groups(const options& o) {
   node_link link(o.where);
@@ -388,23 +378,6 @@ int batch_tree(const options& o) {
   return 0;
 }
 
-double wall_s() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-/// The --record file, or nothing. Created before attaching, so a refused FILE stops etop at once.
-std::unique_ptr<recorder> open_recording(const options& o) {
-  std::unique_ptr<recorder> r;
-  if (!o.record.empty()) {
-    try {
-      r = std::make_unique<recorder>(o.record, o.force);
-    } catch (const std::runtime_error& e) {
-      fail(e.what(), 1);
-    }
-  }
-  return r;
-}
-
 /// etop --batch --trace: one line per traced message until the trace ends; 1 if the node refuses it.
 int trace_batch(const options& o) {
   trace_link tracer;
@@ -431,254 +404,11 @@ int trace_batch(const options& o) {
   return 0;
 }
 
-int batch(const options& o) {
-  if (!o.trace.empty()) return trace_batch(o);
-  if (o.groups) return batch_groups(o);
-  if (o.tree) return batch_tree(o);
-  auto recording = open_recording(o);
-  node_link link(o.where);
-  view_state v;
-  v.sort = *column_named(o.sort);
-  auto fetch = [&]() {
-    std::string refused;
-    auto s = link.fetch(v, o.lines, now_s(), refused);
-    if (!refused.empty()) fail(fmt::format("cannot read {}: {}", o.where.display, sort_refused(v.sort, refused)), 1);
-    if (!s) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
-    return s;
-  };
-  // Rates and the REDS column need two samples: a first one, a short interval before the first
-  // refresh printed, so even a single refresh shows real figures instead of zeros.
-  std::optional<sample> before = fetch();
-  // 160 columns into a file or a pipe; a terminal's own width when printing to one (TERM=dumb).
-  int width = 160;
-  if (winsize ws{}; isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
-    width = ws.ws_col;
-  std::this_thread::sleep_for(std::chrono::duration<double>(std::min(o.interval, 0.5)));
-  for (int i = 0; i < o.iterations; ++i) {
-    if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
-    auto s = fetch();
-    const rates r = rates_between(*before, *s);
-    interval_reductions(s->rows, before->rows);
-    if (column_of(v.sort).server_sort != "reductions_window") s->reductions_known = true;
-    auto rows = arrange(s->rows, v);
-    if (recording) recording->write(refresh_json(*s, r, rows, wall_s()));
-    if (o.json) {
-      nlohmann::json doc{{"node", introspect::to_json(s->node)}, {"processes", nlohmann::json::array()}};
-      for (auto& row : rows) doc["processes"].push_back(introspect::to_json(row));
-      doc["warnings"] = nlohmann::json::array();
-      for (auto& w : s->warnings) doc["warnings"].push_back(introspect::to_json(w));
-      if (r.valid)
-        doc["rates"] = {{"reductions_per_s", r.reductions}, {"messages_per_s", r.messages},
-                        {"gc_per_s", r.gc}, {"dead_letters_per_s", r.dead_letters}, {"utilisation", r.utilisation}};
-      std::printf("%s\n", json_text(doc).c_str());
-    } else {
-      std::printf("%s%s", i ? "\n" : "", render_batch(*s, r, rows, width).c_str());
-    }
-    std::fflush(stdout);
-    before = std::move(s);
-  }
-  return 0;
-}
-
-/// Refreshes the inspected process: keeps its last view when it dies, and looks for a process now
-/// registered under its name (a supervisor's restart).
-void refresh_inspected(node_link& link, view_state& v, std::optional<inspected>& details, double t) {
-  const pid target = v.inspecting.back();
-  if (details && details->last.row.id != target) details.reset();
-  if (details && details->dead) {
-    if (!details->successor)
-      if (auto next = link.whereis(details->last.row.registered_name, t); next && *next != target) details->successor = *next;
-    return;
-  }
-  std::string notice;
-  bool gone = false;
-  if (auto d = link.inspect(target, notice, gone, t)) {
-    details.emplace();
-    details->last = std::move(*d);
-  } else if (gone && details) {
-    details->dead = true;
-    details->exit_reason = notice;
-    if (auto next = link.whereis(details->last.row.registered_name, t); next && *next != target) details->successor = *next;
-  } else if (!notice.empty()) {
-    v.notice = notice;
-  }
-}
-
-int interactive(const options& o) {
-  auto recording = open_recording(o);
-  node_link link(o.where);
-  trace_link tracer;  // the trace pane's own session (T)
-  view_state v;
-  if (o.groups) {
-    v.current = screen::groups;
-    v.groups.sort = *group_column_named(o.sort);
-  } else {
-    v.sort = *column_named(o.sort);
-  }
-  column_id shown_sort = v.sort;  // the sort of the rows on screen, to return to when one is refused
-  bool shown_ascending = v.ascending;
-  terminal term;
-  std::optional<sample> now, before;
-  std::optional<inspected> details;
-  std::optional<introspect::supervision_tree> tree_now;
-  std::vector<process_row> rows;
-  std::optional<groups_sample> grouped;  // the grouped table's last answer, while it is shown
-  std::vector<group_row> group_rows;
-  history past;
-  double next_refresh = 0;
-  bool refresh_now = true;
-  bool rows_skipped = false;  // the last sample was taken on the grouped table (no process rows)
-  bool fresh = false;  // a new sample came: --record writes it once drawn
-  int page = 1;
-  for (;;) {
-    const double t = now_s();
-    if (refresh_now || (!v.paused && t >= next_refresh)) {
-      refresh_now = false;
-      next_refresh = t + o.interval;
-      render_input probe;
-      probe.now = now ? &*now : nullptr;
-      const auto want = v.current == screen::groups
-                            ? std::size_t{1}  // the header's figures only: the groups are asked for below
-                            : static_cast<std::size_t>(std::max(200, table_rows(probe, term.width(), term.height())));
-      std::string refused;
-      if (auto s = link.fetch(v, want, t, refused)) {
-        if (now && now->at_s < s->at_s) {
-          before = std::move(now);
-          interval_reductions(s->rows, before->rows);
-          // A sample taken on the grouped table has no rows to take an interval from.
-          if (column_of(v.sort).server_sort != "reductions_window" && !rows_skipped) s->reductions_known = true;
-        }
-        rows_skipped = v.current == screen::groups;
-        now = std::move(s);
-        fresh = true;
-        shown_sort = v.sort;
-        shown_ascending = v.ascending;
-        const rates r = before ? rates_between(*before, *now) : rates{};
-        past.add(*now, r);
-        // Rates and REDS need a second sample: take it soon rather than a whole interval later.
-        if (!before || !now->reductions_known) next_refresh = t + std::min(0.5, o.interval);
-      } else if (!refused.empty()) {
-        if (v.sort != shown_sort) {
-          v.notice = sort_refused(v.sort, refused) + "; staying on the previous sort";
-          v.sort = shown_sort;
-          v.ascending = shown_ascending;
-        } else {
-          v.notice = "the node refused the refresh: " + refused;
-        }
-      }
-      if (v.current == screen::groups) {
-        std::string no_groups;
-        if (auto g = link.groups(v, 200, t, no_groups)) {
-          grouped = std::move(g);
-          if (!grouped->reductions_known) next_refresh = t + std::min(0.5, o.interval);  // REDS needs a second answer
-        } else if (!no_groups.empty()) {
-          v.notice = "the node refused its groups: " + no_groups;
-        }
-      } else {
-        grouped.reset();
-      }
-      v.admin = link.admin() || link.status(t).role.empty();
-      if (v.current == screen::tree) {
-        v.tree.problem.clear();
-        if (auto answer = link.tree(v.tree.problem, t)) tree_now = std::move(answer);
-      }
-      if (v.current == screen::inspect && !v.inspecting.empty()) {
-        refresh_inspected(link, v, details, t);
-      } else {
-        details.reset();
-      }
-    }
-    if (now) {
-      rows = arrange(now->rows, v);
-      follow_selection(v, rows);
-    }
-    group_rows = grouped ? arrange_groups(grouped->result.groups, v.groups) : std::vector<group_row>{};
-    follow_group_selection(v.groups, group_rows);
-    if (v.current == screen::tree) {
-      v.tree.lines = tree_now ? flatten(*tree_now, v.tree.collapsed) : std::vector<tree_line>{};
-      follow_tree_selection(v.tree);
-    }
-    render_input in;
-    in.tree_fetched = tree_now.has_value();
-    in.now = now ? &*now : nullptr;
-    in.rate = now && before ? rates_between(*before, *now) : rates{};
-    in.past = &past;
-    in.rows = &rows;
-    in.details = details && v.current == screen::inspect ? &*details : nullptr;
-    in.groups = grouped ? &*grouped : nullptr;
-    in.link = link.status(now_s());
-    in.unicode = term.unicode();
-    if (v.current == screen::trace) {
-      if (!v.paused) tracer.poll(std::chrono::milliseconds(0));  // paused: the events wait in the client
-      in.trace = &tracer.pane();
-    }
-    in.wall_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::system_clock::now().time_since_epoch()).count());
-    const frame f = render(in, v, term.width(), term.height());
-    term.draw(f);
-    if (fresh && recording) {
-      // What the table showed (down to the last row on screen), not everything fetched.
-      const auto shown = std::min(rows.size(), v.scroll + static_cast<std::size_t>(table_rows(in, term.width(), term.height())));
-      recording->write(refresh_json(*now, in.rate, std::vector<process_row>(rows.begin(), rows.begin() + static_cast<long>(shown)), wall_s()));
-    }
-    fresh = false;
-    // Keep what the screen showed: the selection in view after a resize or a shorter refresh.
-    page = f.page;
-    if (v.current == screen::table) {
-      keep_in_view(v.selected, v.scroll, rows.size(), page);
-    } else if (v.current == screen::groups) {
-      keep_in_view(v.groups.selected, v.groups.scroll, group_rows.size(), page);
-    } else if (v.current == screen::help) {
-      v.help_scroll = f.first;
-    } else if (v.current == screen::alarms && now) {
-      keep_in_view(v.alarm_selected, v.alarm_scroll, now->node.alarms.size() + now->node.valves.size(), page);
-    } else if (v.current == screen::inspect && in.details) {
-      keep_in_view(v.link_selected, v.link_scroll, neighbours(*in.details).size(), page);
-    } else if (v.current == screen::tree) {
-      keep_in_view(v.tree.selected, v.tree.scroll, v.tree.lines.size(), page);
-      if (v.tree.selected < v.tree.lines.size()) v.tree.selected_key = v.tree.lines[v.tree.selected].key;
-    }
-    double wait = v.paused ? 1.0 : std::max(0.0, next_refresh - now_s());
-    if (v.current == screen::trace && tracer.running() && !v.paused) wait = std::min(wait, 0.1);  // show events as they come
-    const int key = term.key(static_cast<int>(std::min(wait, 1.0) * 1000));
-    if (key == keys::input_lost) throw std::runtime_error("the terminal stopped sending input (closed or hung up)");
-    if (key < 0) continue;
-    const outcome out = on_key(v, key, rows, in.details, page, now ? &now->node : nullptr);
-    switch (out.what) {
-      case outcome::quit: return 0;
-      case outcome::refresh: refresh_now = true; break;
-      case outcome::kill:
-      case outcome::garbage_collect:
-      case outcome::suspend:
-      case outcome::resume:
-        link.act(out, v.notice, now_s());
-        refresh_now = true;
-        break;
-      case outcome::operate:
-        link.operate(out.op, v.notice, now_s());
-        refresh_now = true;
-        break;
-      case outcome::trace: {
-        std::string title = fmt::format("{}", out.target);
-        for (auto& r : rows)
-          if (r.id == out.target) title = display_name(r);
-        if (in.details && in.details->last.row.id == out.target) title = display_name(in.details->last.row);
-        tracer.start(o.where, out.target, "", title, o.budget);
-        v.current = screen::trace;
-        break;
-      }
-      case outcome::untrace:
-        tracer.stop();
-        refresh_now = true;
-        break;
-      default: break;
-    }
-  }
-}
-
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   // Whatever goes wrong, the terminal is restored first (the terminal object is gone by the time
   // an exception reaches here) and the reason is one sentence.
   try {
@@ -689,8 +419,13 @@ int main(int argc, char** argv) {
     }
     if (!o.replay.empty()) return replay({o.replay, *column_named(o.sort), o.batch, o.lines});
     if (!o.inspect.empty()) return inspect_once(o);
-    if (o.batch) return batch(o);
-    return interactive(o);
+    if (o.batch && !o.trace.empty()) return trace_batch(o);
+    if (o.batch && o.groups) return batch_groups(o);
+    if (o.batch && o.tree) return batch_tree(o);
+    single_options one{o.where, o.interval, o.groups ? column_id::msgq : *column_named(o.sort), {}, o.groups, o.json,
+                       o.iterations, o.lines, o.record, o.force, o.budget};
+    if (o.groups) one.group_sort = *group_column_named(o.sort);
+    return o.batch ? single_batch(one) : single(one);
   } catch (const nlohmann::json::exception& e) {
     std::fprintf(stderr, "etop: the node sent a reply etop cannot read (%s)\n", printable(e.what()).c_str());
   } catch (const std::exception& e) {
@@ -700,3 +435,16 @@ int main(int argc, char** argv) {
   }
   return 1;
 }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int code = run(argc, argv);
+  // A link thread still blocked on a silent node reads etop's statics: end without destroying them.
+  if (fleet_link::left_running()) {
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  return code;
+}
+

@@ -28,7 +28,27 @@ nlohmann::json refresh_json(const sample& s, const rates& r, const std::vector<p
   return doc;
 }
 
+void mark_not_answering(nlohmann::json& doc, const std::string& name, double silent_s, double rows_age_s, double rows_kept_s) {
+  doc["name"] = name;
+  doc["problem"] = fmt::format("not answering for {:.0f} s", silent_s);
+  doc["not_answering_s"] = silent_s;
+  doc["rows_age_s"] = rows_age_s;
+  doc["rows_kept_s"] = rows_kept_s;
+  for (auto& row : doc["processes"]) row["stale"] = true;
+}
+
 namespace {
+
+/// A silent node's "not_answering_s", "rows_kept_s" and "rows_age_s" (fleet_json's node entry, or
+/// a single node's marked refresh) into `m`; the age of its rows into `rows_age_s`.
+void read_silence(const nlohmann::json& n, member_view& m, double& rows_age_s) {
+  m.silent_s = n.at("not_answering_s").get<double>();
+  if (!std::isfinite(m.silent_s) || m.silent_s <= 0)
+    throw std::runtime_error(fmt::format("node {}: \"not_answering_s\" is not a positive number of seconds", m.name));
+  m.link.problem.clear();
+  m.rows_kept_s = n.value("rows_kept_s", m.rows_kept_s);
+  rows_age_s = n.value("rows_age_s", m.silent_s);  // a recording without it: about as old as the silence
+}
 
 /// A line of several nodes: the header is summed again from each node's recorded figures.
 void read_nodes(const nlohmann::json& j, recorded_refresh& out) {
@@ -41,10 +61,17 @@ void read_nodes(const nlohmann::json& j, recorded_refresh& out) {
     member_view m;
     m.name = n.at("name").get<std::string>();
     m.link.problem = n.value("problem", std::string());
-    if (!n.value("attached", false) && m.link.problem.empty()) m.link.problem = "not attached";
+    double rows_age_s = 0;
+    if (n.contains("not_answering_s")) {
+      // Silent, not disconnected: its link was up, its last rows kept and marked (fleet_json).
+      read_silence(n, m, rows_age_s);
+    } else if (!n.value("attached", false) && m.link.problem.empty()) {
+      m.link.problem = "not attached";
+    }
     if (n.contains("node")) {
       samples[i].node = introspect::node_info_from_json(n.at("node"));
       samples[i].reductions_known = true;
+      samples[i].at_s = out.time_s - rows_age_s;
       m.now = &samples[i];
     }
     members.push_back(std::move(m));
@@ -53,7 +80,9 @@ void read_nodes(const nlohmann::json& j, recorded_refresh& out) {
   out.now.node = h.sum.node;
   out.nodes_line = h.nodes_line;
   if (const auto tab = out.nodes_line.rfind("  (Tab"); tab != std::string::npos) out.nodes_line.resize(tab);
-  for (auto& p : j.at("processes")) out.row_nodes.push_back(p.at("node").get<std::string>());
+  // A silent node's kept rows ("stale": true) showed as ~NAME.
+  for (auto& p : j.at("processes"))
+    out.row_nodes.push_back((p.value("stale", false) ? "~" : "") + p.at("node").get<std::string>());
 }
 
 /// One line of `in` (without its '\n') into `line`; false at the end of the input. It stops
@@ -89,6 +118,18 @@ recorded_refresh refresh_from_json(const nlohmann::json& j) {
     const auto& procs = j.at("processes");
     if (!procs.is_array()) throw std::runtime_error("\"processes\" is not an array");
     for (auto& p : procs) out.now.rows.push_back(introspect::process_row_from_json(p));
+    if (!several && j.contains("not_answering_s")) {
+      // One node, silent (mark_not_answering): its line and ~NAME rows, as the live view showed them.
+      member_view m;
+      m.name = j.value("name", out.now.node.name);
+      double rows_age_s = 0;
+      read_silence(j, m, rows_age_s);
+      sample last;
+      last.at_s = out.time_s - rows_age_s;
+      m.now = &last;
+      out.nodes_line = not_answering_line(m, out.time_s);
+      for (auto& p : procs) out.row_nodes.push_back((p.value("stale", false) ? "~" : "") + m.name);
+    }
     out.now.at_s = out.time_s;
     out.now.reductions_known = j.value("reductions_known", j.contains("rates"));
     if (j.contains("rates")) {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <clocale>
 #include <cstdlib>
@@ -36,7 +37,9 @@ void append_cap(const char* name) {
 }
 
 extern "C" void restore_and_die(int sig) {
-  // Only async-signal-safe calls: write, tcsetattr, signal, raise.
+  // Only async-signal-safe calls: write, tcsetattr, signal, raise. The signal stays blocked until
+  // the handler returns, so the interrupted code may run on a moment: it gets its errno back.
+  const int saved_errno = errno;
   if (reset_length) {
     const ssize_t n = write(STDOUT_FILENO, reset_sequence, reset_length);
     (void)n;
@@ -44,6 +47,7 @@ extern "C" void restore_and_die(int sig) {
   if (have_modes) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_modes);
   signal(sig, SIG_DFL);
   raise(sig);
+  errno = saved_errno;
 }
 
 bool usable_string(const char* s) { return s && s != reinterpret_cast<char*>(-1) && *s; }

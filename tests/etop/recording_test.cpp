@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "agner/etop/fleet.hpp"
 #include "agner/etop/recording.hpp"
 #include "agner/snapshot/json.hpp"
 
@@ -202,6 +203,53 @@ TEST_CASE("a recorded refresh of several nodes reads back with its sums, its nod
   CHECK(r.now.rows.size() == 2);
   CHECK(r.nodes_line.find("b DISCONNECTED (gone") != std::string::npos);
   CHECK(r.nodes_line.find("(Tab") == std::string::npos);
+}
+
+TEST_CASE("a recorded refresh with a silent node replays it as not answering with its ~NAME rows, not as disconnected") {
+  // As etop recorded it live: b silent for 4 s, its rows 6 s old and kept 10 s.
+  sample a = one_sample();
+  a.at_s = 7;
+  sample b = one_sample();
+  b.node.name = "b";
+  b.rows.resize(1);
+  b.at_s = 1;
+  member_view silent{"b", &b, nullptr, {}};
+  silent.silent_s = 4;
+  silent.rows_kept_s = 10;
+  const std::vector<member_view> members{{"a", &a, nullptr, {}}, silent};
+  const merged_rows m = merge_rows(members, view_state{});
+  const fleet_header h = sum_nodes(members, 7);
+  auto j = fleet_json(members, m, m.rows.size(), h);
+  j["time"] = 100;
+  const recorded_refresh r = refresh_from_json(nlohmann::json::parse(j.dump()));
+  const std::string live = h.nodes_line.substr(0, h.nodes_line.rfind("  (Tab"));
+  CHECK(r.nodes_line == live);
+  CHECK(r.nodes_line.find("b NOT ANSWERING for 4s (its ~rows are 6s old, shown until 10s)") != std::string::npos);
+  CHECK(r.nodes_line.find("DISCONNECTED") == std::string::npos);
+  CHECK(r.row_nodes == m.node_names);
+  CHECK(std::count(r.row_nodes.begin(), r.row_nodes.end(), "~b") == 1);
+  CHECK(r.now.node.name == "1 of 2 nodes");
+  CHECK(r.now.node.process_count == 2);  // a's only: a silent node is out of the sums
+}
+
+TEST_CASE("a recorded refresh of one node that was not answering replays its line and ~NAME rows") {
+  const sample s = one_sample();
+  auto j = refresh_json(s, rates{}, s.rows, 100);
+  mark_not_answering(j, "r", 4, 6, 10);
+  CHECK(j["problem"] == "not answering for 4 s");
+  CHECK(j["processes"][1]["stale"] == true);
+  const recorded_refresh r = refresh_from_json(nlohmann::json::parse(j.dump()));
+  CHECK(r.nodes_line == "r NOT ANSWERING for 4s (its ~rows are 6s old, shown until 10s)");
+  CHECK(r.row_nodes == std::vector<std::string>{"~r", "~r"});
+  CHECK(r.now.node.name == "rec");
+  CHECK(r.now.rows.size() == 2);
+}
+
+TEST_CASE("a recorded silent node whose not_answering_s is not a positive number is refused") {
+  nlohmann::json j{{"time", 10}, {"processes", nlohmann::json::array()}};
+  j["nodes"] = nlohmann::json::array({{{"name", "b"}, {"attached", false}, {"not_answering_s", -1}}});
+  CHECK_THROWS_WITH_AS(refresh_from_json(j), "node b: \"not_answering_s\" is not a positive number of seconds",
+                       std::runtime_error);
 }
 
 TEST_CASE("replay filters the recorded rows by name or behaviour") {

@@ -33,6 +33,11 @@ double answer_wait_s(double interval_s);
 /// 5 refresh intervals, at least 10 s; then they leave it (its nodes: entry stays). Pure.
 double stale_rows_s(double interval_s);
 
+/// What the view says of a silent node (m.silent_s > 0) at `now_s`: "NAME NOT ANSWERING for 4s
+/// (its ~rows are 5s old, shown until 10s)", or "(its rows left the table at 10s)", or "(no rows
+/// yet)". The nodes line's part for it, and the single-node view's line. Pure.
+std::string not_answering_line(const member_view& m, double now_s);
+
 /// The merged table: rows[i] belongs to members[node[i]].
 struct merged_rows {
   std::vector<process_row> rows;

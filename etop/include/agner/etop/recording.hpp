@@ -33,6 +33,13 @@ struct recorded_refresh {
 /// Cost: O(rows). Thread-safe (pure).
 nlohmann::json refresh_json(const sample& s, const rates& r, const std::vector<process_row>& rows, double time_s);
 
+/// Marks `doc` (refresh_json's, or single-node batch --json's) as taken while the node was not
+/// answering for `silent_s`: "name" (`name`, as its line and ~NAME rows call it), "problem": "not
+/// answering for N s", "not_answering_s", "rows_age_s" (how old its rows are), "rows_kept_s", and
+/// "stale": true on every row. Pure; O(rows).
+void mark_not_answering(nlohmann::json& doc, const std::string& name, double silent_s, double rows_age_s,
+                        double rows_kept_s);
+
 /// The reverse of refresh_json (or of fleet_json with "time"). Throws std::runtime_error with the reason (a missing "node", a
 /// field of the wrong type) on a document it cannot read. Thread-safe (pure).
 recorded_refresh refresh_from_json(const nlohmann::json& j);
