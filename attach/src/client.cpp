@@ -74,7 +74,8 @@ struct client::impl {
         ec = asio::error::message_size;
         return 0;
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      // Rounded up: a wait truncated to whole ms would time out up to 1 ms before the deadline.
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
       pollfd p{sock.native_handle(), POLLIN, 0};
       const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
       if (ready == 0) {
@@ -194,7 +195,8 @@ std::optional<json> client::next_event(std::chrono::milliseconds wait) {
       return e;
     }
     if (i.in.find('\n') == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      // Rounded up: a wait truncated to whole ms would time out up to 1 ms before the deadline.
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
       pollfd fd{i.sock.native_handle(), POLLIN, 0};
       const int ready = ::poll(&fd, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
       if (ready == 0) return std::nullopt;
