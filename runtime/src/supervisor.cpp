@@ -269,11 +269,23 @@ void supervisor::handle(context& ctx, message& m) {
 template <class R>
 void supervisor::membership(context& ctx, R& r) {
   if (plan_ || waiting_) {
-    deferred_.push_back([this, req = r](context& c) mutable { handle_request(c, req); });
+    deferred_.push_back([this, req = r](context& c) mutable {
+      if (ended_) {  // the wait or plan ended it: no child of a supervisor that is gone
+        refuse(c, req);
+      } else {
+        handle_request(c, req);
+      }
+    });
   } else {
     handle_request(ctx, r);
   }
 }
+
+void supervisor::refuse(context& ctx, request<start_child>& r) {
+  ctx.reply(r.from, fmt::format("supervisor {} is shutting down", ctx.self()));
+}
+
+void supervisor::refuse(context& ctx, request<terminate_child>& r) { ctx.reply(r.from, false); }
 
 void supervisor::handle_request(context& ctx, request<start_child>& r) {
   if (find(r.body.spec.id)) {
@@ -309,6 +321,7 @@ void supervisor::handle_request(context& ctx, request<terminate_child>& r) {
 }
 
 void supervisor::on_exit(context& ctx, pid from, const std::string& reason) {
+  if (ended_) return;  // a deferred exit, run after the shutdown that ended it
   if (waiting_) {
     if (!find(from) && reason != "normal") {  // our parent or an operator: stop waiting, stop everything
       ctx.demonitor(waiting_->ref);
@@ -424,7 +437,10 @@ void supervisor::shut_down(context& ctx, std::string reason) {
   std::vector<pid> running;
   for (std::size_t j = children_.size(); j-- > 0;)
     if (children_[j].current) running.push_back(children_[j].current);
-  stop_then(ctx, std::move(running), [reason](context& c) { c.exit(reason); });
+  stop_then(ctx, std::move(running), [this, reason](context& c) {
+    ended_ = true;
+    c.exit(reason);
+  });
 }
 
 }  // namespace agner

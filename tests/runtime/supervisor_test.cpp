@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "agner/runtime/supervisor.hpp"
@@ -318,4 +320,38 @@ TEST_CASE("a start whose name stays held past name_wait fails, naming the holder
   pid middle3 = successor(rt, top, middle2);  // the init failed; top restarted middle again
   rt.send(old_leaf, go{});
   CHECK(eventually([&] { return all_running(rt, middle3, 1) && rt.whereis("leaf") != old_leaf; }));
+}
+
+TEST_CASE("a start_child request that waited for a failed name wait is not answered with a child") {
+  auto clk = std::make_shared<manual_clock>();
+  runtime_options o = test::two_schedulers();
+  o.clock = clk;
+  test::captured_log log;
+  o.log = log.sink();
+  runtime rt(o);
+  const pid holder = rt.spawn_with<lingerer>(spawn_options{.name = "leaf"});  // holds "leaf" for good
+  child_spec leaf;
+  leaf.id = "leaf";
+  leaf.start = [](context& ctx) { return ctx.spawn_link_with<lingerer>(spawn_options{.name = "leaf"}); };
+  pid sup = rt.spawn<supervisor>(supervisor_flags{.name_wait = 100ms}, std::vector<child_spec>{leaf});
+  CHECK_FALSE(children_of(rt, sup)[0].current);  // its init waits for the holder
+  const std::uint64_t handled = rt.process_info(sup)->messages_received;
+  std::atomic<bool> answered{false};
+  std::optional<reply> got;
+  std::thread asker([&] {
+    got = rt.call(sup, start_child{child_spec::worker<worker>("extra")}, 1h);
+    answered = true;
+  });
+  // The request is deferred while the start waits.
+  CHECK(eventually([&] { return rt.process_info(sup)->messages_received > handled; }));
+  CHECK_FALSE(answered.load());
+  clk->advance(100ms);  // the wait fails: the init fails and the supervisor ends
+  CHECK(eventually([&] { return log.contains(fmt::format("its name is still held by {} after 100 ms", holder)); }));
+  CHECK(eventually([&] { return !rt.process_info(sup); }));
+  clk->advance(2h);  // the call, if left unanswered, times out
+  asker.join();
+  REQUIRE(got);
+  CHECK(got->get<pid>() == nullptr);  // no child of a supervisor that is gone
+  REQUIRE(got->get<std::string>());
+  CHECK(*got->get<std::string>() == fmt::format("supervisor {} is shutting down", sup));
 }

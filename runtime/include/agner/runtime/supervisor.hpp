@@ -67,7 +67,8 @@ struct supervisor_flags {
   /// intensity of the supervisors above (OTP answers {already_started, Pid} there). Zero: no wait.
   /// Dynamic start_child requests never wait. Meanwhile the supervisor answers which_children and
   /// report(); start_child, terminate_child and its children's exits wait for the start to finish;
-  /// an exit signal from its parent ends the wait and stops it.
+  /// an exit signal from its parent ends the wait and stops it. A request that waited while the
+  /// supervisor ended is refused (start_child: "supervisor <pid> is shutting down"; terminate_child: false).
   std::chrono::milliseconds name_wait{5000};
 };
 
@@ -171,6 +172,8 @@ class supervisor final : public behaviour {
   template <class R>
   void membership(context& ctx, R& r);
   void handle_request(context& ctx, request<start_child>& r);
+  void refuse(context& ctx, request<start_child>& r);
+  void refuse(context& ctx, request<terminate_child>& r);
   void handle_request(context& ctx, request<terminate_child>& r);
   void restart(context& ctx, std::size_t index);
   bool note_restart(context& ctx);
@@ -190,6 +193,7 @@ class supervisor final : public behaviour {
   std::deque<clock::time_point> restarts_;
   std::optional<stop_plan> plan_;
   std::optional<name_wait> waiting_;
+  bool ended_ = false;  // its shutdown is done and it exits: what was deferred is refused
   std::vector<std::function<void(context&)>> deferred_;  // exits and requests seen while a plan runs or a start waits
 };
 
