@@ -355,3 +355,30 @@ TEST_CASE("a start_child request that waited for a failed name wait is not answe
   REQUIRE(got->get<std::string>());
   CHECK(*got->get<std::string>() == fmt::format("supervisor {} is shutting down", sup));
 }
+
+// Known open issue (skipped: run with --no-skip): with the default flags (intensity 1 in 5 s,
+// name_wait 5 s) each failed wait comes 5 s after the restart before it, which has left the
+// window by then, so a name held for good is retried every 5 s for ever and never escalates.
+TEST_CASE("a name held for good ends in the intensity escalation, not a restart every name_wait" * doctest::skip()) {
+  auto clk = std::make_shared<manual_clock>();
+  runtime_options o = test::two_schedulers();
+  o.clock = clk;
+  test::captured_log log;
+  o.log = log.sink();
+  runtime rt(o);
+  pid top = rt.spawn<supervisor>(supervisor_flags{}, middle_with_leaf(supervisor_flags{}));
+  auto [middle, leaf] = started_tree(rt, top);
+  rt.exit(middle, "kill");  // the old leaf lingers and holds "leaf" for good
+  auto failures = [&] {
+    std::size_t n = 0;
+    for (auto& l : log.snapshot()) n += l.find("its name is still held") != std::string::npos ? 1 : 0;
+    return n;
+  };
+  for (std::size_t round = 1; round <= 4 && rt.process_info(top); ++round) {
+    middle = successor(rt, top, middle);
+    CHECK_FALSE(children_of(rt, middle)[0].current);  // its init waits: the timer is armed
+    clk->advance(5001ms);
+    CHECK(eventually([&] { return failures() == round || !rt.process_info(top); }));
+  }
+  CHECK_FALSE(rt.process_info(top));  // OTP: the second failed start in 5 s ends the top supervisor
+}
