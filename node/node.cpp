@@ -119,8 +119,16 @@ host::host(runtime* borrowed, node_options o, std::function<void(host&)> setup) 
   if (p_->exporter)
     where += fmt::format(", metrics on http://{}:{}/metrics", o_.metrics.listen.substr(0, o_.metrics.listen.rfind(':')),
                          metrics_port());
-  std::printf("%s %s: %u schedulers, serving introspection%s; attach with: etop %s\n", o_.program.c_str(),
-              o_.server.node_name.c_str(), rt_->scheduler_count(), where.c_str(), o_.server.node_name.c_str());
+  // etop finds a node by name only in the default directory; elsewhere it needs the path or address.
+  std::string etop_target = o_.server.node_name;
+  if (unix_path().empty()) {
+    etop_target = fmt::format("{}:{}", o_.server.tcp_listen.substr(0, o_.server.tcp_listen.rfind(':')), tcp_port());
+  } else if (unix_path() != fmt::format("{}/{}.sock", introspect::default_socket_dir(), o_.server.node_name)) {
+    etop_target = unix_path();
+  }
+  std::string hint = unix_path().empty() && !tcp_port() ? "" : "; attach with: etop " + etop_target;
+  std::printf("%s %s: %u schedulers, serving introspection%s%s\n", o_.program.c_str(), o_.server.node_name.c_str(),
+              rt_->scheduler_count(), where.c_str(), hint.c_str());
   std::fflush(stdout);
 }
 

@@ -139,6 +139,34 @@ TEST_CASE("agner-node --help lists every flag with its default") {
   }
 }
 
+TEST_CASE("agner-node's start line names what etop needs to attach: the name, a socket path or a TCP address") {
+  temp_dir dir;
+  const std::string out = dir.path + "/out";
+  // (flags, what follows "attach with: etop ")
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--socket", dir.path + "/elsewhere.sock"}, dir.path + "/elsewhere.sock"},
+      {{"--socket", "off", "--listen-tcp", "127.0.0.1:0", "--cookie-file", dir.path + "/cookie"}, "127.0.0.1:"},
+  };
+  for (const auto& [flags, target] : cases) {
+    CAPTURE(target);
+    std::vector<std::string> args{AGNER_NODE_BIN, "--name", "hinted", "--workload", "none", "--metrics-listen", "off"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t p = -1;
+    REQUIRE(::posix_spawn(&p, AGNER_NODE_BIN, &fa, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&fa);
+    CHECK(eventually([&] { return slurp(out).find("serving introspection") != std::string::npos; }));
+    ::kill(p, SIGTERM);
+    ::waitpid(p, nullptr, 0);
+    CHECK(slurp(out).find("attach with: etop " + target) != std::string::npos);
+  }
+}
+
 namespace {
 const char* good_rules = R"({"version": 1, "alarms": [
   {"id": "busy", "metric": "processes", "levels": [{"severity": "warning", "raise": 1000000}]}
