@@ -300,6 +300,7 @@ int single(const single_options& o) {
   // A request unanswered for `wait` makes the node NOT ANSWERING; its rows are kept `rows_kept`.
   const double wait = answer_wait_s(o.interval), rows_kept = stale_rows_s(o.interval);
   bool refresh_now = true;
+  std::optional<double> silent_since;  // when the node stopped answering (now_s), if it has
   int page = 1;
   for (;;) {
     link.collect();  // the answers that came, applied here
@@ -321,7 +322,12 @@ int single(const single_options& o) {
       link.collect();
     }
     v.admin = link.admin() || link.status().role.empty();
-    const double silent = silent_for(link, wait);
+    // Silence counts from the first unanswered request and goes on through the reconnections that
+    // follow the reply deadline (each a new request): else the rows came back with every retry.
+    const double job_silent = silent_for(link, wait);
+    if (job_silent > 0 && !silent_since) silent_since = now_s() - job_silent;
+    if (job_silent == 0 && (link.status().problem.empty() || !silent_since)) silent_since.reset();
+    const double silent = silent_since ? now_s() - *silent_since : 0.0;
     rows.clear();
     if (st.now && silent < rows_kept) {
       rows = arrange(st.now->rows, v);

@@ -44,6 +44,19 @@ wait_gone "NOT ANSWERING"
 wait_re "^<0\.2\.0> +slow_consumer"
 screen | grep -qE "^~n " && fail "rows still marked after the node answered"
 
+echo "== stopped past the 20 s reply deadline: DISCONNECTED, silent since it stopped, its rows stay out"
+kill -STOP "$node_pid"
+wait_re "^DISCONNECTED: the node did not answer within 20 s"
+wait_re "^n NOT ANSWERING for [0-9]+s"  # a reconnection's request unanswered too
+s=$(screen)
+grep -qE "^n NOT ANSWERING for ([2-9][0-9]|[0-9]{3,})s \(its rows left the table at 10s\)" <<<"$s" ||
+  fail "the silence is not counted from when the node stopped"
+grep -qE "^(~n +)?!?<0\.2\.0>" <<<"$s" && fail "the rows of a node silent past the deadline came back"
+kill -CONT "$node_pid"
+wait_gone "DISCONNECTED"
+wait_gone "NOT ANSWERING"
+wait_re "^<0\.2\.0> +slow_consumer"
+
 echo "== Enter inspects once it answers again"
 keys Home Enter
 wait_for "process <0."
