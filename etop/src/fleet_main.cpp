@@ -40,6 +40,7 @@ struct member {
   bool fresh = false;     ///< a new sample came since the refresh was asked
   bool in_round = false;  ///< asked by the open refresh (one silent since before is not)
   bool ask_again = false; ///< a key changed the view while a refresh was unanswered: ask once it is
+  std::optional<double> silent_since;  ///< when it stopped answering (now_s), if it has
 };
 
 /// Takes `s`, a new sample of m's node: it becomes `now`, the previous one `before`.
@@ -104,12 +105,17 @@ std::vector<member> attach_all(const fleet_options& o) {
 
 /// What the pure view sees of each member now: a node whose oldest request has waited `wait_s`
 /// or more is silent, its rows kept `rows_kept_s`.
-std::vector<member_view> views_of(const std::vector<member>& members, double wait_s, double rows_kept_s) {
+/// Silence counts from the first unanswered request on, through the reconnections that follow the
+/// reply deadline (each a new request), until the node answers.
+std::vector<member_view> views_of(std::vector<member>& members, double wait_s, double rows_kept_s) {
   std::vector<member_view> views;
   for (auto& m : members) {
-    const double b = m.link->busy_for();
-    views.push_back({m.name, m.now ? &*m.now : nullptr, m.before ? &*m.before : nullptr, m.link->status(),
-                     b >= wait_s ? b : 0.0, rows_kept_s});
+    const double b = m.link->busy_for(), t = now_s();
+    const connection link = m.link->status();
+    if (b >= wait_s && !m.silent_since) m.silent_since = t - b;
+    if (b < wait_s && (link.problem.empty() || !m.silent_since)) m.silent_since.reset();
+    views.push_back({m.name, m.now ? &*m.now : nullptr, m.before ? &*m.before : nullptr, link,
+                     m.silent_since ? t - *m.silent_since : 0.0, rows_kept_s});
   }
   return views;
 }

@@ -69,6 +69,11 @@ wait_re "beta NOT ANSWERING for [0-9]+s \(its rows left the table at 10s\)"
 wait_gone "~beta "
 alpha_goes_on
 
+echo "== past the 20 s reply deadline: beta's silence counts on through the reconnections, its rows stay out"
+wait_re "beta NOT ANSWERING for (2[5-9]|[3-9][0-9])s \(its rows left the table at 10s\)"
+screen | grep -qE "^~?beta " && fail "beta's rows came back while it is silent"
+alpha_goes_on
+
 echo "== beta continued: it rejoins, unmarked"
 kill -CONT "$beta_pid"
 wait_re "^etop: 2 of 2 nodes"
