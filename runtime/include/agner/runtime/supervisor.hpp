@@ -69,7 +69,11 @@ struct supervisor_flags {
   /// report(); start_child, terminate_child and its children's exits wait for the start to finish;
   /// an exit signal from its parent ends the wait and stops it. A request that waited while the
   /// supervisor ended is refused (start_child: "supervisor <pid> is shutting down"; terminate_child: false).
-  std::chrono::milliseconds name_wait{5000};
+  /// Keep it under the parent's period / intensity (the default 1 s is under the default 5 s / 1):
+  /// then a name held for good (a predecessor that ignores its supervisor's end) fails the start
+  /// again within the parent's window, and the parent escalates as OTP's would; a longer wait
+  /// spaces the failures past the window, and the tree retries every name_wait for ever.
+  std::chrono::milliseconds name_wait{1000};
 };
 
 /// Requests a supervisor answers (with runtime::call or context::request):
