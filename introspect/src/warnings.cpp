@@ -3,10 +3,7 @@
 #include "agner/introspect/warnings.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <optional>
 #include <queue>
-#include <typeinfo>
 
 #include <fmt/format.h>
 
