@@ -49,6 +49,21 @@ std::vector<child_info> children_of(runtime& rt, pid sup) {
   return *r.get<std::vector<child_info>>();
 }
 
+/// A runtime on a manual clock (a name wait never times out unless the test advances it) whose
+/// log the test reads. Declared in this order, the log outlives the runtime that writes to it.
+struct manual_node {
+  std::shared_ptr<manual_clock> clk = std::make_shared<manual_clock>();
+  test::captured_log log;
+  runtime rt{options(clk, log)};
+
+  static runtime_options options(std::shared_ptr<manual_clock> c, test::captured_log& l) {
+    runtime_options o = test::two_schedulers();
+    o.clock = std::move(c);
+    o.log = l.sink();
+    return o;
+  }
+};
+
 bool all_running(runtime& rt, pid sup, std::size_t n) {
   auto rows = children_of(rt, sup);
   if (rows.size() != n) return false;
@@ -107,12 +122,10 @@ TEST_CASE("the supervisor matrix: each strategy, child type and exit reason") {
 }
 
 TEST_CASE("MaxR restarts in MaxT are survived, one more shuts the supervisor down") {
-  auto clk = std::make_shared<manual_clock>();
-  runtime_options o = test::two_schedulers();
-  o.clock = clk;
-  test::captured_log log;
-  o.log = log.sink();
-  runtime rt(o);
+  manual_node node;
+  auto& clk = node.clk;
+  auto& log = node.log;
+  runtime& rt = node.rt;
   pid sup = rt.spawn<supervisor>(supervisor_flags{restart_strategy::one_for_one, 3, 10s},
                                  std::vector<child_spec>{child_spec::worker<worker>("w")});
   auto crash_once = [&] {
@@ -272,12 +285,9 @@ std::pair<pid, pid> started_tree(runtime& rt, pid top) {
 }  // namespace
 
 TEST_CASE("a restart waits for the predecessor that still holds its child's name") {
-  auto clk = std::make_shared<manual_clock>();  // the wait never times out unless the test says so
-  runtime_options o = test::two_schedulers();
-  o.clock = clk;
-  test::captured_log log;
-  o.log = log.sink();
-  runtime rt(o);
+  manual_node node;
+  auto& log = node.log;
+  runtime& rt = node.rt;
   // Intensity 1: the kill below is the one restart it allows; a failed start would be a second.
   const supervisor_flags top_flags{restart_strategy::one_for_one, 1, 10s};
   pid top = rt.spawn<supervisor>(top_flags, middle_with_leaf(supervisor_flags{}));
@@ -298,12 +308,10 @@ TEST_CASE("a restart waits for the predecessor that still holds its child's name
 }
 
 TEST_CASE("a start whose name stays held past name_wait fails, naming the holder") {
-  auto clk = std::make_shared<manual_clock>();
-  runtime_options o = test::two_schedulers();
-  o.clock = clk;
-  test::captured_log log;
-  o.log = log.sink();
-  runtime rt(o);
+  manual_node node;
+  auto& clk = node.clk;
+  auto& log = node.log;
+  runtime& rt = node.rt;
   const supervisor_flags top_flags{restart_strategy::one_for_one, 5, 10s};
   pid top = rt.spawn<supervisor>(
       top_flags, middle_with_leaf(supervisor_flags{.intensity = 1, .period = 5s, .name_wait = 100ms}));
@@ -323,12 +331,10 @@ TEST_CASE("a start whose name stays held past name_wait fails, naming the holder
 }
 
 TEST_CASE("a start_child request that waited for a failed name wait is not answered with a child") {
-  auto clk = std::make_shared<manual_clock>();
-  runtime_options o = test::two_schedulers();
-  o.clock = clk;
-  test::captured_log log;
-  o.log = log.sink();
-  runtime rt(o);
+  manual_node node;
+  auto& clk = node.clk;
+  auto& log = node.log;
+  runtime& rt = node.rt;
   const pid holder = rt.spawn_with<lingerer>(spawn_options{.name = "leaf"});  // holds "leaf" for good
   child_spec leaf;
   leaf.id = "leaf";
@@ -359,12 +365,10 @@ TEST_CASE("a start_child request that waited for a failed name wait is not answe
 // The default name_wait (1 s) is under the default period / intensity (5 s / 1): a failed wait
 // comes within the window of the restart before it, so the parent escalates.
 TEST_CASE("a name held for good ends in the intensity escalation, not a restart every name_wait") {
-  auto clk = std::make_shared<manual_clock>();
-  runtime_options o = test::two_schedulers();
-  o.clock = clk;
-  test::captured_log log;
-  o.log = log.sink();
-  runtime rt(o);
+  manual_node node;
+  auto& clk = node.clk;
+  auto& log = node.log;
+  runtime& rt = node.rt;
   pid top = rt.spawn<supervisor>(supervisor_flags{}, middle_with_leaf(supervisor_flags{}));
   auto [middle, leaf] = started_tree(rt, top);
   rt.exit(middle, "kill");  // the old leaf lingers and holds "leaf" for good
