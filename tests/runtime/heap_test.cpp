@@ -277,7 +277,7 @@ TEST_CASE("a binary sent to many processes is stored once and counted once, unti
   for (int i = 0; i < 10; ++i)
     holders.push_back(rt.spawn_fn([&, kept = binary()](context& ctx, message& m) mutable {
       if (auto* b = m.get<binary>()) {
-        kept = *b;
+        kept = std::move(*b);  // the message's copy goes now, not after the handler returns
         holding.fetch_add(1);
       } else {
         ctx.exit();
