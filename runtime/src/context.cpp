@@ -42,8 +42,18 @@ std::uint64_t context::new_ref() noexcept {
   return rt_->internals().next_ref.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool context::send_tracked(pid to, message* m) {
-  return rt_->internals().send(to, m, sched_) == detail::send_outcome::queued;
+void context::send_request(pid to, std::uint64_t ref, message* request) {
+  auto& n = rt_->internals();
+  const monitor_ref mon{ref};  // refs and monitor refs share one counter: the request's names its monitor
+  if (n.send_value(to, detail::monitor_signal{self(), mon}, sched_) != detail::send_outcome::queued) {
+    destroy(request);
+  } else if (n.send(to, request, sched_) != detail::send_outcome::queued) {  // a bounded mailbox refused it
+    n.send_value(to, detail::demonitor_signal{mon}, sched_);
+  } else {
+    proc_->extension().pending.back().callee = to;  // await_reply pushed it just now
+    return;
+  }
+  n.send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
 }
 
 void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
@@ -58,12 +68,15 @@ void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
   x.pending.push_back({ref, deadline, std::move(on_reply)});
 }
 
-void context::fail_request(std::uint64_t ref) {
-  rt_->internals().send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
-}
 
 void context::send_reply(const reply_to& to, message* body) {
-  rt_->internals().send_value(to.from, detail::reply_signal{to.ref, reply::status::ok, message_ptr(body)}, sched_);
+  // The requester monitors us under the request's ref (send_request): drop that monitor here, so
+  // that no cancel has to come back. A request passed on and answered by another process keeps its
+  // monitor here until the requester cancels it.
+  pid replier{};
+  if (proc_->ext && proc_->ext->monitored_by.erase(to.ref)) replier = self();
+  rt_->internals().send_value(to.from, detail::reply_signal{to.ref, reply::status::ok, message_ptr(body), replier},
+                              sched_);
 }
 
 void context::post_blocking(std::uint64_t ref, std::function<message*()> work) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <unordered_map>
 #include <vector>
 
 #include "agner/runtime/behaviour.hpp"
@@ -25,12 +26,17 @@ struct process_ext {
   init_fn init = nullptr;  ///< pending init, cleared once run
   std::string exit_reason;
   std::vector<pid> links;
-  std::vector<std::pair<monitor_ref, pid>> monitored_by;  ///< they get a DOWN when this one ends
+  /// They get a DOWN when this one ends, by monitor ref. A hash map: a server called by thousands
+  /// at once holds a monitor per call in flight (context::request), each cancelled in O(1).
+  std::unordered_map<std::uint64_t, pid> monitored_by;
   std::vector<std::pair<monitor_ref, pid>> monitoring;    ///< monitors this process holds
   struct pending_reply {
     std::uint64_t ref;
     std::int64_t deadline_ms;  ///< on the runtime's clock; INT64_MAX for agner::infinity
     std::function<void(context&, reply&)> on_reply;
+    /// ctx.request's target, monitored under `ref` until the answer, the timeout or its DOWN;
+    /// none for a co_await call (which keeps its own monitor) and run_blocking.
+    pid callee{};
   };
   std::vector<pending_reply> pending;  ///< requests awaiting an answer (a co_await call's has no on_reply)
   /// Coroutine handlers' state (context::call); created by the first one to run.

@@ -236,8 +236,17 @@ message* scheduler::on_signal(process* p, message* m) {
     return nullptr;
   }
   if (auto* s = m->get<down_signal>()) {
-    if (!erase_ref(p->extension().monitoring, s->ref)) return nullptr;  // demonitored meanwhile
-    return make_message<down_message>(down_message{s->ref, s->who, std::move(s->reason)});
+    auto& x = p->extension();
+    if (erase_ref(x.monitoring, s->ref))
+      return make_message<down_message>(down_message{s->ref, s->who, std::move(s->reason)});
+    // A request's own monitor (context::send_request): its callee ended before answering.
+    auto it = std::find_if(x.pending.begin(), x.pending.end(),
+                           [&](const auto& e) { return e.ref == s->ref.id && e.callee == s->who; });
+    if (it == x.pending.end()) return nullptr;  // demonitored, answered or timed out meanwhile
+    auto fn = std::move(it->on_reply);
+    x.pending.erase(it);
+    return make_message<continuation_call>(continuation_call{
+        std::move(fn), reply(reply::status::noproc, message_ptr(make_message<std::string>(std::move(s->reason))))});
   }
   if (auto* r = m->get<reply_signal>()) {
     auto& pending = p->extension().pending;
@@ -247,6 +256,8 @@ message* scheduler::on_signal(process* p, message* m) {
       return nullptr;
     }
     auto fn = std::move(it->on_reply);
+    if (it->callee && r->replier != it->callee)  // else the callee dropped the monitor as it answered
+      node_.send_value(it->callee, demonitor_signal{monitor_ref{it->ref}}, this);
     pending.erase(it);
     return make_message<continuation_call>(continuation_call{std::move(fn), reply(r->status, std::move(r->body))});
   }
@@ -255,6 +266,7 @@ message* scheduler::on_signal(process* p, message* m) {
     auto it = std::find_if(pending.begin(), pending.end(), [&](const auto& e) { return e.ref == t->ref; });
     if (it == pending.end()) return nullptr;  // answered in time
     auto fn = std::move(it->on_reply);
+    if (it->callee) node_.send_value(it->callee, demonitor_signal{monitor_ref{it->ref}}, this);
     pending.erase(it);
     return make_message<continuation_call>(continuation_call{std::move(fn), reply(reply::status::timeout, nullptr)});
   }
@@ -279,9 +291,9 @@ message* scheduler::on_signal(process* p, message* m) {
   } else if (auto* u = m->get<unlink_signal>()) {
     erase_first(p->extension().links, u->from);
   } else if (auto* mon = m->get<monitor_signal>()) {
-    p->extension().monitored_by.emplace_back(mon->ref, mon->from);
+    p->extension().monitored_by.emplace(mon->ref.id, mon->from);
   } else if (auto* d = m->get<demonitor_signal>()) {
-    erase_ref(p->extension().monitored_by, d->ref);
+    p->extension().monitored_by.erase(d->ref.id);
   }
   return nullptr;
 }
@@ -364,6 +376,7 @@ process_report scheduler::report(process* p, const inspect_options& opts) {
     r.links = x->links;
     for (auto& [ref, target] : x->monitoring) r.monitors.push_back(target);
     for (auto& [ref, watcher] : x->monitored_by) r.monitored_by.push_back(watcher);
+    std::sort(r.monitored_by.begin(), r.monitored_by.end());
     r.parent = x->parent;
     r.trap_exit = x->trap_exit;
     r.unhandled_messages = x->unhandled;
@@ -428,8 +441,10 @@ void scheduler::terminate(process* p, bool unlock_consumer) {
   // exit, so a supervisor's restart that listens again finds it queued ahead (io_service::listen).
   if (x.owns_ports) node_.io->owner_died(self);
   for (pid linked : x.links) node_.send_value(linked, exit_signal{self, reason, true}, this);
-  for (auto& [ref, watcher] : x.monitored_by) node_.send_value(watcher, down_signal{ref, self, reason}, this);
+  for (auto& [ref, watcher] : x.monitored_by) node_.send_value(watcher, down_signal{{ref}, self, reason}, this);
   for (auto& [ref, target] : x.monitoring) node_.send_value(target, demonitor_signal{ref}, this);
+  for (auto& e : x.pending)
+    if (e.callee) node_.send_value(e.callee, demonitor_signal{monitor_ref{e.ref}}, this);
   if (x.request_timer) node_.timers->cancel(x.request_timer);
   delete p->code;
   p->code = nullptr;

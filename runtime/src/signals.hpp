@@ -67,6 +67,9 @@ struct reply_signal {
   std::uint64_t ref;
   reply::status status;
   message_ptr body;
+  /// Who answered, when it was the request's target and it dropped the request's monitor as it
+  /// answered (context::send_reply): then the requester sends no cancel. None otherwise.
+  pid replier{};
 };
 struct request_timeout_signal {
   static constexpr bool agner_signal = true;

@@ -97,7 +97,8 @@ TEST_CASE("an unanswered request times out, and a late answer is dropped and cou
   pid server = rt.spawn<doubler>(true);
   pid client = requester(rt, server, log, 100ms);
   rt.send(client, 0);
-  CHECK(eventually([&] { return rt.process_info(server)->messages_received == 1; }));  // request held
+  // the request's monitor (a signal, counted as received) and the request, held
+  CHECK(eventually([&] { return rt.process_info(server)->messages_received == 2; }));
   clk->advance(99ms);
   rt.send(client, 1.5);  // not an int: pokes nothing, but is handled after anything due
   CHECK(eventually([&] { return rt.process_info(client)->messages_received == 2; }));
@@ -198,6 +199,63 @@ TEST_CASE("a blocking call from a plain thread returns the answer or the timeout
     return pending.wait_for(0s) == std::future_status::ready;
   }));
   CHECK(pending.get().outcome() == reply::status::timeout);
+}
+
+TEST_CASE("a request whose target ends before answering gets noproc with the reason, not the timeout") {
+  runtime rt(test::two_schedulers());
+  pid server = rt.spawn<doubler>(true);  // holds every request
+  std::promise<std::pair<reply::status, std::string>> got;
+  pid client = rt.spawn_fn([&, server](context& ctx, message& m) {
+    if (!m.is<int>()) return;
+    ctx.request(server, double_it{1}, agner::infinity, [&](context&, reply& r) {
+      got.set_value({r.outcome(), r.get<std::string>() ? *r.get<std::string>() : "(none)"});
+    });
+  });
+  rt.send(client, 0);
+  REQUIRE(eventually([&] { return rt.process_info(server)->messages_received >= 1; }));  // the request is held
+  rt.exit(server, "kill");
+  auto answer = got.get_future();
+  REQUIRE(answer.wait_for(60s) == std::future_status::ready);  // with agner::infinity, only the DOWN ends it
+  auto [status, reason] = answer.get();
+  CHECK(status == reply::status::noproc);
+  CHECK(reason == "killed");
+}
+
+TEST_CASE("a blocking call to a process that dies before answering returns noproc at once") {
+  runtime rt(test::two_schedulers());
+  pid server = rt.spawn<doubler>(true);
+  auto pending = std::async(std::launch::async, [&] { return rt.call(server, double_it{1}, agner::infinity); });
+  REQUIRE(eventually([&] { return rt.process_info(server)->messages_received >= 1; }));
+  rt.exit(server, "shutdown");
+  REQUIRE(pending.wait_for(60s) == std::future_status::ready);  // without the monitor: for ever
+  reply r = pending.get();
+  CHECK(r.outcome() == reply::status::noproc);
+  REQUIRE(r.get<std::string>());
+  CHECK(*r.get<std::string>() == "shutdown");
+}
+
+TEST_CASE("a request's monitor is gone once it is answered or timed out") {
+  auto clk = std::make_shared<manual_clock>();
+  runtime_options o = test::two_schedulers();
+  o.clock = clk;
+  runtime rt(o);
+  pid quick = rt.spawn<doubler>(false);
+  pid slow = rt.spawn<doubler>(true);
+  for (int i = 0; i < 3; ++i) CHECK(rt.call(quick, double_it{i}, 1s).ok());
+  auto timed_out = std::async(std::launch::async, [&] { return rt.call(slow, double_it{1}, 50ms); });
+  CHECK(eventually([&] {
+    clk->advance(10ms);
+    return timed_out.wait_for(0s) == std::future_status::ready;
+  }));
+  CHECK(timed_out.get().outcome() == reply::status::timeout);
+  // Each cancel was queued at the server before its call returned, so ahead of this inspect.
+  auto monitors_of = [&](pid p) {
+    std::promise<std::size_t> n;
+    REQUIRE(rt.inspect(p, {}, [&](process_report r) { n.set_value(r.monitored_by.size()); }));
+    return n.get_future().get();
+  };
+  CHECK(monitors_of(quick) == 0);
+  CHECK(monitors_of(slow) == 0);
 }
 
 TEST_CASE("a blocking call from inside a handler is refused") {

@@ -106,19 +106,21 @@ class context {
   /// Cancels a monitor; its down_message will not be delivered, even if already on the way.
   void demonitor(monitor_ref ref);
 
-  /// Sends `request<T>{reply_to, body}` to `to` and returns at once. Exactly one of these follows,
-  /// as a call of `on_reply(context&, reply&)` on this process: the answer, a timeout after
-  /// `timeout`, or noproc if `to` was dead. An answer after the timeout is dropped and counted as a
-  /// late reply; it never reaches unrelated code. `timeout` may be agner::infinity (no timer).
-  /// Cost: two envelopes and one timer start and cancel (a few atomic operations, no lock, no
-  /// system call), none of it for agner::infinity.
+  /// Sends `request<T>{reply_to, body}` to `to`, monitoring it, and returns at once. Exactly one of
+  /// these follows, as a call of `on_reply(context&, reply&)` on this process: the answer, a
+  /// timeout after `timeout`, or noproc if `to` was dead or ends before answering (then
+  /// `get<std::string>()` holds its exit reason: "noproc" if it was dead already), as
+  /// gen_server:call's monitor gives. An answer after the timeout is dropped and counted as a late
+  /// reply; it never reaches unrelated code. `timeout` may be agner::infinity (no timer).
+  /// Cost: four envelopes (request, answer, the monitor and its cancel, which `to` takes as
+  /// signals) and, only when an earlier deadline is needed, one timer start; no lock, no system call.
   template <class T, class F>
   void request(pid to, T&& body, std::chrono::nanoseconds timeout, F&& on_reply) {
     using R = agner::request<std::decay_t<T>>;
     const std::uint64_t ref = new_ref();
     // The timeout starts before the request leaves, so it runs by the time anyone sees the request.
     await_reply(ref, timeout, std::function<void(context&, agner::reply&)>(std::forward<F>(on_reply)));
-    if (!send_tracked(to, make_message<R>(R{reply_to{self(), ref}, std::forward<T>(body)}))) fail_request(ref);
+    send_request(to, ref, make_message<R>(R{reply_to{self(), ref}, std::forward<T>(body)}));
   }
   /// gen_server:call for a coroutine handler (one returning agner::task, see async_behaviour):
   /// `co_await ctx.call(to, body, timeout)` sends `request<T>{reply_to, body}` to `to`, monitors
@@ -240,12 +242,12 @@ class context {
   std::optional<pid> whereis_admitted(std::string_view name);
   void note_link(pid child);
   std::uint64_t new_ref() noexcept;
-  bool send_tracked(pid to, message* m);
   /// Registers a continuation for `ref`, with a timeout unless `timeout` is negative.
   void await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                    std::function<void(context&, agner::reply&)> on_reply);
-  /// The request for `ref` could not be sent: its continuation gets noproc.
-  void fail_request(std::uint64_t ref);
+  /// Monitors `to` under `ref` (the request's own), then sends it `request`; if `to` is dead or
+  /// refuses it (a full bounded mailbox), the continuation for `ref` gets noproc.
+  void send_request(pid to, std::uint64_t ref, message* request);
   void send_reply(const reply_to& to, message* body);
   void post_blocking(std::uint64_t ref, std::function<message*()> work);
   context(runtime* rt, detail::process* p, detail::scheduler* s) : rt_(rt), proc_(p), sched_(s) {}

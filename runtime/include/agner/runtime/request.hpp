@@ -65,7 +65,7 @@ class reply {
   enum class status : std::uint8_t {
     ok,       ///< answered in time
     timeout,  ///< no answer in time; a later answer is dropped and counted as a late reply
-    noproc,   ///< the target was dead when the request was sent
+    noproc,   ///< the target was dead, or ended before answering (get<std::string>(): its exit reason)
     failed,   ///< context::run_blocking's work threw; get<std::string>() holds the text
   };
   reply(status s, message_ptr body) : status_(s), body_(std::move(body)) {}

@@ -215,8 +215,8 @@ class runtime {
   clock::duration uptime() const;
 
   /// A blocking request from a plain thread: sends `request<T>` to `to` and waits for the answer,
-  /// the timeout (on the runtime's clock; agner::infinity waits for ever) or noproc. Throws
-  /// std::logic_error on a scheduler thread.
+  /// the timeout (on the runtime's clock; agner::infinity waits for ever) or noproc (`to` dead, or
+  /// ended before answering). Throws std::logic_error on a scheduler thread.
   template <class T>
   reply call(pid to, T body, clock::duration timeout);
 

@@ -65,7 +65,7 @@ class scoped_process {
 
   /// A blocking request from this process (runtime::call's semantics): sends `request<T>` to `to`
   /// with this pid as the reply address and waits for the answer, the timeout (on the runtime's
-  /// clock; agner::infinity waits for ever) or noproc. Messages arriving meanwhile stay queued
+  /// clock; agner::infinity waits for ever) or noproc (`to` dead or ended before answering). Messages arriving meanwhile stay queued
   /// for receive, in order. reply::status::noproc as well if this process itself has ended.
   template <class T>
   reply call(pid to, T body, std::chrono::nanoseconds timeout) {
