@@ -79,14 +79,30 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
   const std::string& kind = r.body.event["kind"].get_ref<const std::string&>();
   const bool last = kind == "end";
   s_->metrics.events_registered.inc();
+  bool last_stored = false;  // the end needs no wait for the store (there is none to wait for)
   if (s_->db) {
     store_write w;
     w.w.match = id_;
     w.w.event = stored_event{seq_, kind, r.body.event.dump(), at};
     w.w.status_json = to_json(status_);
     w.w.ended = last;
-    w.answer = r.from;  // the store answers the watcher once the event is stored
-    if (!ctx.send("store", std::move(w))) ctx.reply(r.from, event_result{0, "not stored: the store is not running"});
+    auto store = ctx.node().whereis("store");
+    if (!store) {
+      ctx.reply(r.from, event_result{0, "not stored: the store is not running"});
+      last_stored = true;
+    } else if (!last) {
+      w.answer = r.from;  // the store answers the watcher once the event is stored
+      ctx.send(*store, std::move(w));
+    } else {
+      // The watcher's request monitors this process: passing it on and ending at once could reach
+      // the watcher (a DOWN, "match ended") before the store's answer. So the match asks the store
+      // itself, answers the watcher and only then ends.
+      ctx.request(*store, std::move(w), std::chrono::seconds(30), [from = r.from](agner::context& c, agner::reply& stored) {
+        auto* res = stored.get<event_result>();
+        c.reply(from, res ? *res : event_result{0, "not stored: the store did not answer"});
+        c.exit("normal");
+      });
+    }
   }
   agner::binary shared(a.block);  // one copy into the shared block; every subscriber gets a reference
   for (const auto& sub : subs_) ctx.send(sub.client, block{shared, seq_, at, last});
@@ -95,7 +111,9 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
   if (last) {
     publish(true);
     for (const auto& sub : subs_) ctx.demonitor(sub.monitor);
-    ctx.exit("normal");
+    subs_.clear();
+    at_.clear();
+    if (!s_->db || last_stored) ctx.exit("normal");  // else when the store has answered
   } else {
     publish(false);
   }

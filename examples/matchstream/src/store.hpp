@@ -67,6 +67,9 @@ class database {
 /// store, not the match, answers the watcher: event_result{seq} ("OK <seq>") once the batch holding
 /// the write has committed, or event_result{0, "not stored: <why>"} if it failed. So a watcher's OK
 /// always means the event is on disk (synchronous=NORMAL: it survives a crash of the program).
+/// A match's last event comes as agner::request<store_write> instead, answered to the match (which
+/// answers its watcher, then ends): a process that passed the watcher's request on and ended at
+/// once would reach the watcher's monitor before the store's answer.
 struct store_write {
   database::write w;
   std::optional<agner::reply_to> answer;  ///< the watcher's request; empty: nobody to answer

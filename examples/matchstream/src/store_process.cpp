@@ -26,6 +26,10 @@ class store_process final : public agner::behaviour {
       pending_.push_back(std::move(w->w));
       answers_.push_back(std::move(w->answer));
       if (!busy_) flush(ctx);
+    } else if (auto* r = m.get<agner::request<store_write>>()) {  // a match's end: it waits to end
+      pending_.push_back(std::move(r->body.w));
+      answers_.emplace_back(r->from);
+      if (!busy_) flush(ctx);
     } else {
       ctx.unhandled(m);
     }
