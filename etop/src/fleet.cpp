@@ -69,7 +69,7 @@ fleet_header sum_nodes(const std::vector<member_view>& members, double now_s) {
       continue;
     }
     if (!attached(m)) {
-      parts.push_back(m.now ? fmt::format("{} DISCONNECTED ({}; retrying in {:.0f}s)", m.name, m.link.problem, m.link.retry_in_s)
+      parts.push_back(m.now ? fmt::format("{} DISCONNECTED ({}; {})", m.name, m.link.problem, retry_text(m.link))
                             : fmt::format("{} {}", m.name, m.link.problem.empty() ? "connecting" : "DISCONNECTED (" + m.link.problem + ")"));
       continue;
     }

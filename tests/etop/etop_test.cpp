@@ -247,6 +247,10 @@ TEST_CASE("the header shows utilisation bars and rates between two samples, and 
   in.link = {"demo", "", "the node closed the connection", 4};
   const frame f = render(in, v, 100, 20);
   CHECK(f.lines[1] == fit("DISCONNECTED: the node closed the connection; retrying in 4s (showing the last refresh)", 100));
+  // An attempt under way on a node that accepts and never answers is not "retrying in 0s".
+  in.link = {"demo", "", "the node did not answer within 20 s", 0, 7.2};
+  CHECK(render(in, v, 100, 20).lines[1] ==
+        fit("DISCONNECTED: the node did not answer within 20 s; reattaching, no answer for 7s (showing the last refresh)", 100));
   bool bars = false;
   for (auto& l : f.lines) bars |= l.find("S1 [|||||||||    75%] q1") != std::string::npos;
   CHECK(bars);
