@@ -219,6 +219,11 @@ int header_budget(int height, std::size_t rows) {
 }
 
 std::string footer(const view_state& v, int width) {
+  // A recording has no node to act on, no process details, groups or tree: none of their keys.
+  if (v.replay)
+    return fit(v.current == screen::table ? "h help  / filter  < > sort  a alarms  space pause  q quit  (Enter k g s G t T need a live node)"
+                                          : "h help  Up/Down select  Esc back  space pause",
+               width);
   if (v.current == screen::alarms)
     return fit(v.admin ? "a ack  c clear  n raise  o open  x close  u automatic (valve)  r reload rules  Esc back"
                        : "Up/Down select  Esc back  (viewer: a c n o x u r need the admin role)",

@@ -274,3 +274,22 @@ TEST_CASE("the header shows active alarms and the valves that shed") {
   CHECK(alarms);
   CHECK(shedding);
 }
+
+TEST_CASE("a replay's footer lists only the keys that work without a node") {
+  sample s;
+  s.node.name = "recorded";
+  std::vector<process_row> rows;
+  render_input in;
+  in.now = &s;
+  in.rows = &rows;
+  view_state v;
+  v.replay = true;
+  const auto footer = [&] { return render(in, v, 200, 20).lines.back(); };
+  CHECK(footer().starts_with("h help  / filter  < > sort  a alarms  space pause  q quit  (Enter k g s G t T need a live node)"));
+  for (const char* live : {"k kill", "g gc", "s suspend", "T trace", "t tree", "G groups", "Enter inspect"})
+    CHECK(footer().find(live) == std::string::npos);
+  v.current = screen::alarms;
+  CHECK(footer().find("a ack") == std::string::npos);
+  v.replay = false;
+  CHECK(footer().find("a ack") != std::string::npos);  // live, as admin
+}
