@@ -1,10 +1,12 @@
 #include "agner/attach/client.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <deque>
 #include <chrono>
+#include <thread>
 
 #include <boost/asio.hpp>
 #include <fmt/format.h>
@@ -30,6 +32,55 @@ auto decoded(const char* what, F&& decode) {
   }
 }
 
+/// "20 s", "2.5 s": a deadline as the error sentence says it.
+std::string seconds_text(std::chrono::milliseconds d) {
+  return d.count() % 1000 == 0 ? fmt::format("{} s", d.count() / 1000) : fmt::format("{:g} s", static_cast<double>(d.count()) / 1000);
+}
+
+/// Connects `s` to `ep` within `within`: a node whose listen queue is full (it stopped accepting)
+/// must not block the caller longer than a reply would. Leaves `s` blocking. timed_out past it.
+template <class Socket, class Endpoint>
+void connect_within(Socket& s, const Endpoint& ep, std::chrono::milliseconds within, boost::system::error_code& ec) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  for (;;) {
+    if (s.is_open()) s.close(ec);
+    s.open(ep.protocol(), ec);
+    if (ec) return;
+    s.non_blocking(true, ec);
+    if (ec) return;
+    // ::connect, not asio's: asio's synchronous connect waits for a pending one without a bound.
+    const int rc = ::connect(s.native_handle(), ep.data(), static_cast<socklen_t>(ep.size()));
+    const int err = rc == 0 ? 0 : errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN && std::chrono::steady_clock::now() < until) {
+      // A Unix socket's full queue refuses at once rather than pending: ask again shortly.
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    ec = err == EAGAIN ? make_error_code(asio::error::timed_out)
+                       : boost::system::error_code(err, boost::system::system_category());
+    if (err == EINPROGRESS) {  // TCP: pending
+      for (;;) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        pollfd p{s.native_handle(), POLLOUT, 0};
+        const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready <= 0) {
+          ec = asio::error::timed_out;
+          break;
+        }
+        int failed = 0;
+        socklen_t len = sizeof failed;
+        ::getsockopt(s.native_handle(), SOL_SOCKET, SO_ERROR, &failed, &len);
+        ec = failed ? boost::system::error_code(failed, boost::system::system_category()) : boost::system::error_code();
+        break;
+      }
+    }
+    if (!ec) s.non_blocking(false, ec);
+    return;
+  }
+}
+
 }  // namespace
 
 struct client::impl {
@@ -39,13 +90,14 @@ struct client::impl {
   std::int64_t next_id = 1;
   std::string node, role;
   std::deque<json> events;  // event frames (trace) read while waiting for a reply
+  std::chrono::milliseconds reply_within = reply_deadline;
 
   /// The next line the node sent, parsed. Throws client_error on a lost connection or a bad frame.
   json read_frame() {
     boost::system::error_code ec;
     std::size_t n = read_reply(ec);
     if (ec == asio::error::timed_out)
-      throw client_error("connection", fmt::format("the node did not answer within {} s", reply_deadline.count()));
+      throw client_error("connection", "the node did not answer within " + seconds_text(reply_within));
     if (ec)
       throw client_error("connection", ec == asio::error::eof ? "the node closed the connection"
                                                                : fmt::format("connection lost: {}", ec.message()));
@@ -65,9 +117,9 @@ struct client::impl {
   static constexpr std::size_t max_kept_events = 100'000;
 
   /// Reads up to the reply's '\n' (at most 64 MiB); timed_out when none comes within
-  /// reply_deadline (a node stopped, or a socket nobody accepts on, must not hang the caller).
+  /// reply_within (a node stopped, or a socket nobody accepts on, must not hang the caller).
   std::size_t read_reply(boost::system::error_code& ec) {
-    const auto until = std::chrono::steady_clock::now() + reply_deadline;
+    const auto until = std::chrono::steady_clock::now() + reply_within;
     for (;;) {
       if (const auto end = in.find('\n'); end != std::string::npos) return end + 1;
       if (in.size() >= (64u << 20)) {
@@ -121,14 +173,19 @@ client::client(client&&) noexcept = default;
 client& client::operator=(client&&) noexcept = default;
 client::~client() = default;
 
-client client::attach_unix(const std::string& path_or_name, const std::string& role) {
+client client::attach_unix(const std::string& path_or_name, const std::string& role,
+                           std::chrono::milliseconds reply_within) {
   auto i = std::make_unique<impl>();
+  i->reply_within = std::max(reply_within, std::chrono::milliseconds(1));
   const std::string path = path_or_name.find('/') == std::string::npos
                                ? fmt::format("{}/{}.sock", default_socket_dir(), path_or_name)
                                : path_or_name;
   asio::local::stream_protocol::socket s(i->io);
   boost::system::error_code ec;
-  s.connect(asio::local::stream_protocol::endpoint(path), ec);
+  connect_within(s, asio::local::stream_protocol::endpoint(path), i->reply_within, ec);
+  if (ec == asio::error::timed_out)
+    throw client_error("connection", fmt::format("cannot attach to {}: the node did not accept within {}", path,
+                                                 seconds_text(i->reply_within)));
   if (ec) throw client_error("connection", fmt::format("cannot attach to {}: {}", path, ec.message()));
   i->sock = asio::generic::stream_protocol::socket(std::move(s));
   json hello = i->exchange({{"op", "hello"}, {"versions", {1}}, {"role", role}});
@@ -141,7 +198,7 @@ client client::attach_unix(const std::string& path_or_name, const std::string& r
 }
 
 client client::attach_tcp(const std::string& host, std::uint16_t port, const std::string& cookie_file,
-                          const std::string& role) {
+                          const std::string& role, std::chrono::milliseconds reply_within) {
   std::string key;
   try {
     key = detail::load_cookie(cookie_file, false);
@@ -149,11 +206,21 @@ client client::attach_tcp(const std::string& host, std::uint16_t port, const std
     throw client_error("bad_key", e.what());
   }
   auto i = std::make_unique<impl>();
+  i->reply_within = std::max(reply_within, std::chrono::milliseconds(1));
   asio::ip::tcp::socket s(i->io);
   boost::system::error_code ec;
   asio::ip::tcp::resolver resolver(i->io);
   auto endpoints = resolver.resolve(host, std::to_string(port), ec);
-  if (!ec) asio::connect(s, endpoints, ec);
+  if (!ec) {
+    ec = asio::error::host_not_found;
+    for (const auto& e : endpoints) {
+      connect_within(s, e.endpoint(), i->reply_within, ec);
+      if (!ec) break;
+    }
+  }
+  if (ec == asio::error::timed_out)
+    throw client_error("connection", fmt::format("cannot attach to {}:{}: the node did not accept within {}", host, port,
+                                                 seconds_text(i->reply_within)));
   if (ec) throw client_error("connection", fmt::format("cannot attach to {}:{}: {}", host, port, ec.message()));
   i->sock = asio::generic::stream_protocol::socket(std::move(s));
   const std::string nonce = detail::random_hex(32);

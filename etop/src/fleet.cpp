@@ -20,6 +20,56 @@ bool rows_shown(const member_view& m) { return attached(m) && m.silent_s < m.row
 
 }  // namespace
 
+namespace {
+
+/// A node as written, split at '/' ("." and empty parts dropped), ".sock" off the last part.
+std::vector<std::string> path_parts(const std::string& written) {
+  std::vector<std::string> parts;
+  for (std::size_t from = 0; from <= written.size();) {
+    const auto to = std::min(written.find('/', from), written.size());
+    std::string part = written.substr(from, to - from);
+    if (!part.empty() && part != ".") parts.push_back(std::move(part));
+    from = to + 1;
+  }
+  if (parts.empty()) parts.push_back(written);
+  if (auto& last = parts.back(); last.ends_with(".sock") && last.size() > 5) last.resize(last.size() - 5);
+  return parts;
+}
+
+/// The last `k` parts, joined by '/'.
+std::string suffix(const std::vector<std::string>& parts, std::size_t k) {
+  std::string out;
+  for (std::size_t i = parts.size() - std::min(k, parts.size()); i < parts.size(); ++i) out += (out.empty() ? "" : "/") + parts[i];
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> node_labels(const std::vector<std::string>& written) {
+  std::vector<std::vector<std::string>> parts;
+  for (auto& w : written) parts.push_back(path_parts(w));
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto& mine = parts[i];
+    std::size_t k = 1;
+    // Grow the suffix while another node's path ends with the same k parts.
+    for (; k < mine.size(); ++k) {
+      bool shared = false;
+      for (std::size_t j = 0; j < parts.size() && !shared; ++j)
+        shared = j != i && parts[j].size() >= k && suffix(parts[j], k) == suffix(mine, k);
+      if (!shared) break;
+    }
+    labels.push_back(suffix(mine, k));
+  }
+  // Paths no suffix tells apart (the same name written twice): number the later ones.
+  for (std::size_t i = 1; i < labels.size(); ++i) {
+    int same = 1;
+    for (std::size_t j = 0; j < i; ++j) same += labels[j] == labels[i] || labels[j].starts_with(labels[i] + "#");
+    if (same > 1) labels[i] += fmt::format("#{}", same);
+  }
+  return labels;
+}
+
 double answer_wait_s(double interval_s) { return std::max(1.0, interval_s); }
 
 double stale_rows_s(double interval_s) { return std::max(10.0, 5 * interval_s); }
@@ -69,7 +119,7 @@ fleet_header sum_nodes(const std::vector<member_view>& members, double now_s) {
       continue;
     }
     if (!attached(m)) {
-      parts.push_back(m.now ? fmt::format("{} DISCONNECTED ({}; retrying in {:.0f}s)", m.name, m.link.problem, m.link.retry_in_s)
+      parts.push_back(m.now ? fmt::format("{} DISCONNECTED ({}; {})", m.name, m.link.problem, retry_text(m.link))
                             : fmt::format("{} {}", m.name, m.link.problem.empty() ? "connecting" : "DISCONNECTED (" + m.link.problem + ")"));
       continue;
     }

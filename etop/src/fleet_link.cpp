@@ -144,7 +144,14 @@ bool fleet_link::wait_idle(clock::time_point until) const {
 connection fleet_link::status() const {
   std::lock_guard lock(state_->mutex);
   connection c = state_->last_status;
-  c.retry_in_s = std::max(0.0, c.retry_in_s - (seconds_now() - state_->last_status_at));
+  const double now = seconds_now();
+  const double due = state_->last_status_at + c.retry_in_s;  // when the next attempt may start
+  c.retry_in_s = std::max(0.0, due - now);
+  // Down, a job running and the retry due: that job is attaching again (every job starts so).
+  if (!c.problem.empty() && state_->running && now >= due) {
+    const double job_s = std::chrono::duration<double>(state_->running_since.time_since_epoch()).count();
+    c.reattaching_s = now - std::max(due, job_s);
+  }
   return c;
 }
 

@@ -83,20 +83,27 @@ std::optional<std::size_t> route(operation& op, const std::vector<member>& membe
     notice = op.op + " on several nodes: Tab to one node's view first";
     return std::nullopt;
   }
+  // The longest name that fits: a label may hold a '/' (a/node) and another be its first part.
+  std::optional<std::size_t> best;
   for (std::size_t i = 0; i < members.size(); ++i)
-    if (id.starts_with(members[i].name + "/")) {
-      id = id.substr(members[i].name.size() + 1);
-      return i;
-    }
+    if (id.starts_with(members[i].name + "/") && (!best || members[i].name.size() > members[*best].name.size())) best = i;
+  if (best) {
+    id = id.substr(members[*best].name.size() + 1);
+    return best;
+  }
   notice = fmt::format("{}: no node of that name", id);
   return std::nullopt;
 }
 
 std::vector<member> attach_all(const fleet_options& o) {
   std::vector<member> members;
-  for (auto& t : o.targets) {
+  std::vector<std::string> written;
+  for (auto& t : o.targets) written.push_back(t.display);
+  const auto labels = node_labels(written);  // short (the NODE column is narrow) and unique
+  for (std::size_t i = 0; i < o.targets.size(); ++i) {
+    const auto& t = o.targets[i];
     member m;
-    m.name = short_name(t);  // the NODE column is narrow
+    m.name = labels[i];
     m.link = std::make_unique<fleet_link>(t);
     members.push_back(std::move(m));
   }

@@ -63,8 +63,9 @@ bool node_link::ensure(double now_s) {
   try {
     client_.emplace(decoded([&] {
       return target_.host.empty()
-                 ? introspect::client::attach_unix(target_.unix_path, target_.role)
-                 : introspect::client::attach_tcp(target_.host, target_.port, target_.cookie_file, target_.role);
+                 ? introspect::client::attach_unix(target_.unix_path, target_.role, target_.reply_within)
+                 : introspect::client::attach_tcp(target_.host, target_.port, target_.cookie_file, target_.role,
+                                                  target_.reply_within);
     }));
     window_held_ = group_window_held_ = false;
     problem_.clear();

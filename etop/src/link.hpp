@@ -1,5 +1,6 @@
 #pragma once
 // etop's connection to a node: attach, fetch, act, and reconnect with backoff when it drops.
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -19,6 +20,9 @@ struct target {
   std::uint16_t port = 0;
   std::string cookie_file;  ///< for TCP
   std::string role = "admin";
+  /// How long the connect and each request wait for the node before the link counts as lost
+  /// (etop --timeout; the client's reply_deadline on screen unless given).
+  std::chrono::milliseconds reply_within = introspect::reply_deadline;
 };
 
 /// A failure retrying cannot fix (a wrong key, a role the key does not grant, an unreadable cookie

@@ -60,6 +60,10 @@ constexpr const char* usage = R"(usage: etop [OPTIONS] [NODE...]
   --count N            T and --trace: stop after N messages (1-10000, default 100)
   --seconds T          T and --trace: stop after T seconds (1-3600, default 60)
   --rate R             T and --trace: show at most R messages a second, count the rest (1-1000, default 20)
+  --timeout SECONDS    how long each request waits for the node before etop gives up on it
+                       (0.1-3600; default 5 with --inspect and --batch --groups/--tree/--trace:
+                       they then stop with a sentence and status 1; else 20, and the node is
+                       marked NOT ANSWERING meanwhile, then retried)
   --help               this text
   Each option that takes a value also takes it as --option=VALUE.
 Keys: h inside etop, or docs/etop.md.
@@ -77,7 +81,12 @@ struct options {
   std::vector<target> nodes;   ///< several nodes (NODE NODE..., --all): the merged view
   std::string trace;  ///< --trace
   trace_request budget;
+  std::optional<double> timeout_s;  ///< --timeout
 };
+
+/// --timeout's default for the one-shot modes (--batch, --inspect): a stopped node (SIGSTOP) keeps
+/// its socket open, and a script should hear so in seconds, not after the 20 s reply deadline.
+constexpr double one_shot_timeout_s = 5;
 
 [[noreturn]] void fail(const std::string& why, int code = 2) {
   std::fprintf(stderr, "etop: %s\n", printable(why).c_str());
@@ -173,7 +182,8 @@ options parse(int argc, char** argv) {
   // --opt=value is --opt value, as agner-node and agner-ctl take it: split before parsing.
   static const std::string_view with_value[] = {"--interval", "--cookie-file", "--role", "--iterations",
                                                 "--lines",    "--sort",        "--inspect", "--record", "--replay",
-                                                "--trace",    "--count",       "--seconds",   "--rate"};
+                                                "--trace",    "--count",       "--seconds",   "--rate",
+                                                "--timeout"};
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -201,6 +211,12 @@ options parse(int argc, char** argv) {
     } else if (a == "--interval") {
       o.interval = std::atof(value(i).c_str());
       if (o.interval < 0.1 || o.interval > 3600) fail("--interval wants seconds from 0.1 to 3600");
+    } else if (a == "--timeout") {
+      char* end = nullptr;
+      const std::string& text = value(i);
+      const double s = std::strtod(text.c_str(), &end);
+      if (text.empty() || *end || !(s >= 0.1 && s <= 3600)) fail("--timeout wants seconds from 0.1 to 3600");
+      o.timeout_s = s;
     } else if (a == "--cookie-file") {
       cookie = value(i);
     } else if (a == "--role") {
@@ -293,6 +309,13 @@ options parse(int argc, char** argv) {
       o.iterations = std::numeric_limits<int>::max();
     }
   }
+  // Every session etop opens waits this long per request: the one-shot modes give up soon. Plain
+  // --batch marks a silent node NOT ANSWERING refresh after refresh, as the screen does: it keeps
+  // the reply deadline unless told.
+  const bool one_shot = !o.inspect.empty() || (o.batch && (o.groups || o.tree || !o.trace.empty()));
+  std::chrono::milliseconds reply_within = introspect::reply_deadline;
+  if (o.timeout_s || one_shot)
+    reply_within = std::chrono::milliseconds(static_cast<std::int64_t>(o.timeout_s.value_or(one_shot_timeout_s) * 1000 + 0.5));
   if (several) {
     if (every) {
       const auto dir = introspect::default_socket_dir();
@@ -302,10 +325,12 @@ options parse(int argc, char** argv) {
       more.insert(more.begin(), node);
     }
     for (auto& n : more) o.nodes.push_back(resolve(n, cookie, role, false));
+    for (auto& t : o.nodes) t.reply_within = reply_within;
     if (!every) refuse_same_node(o.nodes);
     return o;
   }
   if (o.replay.empty()) o.where = resolve(node, cookie, role, !o.batch && o.inspect.empty() && isatty(0));
+  o.where.reply_within = reply_within;
   return o;
 }
 
@@ -316,7 +341,9 @@ int inspect_once(const options& o) {
     std::fputs(o.json ? (json_text(introspect::to_json(d), 2) + "\n").c_str() : render_details(d).c_str(), stdout);
     return 0;
   } catch (const introspect::client_error& e) {
-    fail(e.what(), 1);
+    // The node's own refusal (no such process) is its sentence; a lost link names the node.
+    if (e.code() != "connection") fail(e.what(), 1);
+    fail(fmt::format("cannot inspect {} on {}: {}", o.inspect, o.where.display, e.what()), 1);
   }
 }
 
@@ -388,8 +415,16 @@ int trace_batch(const options& o) {
     fail(fmt::format("cannot trace {} on {}: {}", o.trace, o.where.display, tracer.pane().status), 1);
   std::size_t printed = 0;
   std::uint64_t suppressed = 0;
+  // A quiet process and a stopped node look alike: after --timeout without a frame, ask the node
+  // something; no answer within --timeout ends the trace ("trace lost: ..."), status 1.
+  const auto quiet_limit = o.where.reply_within;
+  auto heard = std::chrono::steady_clock::now();
   while (tracer.running()) {
-    tracer.poll(std::chrono::milliseconds(500));
+    if (tracer.poll(std::chrono::milliseconds(500))) heard = std::chrono::steady_clock::now();
+    if (tracer.running() && std::chrono::steady_clock::now() - heard >= quiet_limit) {
+      if (!tracer.check()) break;
+      heard = std::chrono::steady_clock::now();
+    }
     const auto& pane = tracer.pane();
     // The pane keeps the newest lines; print those not printed yet (shown counts every one).
     const std::size_t fresh = static_cast<std::size_t>(std::min<std::uint64_t>(pane.shown - printed, pane.lines.size()));
@@ -401,6 +436,10 @@ int trace_batch(const options& o) {
     std::fflush(stdout);
   }
   std::printf("%s\n", tracer.pane().status.c_str());
+  if (tracer.pane().status.starts_with("trace lost:")) {
+    std::fflush(stdout);
+    fail(fmt::format("{} on {}: {}", o.trace, o.where.display, tracer.pane().status), 1);
+  }
   return 0;
 }
 

@@ -94,6 +94,15 @@ struct header_line {
   int drop;
 };
 
+}  // namespace
+
+std::string retry_text(const connection& c) {
+  return c.reattaching_s >= 0 ? fmt::format("reattaching, no answer for {:.0f}s", c.reattaching_s)
+                              : fmt::format("retrying in {:.0f}s", c.retry_in_s);
+}
+
+namespace {
+
 std::vector<header_line> full_header(const render_input& in, const view_state& v, int width) {
   std::vector<header_line> h;
   const auto& link = in.link;
@@ -117,8 +126,7 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
     from = to + 1;
   }
   if (!link.problem.empty())
-    h.push_back({fit(fmt::format("DISCONNECTED: {}; retrying in {:.0f}s (showing the last refresh)", link.problem,
-                                 link.retry_in_s),
+    h.push_back({fit(fmt::format("DISCONNECTED: {}; {} (showing the last refresh)", link.problem, retry_text(link)),
                      width), 1});
   const auto& r = in.rate;
   h.push_back({fit(fmt::format("mem: procs {} heaps {} binary {} rss {}   reds/s {}  msgs/s {}  gc/s {}  dead/s {}",
@@ -211,6 +219,11 @@ int header_budget(int height, std::size_t rows) {
 }
 
 std::string footer(const view_state& v, int width) {
+  // A recording has no node to act on, no process details, groups or tree: none of their keys.
+  if (v.replay)
+    return fit(v.current == screen::table ? "h help  / filter  < > sort  a alarms  space pause  q quit  (Enter k g s G t T need a live node)"
+                                          : "h help  Up/Down select  Esc back  space pause",
+               width);
   if (v.current == screen::alarms)
     return fit(v.admin ? "a ack  c clear  n raise  o open  x close  u automatic (valve)  r reload rules  Esc back"
                        : "Up/Down select  Esc back  (viewer: a c n o x u r need the admin role)",

@@ -97,6 +97,7 @@ int replay(const replay_options& o) {
   view_state v;
   v.sort = o.sort;
   v.notice = cut;
+  v.replay = true;
   replay_state r;
   r.count = all.size();
   std::vector<process_row> rows;
@@ -157,8 +158,12 @@ int replay(const replay_options& o) {
         v.notice = "a recording holds the rows shown, not the node's groups: G works on a live node only";
         continue;
       }
-      if ((key == 'k' || key == 'g' || key == 's') && v.current == screen::table) {
-        v.notice = "a replay sends nothing: there is no node (k g s act on a live node)";
+      if ((key == 'k' || key == 'g' || key == 's' || key == 'T') && v.current == screen::table) {
+        v.notice = "a replay sends nothing: there is no node (k g s T act on a live node)";
+        continue;
+      }
+      if (key == 't' && v.current == screen::table) {
+        v.notice = "a recording holds the rows shown, not the supervision tree: t works on a live node only";
         continue;
       }
     }

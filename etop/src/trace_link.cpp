@@ -10,8 +10,14 @@ bool trace_link::start(const target& t, pid p, const std::string& name, const st
   pane_.target = p;
   pane_.title = title;
   try {
-    client_.emplace(t.host.empty() ? introspect::client::attach_unix(t.unix_path, t.role)
-                                   : introspect::client::attach_tcp(t.host, t.port, t.cookie_file, t.role));
+    try {
+      client_.emplace(t.host.empty()
+                          ? introspect::client::attach_unix(t.unix_path, t.role, t.reply_within)
+                          : introspect::client::attach_tcp(t.host, t.port, t.cookie_file, t.role, t.reply_within));
+    } catch (const std::exception& e) {
+      end(fmt::format("cannot attach: {}", e.what()));
+      return false;
+    }
     nlohmann::json req{{"op", "trace_start"}, {"count", r.count}, {"seconds", r.seconds}, {"rate", r.rate}, {"sent", r.sent}};
     if (name.empty()) {
       req["pid"] = fmt::format("{}", p);
@@ -23,6 +29,9 @@ bool trace_link::start(const target& t, pid p, const std::string& name, const st
       if (auto parsed = agner::parse_pid(it->get<std::string>())) pane_.target = *parsed;
     }
     return true;
+  } catch (const introspect::client_error& e) {
+    end((e.code() == "connection" ? "trace lost: " : "the node refused the trace: ") + std::string(e.what()));
+    return false;
   } catch (const std::exception& e) {
     end(fmt::format("the node refused the trace: {}", e.what()));
     return false;
@@ -41,6 +50,17 @@ bool trace_link::poll(std::chrono::milliseconds wait) {
   }
   if (pane_.ended) client_.reset();
   return changed;
+}
+
+bool trace_link::check() {
+  if (!running()) return false;
+  try {
+    client_->call({{"op", "system_info"}});  // the events that come meanwhile are kept for poll()
+    return true;
+  } catch (const std::exception& e) {
+    end(fmt::format("trace lost: {}", e.what()));
+    return false;
+  }
 }
 
 void trace_link::stop() { client_.reset(); }

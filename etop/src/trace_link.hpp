@@ -21,6 +21,11 @@ class trace_link {
   /// Applies what the node sent within `wait` (and everything already received) to the pane. True
   /// if the pane changed. A lost connection ends the pane, saying so.
   bool poll(std::chrono::milliseconds wait);
+  /// Asks the node something cheap on the trace's session (system_info), to tell a quiet process
+  /// from a node that stopped answering. False, the pane ended with "trace lost: ..." and the
+  /// client's sentence, when no answer came within the target's reply_within (or the link broke).
+  /// Blocks up to reply_within; one small request.
+  bool check();
   /// Closes the session: the node stops the trace.
   void stop();
   const trace_pane& pane() const { return pane_; }

@@ -1,44 +1,14 @@
 #!/usr/bin/env bash
 # etop's alarms screen against a node with rules: raise, acknowledge and clear an alarm, override a
 # valve for some minutes and give it back, reload the rules; a viewer is told these need the admin
-# role. Usage: etop_alarms_test.sh AGNER_NODE ETOP RULES_FILE
+# role. Waits on the screen (tmux_harness.sh); nothing is timed.
+# Usage: etop_alarms_test.sh AGNER_NODE ETOP RULES_FILE
 set -euo pipefail
 node_bin=$1
 etop=$2
 rules=$3
-dir=$(mktemp -d /tmp/agner-etop-alarms-XXXXXX)
-chmod 700 "$dir"
-sock="$dir/n.sock"
-tmx=(tmux -L "agner-etop-alarms-$$" -f /dev/null)
-node_pid=""
-cleanup() {
-  "${tmx[@]}" kill-server 2>/dev/null || true
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  "${tmx[@]}" capture-pane -p -t etop >&2 2>/dev/null || true
-  exit 1
-}
-screen() { "${tmx[@]}" capture-pane -p -t etop; }
-wait_for() {
-  for _ in $(seq 1 300); do
-    screen 2>/dev/null | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
-wait_gone() {
-  for _ in $(seq 1 300); do
-    screen 2>/dev/null | grep -qF -- "$1" || return 0
-    sleep 0.1
-  done
-  fail "the screen kept showing: $1"
-}
-keys() { "${tmx[@]}" send-keys -t etop "$@"; }
+harness_name=alarms
+source "$(dirname "$0")/tmux_harness.sh"
 
 "$node_bin" --name alarmstest --socket "$sock" --schedulers 1 --metrics-listen off --workload none \
   --rules "$rules" >"$dir/node.log" 2>&1 &
@@ -108,7 +78,7 @@ echo "== Esc goes back to the table; a viewer is told the alarm keys need the ad
 keys Escape
 wait_for "MSGQ▼"
 keys q
-for _ in $(seq 1 100); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 1000); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
 "${tmx[@]}" has-session -t etop 2>/dev/null && fail "etop did not quit on q"
 "${tmx[@]}" new-session -d -s etop -x 140 -y 30 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop --role viewer --interval 0.5 $sock"
 wait_for "[viewer]"

@@ -5,49 +5,22 @@
 set -euo pipefail
 node_bin=$1
 etop_bin=$2
-dir=$(mktemp -d /tmp/agner-etop-fleet-XXXXXX)
-export XDG_RUNTIME_DIR=$dir   # local discovery looks in $XDG_RUNTIME_DIR/agner: only this test's nodes
-tmx=(tmux -L "agner-etop-fleet-$$" -f /dev/null)
-alpha_pid="" beta_pid=""
-
-cleanup() {
-  "${tmx[@]}" kill-server 2>/dev/null || true
-  for p in $alpha_pid $beta_pid; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-trap 'fail "line $LINENO: $BASH_COMMAND failed"' ERR
-
-fail() {
-  echo "FAIL: $*" >&2
-  echo "--- screen ---" >&2
-  screen >&2 || true
-  exit 1
-}
 sess=nonode
-screen() { "${tmx[@]}" capture-pane -p -t "$sess"; }
-wait_for() {
-  for _ in $(seq 1 1000); do
-    screen 2>/dev/null | grep -qE -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
+harness_name=fleet
+source "$(dirname "$0")/tmux_harness.sh"
+export XDG_RUNTIME_DIR=$dir   # local discovery looks in $XDG_RUNTIME_DIR/agner: only this test's nodes
+alpha_pid="" beta_pid=""
+stop_all() {
+  for p in $alpha_pid $beta_pid; do kill "$p" 2>/dev/null || true; done
+  cleanup
 }
-wait_gone() {
-  for _ in $(seq 1 1000); do
-    screen 2>/dev/null | grep -qE -- "$1" || return 0
-    sleep 0.1
-  done
-  fail "the screen kept showing: $1"
-}
-keys() { "${tmx[@]}" send-keys -t "$sess" "$@"; }
+trap stop_all EXIT
 table() { screen | sed -n '/^NODE /,$p' | grep -E '^(alpha|beta) ' || true; }
 
 echo "== --all with no node running says so"
 "${tmx[@]}" new-session -d -s "$sess" -x 150 -y 45 "env XDG_RUNTIME_DIR=$dir $etop_bin --all; echo etop-exit=\$?; sleep 600"
-wait_for "etop: --all: no node is running here \(looked in $dir/agner\)"
-wait_for "etop-exit=1"
+wait_re "etop: --all: no node is running here \(looked in $dir/agner\)"
+wait_re "etop-exit=1"
 
 "$node_bin" --name alpha --schedulers 1 --metrics-listen off >"$dir/alpha.log" 2>&1 &
 alpha_pid=$!
@@ -82,67 +55,67 @@ sess=fleet   # a session of its own: killing the server's last session races wit
 "${tmx[@]}" new-session -d -s "$sess" -x 150 -y 45 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_RUNTIME_DIR=$dir $etop_bin --interval 0.5 --record $dir/fleet.jsonl --all"
 
 echo "== both nodes in one table, the header summing them and listing each"
-wait_for "^etop: 2 of 2 nodes .* procs 28/"
-wait_for "^nodes: alpha up [0-9hms]+ 1 sched  \|  beta up [0-9hms]+ 1 sched"
-wait_for "^NODE +PID +NAME OR BEHAVIOUR"
-wait_for "^alpha +<0\.2\.0> +slow_consumer"
-wait_for "^beta +<0\.2\.0> +slow_consumer"
+wait_re "^etop: 2 of 2 nodes .* procs 28/"
+wait_re "^nodes: alpha up [0-9hms]+ 1 sched  \|  beta up [0-9hms]+ 1 sched"
+wait_re "^NODE +PID +NAME OR BEHAVIOUR"
+wait_re "^alpha +<0\.2\.0> +slow_consumer"
+wait_re "^beta +<0\.2\.0> +slow_consumer"
 screen | grep -qE "^S1 \[.*S2 \[" || fail "not every node's schedulers"
 
 echo "== sorted across nodes: by pid, each pid of alpha then the same of beta"
 keys P
-wait_for "PID▲"
+wait_re "PID▲"
 first4=$(table | head -4 | awk '{print $1, $2}' | tr '\n' ' ')
 [ "$first4" = "alpha <0.0.0> beta <0.0.0> alpha <0.1.0> beta <0.1.0> " ] || fail "merged order: $first4"
 
 echo "== k acts on the selected row's node: beta's worker_3 restarts, alpha's stays"
 keys / w o r k e r _ 3 Enter
-wait_for 'filter: "worker_3"'
-wait_for "^beta +<0\.8\.0> +worker_3"
+wait_re 'filter: "worker_3"'
+wait_re "^beta +<0\.8\.0> +worker_3"
 [ "$(table | wc -l)" -eq 2 ] || fail "the filter left $(table | wc -l) rows"
 alpha_before=$(table | awk '$1 == "alpha" {print $2}')
 keys Down k
-wait_for "kill <0\.8\.0>\? press y"
+wait_re "kill <0\.8\.0>\? press y"
 keys y
-wait_for "beta: <0\.8\.0>: kill done"
-wait_for "^beta +<0\.8\.[1-9][0-9]*> +worker_3"
+wait_re "beta: <0\.8\.0>: kill done"
+wait_re "^beta +<0\.8\.[1-9][0-9]*> +worker_3"
 [ "$(table | awk '$1 == "alpha" {print $2}')" = "$alpha_before" ] || fail "alpha's worker_3 changed too"
 echo "== Enter inspects on the selected row's node: beta's restarted worker_3, a pid alpha does not have"
 beta_now=$(table | awk '$1 == "beta" {print $2}')
 row2=$(table | sed -n 2p | awk '{print $1}')
 [ "$row2" = beta ] || fail "the selection moved off beta's row: $(table)"
 keys Enter
-wait_for "^process ${beta_now//./\\.}  worker_3"
-wait_for "state: ticks every 10 ms"
+wait_re "^process ${beta_now//./\\.}  worker_3"
+wait_re "state: ticks every 10 ms"
 keys Escape
-wait_for "^NODE "
+wait_re "^NODE "
 keys / Escape
 
 echo "== Tab: alpha's own view, beta's, then all again"
 keys Tab
-wait_for "^node 1 of 2: alpha"
-wait_for "^etop: alpha  up"
-wait_gone "^NODE "
+wait_re "^node 1 of 2: alpha"
+wait_re "^etop: alpha  up"
+wait_gone_re "^NODE "
 keys Tab
-wait_for "^node 2 of 2: beta"
+wait_re "^node 2 of 2: beta"
 keys Tab
-wait_for "^etop: 2 of 2 nodes"
+wait_re "^etop: 2 of 2 nodes"
 echo "== G with several nodes says it needs one node instead of waiting for groups that never come"
 keys G
-wait_for "G shows one node's groups: run etop NODE"
+wait_re "G shows one node's groups: run etop NODE"
 screen | grep -q "^GROUPS:" && fail "G opened a grouped table that nothing fills"
 
 echo "== beta dies: marked, its rows leave, alpha goes on"
 kill "$beta_pid"; wait "$beta_pid" 2>/dev/null || true; beta_pid=""
-wait_for "^etop: 1 of 2 nodes"
-wait_for "beta DISCONNECTED \("
-wait_gone "^beta "
-wait_for "^alpha +<0\.0\.0>"
+wait_re "^etop: 1 of 2 nodes"
+wait_re "beta DISCONNECTED \("
+wait_gone_re "^beta "
+wait_re "^alpha +<0\.0\.0>"
 up1=$(screen | grep -oE "^nodes: alpha up [0-9hms]+")
-wait_gone "^$up1 "
+wait_gone_re "^$up1 "
 screen | grep -q "^etop: 1 of 2 nodes .* procs 14/" || fail "the header still counts beta's processes"
 keys q
-wait_gone "^etop: "
+wait_gone_re "^etop: "
 
 echo "== the recording of the merged view replays with its NODE column, and beta marked at the end"
 out=$("$etop_bin" --replay "$dir/fleet.jsonl" --batch --lines 50)

@@ -81,6 +81,15 @@ rows=$(screen | sed -n '/^PID/,$p' | grep -c "^<0\." || true)
 [ "$rows" -eq 1 ] || fail "the filter left $rows rows"
 keys k
 wait_for "a replay sends nothing"
+echo "== the footer offers only the keys a replay has; T and t explain"
+s=$(screen)
+grep -qF "h help  / filter  < > sort  a alarms  space pause  q quit" <<<"$s" || fail "no replay footer"
+grep -qE "k kill|g gc|s suspend|T trace|t tree|G groups|Enter inspect" <<<"$s" && fail "the footer lists keys a replay lacks"
+keys T
+wait_for "k g s T act on a live node"
+keys t
+wait_for "not the supervision tree: t works on a live node only"
+screen | grep -q "SUPERVISION TREE" && fail "t opened a tree screen that nothing fills"
 keys G
 wait_for "not the node's groups: G works on a live node only"
 screen | grep -q "^GROUPS:" && fail "G opened a grouped table that nothing fills"

@@ -1,39 +1,18 @@
 #!/usr/bin/env bash
 # etop's session with a node: a refused key is final, a refused REDS sort is a notice and the window
-# is given back, and SIGTERM restores the terminal. Usage: etop_session_test.sh AGNER_NODE ETOP
+# is given back, and SIGTERM restores the terminal. Waits on the screen (tmux_harness.sh); nothing
+# is timed. Usage: etop_session_test.sh AGNER_NODE ETOP
 set -euo pipefail
 node_bin=$1
 etop=$2
-dir=$(mktemp -d /tmp/agner-etop-session-XXXXXX)
-chmod 700 "$dir"
-sock="$dir/n.sock"
-tmx=(tmux -L "agner-etop-session-$$" -f /dev/null)
-# A session that outlives the others: killing the only session ends the tmux server, and a
-# new-session racing that exit fails ("server exited unexpectedly").
-"${tmx[@]}" new-session -d -s keep "sleep 100000"
-node_pid=""
+harness_name=session
+source "$(dirname "$0")/tmux_harness.sh"
 holders=()
-cleanup() {
-  "${tmx[@]}" kill-server 2>/dev/null || true
-  for p in "${holders[@]}" $node_pid; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$dir"
+stop_all() {
+  for p in "${holders[@]}"; do kill "$p" 2>/dev/null || true; done
+  cleanup
 }
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  "${tmx[@]}" capture-pane -p -t etop >&2 2>/dev/null || true
-  exit 1
-}
-screen() { "${tmx[@]}" capture-pane -p -t etop; }
-wait_for() {
-  for _ in $(seq 1 300); do
-    screen 2>/dev/null | grep -qF -- "$1" && return 0
-    sleep 0.1
-  done
-  fail "the screen never showed: $1"
-}
-keys() { "${tmx[@]}" send-keys -t etop "$@"; }
+trap stop_all EXIT
 key_file() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$1"; chmod 600 "$1"; }
 
 key_file "$dir/admin.cookie"
@@ -48,16 +27,12 @@ for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
 tcp="127.0.0.1:$port"
 
 echo "== a wrong key is final: one sentence naming the role and the key file, no retry"
-set +e
-out=$(timeout 60 "$etop" --batch --cookie-file "$dir/wrong.cookie" "$tcp" 2>&1); code=$?
-set -e
+code=0; out=$(timeout 60 "$etop" --batch --cookie-file "$dir/wrong.cookie" "$tcp" 2>&1) || code=$?
 [ $code -eq 1 ] || fail "wrong key: exit $code: $out"
 grep -qF "refused the admin role with the key in $dir/wrong.cookie" <<<"$out" || fail "wrong key: $out"
 grep -qF "retrying with the same key cannot help" <<<"$out" || fail "wrong key: no reason not to retry: $out"
 grep -q "lockout" <<<"$out" && fail "wrong key: speaks of a lockout the node does not have: $out"
-set +e
-out=$(timeout 60 "$etop" --inspect '<0.0.0>' --cookie-file "$dir/wrong.cookie" "$tcp" 2>&1); code=$?
-set -e
+code=0; out=$(timeout 60 "$etop" --inspect '<0.0.0>' --cookie-file "$dir/wrong.cookie" "$tcp" 2>&1) || code=$?
 [ $code -eq 1 ] && grep -qF "refused the admin role with the key in $dir/wrong.cookie" <<<"$out" || fail "--inspect, wrong key: $code $out"
 "${tmx[@]}" new-session -d -s etop -x 120 -y 30 \
   "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop --cookie-file $dir/wrong.cookie $tcp; echo EXIT=\$?; sleep 60"
@@ -66,9 +41,7 @@ wait_for "refused the admin role with the key in"
 "${tmx[@]}" kill-session -t etop
 
 echo "== a viewer key asked for the admin role says the role may be the mismatch; --role viewer works"
-set +e
-out=$(timeout 60 "$etop" --batch --cookie-file "$dir/viewer.cookie" "$tcp" 2>&1); code=$?
-set -e
+code=0; out=$(timeout 60 "$etop" --batch --cookie-file "$dir/viewer.cookie" "$tcp" 2>&1) || code=$?
 [ $code -eq 1 ] && grep -qF "a viewer key attaches only with --role viewer" <<<"$out" || fail "viewer key as admin: $code $out"
 timeout 60 "$etop" --batch --role viewer --cookie-file "$dir/viewer.cookie" "$tcp" | grep -q '^etop: sessiontest' ||
   fail "the viewer key with --role viewer did not attach"
@@ -96,9 +69,7 @@ kill "${holders[0]}"
 wait "${holders[0]}" 2>/dev/null || true
 keys R
 wait_for "REDS▼"
-set +e
-out=$(timeout 60 "$etop" --batch --sort reductions "$sock" 2>&1); code=$?
-set -e
+code=0; out=$(timeout 60 "$etop" --batch --sort reductions "$sock" 2>&1) || code=$?
 [ $code -eq 1 ] && grep -q "cannot read $sock: REDS sort unavailable (4 in use)" <<<"$out" ||
   fail "a fifth window was granted while etop held one: $code $out"
 keys Q

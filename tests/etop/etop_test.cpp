@@ -247,6 +247,10 @@ TEST_CASE("the header shows utilisation bars and rates between two samples, and 
   in.link = {"demo", "", "the node closed the connection", 4};
   const frame f = render(in, v, 100, 20);
   CHECK(f.lines[1] == fit("DISCONNECTED: the node closed the connection; retrying in 4s (showing the last refresh)", 100));
+  // An attempt under way on a node that accepts and never answers is not "retrying in 0s".
+  in.link = {"demo", "", "the node did not answer within 20 s", 0, 7.2};
+  CHECK(render(in, v, 100, 20).lines[1] ==
+        fit("DISCONNECTED: the node did not answer within 20 s; reattaching, no answer for 7s (showing the last refresh)", 100));
   bool bars = false;
   for (auto& l : f.lines) bars |= l.find("S1 [|||||||||    75%] q1") != std::string::npos;
   CHECK(bars);
@@ -269,4 +273,23 @@ TEST_CASE("the header shows active alarms and the valves that shed") {
   }
   CHECK(alarms);
   CHECK(shedding);
+}
+
+TEST_CASE("a replay's footer lists only the keys that work without a node") {
+  sample s;
+  s.node.name = "recorded";
+  std::vector<process_row> rows;
+  render_input in;
+  in.now = &s;
+  in.rows = &rows;
+  view_state v;
+  v.replay = true;
+  const auto footer = [&] { return render(in, v, 200, 20).lines.back(); };
+  CHECK(footer().starts_with("h help  / filter  < > sort  a alarms  space pause  q quit  (Enter k g s G t T need a live node)"));
+  for (const char* live : {"k kill", "g gc", "s suspend", "T trace", "t tree", "G groups", "Enter inspect"})
+    CHECK(footer().find(live) == std::string::npos);
+  v.current = screen::alarms;
+  CHECK(footer().find("a ack") == std::string::npos);
+  v.replay = false;
+  CHECK(footer().find("a ack") != std::string::npos);  // live, as admin
 }

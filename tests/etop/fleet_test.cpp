@@ -133,3 +133,19 @@ TEST_CASE("a refresh waits the interval for the nodes, at least 1 s, and keeps a
   CHECK(stale_rows_s(0.5) == 10.0);
   CHECK(stale_rows_s(5) == 25.0);
 }
+
+TEST_CASE("nodes whose socket paths share a file name get labels told apart by the shortest path suffix") {
+  CHECK(node_labels({"/tmp/a/node.sock", "/tmp/b/node.sock"}) == std::vector<std::string>{"a/node", "b/node"});
+  CHECK(node_labels({"/x/a/node.sock", "/y/a/node.sock", "/z/c/node.sock"}) ==
+        std::vector<std::string>{"x/a/node", "y/a/node", "c/node"});
+  // Distinct file names keep the short form, as before; a name, a TCP address as written.
+  CHECK(node_labels({"/tmp/a/alpha.sock", "beta", "10.0.0.5:9471"}) ==
+        std::vector<std::string>{"alpha", "beta", "10.0.0.5:9471"});
+  // A node name and a path ending in that name: the path grows, the name stays.
+  CHECK(node_labels({"node", "/tmp/a/node.sock"}) == std::vector<std::string>{"node", "a/node"});
+  CHECK(node_labels({"./n.sock", "sub/n.sock"}) == std::vector<std::string>{"n", "sub/n"});
+}
+
+TEST_CASE("nodes no path suffix tells apart are numbered after the first") {
+  CHECK(node_labels({"n.sock", "n", "./n.sock"}) == std::vector<std::string>{"n", "n#2", "n#3"});
+}

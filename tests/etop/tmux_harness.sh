@@ -48,6 +48,14 @@ wait_gone() {
   done
   fail "the screen kept showing: $1"
 }
+# Until the screen no longer matches the extended regex $1.
+wait_gone_re() {
+  for _ in $(seq 1 1000); do
+    screen 2>/dev/null | grep -qE -- "$1" || return 0
+    sleep 0.1
+  done
+  fail "the screen kept matching: $1"
+}
 keys() { "${tmx[@]}" send-keys -t "$sess" "$@"; }
 # A session that outlives etop's: killing the only session ends the tmux server, and a new-session
 # racing that exit fails ("server exited unexpectedly").

@@ -36,19 +36,25 @@ class client_error : public std::runtime_error {
   std::string exit_reason_;
 };
 
-/// How long a request waits for its reply before the connection counts as lost ("connection"):
-/// longer than any node-side deadline (process_info's deadline_ms is at most 5 s), so only a node
-/// that stopped, or a socket nobody accepts on, reaches it.
+/// How long a request waits for its reply before the connection counts as lost ("connection"),
+/// unless the attach said otherwise (`reply_within`): longer than any node-side deadline
+/// (process_info's deadline_ms is at most 5 s), so only a node that stopped, or a socket nobody
+/// accepts on, reaches it.
 inline constexpr std::chrono::seconds reply_deadline{20};
 
 class client {
  public:
   /// Attaches over a Unix socket (a path, or a node name looked up in default_socket_dir()).
   /// `role`: "admin" or "viewer" (a Unix peer of the node's own uid may take either).
-  static client attach_unix(const std::string& path_or_name, const std::string& role = "admin");
+  /// `reply_within` (> 0) bounds the connect and each reply, this attach's and every later call's:
+  /// past it, client_error "connection", "the node did not answer within N s". Blocks at most
+  /// that long per step (connect, hello).
+  static client attach_unix(const std::string& path_or_name, const std::string& role = "admin",
+                            std::chrono::milliseconds reply_within = reply_deadline);
   /// Attaches over TCP, proving the key in `cookie_file` (mutual HMAC: the node proves it too).
+  /// `reply_within` as for attach_unix (per step: resolve excepted, connect, hello, auth).
   static client attach_tcp(const std::string& host, std::uint16_t port, const std::string& cookie_file,
-                           const std::string& role = "admin");
+                           const std::string& role = "admin", std::chrono::milliseconds reply_within = reply_deadline);
   client(client&&) noexcept;
   client& operator=(client&&) noexcept;
   ~client();
@@ -59,7 +65,8 @@ class client {
   /// Sends `request` (an "id" is added) and returns the reply's body. Throws client_error with the
   /// node's code and sentence when the reply says ok: false, and with a client code when the
   /// connection is lost or the reply cannot be decoded. Blocks until the reply arrives, at most
-  /// reply_deadline: then code "connection", "the node did not answer within 20 s".
+  /// the attach's reply_within (default reply_deadline): then code "connection", "the node did not
+  /// answer within 20 s".
   nlohmann::json call(nlohmann::json request);
 
   /// The next event frame (`{"event": "trace", ...}`, docs/protocol.md "Message tracing"): one kept

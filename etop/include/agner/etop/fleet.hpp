@@ -38,6 +38,14 @@ double stale_rows_s(double interval_s);
 /// yet)". The nodes line's part for it, and the single-node view's line. Pure.
 std::string not_answering_line(const member_view& m, double now_s);
 
+/// The names the nodes go by in the NODE column, the nodes: line and "NODE/ID" alarm names, one per
+/// node as the operator wrote it (`demo`, `/tmp/a/node.sock`, `10.0.0.5:9471`): a socket path's
+/// file name without ".sock", or, when two nodes would share it, the shortest path suffix that
+/// tells each apart (`/tmp/a/node.sock` and `/tmp/b/node.sock` go by `a/node` and `b/node`); two
+/// that no suffix tells apart get `#2`, `#3`, ... after the later ones. Unique; pure; O(n² · path
+/// components).
+std::vector<std::string> node_labels(const std::vector<std::string>& written);
+
 /// The merged table: rows[i] belongs to members[node[i]].
 struct merged_rows {
   std::vector<process_row> rows;

@@ -15,7 +15,15 @@ struct connection {
   std::string role;      ///< "admin", "viewer"; empty while not connected
   std::string problem;   ///< why the link is down, empty when up
   double retry_in_s = 0;
+  /// While down: how long the attempt to attach again has gone unanswered, in seconds (a node
+  /// that stopped keeps its socket open, so an attempt waits the whole reply deadline); < 0: none
+  /// under way (the next comes in retry_in_s).
+  double reattaching_s = -1;
 };
+
+/// The link's retry as the header says it: "retrying in 4s", or "reattaching, no answer for 7s"
+/// while an attempt is under way. Pure.
+std::string retry_text(const connection& c);
 
 struct frame {
   std::vector<std::string> lines;  ///< exactly `height` lines, each exactly `width` columns wide

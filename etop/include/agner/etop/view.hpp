@@ -101,6 +101,7 @@ struct view_state {
   std::string prompt_text;           ///< what was typed so far
   operation prompt_op;               ///< the operation the prompt completes
   bool admin = true;     ///< false for a viewer session: admin keys explain instead
+  bool replay = false;   ///< a recording plays (--replay): the footer shows only the keys that work there
   std::string notice;    ///< one line under the header, cleared by the next key
   groups_state groups;   ///< the grouped table (G), and the group the process table is drilled into
   tree_state tree;       ///< the supervision tree screen (t)
