@@ -300,7 +300,7 @@ int single(const single_options& o) {
   // A request unanswered for `wait` makes the node NOT ANSWERING; its rows are kept `rows_kept`.
   const double wait = answer_wait_s(o.interval), rows_kept = stale_rows_s(o.interval);
   bool refresh_now = true;
-  std::optional<double> silent_since;  // when the node stopped answering (now_s), if it has
+  double silent_since = -1;  // when the node stopped answering (now_s); negative while it answers
   int page = 1;
   for (;;) {
     link.collect();  // the answers that came, applied here
@@ -325,9 +325,9 @@ int single(const single_options& o) {
     // Silence counts from the first unanswered request and goes on through the reconnections that
     // follow the reply deadline (each a new request): else the rows came back with every retry.
     const double job_silent = silent_for(link, wait);
-    if (job_silent > 0 && !silent_since) silent_since = now_s() - job_silent;
-    if (job_silent == 0 && (link.status().problem.empty() || !silent_since)) silent_since.reset();
-    const double silent = silent_since ? now_s() - *silent_since : 0.0;
+    if (job_silent > 0 && silent_since < 0) silent_since = now_s() - job_silent;
+    if (job_silent == 0 && (link.status().problem.empty() || silent_since < 0)) silent_since = -1;
+    const double silent = silent_since < 0 ? 0.0 : now_s() - silent_since;
     rows.clear();
     if (st.now && silent < rows_kept) {
       rows = arrange(st.now->rows, v);
