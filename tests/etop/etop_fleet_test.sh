@@ -72,6 +72,8 @@ echo "== k acts on the selected row's node: beta's worker_3 restarts, alpha's st
 keys / w o r k e r _ 3 Enter
 wait_re 'filter: "worker_3"'
 wait_re "^beta +<0\.8\.0> +worker_3"
+# The filter line shows at once; the rows follow with the next refresh from the nodes.
+wait_gone_re "^(alpha|beta) +<0\.[0-9]+\.0> +worker_[124-9]"
 [ "$(table | wc -l)" -eq 2 ] || fail "the filter left $(table | wc -l) rows"
 alpha_before=$(table | awk '$1 == "alpha" {print $2}')
 keys Down k
