@@ -84,7 +84,7 @@ std::string run(runtime_options opts, long seconds, bool enforce) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   });
-  const auto rss0 = introspect::system_info(rt).memory.resident;
+  const auto rss0 = introspect::system_info(rt).memory.resident_bytes;
   const auto start = clock::now();
   std::uint64_t offered = 0, admitted = 0, refused = 0;
   std::size_t next = 0;
@@ -103,7 +103,7 @@ std::string run(runtime_options opts, long seconds, bool enforce) {
   }
   const double offer_s = std::chrono::duration<double>(clock::now() - start).count();
   const std::uint64_t handled = done.load();
-  const auto rss1 = introspect::system_info(rt).memory.resident;
+  const auto rss1 = introspect::system_info(rt).memory.resident_bytes;
   stop = true;
   ticker.join();
   while (done.load() < sent.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // drain

@@ -4,7 +4,6 @@
 
 #include "agner/alarms/rows.hpp"
 #include "agner/alarms/rules_file.hpp"
-#include "agner/introspect/queries.hpp"
 
 namespace agner::node {
 
@@ -12,12 +11,13 @@ std::int64_t alarm_service::now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-alarm_service::alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file,
-                             std::string node_name)
+alarm_service::alarm_service(runtime& rt, introspect::collector& snapshots, std::shared_ptr<exporter::metrics> business,
+                             const std::string& rules_file, std::string node_name)
     : rt_(rt),
+      snapshots_(snapshots),
       business_(std::move(business)),
       file_(rules_file),
-      reader_(introspect::system_info(rt), now_ms(),
+      reader_(snapshots.latest()->node, now_ms(),
               [b = business_](const std::string& name, const alarms::metric_reader::labels& l) {
                 return b ? b->value(name, l) : std::nullopt;
               }),
@@ -46,7 +46,7 @@ void alarm_service::stop() {
 void alarm_service::tick() {
   const auto now = now_ms();
   feed_.drain(rt_, *engine_, now);
-  reader_.sample(introspect::system_info(rt_), now);
+  reader_.sample(snapshots_.tick()->node, now);  // the node's tick: the exporter serves this same snapshot
   engine_->tick(now);
   sender_.update(*engine_, now);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The node's alarms, wired: the alarm engine over the runtime's snapshots and queue watch, its
+// The node's alarms, wired: the alarm engine over the node's snapshots and queue watch, its
 // ticker and reload threads, and what the attach server, the exporter and Alertmanager see of it.
 // The alarm logic itself is in alarms/ (rules_file, metric_reader, engine, rows).
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include "agner/alarms/metric_reader.hpp"
 #include "agner/exporter/exporter.hpp"
 #include "agner/exporter/metrics.hpp"
+#include "agner/introspect/collector.hpp"
 #include "agner/introspect/server.hpp"
 #include "agner/introspect/snapshot.hpp"
 #include "agner/runtime/runtime.hpp"
@@ -25,10 +26,12 @@ namespace agner::node {
 class alarm_service final : public introspect::alarm_control {
  public:
   /// Loads `rules_file` (none: alarms::default_rules(); programmatic alarms still work), watches
-  /// the runtime's queues and starts the ticker and reload threads. Throws std::runtime_error
-  /// listing every error in the file.
-  alarm_service(runtime& rt, std::shared_ptr<exporter::metrics> business, const std::string& rules_file,
-                std::string node_name = "agner");
+  /// the runtime's queues and starts the ticker and reload threads. The ticker is the node's tick:
+  /// each one has `snapshots` collect a node snapshot, which the engine evaluates and the exporter
+  /// then serves (`snapshots` has no thread of its own and must outlive this service). Throws
+  /// std::runtime_error listing every error in the file.
+  alarm_service(runtime& rt, introspect::collector& snapshots, std::shared_ptr<exporter::metrics> business,
+                const std::string& rules_file, std::string node_name = "agner");
   ~alarm_service();
   /// Stops evaluating and reloading, and stops the Alertmanager sender (the ticker reads the
   /// runtime and the sender logs through it: stop before the runtime goes). Waits for a tick or a
@@ -78,6 +81,7 @@ class alarm_service final : public introspect::alarm_control {
   void log(std::string_view line) { rt_.log(line); }
 
   runtime& rt_;
+  introspect::collector& snapshots_;  // ticked by tick() only
   std::shared_ptr<exporter::metrics> business_;
   std::string file_;
   alarms::metric_reader reader_;  // the ticker's only (engine::tick reads it)

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "agner/exporter/exporter.hpp"
+#include "agner/introspect/collector.hpp"
 #include "agner/introspect/server.hpp"
 #include "alarm_service.hpp"
 
@@ -60,6 +61,7 @@ void block_stop_signals() {
 }
 
 struct host::parts {
+  std::unique_ptr<introspect::collector> snapshots;  // the node's one snapshot per tick; ticked by the alarms' ticker
   std::unique_ptr<alarm_service> alarms;
   std::unique_ptr<introspect::server> server;
   std::unique_ptr<exporter::exporter> exporter;
@@ -83,7 +85,11 @@ host::host(runtime* borrowed, node_options o, std::function<void(host&)> setup) 
     owns_runtime_ = true;
   }
   try {
-    p_->alarms = std::make_unique<alarm_service>(*rt_, business_, o_.rules, o_.server.node_name);
+    // The per-process names are the exporter's: without /metrics no snapshot carries them.
+    p_->snapshots = std::make_unique<introspect::collector>(
+        *rt_, introspect::collector_options{std::chrono::milliseconds(0), o_.metrics.sample_every,
+                                            o_.metrics.listen == "off" ? std::vector<std::string>{} : o_.metrics.processes});
+    p_->alarms = std::make_unique<alarm_service>(*rt_, *p_->snapshots, business_, o_.rules, o_.server.node_name);
     if (!o_.spawn_valve.empty()) {
       auto& e = p_->alarms->engine();
       rt_->gate_spawns(&e.valve_named(o_.spawn_valve), e.class_index("normal"));
@@ -102,7 +108,7 @@ host::host(runtime* borrowed, node_options o, std::function<void(host&)> setup) 
       metrics_options.node_name = o_.server.node_name;
       metrics_options.extra = [a = p_->alarms.get()] { return a->metrics(); };
       try {
-        p_->exporter = std::make_unique<exporter::exporter>(*rt_, metrics_options, business_);
+        p_->exporter = std::make_unique<exporter::exporter>(*p_->snapshots, metrics_options, business_);
       } catch (const std::exception& e) {
         if (o_.metrics_chosen) throw;
         std::fprintf(stderr, "%s: running without /metrics: %s (choose with --metrics-listen)\n", o_.program.c_str(), e.what());

@@ -31,7 +31,7 @@ const system_metric table[] = {  // sorted by name
        return d(now.process_count) / d(std::max<std::uint32_t>(1, now.process_limit));
      }},
     {"processes", "processes", [](const node_info& now, const node_info&, double) { return d(now.process_count); }},
-    {"resident_bytes", "bytes", [](const node_info& now, const node_info&, double) { return d(now.memory.resident); }},
+    {"resident_bytes", "bytes", [](const node_info& now, const node_info&, double) { return d(now.memory.resident_bytes); }},
     {"run_queue", "processes", [](const node_info& now, const node_info&, double) { return d(now.run_queue_total); }},
     {"run_queue_per_scheduler", "processes",
      [](const node_info& now, const node_info&, double) {

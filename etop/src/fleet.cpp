@@ -140,10 +140,10 @@ fleet_header sum_nodes(const std::vector<member_view>& members, double now_s) {
     n.gc.major_runs += x.gc.major_runs;
     n.gc.bytes_reclaimed += x.gc.bytes_reclaimed;
     n.gc.heap_bytes += x.gc.heap_bytes;
-    n.memory.processes += x.memory.processes;
-    n.memory.heaps += x.memory.heaps;
-    n.memory.binary += x.memory.binary;
-    n.memory.resident += x.memory.resident;
+    n.memory.processes_bytes += x.memory.processes_bytes;
+    n.memory.heaps_bytes += x.memory.heaps_bytes;
+    n.memory.binary_bytes += x.memory.binary_bytes;
+    n.memory.resident_bytes += x.memory.resident_bytes;
     n.ports.open += x.ports.open;
     for (auto a : x.alarms) {
       a.id = m.name + "/" + a.id;

@@ -130,8 +130,8 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
                      width), 1});
   const auto& r = in.rate;
   h.push_back({fit(fmt::format("mem: procs {} heaps {} binary {} rss {}   reds/s {}  msgs/s {}  gc/s {}  dead/s {}",
-                               bytes(n.memory.processes), bytes(n.memory.heaps), bytes(n.memory.binary),
-                               bytes(n.memory.resident), per_s(r.reductions), per_s(r.messages), per_s(r.gc),
+                               bytes(n.memory.processes_bytes), bytes(n.memory.heaps_bytes), bytes(n.memory.binary_bytes),
+                               bytes(n.memory.resident_bytes), per_s(r.reductions), per_s(r.messages), per_s(r.gc),
                                per_s(r.dead_letters)),
                    width), 4});
   // Scheduler meters: "S1 [|||||     53%] q2", as many to a line as fit.

@@ -1,6 +1,6 @@
-// The exporter: a sampler thread that summarises the process table, and a Collectable that renders
-// the metric table (node_families.cpp) over the node's snapshot and that summary, the alarms'
-// families and the process_* metrics on each scrape.
+// The exporter: on each scrape, renders the metric table (node_families.cpp) over the source's
+// latest node snapshot, then the alarms' families, the server's own counters, the process_*
+// metrics and the business registry.
 #include "agner/exporter/exporter.hpp"
 
 #include <sys/resource.h>
@@ -9,14 +9,10 @@
 #include <algorithm>
 #include <cctype>
 #include <atomic>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <random>
 #include <sstream>
 #include <stdexcept>
-#include <thread>
 
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
@@ -25,7 +21,7 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
-#include "agner/introspect/queries.hpp"
+#include "agner/introspect/collector.hpp"
 #include "node_families.hpp"
 #include "utf8.hpp"
 
@@ -35,10 +31,6 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -51,13 +43,6 @@ std::string escape_help(std::string_view help) {
     else out += c;
   }
   return out;
-}
-
-std::chrono::milliseconds jittered(std::chrono::milliseconds every, std::uint64_t seed) {
-  // Uniform in [0.8, 1.2] x every, so the scan cannot stay in phase with a periodic workload.
-  std::mt19937_64 rng(seed);
-  const auto lo = every.count() * 4 / 5, hi = every.count() * 6 / 5;
-  return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(lo, std::max(lo, hi))(rng));
 }
 
 namespace {
@@ -124,86 +109,40 @@ void process_metrics(std::vector<MetricFamily>& out) {
 
 }  // namespace
 
-class runtime_collector final : public prometheus::Collectable {
- public:
-  runtime_collector(runtime& rt, const options& o) : rt_(rt), opts_(o) {}
-
-  void store(const table_summary& s) {
-    std::lock_guard lock(mutex_);
-    summary_ = s;
-  }
-
-  std::vector<MetricFamily> Collect() const override;
-
- private:
-  runtime& rt_;
-  const options& opts_;
-  mutable std::mutex mutex_;  // the exporter's own: the sampler and scrapes, never the message path
-  table_summary summary_;
-};
-
-std::vector<MetricFamily> runtime_collector::Collect() const {
-  table_summary t;
-  {
-    std::lock_guard lock(mutex_);
-    t = summary_;
-  }
-  const auto n = introspect::system_info(rt_);  // O(schedulers)
-  std::vector<std::pair<std::string, process_counters>> named;
-  for (auto& name : opts_.processes) {
-    auto p = rt_.whereis(name);
-    if (auto info = p ? rt_.process_info(*p) : std::nullopt) named.emplace_back(name, std::move(*info));
-  }
-  std::vector<MetricFamily> out;
-  render_node_families({n, t, opts_.node_name, named}, out);
-  if (opts_.extra)
-    for (auto& e : opts_.extra()) {
-      auto f = family(e.name, e.help, e.counter ? MetricType::Counter : MetricType::Gauge);
-      for (auto& [names, v] : e.samples) {
-        std::vector<prometheus::ClientMetric::Label> l;
-        for (auto& [k, val] : names) l.push_back({k, val});
-        f.metric.push_back(value_metric(v, e.counter ? MetricType::Counter : MetricType::Gauge, std::move(l)));
-      }
-      out.push_back(std::move(f));
-    }
-  process_metrics(out);
-  return out;
-}
-
 struct exporter::impl {
-  impl(runtime& r, options o, std::shared_ptr<metrics> b)
-      : rt(r), opts(std::move(o)), business(b ? std::move(b) : std::make_shared<metrics>()) {}
-  runtime& rt;
+  impl(options o, std::shared_ptr<metrics> b) : opts(std::move(o)), business(b ? std::move(b) : std::make_shared<metrics>()) {}
   options opts;
   std::shared_ptr<metrics> business;
-  std::shared_ptr<runtime_collector> collector;
+  std::unique_ptr<introspect::collector> owned;  // the runtime constructor's
+  const introspect::snapshot_source* source = nullptr;
   std::unique_ptr<http_server> server;
   std::atomic<std::uint64_t> scrapes{0};  // GET and HEAD /metrics answered (200)
-  std::thread sampler;
-  std::mutex mutex;
-  std::condition_variable wake;
-  bool stopping = false;
 
-  table_summary scan() const {
-    table_summary s;
-    const auto t0 = std::chrono::steady_clock::now();
-    rt.scan([&](const process_sample& p) {
-      ++s.processes;
-      s.queue_max = std::max(s.queue_max, p.message_queue_len);
-      s.queue_sum += p.message_queue_len;
-      s.oldest_age_ms = std::max(s.oldest_age_ms, p.oldest_message_age_ms);
-      for (std::size_t i = 0; i < std::size(queue_buckets); ++i)
-        if (static_cast<double>(p.message_queue_len) <= queue_buckets[i]) ++s.bucket_counts[i];
-    });
-    s.scan_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    s.taken_at = unix_now();
-    return s;
+  /// The families of the latest snapshot, then the alarms' and the process_* metrics.
+  std::vector<MetricFamily> collect() const {
+    const auto snap = source->latest();  // O(1): the tick did the reading
+    std::vector<MetricFamily> out;
+    render_node_families({snap->node, snap->table, opts.node_name, snap->named}, out);
+    if (opts.extra)
+      for (auto& e : opts.extra()) {
+        auto f = family(e.name, e.help, e.counter ? MetricType::Counter : MetricType::Gauge);
+        for (auto& [names, v] : e.samples) {
+          std::vector<prometheus::ClientMetric::Label> l;
+          for (auto& [k, val] : names) l.push_back({k, val});
+          f.metric.push_back(value_metric(v, e.counter ? MetricType::Counter : MetricType::Gauge, std::move(l)));
+        }
+        out.push_back(std::move(f));
+      }
+    process_metrics(out);
+    return out;
   }
+
+  void start();
 
   /// One scrape's document: the runtime's families, the server's own, the business registry's,
   /// help texts escaped (prometheus-cpp's TextSerializer escapes label values, not help).
   std::string render(const http_stats& st) const {
-    auto families = collector->Collect();
+    auto families = collect();
     server_metrics(st, scrapes.load(std::memory_order_relaxed), families);
     for (auto& f : business->registry()->Collect()) families.push_back(std::move(f));
     for (auto& f : families) {
@@ -242,25 +181,30 @@ struct exporter::impl {
   }
 };
 
-exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
-    : impl_(std::make_unique<impl>(rt, std::move(o), std::move(business))) {
+exporter::exporter(const introspect::snapshot_source& source, options o, std::shared_ptr<metrics> business)
+    : impl_(std::make_unique<impl>(std::move(o), std::move(business))) {
+  impl_->source = &source;
+  impl_->start();
+}
+
+exporter::exporter(const runtime& rt, options o, std::shared_ptr<metrics> business)
+    : impl_(std::make_unique<impl>(std::move(o), std::move(business))) {
   auto& s = *impl_;
-  if (s.opts.processes.size() > 50)
-    throw std::runtime_error(fmt::format("per-process metrics for at most 50 names, not {}", s.opts.processes.size()));
-  // Each name is one label value: the same name twice would give two samples with one identity.
-  for (std::size_t i = 0; i < s.opts.processes.size(); ++i)
-    for (std::size_t j = 0; j < i; ++j)
-      if (s.opts.processes[i] == s.opts.processes[j])
-        throw std::runtime_error(fmt::format("per-process metrics name {:?} twice: give each name once",
-                                             s.opts.processes[i]));
+  s.owned = std::make_unique<introspect::collector>(
+      rt, introspect::collector_options{std::min(s.opts.sample_every, std::chrono::milliseconds(1000)), s.opts.sample_every,
+                                        s.opts.processes});
+  s.source = s.owned.get();
+  s.start();
+}
+
+void exporter::impl::start() {
+  auto& s = *this;
   const auto& h = s.opts.http;
   if (h.max_connections < 1 || h.max_request_bytes < 1024)
     throw std::runtime_error(fmt::format("metrics server: max_connections must be at least 1 and max_request_bytes at least 1024, not {} and {}",
                                          h.max_connections, h.max_request_bytes));
   if (h.header_timeout.count() <= 0 || h.idle_timeout.count() <= 0 || h.write_timeout.count() <= 0)
     throw std::runtime_error("metrics server: header_timeout, idle_timeout and write_timeout must be positive");
-  if (s.opts.sample_every.count() <= 0)
-    throw std::runtime_error(fmt::format("the table scan interval must be positive, not {} ms", s.opts.sample_every.count()));
   const auto colon = s.opts.listen.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error(fmt::format("--metrics-listen {}: expected ADDR:PORT", s.opts.listen));
   std::string host = s.opts.listen.substr(0, colon);
@@ -281,35 +225,15 @@ exporter::exporter(runtime& rt, options o, std::shared_ptr<metrics> business)
   if (!addr.is_loopback() && !s.opts.allow_remote)
     throw std::runtime_error(fmt::format("--metrics-listen {}: only loopback addresses unless remote scraping is allowed",
                                          s.opts.listen));
-  s.collector = std::make_shared<runtime_collector>(rt, s.opts);
-  s.collector->store(s.scan());
   try {
     s.server = std::make_unique<http_server>(host, static_cast<std::uint16_t>(port), s.opts.http,
                                              [&s](const http_request& req, const http_stats& st) { return s.answer(req, st); });
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("--metrics-listen {}: {}", s.opts.listen, e.what()));
   }
-  s.sampler = std::thread([&s] {
-    std::random_device seed;
-    std::mt19937_64 rng(seed());
-    std::unique_lock lock(s.mutex);
-    while (!s.wake.wait_for(lock, jittered(s.opts.sample_every, rng()), [&s] { return s.stopping; })) {
-      lock.unlock();
-      s.collector->store(s.scan());
-      lock.lock();
-    }
-  });
 }
 
-exporter::~exporter() {
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  impl_->sampler.join();
-  impl_->server.reset();
-}
+exporter::~exporter() { impl_->server.reset(); }  // before the collector it reads
 
 std::uint16_t exporter::port() const { return impl_->server->port(); }
 

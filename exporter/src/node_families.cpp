@@ -98,9 +98,9 @@ const node_family table[] = {
      [](const node_sources& in, sink& out) { out.push_back(counter_of(d(in.node.gc.bytes_reclaimed))); }},
     {"agner_memory_bytes", G, "Memory by kind.",
      [](const node_sources& in, sink& out) {
-       out.push_back(gauge_of(d(in.node.memory.processes), {{"kind", "processes"}}));
-       out.push_back(gauge_of(d(in.node.memory.heaps), {{"kind", "heaps"}}));
-       out.push_back(gauge_of(d(in.node.memory.binary), {{"kind", "binary"}}));
+       out.push_back(gauge_of(d(in.node.memory.processes_bytes), {{"kind", "processes"}}));
+       out.push_back(gauge_of(d(in.node.memory.heaps_bytes), {{"kind", "heaps"}}));
+       out.push_back(gauge_of(d(in.node.memory.binary_bytes), {{"kind", "binary"}}));
      }},
     {"agner_ports", G, "Ports (sockets and listeners) open.",
      [](const node_sources& in, sink& out) { out.push_back(gauge_of(d(in.node.ports.open))); }},

@@ -1,7 +1,7 @@
 #pragma once
 /// The exporter's metric table: each row one family {name, type, help, samples}, the samples read
-/// from one node snapshot (introspect::system_info), the sampler's table summary and the named
-/// processes. Adding a node metric is adding a row here and a line in docs/metrics.md (a test
+/// from one node snapshot (introspect::node_snapshot: system_info at the tick, the last table scan's
+/// summary and the named processes). Adding a node metric is adding a row here and a line in docs/metrics.md (a test
 /// checks that the two agree).
 #include <cstdint>
 #include <iterator>
@@ -13,28 +13,17 @@
 
 #include <prometheus/metric_family.h>
 
-#include "agner/snapshot/snapshot.hpp"
-#include "agner/snapshot/counters.hpp"
+#include "agner/snapshot/node_snapshot.hpp"
 
 namespace agner::exporter {
 
-/// Queue-length bucket bounds for agner_message_queue_length (processes per bucket).
-inline constexpr double queue_buckets[] = {0, 1, 10, 100, 1000, 10000, 100000};
-
-/// What the sampler learns from one scan of the process table.
-struct table_summary {
-  std::uint64_t processes = 0;
-  std::uint64_t queue_max = 0, queue_sum = 0;
-  std::uint64_t bucket_counts[std::size(queue_buckets)] = {};
-  std::uint64_t oldest_age_ms = 0;
-  double scan_seconds = 0;
-  double taken_at = 0;  // unix seconds
-};
+using introspect::queue_buckets;
+using introspect::table_summary;
 
 /// What one scrape renders the table from.
 struct node_sources {
-  const introspect::node_info& node;  ///< system_info, taken for this scrape
-  const table_summary& table;         ///< the sampler's latest
+  const introspect::node_info& node;  ///< system_info at the snapshot's tick
+  const table_summary& table;         ///< the last table scan at or before that tick
   std::string_view node_name;
   /// The operator's chosen registered names that are alive, with their counters.
   const std::vector<std::pair<std::string, process_counters>>& named;

@@ -139,10 +139,10 @@ node_info system_info(const runtime& rt) {
   }
   info.messages = rt.messages();
   info.gc = rt.gc();
-  info.memory.processes = std::uint64_t{info.process_count} * control_block_bytes;
-  info.memory.heaps = info.gc.heap_bytes;
-  info.memory.binary = binary::shared_bytes();
-  info.memory.resident = resident_bytes();
+  info.memory.processes_bytes = std::uint64_t{info.process_count} * control_block_bytes;
+  info.memory.heaps_bytes = info.gc.heap_bytes;
+  info.memory.binary_bytes = binary::shared_bytes();
+  info.memory.resident_bytes = resident_bytes();
   info.ports = rt.ports();
   return info;
 }

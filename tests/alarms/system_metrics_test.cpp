@@ -21,7 +21,7 @@ TEST_CASE("system metrics are computed over two snapshots a tick apart") {
   now.messages.dead_letters = 30;
   now.process_count = 50, now.process_limit = 200;
   now.run_queue_total = 6;
-  now.memory.resident = 4096;
+  now.memory.resident_bytes = 4096;
   const auto m = alarms::sample_system(now, before, 2.0);
   CHECK(m.at("dead_letters_per_s") == doctest::Approx(10));  // 20 over 2 s
   CHECK(m.at("scheduler_utilisation") == doctest::Approx(0.25));

@@ -26,7 +26,7 @@ sample node_sample(const std::string& name, std::vector<process_row> rows, std::
   s.node.uptime_ns = name == "a" ? 5'000'000'000 : 90'000'000'000;
   s.node.schedulers.resize(name == "a" ? 1 : 2);
   s.node.messages.delivered = delivered;
-  s.node.memory.resident = 1000;
+  s.node.memory.resident_bytes = 1000;
   s.node.alarms = {{"disk_full", "application", "major", "", 0, false}};
   s.rows = std::move(rows);
   s.reductions_known = true;
@@ -71,7 +71,7 @@ TEST_CASE("the header sums what adds up and lists each node's uptime and schedul
   const fleet_header h = sum_nodes(members, 3);
   CHECK(h.sum.node.process_count == 3);
   CHECK(h.sum.node.process_limit == 200);
-  CHECK(h.sum.node.memory.resident == 2000);
+  CHECK(h.sum.node.memory.resident_bytes == 2000);
   CHECK(h.sum.node.schedulers.size() == 3);
   CHECK(h.sum.node.uptime_ns == 90'000'000'000);  // the longest
   REQUIRE(h.rate.valid);

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <set>
 
 #include "agner/exporter/exporter.hpp"
 #include "scrape.hpp"
@@ -62,21 +61,6 @@ TEST_CASE("help text is escaped on output, label values once, and promtool accep
   CHECK_MESSAGE(rc == 0, "promtool check metrics: ", said);
   std::remove(file.c_str());
   std::remove((file + ".out").c_str());
-}
-
-TEST_CASE("the table scan interval is jittered between 0.8 and 1.2 times the setting") {
-  const std::chrono::milliseconds every(5000);
-  std::set<long> seen;
-  for (std::uint64_t seed = 0; seed < 1000; ++seed) {
-    const auto w = exporter::jittered(every, seed).count();
-    CHECK(w >= 4000);
-    CHECK(w <= 6000);
-    seen.insert(w);
-  }
-  CHECK(seen.size() > 500);  // not a handful of values: the phase keeps moving
-  CHECK(*seen.begin() < 4200);
-  CHECK(*seen.rbegin() > 5800);
-  CHECK(exporter::jittered(std::chrono::milliseconds(0), 7).count() == 0);
 }
 
 TEST_CASE("the duplicate-series check flags two samples with one name and label set") {

@@ -44,7 +44,7 @@ TEST_CASE("a client attaches over the Unix socket and lists the top processes of
   CHECK(info.name == "testnode");
   CHECK(info.process_count == 3);
   CHECK(info.schedulers.size() == 2);
-  CHECK(info.memory.resident > 0);
+  CHECK(info.memory.resident_bytes > 0);
   release.count_down();
   CHECK_THROWS_WITH_AS(c.top("bogus", 3), doctest::Contains("unknown sort 'bogus'"), client_error);
   CHECK_THROWS_WITH_AS(c.top("msgq", 5000), "n must be an integer between 1 and 1000", client_error);

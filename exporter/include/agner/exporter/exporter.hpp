@@ -1,10 +1,12 @@
 #pragma once
 /// Prometheus /metrics for a node (docs/metrics.md): an asynchronous Boost.Beast server on its own
-/// thread serving, through prometheus-cpp's registry and text serializer, the runtime's counters,
-/// the standard process_* metrics and the application's business metrics.
-/// A scrape reads per-scheduler counters and the latest process-table summary, which a sampler
-/// thread refreshes; it never scans the process table itself and takes no lock the message path
-/// uses, so its cost and size do not grow with the number of processes.
+/// thread serving, through prometheus-cpp's registry and text serializer, the node's snapshot, the
+/// standard process_* metrics and the application's business metrics.
+/// A scrape renders the latest node snapshot of a snapshot_source (one tick's counters and the
+/// last table summary, the same instance the alarms evaluate); it never reads the runtime itself
+/// and takes no lock the message path uses, so its cost and size do not grow with the number of
+/// processes. Live on each scrape: the server's own agner_metrics_* counters, process_* (from
+/// /proc/self), the business metrics and the `extra` families (the alarms').
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -17,6 +19,7 @@
 #include "agner/exporter/http_server.hpp"
 #include "agner/exporter/metrics.hpp"
 #include "agner/runtime/runtime.hpp"
+#include "agner/snapshot/node_snapshot.hpp"
 
 namespace agner::exporter {
 
@@ -37,20 +40,17 @@ struct options {
   /// authentication: anyone who can reach it reads every metric (docs/metrics.md).
   bool allow_remote = false;
   http_limits http;  ///< the server's bounds (http_server.hpp), checked by the constructor
-  /// How often the sampler summarises the process table (queue lengths and ages), on average:
-  /// each wait is drawn uniformly from [0.8, 1.2] x this (see jittered()).
+  /// How often the process table is summarised (queue lengths and ages), on average: each wait is
+  /// drawn uniformly from [0.8, 1.2] x this (introspect::jittered). The collector's setting: read
+  /// by the runtime constructor's own collector (and the node's), not by the exporter itself.
   std::chrono::milliseconds sample_every{5000};
-  /// Registered names that get per-process series (agner_process_*{name="..."}); at most 50.
+  /// Registered names that get per-process series (agner_named_process_*{name="..."}); at most 50.
+  /// The collector's setting too (node_snapshot::named), as sample_every.
   std::vector<std::string> processes;
   std::string node_name = "agner";
   /// Called on each scrape for more series (bounded by whoever provides them).
   std::function<std::vector<extra_family>()> extra;
 };
-
-/// The sampler's wait before its next table scan: uniform in [0.8, 1.2] x `every` (whole
-/// milliseconds), drawn from `seed`, so the scan cannot stay in phase with a periodic workload.
-/// Pure; O(1).
-std::chrono::milliseconds jittered(std::chrono::milliseconds every, std::uint64_t seed);
 
 /// `help` as a HELP line of the text exposition format needs it: backslash and line feed escaped
 /// (\\ and \n). Pure; O(size).
@@ -58,10 +58,16 @@ std::string escape_help(std::string_view help);
 
 class exporter {
  public:
-  /// Starts serving on a thread of its own. Throws std::runtime_error naming the problem and the
-  /// system's reason (a bad address or port, "Address already in use", a non-loopback address
-  /// without allow_remote, too many per-process names, http limits or sample_every out of range).
-  exporter(runtime& rt, options o, std::shared_ptr<metrics> business = nullptr);
+  /// Starts serving on a thread of its own; each scrape renders `source.latest()`, which must
+  /// outlive the exporter (o.sample_every and o.processes are the source's business: unused here).
+  /// Throws std::runtime_error naming the problem and the system's reason (a bad address or port,
+  /// "Address already in use", a non-loopback address without allow_remote, http limits out of range).
+  exporter(const introspect::snapshot_source& source, options o, std::shared_ptr<metrics> business = nullptr);
+  /// A convenience over the one above, for a runtime with no collector of its own: it only builds
+  /// an introspect::collector over `rt` (ticking every min(o.sample_every, 1 s), scanning the table
+  /// every o.sample_every, with o.processes) and serves that. Throws as the one above, and for too
+  /// many or repeated per-process names or a sample_every that is not positive.
+  exporter(const runtime& rt, options o, std::shared_ptr<metrics> business = nullptr);
   ~exporter();
   exporter(const exporter&) = delete;
   exporter& operator=(const exporter&) = delete;

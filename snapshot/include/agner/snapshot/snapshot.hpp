@@ -86,10 +86,10 @@ struct valve_row {
 
 /// Bytes by kind. Per-process mailbox bytes are not summed here: that needs a scan (see top()).
 struct memory_info {
-  std::uint64_t processes = 0;  ///< control blocks (128 bytes per live process)
-  std::uint64_t heaps = 0;      ///< process heaps (whole chunks)
-  std::uint64_t binary = 0;     ///< shared binaries, counted once
-  std::uint64_t resident = 0;   ///< the OS process's resident set (/proc/self/statm)
+  std::uint64_t processes_bytes = 0;  ///< control blocks (128 bytes per live process)
+  std::uint64_t heaps_bytes = 0;      ///< process heaps (whole chunks)
+  std::uint64_t binary_bytes = 0;     ///< shared binaries, counted once
+  std::uint64_t resident_bytes = 0;   ///< the OS process's resident set (/proc/self/statm)
   bool operator==(const memory_info&) const = default;
 };
 
