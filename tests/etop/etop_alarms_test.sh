@@ -108,7 +108,7 @@ echo "== Esc goes back to the table; a viewer is told the alarm keys need the ad
 keys Escape
 wait_for "MSGQ▼"
 keys q
-for _ in $(seq 1 100); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 1000); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
 "${tmx[@]}" has-session -t etop 2>/dev/null && fail "etop did not quit on q"
 "${tmx[@]}" new-session -d -s etop -x 140 -y 30 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop --role viewer --interval 0.5 $sock"
 wait_for "[viewer]"

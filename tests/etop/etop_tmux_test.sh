@@ -152,7 +152,7 @@ width=$(screen | LC_ALL=C.UTF-8 wc -L)
 
 echo "== q quits"
 keys q
-for _ in $(seq 1 100); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 1000); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
 "${tmx[@]}" has-session -t etop 2>/dev/null && fail "etop did not quit on q"
 
 echo "== a viewer sees the admin keys explained, not done"
