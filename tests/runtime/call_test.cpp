@@ -310,6 +310,9 @@ TEST_CASE("a kill while awaiting a call ends the caller, and the answer becomes 
   CHECK(eventually([&] { return rt.exit_reason(client).has_value(); }));
   CHECK(rt.exit_reason(client) == "killed");
   CHECK(log.get().empty());
+  // The client's leftover message is counted after its exit reason shows: wait for the end of its
+  // bookkeeping, or that count would satisfy the wait below instead of the answer's.
+  REQUIRE(eventually([&] { return rt.process_count() == 1; }));
   const auto before = rt.messages().dead_letters;
   rt.send(server, answer_now{});
   CHECK(eventually([&] { return rt.messages().dead_letters > before; }));
