@@ -42,9 +42,9 @@ echo "== Enter on worker_* drills into its 8 processes; Esc comes back to the gr
 keys Home Down Enter
 wait_for "group: worker_*"
 wait_for "NAME OR BEHAVIOUR"
-for _ in $(seq 1 1000); do [ "$(screen | grep -c '^<0\.')" = 8 ] && break; sleep 0.1; done
-[ "$(screen | grep -c '^<0\.')" = 8 ] || fail "the drilled table does not hold 8 rows"
-[ "$(screen | grep '^<0\.' | grep -c ' worker_[1-8] ')" = 8 ] || fail "a drilled row is not a worker"
+for _ in $(seq 1 1000); do [ "$(screen | grep -c '^!\?<0\.')" = 8 ] && break; sleep 0.1; done
+[ "$(screen | grep -c '^!\?<0\.')" = 8 ] || fail "the drilled table does not hold 8 rows"
+[ "$(screen | grep '^!\?<0\.' | grep -c ' worker_[1-8] ')" = 8 ] || fail "a drilled row is not a worker"
 keys Escape
 wait_for "GROUPS: "
 wait_for "PROCS▼"

@@ -27,12 +27,12 @@ for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
 
 echo "== the node answers"
 wait_re "^etop: solo"
-wait_re "^<0\.2\.0> +slow_consumer"
+wait_re "^!?<0\.2\.0> +slow_consumer"
 
 echo "== stopped: marked within a few refreshes, its last rows kept as ~n, an operation refused"
 kill -STOP "$node_pid"
 wait_re "^n NOT ANSWERING for [0-9]+s \(its ~rows are [0-9]+s old, shown until 10s\)"
-screen | grep -qE "^~n +<0\.2\.0> +slow_consumer" || fail "the last rows are not kept and marked"
+screen | grep -qE "^~n +!?<0\.2\.0> +slow_consumer" || fail "the last rows are not kept and marked"
 keys g
 wait_re "not answering for [0-9]+s, nothing sent"
 keys P
@@ -41,7 +41,7 @@ wait_for "PID▲"
 echo "== continued: unmarked, the rows live again"
 kill -CONT "$node_pid"
 wait_gone "NOT ANSWERING"
-wait_re "^<0\.2\.0> +slow_consumer"
+wait_re "^!?<0\.2\.0> +slow_consumer"
 screen | grep -qE "^~n " && fail "rows still marked after the node answered"
 
 echo "== stopped past the 20 s reply deadline: DISCONNECTED, silent since it stopped, its rows stay out"
@@ -55,7 +55,7 @@ grep -qE "^(~n +)?!?<0\.2\.0>" <<<"$s" && fail "the rows of a node silent past t
 kill -CONT "$node_pid"
 wait_gone "DISCONNECTED"
 wait_gone "NOT ANSWERING"
-wait_re "^<0\.2\.0> +slow_consumer"
+wait_re "^!?<0\.2\.0> +slow_consumer"
 
 echo "== Enter inspects once it answers again"
 keys Home Enter
@@ -91,13 +91,13 @@ echo "   batch: the refreshes after the node stopped took ${took} s"
 [ "$(grep -c '^etop: solo' "$out")" -eq 12 ] || fail "batch: not 12 refreshes: $(cat "$out")"
 last=$(awk '/^etop: /{block=""} {block=block $0 "\n"} END{printf "%s", block}' "$out")
 grep -qE "^n NOT ANSWERING for [0-9]+s" <<<"$last" || fail "batch: not marked in the last refresh: $last"
-grep -qE "^~n +<0\.2\.0> +slow_consumer" "$out" || fail "batch: the last rows never kept as ~n: $(cat "$out")"
+grep -qE "^~n +!?<0\.2\.0> +slow_consumer" "$out" || fail "batch: the last rows never kept as ~n: $(cat "$out")"
 
 echo "== the recording replays the silent refreshes as they were printed: NOT ANSWERING, ~n rows"
 replayed=$("$etop_bin" --replay "$dir/rec.jsonl" --batch)
 grep -qE "^n NOT ANSWERING for [0-9]+s \(its ~rows are [0-9]+s old, shown until 10s\)" <<<"$replayed" ||
   fail "replay: no NOT ANSWERING line: $replayed"
-grep -qE "^~n +<0\.2\.0> +slow_consumer" <<<"$replayed" || fail "replay: the kept rows are not marked: $replayed"
+grep -qE "^~n +!?<0\.2\.0> +slow_consumer" <<<"$replayed" || fail "replay: the kept rows are not marked: $replayed"
 grep -q "DISCONNECTED" <<<"$replayed" && fail "replay: shown as disconnected: $replayed"
 
 echo "== --batch --json with the node stopped since the last run: each line marked, on time"

@@ -61,7 +61,7 @@ echo "== filter: / worker_3 Enter leaves one row"
 keys / w o r k e r _ 3 Enter
 wait_for 'filter: "worker_3"'
 wait_gone "slow_consumer"
-rows=$(screen | sed -n '/^PID/,$p' | grep -c "^<0\." || true)
+rows=$(screen | sed -n '/^PID/,$p' | grep -c "^!\?<0\." || true)
 [ "$rows" -eq 1 ] || fail "expected one row, saw $rows"
 
 echo "== inspect: Enter shows the process, its state and its parent; Esc goes back"
@@ -80,7 +80,7 @@ keys x
 wait_for "PID▼"
 
 echo "== kill asks first, then the supervisor restarts worker_3 under a new pid"
-first_pid() { screen | sed -n '/^PID/,$p' | grep -o "^<0\.[0-9]*\.[0-9]*>" | head -1 || true; }
+first_pid() { screen | sed -n '/^PID/,$p' | grep -o "^!\?<0\.[0-9]*\.[0-9]*>" | tr -d "!" | head -1 || true; }
 old=""
 for _ in $(seq 1 300); do
   old=$(first_pid)
