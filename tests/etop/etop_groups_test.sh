@@ -42,9 +42,9 @@ echo "== Enter on worker_* drills into its 8 processes; Esc comes back to the gr
 keys Home Down Enter
 wait_for "group: worker_*"
 wait_for "NAME OR BEHAVIOUR"
-for _ in $(seq 1 100); do [ "$(screen | grep -c '^<0\.')" = 8 ] && break; sleep 0.1; done
-[ "$(screen | grep -c '^<0\.')" = 8 ] || fail "the drilled table does not hold 8 rows"
-[ "$(screen | grep '^<0\.' | grep -c ' worker_[1-8] ')" = 8 ] || fail "a drilled row is not a worker"
+for _ in $(seq 1 1000); do [ "$(screen | grep -c '^!\?<0\.')" = 8 ] && break; sleep 0.1; done
+[ "$(screen | grep -c '^!\?<0\.')" = 8 ] || fail "the drilled table does not hold 8 rows"
+[ "$(screen | grep '^!\?<0\.' | grep -c ' worker_[1-8] ')" = 8 ] || fail "a drilled row is not a worker"
 keys Escape
 wait_for "GROUPS: "
 wait_for "PROCS▼"
@@ -67,7 +67,7 @@ wait_for "G groups"
 
 echo "== q quits"
 keys q
-for _ in $(seq 1 100); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 1000); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
 ! "${tmx[@]}" has-session -t etop 2>/dev/null || fail "etop did not quit"
 
 echo "== batch: etop --batch --groups prints the grouped table, --json adds up to the process count"

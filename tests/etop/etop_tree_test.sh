@@ -61,6 +61,6 @@ wait_for "SUPERVISION TREE"
 keys t
 wait_gone "SUPERVISION TREE"
 keys q
-for _ in $(seq 1 100); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 1000); do "${tmx[@]}" has-session -t etop 2>/dev/null || break; sleep 0.1; done
 "${tmx[@]}" has-session -t etop 2>/dev/null && fail "etop did not quit"
 echo "PASS"

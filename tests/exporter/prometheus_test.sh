@@ -19,7 +19,7 @@ promtool check rules "$src/deploy/matchstream-alerts.yml" >/dev/null || fail "de
 echo "== promtool check metrics on a live scrape"
 "$node_bin" --name promtest --socket "$dir/n.sock" --metrics-listen 127.0.0.1:0 --rules "$src/deploy/agner-rules.json" >"$dir/node.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do grep -q "metrics on" "$dir/node.log" && break; sleep 0.1; done
+for _ in $(seq 1 600); do grep -q "metrics on" "$dir/node.log" && break; sleep 0.1; done
 port=$(grep -o "metrics on http://127.0.0.1:[0-9]*" "$dir/node.log" | grep -o "[0-9]*$") || fail "no metrics port: $(cat "$dir/node.log")"
 curl -sf "http://127.0.0.1:$port/metrics" >"$dir/scrape.txt" || fail "scrape"
 promtool check metrics <"$dir/scrape.txt" || fail "promtool check metrics"
@@ -39,19 +39,26 @@ for attempt in $(seq 1 20); do
   prometheus --config.file="$dir/prometheus.yml" --storage.tsdb.path="$dir/data" \
     --web.listen-address="127.0.0.1:$prom_port" >"$dir/prom.log" 2>&1 &
   prom=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+  # Until it is ready or has exited (the port was taken): a slow start on a loaded box is not a
+  # taken port, so it is waited for (60 s bounds a hang), not killed and retried.
+  for _ in $(seq 1 600); do
+    curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null 2>&1 && break
+    kill -0 $prom 2>/dev/null || break
+    sleep 0.1
+  done
   if curl -sf "http://127.0.0.1:$prom_port/-/ready" >/dev/null 2>&1; then pids+=($prom); break; fi
   kill $prom 2>/dev/null || true  # the port was taken: try another
+  wait $prom 2>/dev/null || true
 done
 query() { curl -sf "http://127.0.0.1:$prom_port/api/v1/query" --data-urlencode "query=$1"; }
 value_of() { query "$1" | grep -o '"value":\[[^]]*\]' | head -1 | grep -o '"[0-9.e+-]*"\]$' | tr -d '"]'; }
-for _ in $(seq 1 300); do [ "$(value_of 'up{job="agner"}')" = "1" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ "$(value_of 'up{job="agner"}')" = "1" ] && break; sleep 0.1; done
 [ "$(value_of 'up{job="agner"}')" = "1" ] || fail "Prometheus never scraped the node: $(query 'up')"
 processes=$(value_of agner_processes)
 [ "$processes" -ge 14 ] || fail "agner_processes read back as '$processes'"
 [ "$(value_of 'count(agner_run_queue_length)')" = "$(grep -c '^agner_run_queue_length{' "$dir/scrape.txt")" ] || fail "one run queue series per scheduler"
 [ -n "$(value_of 'agner_build_info{node="promtest"}')" ] || fail "no build info"
-for _ in $(seq 1 100); do [ -n "$(value_of 'synthetic_jobs_total > 0')" ] && break; sleep 0.1; done
+for _ in $(seq 1 600); do [ -n "$(value_of 'synthetic_jobs_total > 0')" ] && break; sleep 0.1; done
 [ -n "$(value_of 'synthetic_jobs_total > 0')" ] || fail "the business metric synthetic_jobs_total did not reach Prometheus"
 [ "$(curl -sf "http://127.0.0.1:$prom_port/api/v1/rules" | grep -o '"name":"Agner[A-Za-z]*"' | wc -l)" -eq 6 ] || fail "the alert rules were not loaded"
 [ "$(curl -sf "http://127.0.0.1:$prom_port/api/v1/rules" | grep -o '"name":"Matchstream[A-Za-z]*"' | wc -l)" -eq 5 ] || fail "the MatchStream alert rules were not loaded"

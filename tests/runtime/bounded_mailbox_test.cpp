@@ -204,7 +204,12 @@ TEST_CASE("concurrent senders keep a drop_oldest bound within their number and t
   for (auto& t : threads) t.join();
   CHECK(rt.process_info(p)->message_queue_len <= 50 + senders);
   rt.resume(p);
-  CHECK(eventually([&] { return rt.process_info(p)->message_queue_len == 0; }));
+  // An empty queue is not enough: the last message leaves it before its handler counts it. Waiting
+  // means the handler has returned.
+  CHECK(eventually([&] {
+    auto info = rt.process_info(p);
+    return info->message_queue_len == 0 && info->status == process_status::waiting;
+  }));
   const auto m = rt.messages();
   CHECK(handled.load() + m.dropped_oldest == std::uint64_t{senders} * each);
   check_identity(rt);

@@ -80,7 +80,7 @@ std::string outcome_name(reply::status s) {
 
 /// Poked with an int n: calls `server` with twice{n} (typed) and logs "ok 2n" or "error TEXT".
 /// Any other int arriving while it waits is logged in turn as "msg n" once the call is over.
-pid typed_client(runtime& rt, pid server, lines& log, std::chrono::nanoseconds timeout = 1s) {
+pid typed_client(runtime& rt, pid server, lines& log, std::chrono::nanoseconds timeout = 60s) {
   return rt.spawn_fn([server, &log, timeout, calls = 0](context& ctx, message& m) mutable -> task {
     const int* n = m.get<int>();
     if (!n) co_return;
@@ -97,7 +97,7 @@ pid typed_client(runtime& rt, pid server, lines& log, std::chrono::nanoseconds t
   });
 }
 
-pid untyped_client(runtime& rt, pid server, lines& log, std::chrono::nanoseconds timeout = 1s) {
+pid untyped_client(runtime& rt, pid server, lines& log, std::chrono::nanoseconds timeout = 60s) {
   return rt.spawn_fn([server, &log, timeout](context& ctx, message& m) -> task {
     const int* n = m.get<int>();
     if (!n) co_return;
@@ -221,8 +221,8 @@ TEST_CASE("two calls in a row in one handler each get their own answer") {
   pid b = rt.spawn<doubler>(false);
   pid client = rt.spawn_fn([&](context& ctx, message& m) -> task {
     if (!m.is<int>()) co_return;
-    int x = co_await ctx.call(a, twice{*m.get<int>()}, 1s);
-    int y = co_await ctx.call(b, twice{x}, 1s);
+    int x = co_await ctx.call(a, twice{*m.get<int>()}, 60s);
+    int y = co_await ctx.call(b, twice{x}, 60s);
     log.add(fmt::format("{} {}", x, y));
   });
   for (int i = 1; i <= 3; ++i) rt.send(client, i);
@@ -237,7 +237,7 @@ TEST_CASE("an exception in a coroutine handler crashes the process with its text
   runtime rt(o);
   pid server = rt.spawn<doubler>(false);
   pid thrower = rt.spawn_fn([server](context& ctx, message&) -> task {
-    co_await ctx.call(server, twice{1}, 1s);
+    co_await ctx.call(server, twice{1}, 60s);
     throw std::runtime_error("failed after the call");
   });
   rt.send(thrower, 0);
@@ -265,7 +265,7 @@ class calling_child final : public async_behaviour {
   explicit calling_child(pid server) : server_(server) {}
   task handle_async(context& ctx, message& m) override {
     if (!m.is<crash_after_call>()) co_return;
-    int v = co_await ctx.call(server_, twice{2}, 1s);
+    int v = co_await ctx.call(server_, twice{2}, 60s);
     throw std::runtime_error(fmt::format("crashed with {}", v));
   }
 
@@ -310,6 +310,9 @@ TEST_CASE("a kill while awaiting a call ends the caller, and the answer becomes 
   CHECK(eventually([&] { return rt.exit_reason(client).has_value(); }));
   CHECK(rt.exit_reason(client) == "killed");
   CHECK(log.get().empty());
+  // The client's leftover message is counted after its exit reason shows: wait for the end of its
+  // bookkeeping, or that count would satisfy the wait below instead of the answer's.
+  REQUIRE(eventually([&] { return rt.process_count() == 1; }));
   const auto before = rt.messages().dead_letters;
   rt.send(server, answer_now{});
   CHECK(eventually([&] { return rt.messages().dead_letters > before; }));
