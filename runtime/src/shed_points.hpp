@@ -10,7 +10,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "agner/runtime/admission.hpp"
+#include "agner/snapshot/admission.hpp"
 #include "registry.hpp"
 
 namespace agner::detail {

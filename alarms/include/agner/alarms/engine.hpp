@@ -20,7 +20,7 @@
 #include "agner/alarms/alarm_step.hpp"
 #include "agner/alarms/rules.hpp"
 #include "agner/introspect/snapshot.hpp"
-#include "agner/runtime/admission.hpp"
+#include "agner/snapshot/admission.hpp"
 
 namespace agner::alarms {
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agner/runtime/admission.hpp"
+#include "agner/snapshot/admission.hpp"
 #include "agner/runtime/behaviour.hpp"
 #include "agner/runtime/clock.hpp"
 #include "agner/snapshot/counters.hpp"
