@@ -45,15 +45,18 @@ std::uint64_t context::new_ref() noexcept {
 void context::send_request(pid to, std::uint64_t ref, message* request) {
   auto& n = rt_->internals();
   const monitor_ref mon{ref};  // refs and monitor refs share one counter: the request's names its monitor
+  const char* reason = "noproc";  // the reason the continuation reads, as a DOWN's would be
   if (n.send_value(to, detail::monitor_signal{self(), mon}, sched_) != detail::send_outcome::queued) {
     destroy(request);
   } else if (n.send(to, request, sched_) != detail::send_outcome::queued) {  // a bounded mailbox refused it
     n.send_value(to, detail::demonitor_signal{mon}, sched_);
+    reason = "refused";
   } else {
     proc_->extension().pending.back().callee = to;  // await_reply pushed it just now
     return;
   }
-  n.send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
+  n.send_value(self(), detail::reply_signal{ref, reply::status::noproc, message_ptr(make_message<std::string>(reason))},
+               sched_);
 }
 
 void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,

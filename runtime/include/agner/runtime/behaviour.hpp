@@ -109,7 +109,8 @@ class context {
   /// Sends `request<T>{reply_to, body}` to `to`, monitoring it, and returns at once. Exactly one of
   /// these follows, as a call of `on_reply(context&, reply&)` on this process: the answer, a
   /// timeout after `timeout`, or noproc if `to` was dead or ends before answering (then
-  /// `get<std::string>()` holds its exit reason: "noproc" if it was dead already), as
+  /// `get<std::string>()` holds its exit reason: "noproc" if it was dead already, "refused" if its
+  /// bounded mailbox or a valve refused the request), as
   /// gen_server:call's monitor gives. An answer after the timeout is dropped and counted as a late
   /// reply; it never reaches unrelated code. `timeout` may be agner::infinity (no timer).
   /// Cost: four envelopes (request, answer, the monitor and its cancel, which `to` takes as
