@@ -413,3 +413,15 @@ TEST_CASE("a request its target's bounded mailbox refuses gets noproc with the r
   CHECK(eventually([&] { return monitors_of(rt, server) == 0; }));
   CHECK(eventually([&] { return rt.call(server, double_it{2}, 60s).ok(); }));  // once the filler is handled
 }
+
+TEST_CASE("a request reaches an idle process whose mailbox is bounded at one message") {
+  runtime rt(test::two_schedulers());
+  spawn_options o;
+  o.max_len = 1;
+  pid server = rt.spawn_fn([](context& ctx, message& m) {
+    if (auto* r = m.get<request<double_it>>()) ctx.reply(r->from, r->body.n * 2);
+  }, o);
+  reply r = rt.call(server, double_it{2}, 60s);
+  CHECK(r.ok());
+  if (!r.ok() && r.get<std::string>()) MESSAGE("reason: " << *r.get<std::string>());
+}
