@@ -246,7 +246,7 @@ class context {
   /// Registers a continuation for `ref`, with a timeout unless `timeout` is negative.
   void await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                    std::function<void(context&, agner::reply&)> on_reply);
-  /// Monitors `to` under `ref` (the request's own), then sends it `request`; if `to` is dead or
+  /// Sends `to` the request, then monitors it under `ref` (the request's own); if `to` is dead or
   /// refuses it (a full bounded mailbox), the continuation for `ref` gets noproc.
   void send_request(pid to, std::uint64_t ref, message* request);
   void send_reply(const reply_to& to, message* body);
