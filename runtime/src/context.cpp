@@ -44,16 +44,22 @@ std::uint64_t context::new_ref() noexcept {
 
 void context::send_request(pid to, std::uint64_t ref, message* request) {
   auto& n = rt_->internals();
-  const monitor_ref mon{ref};  // refs and monitor refs share one counter: the request's names its monitor
-  if (n.send_value(to, detail::monitor_signal{self(), mon}, sched_) != detail::send_outcome::queued) {
-    destroy(request);
-  } else if (n.send(to, request, sched_) != detail::send_outcome::queued) {  // a bounded mailbox refused it
-    n.send_value(to, detail::demonitor_signal{mon}, sched_);
-  } else {
-    proc_->extension().pending.back().callee = to;  // await_reply pushed it just now
+  // The request goes first: a monitor queued ahead of it would take a place in a bounded mailbox
+  // (signals count in its length) and refuse the request of an idle max_len = 1 server.
+  const auto sent = n.send(to, request, sched_);
+  if (sent != detail::send_outcome::queued) {
+    const char* reason = sent == detail::send_outcome::dead_letter ? "noproc" : "refused";
+    n.send_value(self(), detail::reply_signal{ref, reply::status::noproc, message_ptr(make_message<std::string>(reason))},
+                 sched_);
     return;
   }
-  n.send_value(self(), detail::reply_signal{ref, reply::status::noproc, nullptr}, sched_);
+  proc_->extension().pending.back().callee = to;  // await_reply pushed it just now
+  const monitor_ref mon{ref};  // refs and monitor refs share one counter: the request's names its monitor
+  // If `to` ended meanwhile, its answer (if any) is queued here ahead of this DOWN, which then finds
+  // nothing pending and is dropped. A target that answers before the monitor arrives keeps nothing:
+  // the requester's cancel follows the monitor.
+  if (n.send_value(to, detail::monitor_signal{self(), mon}, sched_) != detail::send_outcome::queued)
+    n.send_value(self(), detail::down_signal{mon, to, "noproc"}, sched_);
 }
 
 void context::await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,

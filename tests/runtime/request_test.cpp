@@ -304,3 +304,124 @@ TEST_CASE("reading a reply as the wrong type is an error naming both types") {
   auto late = rt.call(silent, double_it{1}, 1ms);
   CHECK_THROWS_WITH_AS(late.as<int>(), "reply timed out: no answer of type int", bad_reply_type);
 }
+
+namespace {
+/// How many monitors `p` is watched by, as inspect() reports it.
+std::size_t monitors_of(runtime& rt, pid p) {
+  std::promise<std::size_t> n;
+  if (!rt.inspect(p, {}, [&](process_report r) { n.set_value(r.monitored_by.size()); })) return 999;
+  return n.get_future().get();
+}
+}  // namespace
+
+TEST_CASE("a request to a dead process gets noproc with the reason noproc") {
+  runtime rt(test::two_schedulers());
+  pid server = rt.spawn<doubler>(false);
+  rt.exit(server, "kill");
+  REQUIRE(eventually([&] { return rt.process_count() == 0; }));
+  reply r = rt.call(server, double_it{1}, 60s);
+  CHECK(r.outcome() == reply::status::noproc);
+  REQUIRE(r.get<std::string>());  // docs: get<std::string>() holds "noproc" if it was dead already
+  CHECK(*r.get<std::string>() == "noproc");
+}
+
+TEST_CASE("a request passed on and answered by another process leaves no monitor on the first") {
+  runtime rt(test::two_schedulers());
+  pid quick = rt.spawn<doubler>(false);
+  pid forwarder = rt.spawn_fn([quick](context& ctx, message& m) {
+    if (auto* r = m.get<request<double_it>>()) ctx.send(quick, *r);
+  });
+  for (int i = 0; i < 3; ++i) CHECK(rt.call(forwarder, double_it{i}, 60s).ok());
+  CHECK(eventually([&] { return monitors_of(rt, forwarder) == 0; }));
+  CHECK(monitors_of(rt, quick) == 0);
+}
+
+TEST_CASE("a requester that ends while its request is held leaves no monitor on the target") {
+  runtime rt(test::two_schedulers());
+  std::atomic<int> held{0};
+  pid server = rt.spawn<holder>(held);
+  outcome_log log;
+  pid client = requester(rt, server, log, 60s);
+  rt.send(client, 0);
+  REQUIRE(eventually([&] { return held.load() == 1; }));
+  CHECK(monitors_of(rt, server) == 1);
+  rt.exit(client, "kill");
+  CHECK(eventually([&] { return monitors_of(rt, server) == 0; }));
+  rt.send(server, answer_all{});  // its answer goes to a dead pid
+  CHECK(eventually([&] { return monitors_of(rt, server) == 0; }));
+  CHECK(log.get().empty());
+}
+
+TEST_CASE("a request to itself is answered once and leaves no monitor") {
+  runtime rt(test::two_schedulers());
+  outcome_log log;
+  pid self_caller = rt.spawn_fn([&log](context& ctx, message& m) {
+    if (auto* r = m.get<request<double_it>>()) {
+      ctx.reply(r->from, r->body.n * 2);
+    } else if (m.is<int>()) {
+      ctx.request(ctx.self(), double_it{21}, 60s, [&log](context&, reply& answer) { log.add(answer); });
+    }
+  });
+  rt.send(self_caller, 0);
+  REQUIRE(eventually([&] { return log.get().size() == 1; }));
+  CHECK(log.get()[0] == "ok 42");
+  CHECK(eventually([&] { return monitors_of(rt, self_caller) == 0; }));
+  rt.send(self_caller, 1.5);
+  CHECK(eventually([&] { return rt.process_info(self_caller)->messages_received >= 4; }));
+  CHECK(log.get().size() == 1);
+}
+
+TEST_CASE("a request's monitor and a monitor of the same target each give their own answer") {
+  runtime rt(test::two_schedulers());
+  pid server = rt.spawn<doubler>(true);
+  std::promise<reply::status> request_done;
+  std::promise<std::string> down;
+  pid client = rt.spawn_fn([&, server](context& ctx, message& m) {
+    if (m.is<int>()) {
+      ctx.monitor(server);
+      ctx.request(server, double_it{1}, agner::infinity, [&](context&, reply& r) { request_done.set_value(r.outcome()); });
+    } else if (auto* d = m.get<down_message>()) {
+      down.set_value(d->reason);
+    }
+  });
+  rt.send(client, 0);
+  REQUIRE(eventually([&] { return monitors_of(rt, server) == 2; }));
+  rt.exit(server, "boom");
+  auto a = request_done.get_future();
+  auto b = down.get_future();
+  REQUIRE(a.wait_for(60s) == std::future_status::ready);
+  REQUIRE(b.wait_for(60s) == std::future_status::ready);
+  CHECK(a.get() == reply::status::noproc);
+  CHECK(b.get() == "boom");
+}
+
+TEST_CASE("a request its target's bounded mailbox refuses gets noproc with the reason refused and leaves no monitor") {
+  runtime rt(test::two_schedulers());
+  spawn_options o;
+  o.max_len = 1;
+  pid server = rt.spawn_fn([](context& ctx, message& m) {
+    if (auto* r = m.get<request<double_it>>()) ctx.reply(r->from, r->body.n * 2);
+  }, o);
+  REQUIRE(rt.suspend(server));
+  REQUIRE(eventually([&] { return rt.process_info(server)->status == process_status::suspended; }));
+  rt.send(server, 1);  // fills it
+  reply r = rt.call(server, double_it{1}, 60s);
+  CHECK(r.outcome() == reply::status::noproc);
+  REQUIRE(r.get<std::string>());
+  CHECK(*r.get<std::string>() == "refused");
+  rt.resume(server);
+  CHECK(eventually([&] { return monitors_of(rt, server) == 0; }));
+  CHECK(eventually([&] { return rt.call(server, double_it{2}, 60s).ok(); }));  // once the filler is handled
+}
+
+TEST_CASE("a request reaches an idle process whose mailbox is bounded at one message") {
+  runtime rt(test::two_schedulers());
+  spawn_options o;
+  o.max_len = 1;
+  pid server = rt.spawn_fn([](context& ctx, message& m) {
+    if (auto* r = m.get<request<double_it>>()) ctx.reply(r->from, r->body.n * 2);
+  }, o);
+  reply r = rt.call(server, double_it{2}, 60s);
+  CHECK(r.ok());
+  if (!r.ok() && r.get<std::string>()) MESSAGE("reason: " << *r.get<std::string>());
+}

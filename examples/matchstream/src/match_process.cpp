@@ -69,6 +69,10 @@ void match_process::handle(agner::context& ctx, agner::message& m) {
 }
 
 void match_process::on_event(agner::context& ctx, agner::request<register_event>& r) {
+  if (ended_) {  // waiting for the store to answer its end: an event now would be stored after it
+    ctx.reply(r.from, event_result{0, "match ended"});
+    return;
+  }
   const auto at = now_us();
   auto a = apply_event(status_, r.body.event, seq_ + 1, at);
   if (!a.error.empty()) {
@@ -109,6 +113,7 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
   ctx.add_reductions(subs_.size() / 64);
   if (!s_->db) ctx.reply(r.from, event_result{seq_, {}});
   if (last) {
+    ended_ = true;
     publish(true);
     for (const auto& sub : subs_) ctx.demonitor(sub.monitor);
     subs_.clear();

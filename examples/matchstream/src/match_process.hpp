@@ -35,6 +35,7 @@ class match_process final : public agner::behaviour {
   std::string id_;
   match_status status_;
   std::int64_t seq_;
+  bool ended_ = false;  // its end is registered: it waits for the store, and takes no more events
   struct subscriber {
     agner::pid client;
     agner::monitor_ref monitor;

@@ -109,7 +109,8 @@ class context {
   /// Sends `request<T>{reply_to, body}` to `to`, monitoring it, and returns at once. Exactly one of
   /// these follows, as a call of `on_reply(context&, reply&)` on this process: the answer, a
   /// timeout after `timeout`, or noproc if `to` was dead or ends before answering (then
-  /// `get<std::string>()` holds its exit reason: "noproc" if it was dead already), as
+  /// `get<std::string>()` holds its exit reason: "noproc" if it was dead already, "refused" if its
+  /// bounded mailbox or a valve refused the request), as
   /// gen_server:call's monitor gives. An answer after the timeout is dropped and counted as a late
   /// reply; it never reaches unrelated code. `timeout` may be agner::infinity (no timer).
   /// Cost: four envelopes (request, answer, the monitor and its cancel, which `to` takes as
@@ -245,7 +246,7 @@ class context {
   /// Registers a continuation for `ref`, with a timeout unless `timeout` is negative.
   void await_reply(std::uint64_t ref, std::chrono::nanoseconds timeout,
                    std::function<void(context&, agner::reply&)> on_reply);
-  /// Monitors `to` under `ref` (the request's own), then sends it `request`; if `to` is dead or
+  /// Sends `to` the request, then monitors it under `ref` (the request's own); if `to` is dead or
   /// refuses it (a full bounded mailbox), the continuation for `ref` gets noproc.
   void send_request(pid to, std::uint64_t ref, message* request);
   void send_reply(const reply_to& to, message* body);
