@@ -153,6 +153,8 @@ fleet_header sum_nodes(const std::vector<member_view>& members, double now_s) {
       valve.id = m.name + "/" + valve.id;
       n.valves.push_back(std::move(valve));
     }
+    h.sum.warnings.insert(h.sum.warnings.end(), m.now->warnings.begin(), m.now->warnings.end());
+    h.warning_nodes.insert(h.warning_nodes.end(), m.now->warnings.size(), m.name);
     reductions_known = reductions_known && m.now->reductions_known;
     if (!m.before) {
       rates_known = false;
@@ -196,6 +198,12 @@ nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_
     row["node"] = members[merged.node[r]].name;
     if (silent(members[merged.node[r]])) row["stale"] = true;
     doc["processes"].push_back(std::move(row));
+  }
+  doc["warnings"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < h.sum.warnings.size(); ++i) {
+    auto w = introspect::to_json(h.sum.warnings[i]);
+    w["node"] = i < h.warning_nodes.size() ? h.warning_nodes[i] : std::string();
+    doc["warnings"].push_back(std::move(w));
   }
   if (h.rate.valid)
     doc["rates"] = {{"reductions_per_s", h.rate.reductions}, {"messages_per_s", h.rate.messages},

@@ -187,6 +187,7 @@ int fleet_batch(const fleet_options& o) {
       in.now = &h.sum;
       in.rate = h.rate;
       in.row_nodes = &merged.node_names;
+      in.warning_nodes = &h.warning_nodes;
       in.mode_line = h.nodes_line.substr(0, h.nodes_line.rfind("  (Tab"));
       std::printf("%s%s", i ? "\n" : "", render_batch(in, merged.rows, 160).c_str());
     }
@@ -297,6 +298,7 @@ int fleet(const fleet_options& o) {
       in.rate = h.rate;
       in.past = &past;
       in.row_nodes = &merged.node_names;
+      in.warning_nodes = &h.warning_nodes;
       in.mode_line = h.nodes_line;
       for (auto& view : views)
         if (!view.link.role.empty()) in.link.role = view.link.role;

@@ -159,7 +159,7 @@ std::vector<header_line> full_header(const render_input& in, const view_state& v
     for (auto& alarm : n.alarms) a += fmt::format(" [{}{}] {}", alarm.severity, alarm.acknowledged ? ", acked" : "", alarm.id);
     h.push_back({fit(a, width), 2});
   }
-  if (auto w = warnings_line(in.now->warnings); !w.empty()) h.push_back({fit(w, width), 2});
+  if (auto w = warnings_line(in.now->warnings, in.warning_nodes); !w.empty()) h.push_back({fit(w, width), 2});
   std::string shedding;
   for (auto& valve : n.valves)
     if (valve.pressure > 0 || valve.override_mode != "automatic")
@@ -252,6 +252,10 @@ std::vector<placed> table_layout(const render_input& in, int width, column_id so
 /// A table cell, the NODE column's from render_input::row_nodes.
 std::string table_cell(const render_input& in, const std::vector<process_row>& rows, std::size_t index, column_id id) {
   if (id == column_id::node) return in.row_nodes && index < in.row_nodes->size() ? (*in.row_nodes)[index] : std::string();
+  if (id == column_id::pid && in.now && in.warning_nodes) {  // several nodes: only its own node's warning marks it
+    const std::string node = in.row_nodes && index < in.row_nodes->size() ? (*in.row_nodes)[index] : std::string();
+    return fmt::format("{}{}", warned(in.now->warnings, rows[index].id, in.warning_nodes, node) ? "!" : "", rows[index].id);
+  }
   return cell(rows[index], id, in);
 }
 
@@ -504,7 +508,7 @@ std::string render_batch(const render_input& in, const std::vector<process_row>&
   out += trimmed(titles(cols, nullptr, width, false));
   for (std::size_t i = 0; i < rows.size(); ++i)
     out += trimmed(row_line(cols, [&](const column& c) { return table_cell(in, rows, i, c.id); }, width));
-  return in.now ? out + warnings_text(in.now->warnings) : out;
+  return in.now ? out + warnings_text(in.now->warnings, in.warning_nodes) : out;
 }
 
 std::string render_details(const process_details& d) {

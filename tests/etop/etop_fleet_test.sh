@@ -39,6 +39,25 @@ out=$("$etop_bin" --batch --json --lines 6 alpha beta)
 grep -q '"nodes":\[{"attached":true,"name":"alpha"' <<<"$out" || fail "no nodes array: $out"
 [ "$(grep -o '"node":"alpha"' <<<"$out" | wc -l)" -ge 1 ] && [ "$(grep -o '"node":"beta"' <<<"$out" | wc -l)" -ge 1 ] || fail "rows do not name their node: $out"
 [ "$(grep -o '"pid":"<0\.' <<<"$out" | wc -l)" -eq 6 ] || fail "--lines 6 is over all nodes: $out"
+echo "== each node's warnings, named with their node, in batch text and JSON (slow_consumer's old_message)"
+found=""
+for _ in $(seq 1 60); do   # until both nodes have raised it: a few seconds after they start
+  out=$("$etop_bin" --batch --iterations 2 --interval 0.5 --lines 30 alpha beta)
+  if grep -qE "^! alpha <0\.2\.0> slow_consumer old_message: " <<<"$out" && grep -qE "^! beta <0\.2\.0> slow_consumer old_message: " <<<"$out"; then
+    found=yes
+    break
+  fi
+done
+[ -n "$found" ] || fail "batch mode did not list both nodes' old_message warnings: $out"
+grep -qE '^alpha +!<0\.2\.0> +slow_consumer' <<<"$out" && grep -qE '^beta +!<0\.2\.0> +slow_consumer' <<<"$out" || fail "no marker on the warned rows: $out"
+grep -qE '^WARNINGS \([0-9]+\): alpha <0\.' <<<"$out" || fail "no WARNINGS line led by its node: $out"
+json=$("$etop_bin" --batch --json --lines 6 alpha beta)
+python3 - "$json" <<'PY' || fail "--json has no warnings naming their node: $json"
+import json, sys
+doc = json.loads(sys.argv[1])
+nodes = {(w["node"], w["pid"], w["kind"]) for w in doc["warnings"]}
+assert ("alpha", "<0.2.0>", "old_message") in nodes and ("beta", "<0.2.0>", "old_message") in nodes, nodes
+PY
 rc=0; err=$("$etop_bin" --batch "$dir/none1.sock" "$dir/none2.sock" 2>&1 >/dev/null) || rc=$?
 [ "$rc" -eq 1 ] && grep -q "cannot read any node: none1: cannot attach" <<<"$err" || fail "no node readable: rc $rc, $err"
 
@@ -61,6 +80,9 @@ wait_re "^NODE +PID +NAME OR BEHAVIOUR"
 wait_re "^alpha +!?<0\.2\.0> +slow_consumer"
 wait_re "^beta +!?<0\.2\.0> +slow_consumer"
 screen | grep -qE "^S1 \[.*S2 \[" || fail "not every node's schedulers"
+wait_re "^WARNINGS \([0-9]+\): alpha <0\."
+wait_re "^alpha +!<0\.2\.0> +slow_consumer"
+wait_re "^beta +!<0\.2\.0> +slow_consumer"
 
 echo "== sorted across nodes: by pid, each pid of alpha then the same of beta"
 keys P

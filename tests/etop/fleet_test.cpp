@@ -1,6 +1,7 @@
 // etop over several nodes: rows merged in one order, the header summing what adds up, Tab's cycle.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -148,4 +149,71 @@ TEST_CASE("nodes whose socket paths share a file name get labels told apart by t
 
 TEST_CASE("nodes no path suffix tells apart are numbered after the first") {
   CHECK(node_labels({"n.sock", "n", "./n.sock"}) == std::vector<std::string>{"n", "n#2", "n#3"});
+}
+
+namespace {
+
+introspect::warning_row warning(std::uint32_t index, const std::string& kind) {
+  introspect::warning_row w;
+  w.kind = kind;
+  w.id = pid{index, 0};
+  w.name = "slow_consumer";
+  w.message = "its oldest message waited 6000 ms";
+  return w;
+}
+
+/// The batch line of `node`'s row for `shown` ("<0.2.0>" or "!<0.2.0>"), empty if none.
+std::string row_line_of(const std::string& batch, const std::string& node, const std::string& shown) {
+  std::size_t from = 0;
+  while (from < batch.size()) {
+    const auto to = std::min(batch.find('\n', from), batch.size());
+    const std::string line = batch.substr(from, to - from);
+    if (line.starts_with(node + " ") && line.find(" " + shown + " ") != std::string::npos) return line;
+    from = to + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("each node's warnings mark only its own rows and the WARNINGS line names the node") {
+  sample a = node_sample("a", {row(2, 5), row(3, 1)}, 0, 1);
+  sample b = node_sample("b", {row(2, 4), row(3, 0)}, 0, 1);
+  a.warnings = {warning(2, "old_message")};
+  b.warnings = {warning(3, "queue_growing")};
+  const std::vector<member_view> members{{"alpha", &a, nullptr, {}}, {"beta", &b, nullptr, {}}};
+  const merged_rows m = merge_rows(members, view_state{});
+  const fleet_header h = sum_nodes(members, 2);
+  REQUIRE(h.sum.warnings.size() == 2);
+  CHECK(h.warning_nodes == std::vector<std::string>{"alpha", "beta"});
+  render_input in;
+  in.now = &h.sum;
+  in.row_nodes = &m.node_names;
+  in.warning_nodes = &h.warning_nodes;
+  const std::string batch = render_batch(in, m.rows, 160);
+  CHECK(batch.find("WARNINGS (2): alpha <0.2.0> slow_consumer old_message, beta <0.3.0> slow_consumer queue_growing") !=
+        std::string::npos);
+  CHECK(!row_line_of(batch, "alpha", "!<0.2.0>").empty());
+  CHECK(row_line_of(batch, "beta", "!<0.2.0>").empty());
+  CHECK(!row_line_of(batch, "beta", "<0.2.0>").empty());
+  CHECK(!row_line_of(batch, "beta", "!<0.3.0>").empty());
+  CHECK(!row_line_of(batch, "alpha", "<0.3.0>").empty());
+  CHECK(row_line_of(batch, "alpha", "!<0.3.0>").empty());
+  CHECK(batch.find("! alpha <0.2.0> slow_consumer old_message: its oldest message waited 6000 ms") != std::string::npos);
+  const auto doc = fleet_json(members, m, m.rows.size(), h);
+  REQUIRE(doc.at("warnings").size() == 2);
+  CHECK(doc["warnings"][0]["node"] == "alpha");
+  CHECK(doc["warnings"][1]["node"] == "beta");
+  CHECK(doc["warnings"][1]["kind"] == "queue_growing");
+}
+
+TEST_CASE("a node that is not answering contributes no warnings to the merged view") {
+  sample a = node_sample("a", {row(2, 5)}, 0, 1);
+  sample b = node_sample("b", {row(2, 4)}, 0, 1);
+  a.warnings = {warning(2, "old_message")};
+  b.warnings = {warning(2, "old_message")};
+  const std::vector<member_view> members{{"alpha", &a, nullptr, {}}, {"beta", &b, nullptr, {}, 3}};
+  const fleet_header h = sum_nodes(members, 2);
+  CHECK(h.warning_nodes == std::vector<std::string>{"alpha"});
+  CHECK(fleet_json(members, merge_rows(members, view_state{}), 10, h).at("warnings").size() == 1);
 }

@@ -64,19 +64,21 @@ merged_rows merge_rows(const std::vector<member_view>& members, const view_state
 /// one after the other, alarms and valves named "NODE/ID"), uptime the longest; the rates summed
 /// node by node (each from its own two refreshes); and the line of what does not add up: each
 /// node's uptime and schedulers, DISCONNECTED with its reason, or "NOT ANSWERING for Ns" and what
-/// became of its rows. A silent node is left out of the sums (its figures are old). Pure;
-/// O(nodes + schedulers).
+/// became of its rows. The answering nodes' warnings one node after the other in sum.warnings,
+/// each one's node in warning_nodes (for render_input::warning_nodes). A silent node is left out
+/// of the sums and the warnings (its figures are old). Pure; O(nodes + schedulers + warnings).
 struct fleet_header {
   sample sum;
   rates rate;
   std::string nodes_line;
+  std::vector<std::string> warning_nodes;  ///< the node of each of sum.warnings
 };
 fleet_header sum_nodes(const std::vector<member_view>& members, double now_s);
 
 /// One refresh of several nodes as JSON (etop --batch --json NODE NODE..., and each line of
 /// etop --record over several nodes): {"nodes": [{"name", "attached", "problem", "node"}],
-/// "processes": [{"node": NAME, ...}] for the first `count` merged rows, "rates": summed (left out
-/// when not valid)}. A silent node's entry has attached false, problem "not answering for N s" and
+/// "processes": [{"node": NAME, ...}] for the first `count` merged rows, "warnings": [{"node":
+/// NAME, ...}] the answering nodes' (h.sum.warnings), "rates": summed (left out when not valid)}. A silent node's entry has attached false, problem "not answering for N s" and
 /// "not_answering_s"; its rows "stale": true. Pure; O(nodes + count).
 nlohmann::json fleet_json(const std::vector<member_view>& members, const merged_rows& merged, std::size_t count,
                           const fleet_header& h);

@@ -46,6 +46,9 @@ struct render_input {
   const groups_sample* groups = nullptr;           ///< the grouped table's rows (node order), on that screen
   std::string mode_line;      ///< lines ('\n' between) under the title, never dropped (replay's position, the nodes); empty: none
   const std::vector<std::string>* row_nodes = nullptr;  ///< several nodes: each row's node, for a NODE column
+  /// Several nodes: the node of each of now->warnings (same order); a row is then marked '!' only
+  /// when its row_nodes entry is the warning's node, and the WARNINGS lines name the node.
+  const std::vector<std::string>* warning_nodes = nullptr;
   const struct trace_pane* trace = nullptr;  ///< the trace pane, on screen::trace
 };
 

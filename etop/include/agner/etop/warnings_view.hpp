@@ -11,15 +11,25 @@ namespace agner::etop {
 /// The marker shown before a warned row's pid.
 inline constexpr char warning_marker = '!';
 
-/// Whether `who` has a warning among `warnings`. O(warnings).
-bool warned(const std::vector<introspect::warning_row>& warnings, pid who);
+/// Several nodes (etop NODE NODE...): `nodes`, when given, names the node of each of `warnings`
+/// (same size, same order); a pid is only a process on its own node, so each function below then
+/// matches or labels a warning with its node. Null: one node.
+
+/// Whether `who` has a warning among `warnings`; with `nodes`, a warning from `node` only (<0.2.0>
+/// on alpha is not <0.2.0> on beta). O(warnings).
+bool warned(const std::vector<introspect::warning_row>& warnings, pid who,
+            const std::vector<std::string>* nodes = nullptr, const std::string& node = {});
 
 /// The header's line: "WARNINGS (3): <0.2.0> slow_consumer queue_growing, <0.5.0> flaky
-/// restart_intensity, ..." (unprintable text escaped); empty when there are none. O(warnings).
-std::string warnings_line(const std::vector<introspect::warning_row>& warnings);
+/// restart_intensity, ..." (unprintable text escaped), with `nodes` each led by its node ("alpha
+/// <0.2.0> slow_consumer old_message"); empty when there are none. O(warnings).
+std::string warnings_line(const std::vector<introspect::warning_row>& warnings,
+                          const std::vector<std::string>* nodes = nullptr);
 
 /// --batch's list after the table: "WARNINGS:" then one line per warning with its sentence
-/// ("! <0.2.0> slow_consumer queue_growing: its queue grew ..."); empty when there are none.
-std::string warnings_text(const std::vector<introspect::warning_row>& warnings);
+/// ("! <0.2.0> slow_consumer queue_growing: its queue grew ...", with `nodes` "! alpha <0.2.0> ...");
+/// empty when there are none. O(warnings).
+std::string warnings_text(const std::vector<introspect::warning_row>& warnings,
+                          const std::vector<std::string>* nodes = nullptr);
 
 }  // namespace agner::etop
