@@ -10,11 +10,7 @@ rules=$3
 harness_name=alarms
 source "$(dirname "$0")/tmux_harness.sh"
 
-"$node_bin" --name alarmstest --socket "$sock" --schedulers 1 --metrics-listen off --workload none \
-  --rules "$rules" >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start: $(cat "$dir/node.log")"
+start_node --name alarmstest --schedulers 1 --metrics-listen off --workload none --rules "$rules"
 "${tmx[@]}" new-session -d -s etop -x 140 -y 30 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop --interval 0.5 $sock"
 
 echo "== a opens the alarms screen: no alarm yet, the rules' valve"

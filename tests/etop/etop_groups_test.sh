@@ -10,10 +10,7 @@ source "$(dirname "$0")/tmux_harness.sh"
 # The first data row under the title line that starts with $1.
 row_after() { screen | grep -A1 "^$1" | tail -1; }
 
-"$node_bin" --name groupstest --socket "$sock" --schedulers 2 --idle-processes 50 >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start"
+start_node --name groupstest --schedulers 2 --idle-processes 50
 "${tmx[@]}" new-session -d -s etop -x 110 -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin --interval 0.5 $sock"
 
 echo "== the table's key line offers G; G shows one row per group with its count"

@@ -11,17 +11,7 @@ node_bin=$1
 etop_bin=$2
 harness_name=oneshot
 source "$(dirname "$0")/tmux_harness.sh"
-stop_node() {
-  # A stopped node cannot act on SIGTERM: continue it first.
-  [ -n "$node_pid" ] && kill -CONT "$node_pid" 2>/dev/null || true
-  cleanup
-}
-trap stop_node EXIT
-
-"$node_bin" --name quiet --socket "$sock" --schedulers 1 --metrics-listen off >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start"
+start_node --name quiet --schedulers 1 --metrics-listen off
 "$etop_bin" --inspect '<0.2.0>' "$sock" | grep -q "slow_consumer" || fail "--inspect does not work on a live node"
 
 # Runs etop "$@" on the stopped node; checks status 1, the sentence $expect on stderr, and a

@@ -15,10 +15,7 @@ open_etop() {
   "${tmx[@]}" new-session -d -s "$sess" -x 140 -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin $*; echo etop-exit=\$?; sleep 600"
 }
 
-"$node_bin" --name replaytest --socket "$sock" --schedulers 2 --metrics-listen off >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start"
+start_node --name replaytest --schedulers 2 --metrics-listen off
 
 echo "== --record while watching: a line per refresh, the rows shown, the file 0600"
 open_etop --interval 0.3 --record "$dir/live.jsonl" "$sock"

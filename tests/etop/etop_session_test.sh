@@ -19,11 +19,8 @@ key_file "$dir/admin.cookie"
 key_file "$dir/viewer.cookie"
 key_file "$dir/wrong.cookie"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$node_bin" --name sessiontest --socket "$sock" --schedulers 1 --metrics-listen off --listen-tcp "127.0.0.1:$port" \
-  --cookie-file "$dir/admin.cookie" --viewer-cookie-file "$dir/viewer.cookie" >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start: $(cat "$dir/node.log")"
+start_node --name sessiontest --schedulers 1 --metrics-listen off --listen-tcp "127.0.0.1:$port" \
+  --cookie-file "$dir/admin.cookie" --viewer-cookie-file "$dir/viewer.cookie"
 tcp="127.0.0.1:$port"
 
 echo "== a wrong key is final: one sentence naming the role and the key file, no retry"

@@ -10,17 +10,7 @@ node_bin=$1
 etop_bin=$2
 harness_name=silent
 source "$(dirname "$0")/tmux_harness.sh"
-stop_node() {
-  # A stopped node cannot act on SIGTERM: continue it first.
-  [ -n "$node_pid" ] && kill -CONT "$node_pid" 2>/dev/null || true
-  cleanup
-}
-trap stop_node EXIT
-
-"$node_bin" --name solo --socket "$sock" --schedulers 1 --metrics-listen off >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start"
+start_node --name solo --schedulers 1 --metrics-listen off
 
 "${tmx[@]}" new-session -d -s "$sess" -x 150 -y 40 \
   "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin --interval 0.5 $sock; echo etop-exit=\$?; sleep 600"

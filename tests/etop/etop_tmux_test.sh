@@ -6,18 +6,12 @@ node_bin=$1
 etop_bin=$2
 harness_name=tmux
 source "$(dirname "$0")/tmux_harness.sh"
-start_node() {
-  "$node_bin" --name etoptest --socket "$sock" --schedulers 2 >"$dir/node.log" 2>&1 &
-  node_pid=$!
-  for _ in $(seq 1 300); do [ -S "$sock" ] && return 0; sleep 0.1; done
-  fail "agner-node did not start"
-}
 open_etop() {
   "${tmx[@]}" kill-session -t etop 2>/dev/null || true
   "${tmx[@]}" new-session -d -s etop -x "${2:-120}" -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin --interval 0.5 $1 $sock"
 }
 
-start_node
+start_node --name etoptest --schedulers 2
 open_etop ""
 
 echo "== the table: header, columns, the workload's processes"
@@ -130,7 +124,7 @@ kill "$node_pid"
 wait "$node_pid" || true
 wait_for "DISCONNECTED:"
 restarted_at=$(date +%s)
-start_node
+start_node --name etoptest --schedulers 2
 wait_gone "DISCONNECTED:"
 # The header shows the new node: an uptime no longer than the time since it was started (the old
 # one had run for longer). Compared as numbers, so a slow machine's reconnect still passes.

@@ -12,10 +12,7 @@ open_etop() {
   "${tmx[@]}" new-session -d -s etop -x 140 -y 40 "env LANG=C.UTF-8 LC_ALL=C.UTF-8 $etop_bin --interval 0.5 $1 $sock"
 }
 
-"$node_bin" --name tracetest --socket "$sock" --schedulers 2 >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start"
+start_node --name tracetest --schedulers 2
 
 
 echo "== T on worker_3 (ticks every 10 ms) opens the pane; it shows the ticks and ends at the budget of 5"

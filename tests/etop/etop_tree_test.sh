@@ -7,10 +7,7 @@ etop_bin=$2
 harness_name=tree
 source "$(dirname "$0")/tmux_harness.sh"
 
-"$node_bin" --name treetest --socket "$sock" --schedulers 2 >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start"
+start_node --name treetest --schedulers 2
 
 echo "== batch: the tree as text and as the node's JSON; --tree alone is refused"
 out=$("$etop_bin" --batch --tree "$sock")

@@ -16,10 +16,7 @@ cat >"$dir/rules.json" <<'JSON'
 {"version": 1,
  "warnings": {"sample_ms": 200, "old_message_ms": 100, "restart_intensity_percent": 10}}
 JSON
-"$node_bin" --name warntest --socket "$sock" --schedulers 2 --rules "$dir/rules.json" >"$dir/node.log" 2>&1 &
-node_pid=$!
-for _ in $(seq 1 300); do [ -S "$sock" ] && break; sleep 0.1; done
-[ -S "$sock" ] || fail "agner-node did not start: $(cat "$dir/node.log")"
+start_node --name warntest --schedulers 2 --rules "$dir/rules.json"
 
 echo "== a bad warnings threshold is refused with its place"
 printf '{"version": 1,\n "warnings": {"sample_ms": 5}}\n' >"$dir/bad.json"

@@ -1,7 +1,8 @@
-# Sourced by etop's tmux tests after `harness_name=NAME`: a private temp dir ($dir, $sock for the
-# node), a private tmux server ($tmx) whose pane $sess (default etop) holds etop, cleanup of both and
-# of $node_pid on exit, fail() that prints the screen, and waits that poll the screen (the bound of
-# 100 s only stops a hang; nothing is timed).
+# Sourced by etop's tmux tests after `harness_name=NAME` (and node_bin=AGNER_NODE): a private temp dir
+# ($dir, $sock for the node), start_node, a private tmux server ($tmx) whose pane $sess (default etop)
+# holds etop, cleanup of both and of $node_pid on exit (continued first, should a test have stopped
+# it), fail() that prints the screen, and waits that poll the screen (the bound of 100 s only stops a
+# hang; nothing is timed).
 dir=$(mktemp -d "/tmp/agner-etop-${harness_name}-XXXXXX")
 sock="$dir/n.sock"
 tmx=(tmux -L "agner-etop-${harness_name}-$$" -f /dev/null)
@@ -10,7 +11,8 @@ sess=${sess:-etop}
 
 cleanup() {
   "${tmx[@]}" kill-server 2>/dev/null || true
-  [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null || true
+  # A stopped node cannot act on SIGTERM: continue it first.
+  [ -n "$node_pid" ] && { kill -CONT "$node_pid"; kill "$node_pid"; } 2>/dev/null || true
   wait 2>/dev/null || true
   rm -rf "$dir"
 }
@@ -24,6 +26,14 @@ fail() {
   exit 1
 }
 screen() { "${tmx[@]}" capture-pane -p -t "$sess"; }
+# Starts agner-node on $sock with the flags given (its output in $dir/node.log) and waits for its
+# socket; sets $node_pid.
+start_node() {
+  "$node_bin" --socket "$sock" "$@" >"$dir/node.log" 2>&1 &
+  node_pid=$!
+  for _ in $(seq 1 1000); do [ -S "$sock" ] && return 0; sleep 0.1; done
+  fail "agner-node did not start: $(cat "$dir/node.log")"
+}
 # Until the screen matches the extended regex $1.
 wait_re() {
   for _ in $(seq 1 1000); do
