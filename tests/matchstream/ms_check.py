@@ -12,14 +12,20 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
 DEADLINE = 60.0
 
 
+SERVERS = []  # the servers started, whose last log lines a failure prints
+
+
 def fail(why):
     print("FAIL: " + why, flush=True)
+    for srv in SERVERS:
+        print("--- matchstream's last log lines ---\n" + "".join(srv.lines[-40:]), flush=True)
     sys.exit(1)
 
 
@@ -48,6 +54,14 @@ class Server:
                 self.metrics = int(m.group(1))
         if self.port is None or self.http is None:
             fail("matchstream did not print its ports: " + "".join(self.lines))
+        # Read its output for as long as it runs: a full pipe would block its log writes (and with them
+        # whatever thread logs), and a failure prints the last lines.
+        threading.Thread(target=self._drain, daemon=True).start()
+        SERVERS.append(self)
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -97,7 +111,10 @@ class Conn:
 
     def line(self):
         while b"\n" not in self.buf:
-            chunk = self.s.recv(65536)
+            try:
+                chunk = self.s.recv(65536)
+            except socket.timeout:
+                fail("no line from the server within %d s (got %r)" % (DEADLINE, self.buf))
             if not chunk:
                 fail("connection closed while waiting for a line (got %r)" % self.buf)
             self.buf += chunk
