@@ -53,6 +53,9 @@ collector::collector(const runtime& rt, collector_options o) : rt_(rt), opts_(st
     throw std::runtime_error(fmt::format("the collector's tick must not be negative, not {} ms", opts_.tick.count()));
   next_scan_ = std::chrono::steady_clock::now();  // the first tick scans
   tick();
+  // And so does the next: a node makes its collector before it starts its processes, so that first
+  // scan saw an empty table, which would otherwise stand for a whole scan interval (4-6 s).
+  next_scan_ = std::chrono::steady_clock::now();
   if (opts_.tick.count() > 0)
     thread_ = std::thread([this] {
       std::unique_lock lock(wait_mutex_);

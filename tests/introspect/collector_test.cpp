@@ -30,8 +30,13 @@ TEST_CASE("a collector publishes one snapshot per tick and hands out that same i
   CHECK(c.latest() == second);
   CHECK(second->generation == 2);
   CHECK(second->node.process_count == 7);
-  // The table is scanned every scan_every (5 s by default), not on every tick: its summary stays.
-  CHECK(second->table == first->table);
+  // The first tick after the constructor's scans again (a node's processes start after its collector),
+  CHECK(second->table.processes == 7);
+  // then the table is scanned every scan_every (5 s by default), not on every tick: its summary stays.
+  rt.spawn_fn([](context&, message&) {});
+  const auto third = c.tick();
+  CHECK(third->node.process_count == 8);
+  CHECK(third->table == second->table);
 }
 
 TEST_CASE("a collector with a tick of its own publishes new generations on its thread") {

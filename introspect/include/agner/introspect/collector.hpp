@@ -39,7 +39,8 @@ struct collector_options {
 class collector final : public snapshot_source {
  public:
   /// Collects the first snapshot (a table scan included) before returning, then starts the tick
-  /// thread if o.tick is positive. `rt` must outlive the collector. Throws std::runtime_error
+  /// thread if o.tick is positive. The first tick after that scans the table again (the owner's
+  /// processes usually start after its collector); later ones every scan_every. `rt` must outlive the collector. Throws std::runtime_error
   /// naming the culprit: more than 50 names, a name twice, scan_every or tick out of range.
   collector(const runtime& rt, collector_options o);
   ~collector() override;  ///< stops and joins the tick thread, if any
