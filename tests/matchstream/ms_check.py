@@ -26,6 +26,7 @@ def fail(why):
     print("FAIL: " + why, flush=True)
     for srv in SERVERS:
         print("--- matchstream's last log lines ---\n" + "".join(srv.lines[-40:]), flush=True)
+        srv.proc.kill()  # a failed check must not leave its server running
     sys.exit(1)
 
 
