@@ -68,6 +68,15 @@ pid requester(runtime& rt, pid to, outcome_log& log, std::chrono::milliseconds t
 
 }  // namespace
 
+namespace {
+/// How many monitors `p` is watched by, as inspect() reports it.
+std::size_t monitors_of(runtime& rt, pid p) {
+  std::promise<std::size_t> n;
+  if (!rt.inspect(p, {}, [&](process_report r) { n.set_value(r.monitored_by.size()); })) return 999;
+  return n.get_future().get();
+}
+}  // namespace
+
 TEST_CASE("a request's answer comes back through its continuation") {
   runtime rt(test::two_schedulers());
   outcome_log log;
@@ -182,7 +191,7 @@ TEST_CASE("requests with different timeouts each time out at their own deadline,
   CHECK(log.get().back() == "2 ok");
 }
 
-TEST_CASE("a blocking call from a plain thread returns the answer or the timeout") {
+TEST_CASE("a blocking call from a plain thread returns the answer or the timeout, and leaves no monitor behind") {
   auto clk = std::make_shared<manual_clock>();
   runtime_options o = test::two_schedulers();
   o.clock = clk;
@@ -199,6 +208,9 @@ TEST_CASE("a blocking call from a plain thread returns the answer or the timeout
     return pending.wait_for(0s) == std::future_status::ready;
   }));
   CHECK(pending.get().outcome() == reply::status::timeout);
+  // Each call's monitor cancel was queued at its server before the call returned, so ahead of this inspect.
+  CHECK(monitors_of(rt, quick) == 0);
+  CHECK(monitors_of(rt, slow) == 0);
 }
 
 TEST_CASE("a request whose target ends before answering gets noproc with the reason, not the timeout") {
@@ -232,30 +244,6 @@ TEST_CASE("a blocking call to a process that dies before answering returns nopro
   CHECK(r.outcome() == reply::status::noproc);
   REQUIRE(r.get<std::string>());
   CHECK(*r.get<std::string>() == "shutdown");
-}
-
-TEST_CASE("a request's monitor is gone once it is answered or timed out") {
-  auto clk = std::make_shared<manual_clock>();
-  runtime_options o = test::two_schedulers();
-  o.clock = clk;
-  runtime rt(o);
-  pid quick = rt.spawn<doubler>(false);
-  pid slow = rt.spawn<doubler>(true);
-  for (int i = 0; i < 3; ++i) CHECK(rt.call(quick, double_it{i}, 1s).ok());
-  auto timed_out = std::async(std::launch::async, [&] { return rt.call(slow, double_it{1}, 50ms); });
-  CHECK(eventually([&] {
-    clk->advance(10ms);
-    return timed_out.wait_for(0s) == std::future_status::ready;
-  }));
-  CHECK(timed_out.get().outcome() == reply::status::timeout);
-  // Each cancel was queued at the server before its call returned, so ahead of this inspect.
-  auto monitors_of = [&](pid p) {
-    std::promise<std::size_t> n;
-    REQUIRE(rt.inspect(p, {}, [&](process_report r) { n.set_value(r.monitored_by.size()); }));
-    return n.get_future().get();
-  };
-  CHECK(monitors_of(quick) == 0);
-  CHECK(monitors_of(slow) == 0);
 }
 
 TEST_CASE("a blocking call from inside a handler is refused") {
@@ -304,15 +292,6 @@ TEST_CASE("reading a reply as the wrong type is an error naming both types") {
   auto late = rt.call(silent, double_it{1}, 1ms);
   CHECK_THROWS_WITH_AS(late.as<int>(), "reply timed out: no answer of type int", bad_reply_type);
 }
-
-namespace {
-/// How many monitors `p` is watched by, as inspect() reports it.
-std::size_t monitors_of(runtime& rt, pid p) {
-  std::promise<std::size_t> n;
-  if (!rt.inspect(p, {}, [&](process_report r) { n.set_value(r.monitored_by.size()); })) return 999;
-  return n.get_future().get();
-}
-}  // namespace
 
 TEST_CASE("a request to a dead process gets noproc with the reason noproc") {
   runtime rt(test::two_schedulers());
