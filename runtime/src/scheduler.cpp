@@ -22,7 +22,8 @@ thread_local const node_state* this_thread_node = nullptr;
 inline void cpu_relax() noexcept { __builtin_ia32_pause(); }
 
 /// A parked scheduler wakes this often to take a process stuck behind a long handler (see
-/// steal_stuck_next); 100 wake-ups a second cost an idle node next to nothing.
+/// steal_stuck_next) and to look for queued work; 100 wake-ups a second cost an idle node next to
+/// nothing.
 constexpr std::uint64_t park_check_ns = 10'000'000;
 
 /// Sleeps while *word == expected, at most `ns`. Raw futex: C++20's atomic wait has no timeout.
@@ -216,24 +217,29 @@ bool scheduler::park(process*& found) {
   parked_.store(1, std::memory_order_seq_cst);
   node_.sleeping.fetch_add(1, std::memory_order_seq_cst);
   store_load_barrier(node_.sleeping);
-  bool work = !node_.global.empty() || node_.stopping.load(std::memory_order_acquire);
-  for (auto& s : node_.schedulers) work = work || !s->queue_.empty();
-  if (work) {
+  auto queued = [&] {
+    bool work = !node_.global.empty() || node_.stopping.load(std::memory_order_acquire);
+    for (auto& s : node_.schedulers) work = work || !s->queue_.empty();
+    return work;
+  };
+  // Stops parking on its own (false), unless a waker unparked it meanwhile (true: counted spinning).
+  auto leave = [&] {
     std::uint32_t expected = 1;
     bool cancelled = parked_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
     node_.sleeping.fetch_sub(1, std::memory_order_seq_cst);
     return !cancelled;
-  }
+  };
+  if (queued()) return leave();
   while (parked_.load(std::memory_order_acquire) == 1) {
     futex_wait(parked_, 1, park_check_ns);
     if (parked_.load(std::memory_order_acquire) == 0) break;
     if (process* p = steal_stuck_next(now_ns())) {
       found = p;
-      std::uint32_t expected = 1;
-      bool cancelled = parked_.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
-      node_.sleeping.fetch_sub(1, std::memory_order_seq_cst);
-      return !cancelled;
+      return leave();
     }
+    // Queued work with nobody to run it: a safety net, so that a wake-up lost in notify_work (none
+    // is known) would cost one check period, never a stall until the next send.
+    if (queued()) return leave();
   }
   node_.sleeping.fetch_sub(1, std::memory_order_seq_cst);
   return true;
