@@ -12,7 +12,7 @@ trap 'kill $ms 2>/dev/null; wait $ms 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 600); do grep -q 'listening on' "$tmp/log" && break; sleep 0.1; done
 port=$(sed -n 's/^matchstream: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/log")
 [ -n "$port" ] || { cat "$tmp/log"; echo "FAIL: matchstream did not start"; exit 1; }
-python3 - "$port" "$node" "$bin/agner-ctl" <<'PY'
+python3 - "$port" "$node" "$bin/agner-ctl" <<'PY' || { echo "--- matchstream's log ---"; tail -n 40 "$tmp/log"; exit 1; }
 import json, socket, subprocess, sys
 port, node, ctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 def watcher():
@@ -32,7 +32,14 @@ got = line(b)
 subprocess.run([ctl, node, "resume", "store"], check=True, stdout=subprocess.DEVNULL)
 end = line(a)
 if got != "ERROR: match ended" or end != "OK 2":
-    sys.exit(f"FAIL: an event after the end got {got!r} (expected 'ERROR: match ended'), the end {end!r} (expected 'OK 2')")
+    print(f"FAIL: an event after the end got {got!r} (expected 'ERROR: match ended'), the end {end!r} (expected 'OK 2')")
+    for args in (["info", "store"], ["info"], ["top", "--n", "30"]):  # where it stands, for the log
+        try:
+            out = subprocess.run([ctl, node, *args], capture_output=True, text=True, timeout=10)
+            print(f"--- agner-ctl {' '.join(args)} ---\n{out.stdout}{out.stderr}")
+        except subprocess.TimeoutExpired:
+            print(f"--- agner-ctl {' '.join(args)}: no answer within 10 s ---")
+    sys.exit(1)
 PY
 sqlite=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select seq, ended from matches where id=\"m\"").fetchone())' "$tmp/ms.db")
 [ "$sqlite" = "(2, 1)" ] || { echo "FAIL: stored (seq, ended) $sqlite, expected (2, 1)"; exit 1; }

@@ -26,6 +26,14 @@ def fail(why):
     print("FAIL: " + why, flush=True)
     for srv in SERVERS:
         print("--- matchstream's last log lines ---\n" + "".join(srv.lines[-40:]), flush=True)
+        if srv.proc.poll() is None:  # what its node says of itself: schedulers, busiest processes
+            for args in (["info"], ["top", "--n", "30"]):
+                try:
+                    out = subprocess.run([os.path.join(srv.bin_dir, "agner-ctl"), srv.sock, *args], capture_output=True,
+                                         text=True, timeout=10)
+                    print("--- agner-ctl %s ---\n%s%s" % (" ".join(args), out.stdout, out.stderr), flush=True)
+                except subprocess.TimeoutExpired:
+                    print("--- agner-ctl %s: no answer within 10 s ---" % " ".join(args), flush=True)
         srv.proc.kill()  # a failed check must not leave its server running
     sys.exit(1)
 
