@@ -32,6 +32,13 @@ class fatal_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// "cannot read WHERE: PROBLEM", or PROBLEM alone when it already names the node ("cannot attach
+/// to WHERE: ..."), so that no sentence says where twice.
+inline std::string cannot_read(const std::string& where, const std::string& problem) {
+  if (problem.starts_with("cannot attach")) return problem;
+  return "cannot read " + where + ": " + problem;
+}
+
 /// Not thread-safe: etop's one thread owns it. Every call blocks on the node for one request or two.
 class node_link {
  public:

@@ -358,7 +358,7 @@ int batch_groups(const options& o) {
     auto s = link.fetch(v, 1, now_s(), refused);  // the header's figures (no rows on the grouped table)
     auto g = s ? link.groups(v, o.lines, now_s(), refused) : std::nullopt;
     if (!refused.empty()) fail(fmt::format("cannot read {}'s groups: {}", o.where.display, refused), 1);
-    if (!s || !g) fail(fmt::format("cannot read {}: {}", o.where.display, link.status(now_s()).problem), 1);
+    if (!s || !g) fail(cannot_read(o.where.display, link.status(now_s()).problem), 1);
     return std::pair{std::move(*s), std::move(*g)};
   };
   // The groups window's first answer counts since each process started: take it, unprinted, a
@@ -394,7 +394,7 @@ int batch_tree(const options& o) {
     if (i) std::this_thread::sleep_for(std::chrono::duration<double>(o.interval));
     std::string refused;
     auto t = link.tree(refused, now_s());
-    if (!t) fail(fmt::format("cannot read {}: {}", o.where.display, refused.empty() ? link.status(now_s()).problem : refused), 1);
+    if (!t) fail(cannot_read(o.where.display, refused.empty() ? link.status(now_s()).problem : refused), 1);
     if (o.json) {
       std::printf("%s\n", json_text(introspect::to_json(*t)).c_str());
     } else {

@@ -219,7 +219,7 @@ int single_batch(const single_options& o) {
     link.collect();
     if (!refused.empty()) throw std::runtime_error(fmt::format("cannot read {}: {}", o.where.display, sort_refused(v.sort, refused)));
     if (!fetching && !got)
-      throw std::runtime_error(fmt::format("cannot read {}: {}", o.where.display, link.status().problem));
+      throw std::runtime_error(cannot_read(o.where.display, link.status().problem));
     return got.has_value();
   };
   // Rates and the REDS column need two samples: a first one, a short interval before the first

@@ -56,7 +56,7 @@ set +e
 out=$("$etop" --inspect nobody "$sock" 2>&1); code=$?
 [ $code -eq 1 ] && grep -q "no such process: nobody" <<<"$out" || fail "unknown process: $code $out"
 out=$("$etop" --batch "$dir/none.sock" 2>&1); code=$?
-[ $code -eq 1 ] && grep -q "cannot read $dir/none.sock: cannot attach" <<<"$out" || fail "missing node: $code $out"
+[ $code -eq 1 ] && grep -q "^etop: cannot attach to $dir/none.sock: " <<<"$out" || fail "missing node: $code $out"
 out=$("$etop" --batch --sort bogus "$sock" 2>&1); code=$?
 [ $code -eq 2 ] && grep -q "unknown column 'bogus'" <<<"$out" || fail "bad column: $code $out"
 set -e
