@@ -365,8 +365,9 @@ class mailbox {
     cache_tail_ = last;
   }
 
-  /// One message in the packed counters: 1 in the count, its bytes in the byte count.
-  static std::uint64_t packed(const message* m) noexcept { return (std::uint64_t{m->type->size8} << 35) | 1u; }
+  /// One envelope in the packed counters: 1 in the count, its bytes in the byte count; nothing for
+  /// a bookkeeping signal (message_type::tally).
+  static std::uint64_t packed(const message* m) noexcept { return m->type->tally; }
   /// pushed - popped, or 0 if a racing read saw the owner ahead of the producers.
   std::uint64_t queued() const noexcept {
     auto popped = popped_.load(std::memory_order_relaxed);

@@ -1,6 +1,8 @@
 #pragma once
 /// Signals travel through the mailbox like messages (so they keep their order with the sender's
-/// messages) but are handled by the runtime before any handler sees them.
+/// messages) but are handled by the runtime before any handler sees them. Those marked
+/// agner_bookkeeping become no message and do not count in the queue's length or bytes
+/// (message_type::tally); exits, DOWNs, replies, timeouts and ports do, as Erlang's messages.
 #include <functional>
 #include <string>
 
@@ -15,10 +17,12 @@ namespace agner::detail {
 
 struct link_signal {
   static constexpr bool agner_signal = true;
+  static constexpr bool agner_bookkeeping = true;  // applied on arrival, never a message
   pid from;
 };
 struct unlink_signal {
   static constexpr bool agner_signal = true;
+  static constexpr bool agner_bookkeeping = true;  // applied on arrival, never a message
   pid from;
 };
 struct exit_signal {
@@ -29,26 +33,31 @@ struct exit_signal {
 };
 struct monitor_signal {
   static constexpr bool agner_signal = true;
+  static constexpr bool agner_bookkeeping = true;  // applied on arrival, never a message
   pid from;
   monitor_ref ref;
 };
 /// Collect the heap now (runtime::garbage_collect).
 struct gc_signal {
   static constexpr bool agner_signal = true;
+  static constexpr bool agner_bookkeeping = true;  // applied on arrival, never a message
 };
 /// Suspend or resume handling messages (an operator's suspend_process / resume_process).
 struct suspend_signal {
   static constexpr bool agner_signal = true;
+  static constexpr bool agner_bookkeeping = true;  // applied on arrival, never a message
   bool suspend;
 };
 /// Report on yourself (runtime::inspect); answered on arrival, between two handlers.
 struct inspect_signal {
   static constexpr bool agner_signal = true;
+  static constexpr bool agner_bookkeeping = true;  // applied on arrival, never a message
   inspect_options options;
   std::function<void(process_report)> done;
 };
 struct demonitor_signal {
   static constexpr bool agner_signal = true;
+  static constexpr bool agner_bookkeeping = true;  // applied on arrival, never a message
   monitor_ref ref;
 };
 struct down_signal {
@@ -78,6 +87,7 @@ struct request_timeout_signal {
 /// The requests' shared timer (process_ext::request_timer) fell due at `at_ms`.
 struct request_deadline_signal {
   static constexpr bool agner_signal = true;
+  static constexpr bool agner_bookkeeping = true;  // applied on arrival, never a message
   std::int64_t at_ms;
 };
 /// Not a signal: what on_signal hands back to run a requester's continuation under the crash guard.

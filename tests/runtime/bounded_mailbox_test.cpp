@@ -214,3 +214,27 @@ TEST_CASE("concurrent senders keep a drop_oldest bound within their number and t
   CHECK(handled.load() + m.dropped_oldest == std::uint64_t{senders} * each);
   check_identity(rt);
 }
+
+TEST_CASE("signals that become no message take no place in a bounded mailbox and are not in message_queue_len") {
+  // Erlang's message_queue_len counts messages: suspend, resume and a GC request queued at a busy
+  // process are bookkeeping, applied when it next looks at its mailbox, and a max_len counts none.
+  runtime rt(test::two_schedulers());
+  held_process h;
+  pid p = h.spawn(rt, 3, mailbox_overflow::reject);
+  rt.send(p, 0);
+  h.entered.wait();
+  for (int i = 0; i < 10; ++i) {
+    CHECK(rt.suspend(p));
+    CHECK(rt.resume(p));
+    CHECK(rt.garbage_collect(p));
+  }
+  CHECK(rt.process_info(p)->message_queue_len == 0);
+  int accepted = 0;
+  for (int i = 1; i <= 4; ++i) accepted += rt.send(p, i) ? 1 : 0;
+  CHECK(accepted == 3);
+  CHECK(rt.process_info(p)->message_queue_len == 3);
+  h.release.count_down();
+  CHECK(eventually([&] { return h.get().size() == 4 && rt.process_info(p)->message_queue_len == 0; }));
+  CHECK(h.get() == std::vector<int>{0, 1, 2, 3});
+  check_identity(rt);
+}

@@ -21,6 +21,10 @@ struct message_type {
   std::string (*format)(const struct message&);
   std::uint16_t size8;  ///< the envelope's size in 8-byte units (saturates), for accounting
   bool signal;          ///< handled by the runtime (links, monitors, replies), not the handler
+  /// What one envelope adds to its mailbox's packed counters (mailbox.hpp): 1 in the count and its
+  /// size in the bytes; 0 for a bookkeeping signal (link, monitor, suspend...), which becomes no
+  /// message: Erlang's message_queue_len and a max_len bound count messages only.
+  std::uint64_t tally;
 };
 
 namespace detail {
@@ -84,10 +88,20 @@ constexpr std::uint16_t size8_of() {
   constexpr std::size_t units = (sizeof(typed_message<T>) + 7) / 8;
   return static_cast<std::uint16_t>(units < 0xffff ? units : 0xffff);
 }
+/// A mailbox's packed counters: the count in the low 35 bits, the size in 8-byte units above.
+inline constexpr unsigned tally_size_shift = 35;
+template <class T>
+constexpr std::uint64_t tally_of() {
+  if constexpr (requires { T::agner_bookkeeping; }) {
+    return 0;
+  } else {
+    return (std::uint64_t{size8_of<T>()} << tally_size_shift) | 1u;
+  }
+}
 template <class T>
 inline constexpr message_type type_of{&destroy_message<T>, &typeid(T),
                                       formatter_of<T>(),
-                                      size8_of<T>(), requires { T::agner_signal; }};
+                                      size8_of<T>(), requires { T::agner_signal; }, tally_of<T>()};
 }  // namespace detail
 
 template <class T>
