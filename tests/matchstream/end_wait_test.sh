@@ -9,12 +9,13 @@ node=endwait$$
   --metrics-listen 127.0.0.1:0 >"$tmp/log" 2>&1 &
 ms=$!
 trap 'kill $ms 2>/dev/null; wait $ms 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 600); do grep -q 'listening on' "$tmp/log" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -qs 'http on' "$tmp/log" && break; sleep 0.1; done
 port=$(sed -n 's/^matchstream: listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/log")
-[ -n "$port" ] || { cat "$tmp/log"; echo "FAIL: matchstream did not start"; exit 1; }
-python3 - "$port" "$node" "$bin/agner-ctl" <<'PY' || { echo "--- matchstream's log ---"; tail -n 40 "$tmp/log"; exit 1; }
-import json, socket, subprocess, sys
-port, node, ctl = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+http=$(sed -n 's/^matchstream: http on 127.0.0.1:\([0-9]*\)$/\1/p' "$tmp/log")
+[ -n "$port" ] && [ -n "$http" ] || { cat "$tmp/log"; echo "FAIL: matchstream did not start"; exit 1; }
+python3 - "$port" "$node" "$bin/agner-ctl" "$http" <<'PY' || { echo "--- matchstream's log ---"; tail -n 40 "$tmp/log"; exit 1; }
+import json, socket, subprocess, sys, time, urllib.request
+port, node, ctl, http = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 def watcher():
     s = socket.create_connection(("127.0.0.1", port)); s.settimeout(60)
     s.sendall(b"VERSION:1:WATCH:m\n"); return s
@@ -27,6 +28,16 @@ a.sendall(b'{"kind":"start","home":"h","visit":"v"}\n')
 assert line(a) == "OK 1"
 subprocess.run([ctl, node, "suspend", "store"], check=True, stdout=subprocess.DEVNULL)
 a.sendall(b'{"kind":"end"}\n')  # the match now waits for the store
+# a and b are two connections, two watcher processes: b's goal could reach the match before a's end.
+# The live board says when the match has taken the end (ended, seq 2, while the store still waits).
+deadline = time.time() + 60
+while True:
+    live = json.load(urllib.request.urlopen(f"http://127.0.0.1:{http}/matches/m", timeout=10))
+    if live["ended"] and live["seq"] == 2:
+        break
+    if time.time() > deadline:
+        sys.exit(f"FAIL: the match did not take its end within 60 s: {live}")
+    time.sleep(0.05)
 b.sendall(b'{"kind":"goal","team":"v"}\n')
 got = line(b)
 subprocess.run([ctl, node, "resume", "store"], check=True, stdout=subprocess.DEVNULL)
