@@ -80,6 +80,11 @@ TEST_CASE("agner-node rejects a bad flag with its usage, and exits 2") {
   refused({"--listen-tcp", "127.0.0.1:abc"}, "--listen-tcp 127.0.0.1:abc: the port must be a number from 0 (pick a free one) to 65535, not 'abc'");
   refused({"--metrics-listen=127.0.0.1:65536"},
           "--metrics-listen 127.0.0.1:65536: the port must be a number from 0 (pick a free one) to 65535, not '65536'");
+  // A control byte in a value or an argument is echoed visibly, on one line.
+  refused({"--listen-tcp", "127.0.0.1:1\x1b[2Jx"},
+          "--listen-tcp 127.0.0.1:1\\x1b[2Jx: the port must be a number from 0 (pick a free one) to 65535, not '1\\x1b[2Jx'");
+  refused({"--bo\ngus"}, "unknown flag --bo\\x0agus");
+  refused({"st\x1bray"}, "unexpected argument 'st\\x1bray'");
   refused({"--listen-tcp", "localhost:4000"}, "--listen-tcp localhost:4000: 'localhost' is not an IP address");
   refused({"--listen-tcp", "0.0.0.0:4000"}, "--listen-tcp 0.0.0.0:4000: not a loopback address; add --tcp-allow-remote to serve it "
                                             "beyond this host (anyone who reaches the port may try the HMAC handshake)");

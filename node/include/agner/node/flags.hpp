@@ -33,7 +33,8 @@ struct node_options {
 void add_node_flags(CLI::App& app, node_options& o);
 
 /// The sentence for a parse error: "unknown flag --bogus" for an unexpected argument that looks
-/// like a flag, else CLI11's own message (e.g. "--name: 1 required TEXT missing").
+/// like a flag, else CLI11's own message (e.g. "--name: 1 required TEXT missing"); control bytes
+/// the operator typed are shown as \xNN (one line, nothing written to the terminal).
 std::string describe(const CLI::ParseError& e, const CLI::App& app);
 
 /// Parses argv into `app` (whose flags the caller added: the standard ones and its own). Prints the
