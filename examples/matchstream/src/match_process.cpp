@@ -11,7 +11,11 @@ match_process::match_process(service* s, std::string id, match_status status, st
 
 match_process::~match_process() { s_->metrics.matches.dec(); }
 
-void match_process::init(agner::context&) { publish(false); }
+void match_process::init(agner::context&) {
+  // A match created for a start is not live until that start is applied: a client or GET /matches
+  // sees nothing of it before (a stored match comes back started).
+  if (status_.started) publish(false);
+}
 
 std::string match_process::describe() const {
   if (!status_.started) return fmt::format("match {}: not started, seq {}, {} subscribers", id_, seq_, subs_.size());
@@ -50,6 +54,10 @@ void match_process::handle(agner::context& ctx, agner::message& m) {
     on_event(ctx, *r);
   } else if (auto* sub = m.get<subscribe>()) {
     if (at_.count(sub->client)) return;
+    if (!status_.started) {  // created for a start not yet applied: no status to send
+      ctx.send(sub->client, refused{"unknown match " + escaped(id_), "unknown_match"});
+      return;
+    }
     const auto at = now_us();
     ctx.send(sub->client, block{agner::binary(render_status(status_, seq_, at)), seq_, at, false});
     at_.emplace(sub->client, subs_.size());
@@ -71,6 +79,11 @@ void match_process::handle(agner::context& ctx, agner::message& m) {
 void match_process::on_event(agner::context& ctx, agner::request<register_event>& r) {
   if (ended_) {  // waiting for the store to answer its end: an event now would be stored after it
     ctx.reply(r.from, event_result{0, "match ended"});
+    return;
+  }
+  if (!status_.started && r.body.event["kind"] != "start") {
+    // Created for another watcher's start that has not arrived yet: as if the match did not exist.
+    ctx.reply(r.from, event_result{0, fmt::format("unknown match {} (send a start event first)", escaped(id_))});
     return;
   }
   const auto at = now_us();
