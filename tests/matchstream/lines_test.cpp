@@ -96,6 +96,10 @@ TEST_CASE("a watcher line that is not JSON is refused at the byte the parser sto
   CHECK(parse_watcher_line("{not json").error == "invalid JSON at byte 3: invalid literal");
   CHECK(parse_watcher_line("").error.starts_with("invalid JSON at byte 1: unexpected end of input"));
   CHECK(parse_watcher_line("{").error.starts_with("invalid JSON at byte 2: "));
+  // A NUL byte is no end of input: what follows it is not ignored.
+  using namespace std::string_literals;
+  CHECK(parse_watcher_line("{\"kind\":\"start\"}\0garbage"s).error == "invalid JSON at byte 17: a NUL byte");
+  CHECK(parse_watcher_line("{\"kind\":\"a\0\"}"s).error == "invalid JSON at byte 11: a NUL byte");
   // The parser's own words never echo the line: a control byte in it stays out of the sentence.
   auto c = parse_watcher_line("{\"kind\":\"a\x1b[2J");
   CHECK(c.error.starts_with("invalid JSON at byte "));

@@ -409,6 +409,7 @@ def scenario_no_trace(srv):
                        ('{"kind":"goal","kind":"start","home":"a","visit":"b"}', "key kind appears more than once"),
                        ('{"kind":"start","home":"a","visit":"b","x":{"y":1,"y":2}}', "key y appears more than once"),
                        ('{"kind":"start","home":"a","visit":"b","x":1e400}', "number 1e400 is out of range"),
+                       ('{"kind":"start","home":"a","visit":"b"}\x00 and more', "invalid JSON at byte 40: a NUL byte"),
                        ('{"kind":"start","home":"\\ud800","visit":"b"}',
                         "invalid JSON at byte 31: invalid string: surrogate U+D800..U+DBFF must be followed by "
                         "U+DC00..U+DFFF")):

@@ -73,6 +73,12 @@ watcher_line parse_watcher_line(std::string_view line) {
     out.error = fmt::format("the line nests arrays and objects deeper than {}", max_event_depth);
     return out;
   }
+  // The parser takes a NUL byte for the end of its input (and would ignore what follows it); in
+  // JSON a NUL is never valid, not even in a string.
+  if (const auto nul = line.find('\0'); nul != std::string_view::npos) {
+    out.error = fmt::format("invalid JSON at byte {}: a NUL byte", nul + 1);
+    return out;
+  }
   // One set of keys per object open (at most max_event_depth): the first key seen twice is named.
   std::vector<std::set<std::string>> keys;
   std::string duplicate;

@@ -40,8 +40,8 @@ std::string match_id_error(std::string_view id);
 /// A watcher line as an event: a JSON object with a string "kind" (then `error` is empty) or an
 /// error sentence for the watcher's `ERROR:` answer, one of: "the line nests arrays and objects
 /// deeper than 16" (checked before parsing, so no event is deep enough to exhaust a stack when
-/// copied), "invalid JSON at byte N: <what the parser read>" (N counted from 1; a lone surrogate is
-/// one), "number <text> is out of range" (past a double, as 1e400), "key <key> appears more than once" (at
+/// copied), "invalid JSON at byte N: <the parser's reason>" (N counted from 1; a lone surrogate is
+/// one; a NUL byte anywhere is "invalid JSON at byte N: a NUL byte"), "number <text> is out of range" (past a double, as 1e400), "key <key> appears more than once" (at
 /// any depth: a duplicate is refused, never read as its last value), and "each line must be a JSON
 /// object with a \"kind\"" (well-formed JSON of another shape). Echoed text is escaped(). Never
 /// throws. Cost: one parse of the line, plus one set of keys per object open at a time.
