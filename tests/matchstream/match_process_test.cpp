@@ -10,6 +10,7 @@
 #include "agner/exporter/metrics.hpp"
 #include "agner/runtime/runtime.hpp"
 #include "match_process.hpp"
+#include "store.hpp"
 
 using namespace std::chrono_literals;
 using nlohmann::json;
@@ -47,4 +48,41 @@ TEST_CASE("a match created for a start is off the board and refuses events and s
   CHECK(listed->home == "elp");
   CHECK(listed->subscribers == 0);
   CHECK_FALSE(got_block.load());
+}
+
+TEST_CASE("an event the store cannot take is refused before it is applied, so no client sees it") {
+  agner::exporter::metrics m;
+  matchstream::service s(m);
+  auto db = matchstream::database::open(":memory:");
+  s.db = db.get();  // a database, but no process registered as "store" (as between its crash and restart)
+  agner::runtime rt(agner::test::two_schedulers());
+  matchstream::match_status started;
+  started.started = true;
+  started.home = "elp";
+  started.visit = "tig";
+  started.period = "first";
+  auto match = rt.spawn_with<matchstream::match_process>(agner::spawn_options{.name = "match:m"}, &s, std::string("m"),
+                                                         started, std::int64_t{4});
+  std::atomic<int> blocks{0}, blocks_before_unsubscribed{-1};
+  auto client = rt.spawn_fn([&](agner::context&, agner::message& msg) {
+    if (msg.is<matchstream::block>()) ++blocks;
+    if (msg.is<matchstream::unsubscribed>()) blocks_before_unsubscribed = blocks.load();
+  });
+  rt.send(match, matchstream::subscribe{client, client});
+  CHECK(agner::test::eventually([&] { return blocks.load() == 1; }));  // the status
+  for (const char* kind : {"goal", "end"}) {
+    CAPTURE(kind);
+    auto r = rt.call(match, matchstream::register_event{json{{"kind", kind}, {"team", "elp"}}}, 60s);
+    REQUIRE(r.get<matchstream::event_result>());
+    CHECK(r.get<matchstream::event_result>()->error == "not stored: the store is not running");
+  }
+  auto listed = s.live.get("m");
+  REQUIRE(listed);
+  CHECK(listed->seq == 4);
+  CHECK(listed->home_score == 0);
+  CHECK_FALSE(listed->ended);
+  // The match answers an unsubscribe after every block it sent before: only the status was.
+  rt.send(match, matchstream::unsubscribe{client});
+  CHECK(agner::test::eventually([&] { return blocks_before_unsubscribed.load() >= 0; }));
+  CHECK(blocks_before_unsubscribed.load() == 1);
 }

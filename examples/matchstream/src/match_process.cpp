@@ -1,5 +1,7 @@
 #include "match_process.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 namespace matchstream {
@@ -86,6 +88,12 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
     ctx.reply(r.from, event_result{0, fmt::format("unknown match {} (send a start event first)", escaped(id_))});
     return;
   }
+  std::optional<agner::pid> store;
+  if (s_->db && !(store = ctx.node().whereis("store"))) {
+    // Refused before it is applied: no client sees an event its watcher is told was not stored.
+    ctx.reply(r.from, event_result{0, "not stored: the store is not running"});
+    return;
+  }
   const auto at = now_us();
   auto a = apply_event(status_, r.body.event, seq_ + 1, at);
   if (!a.error.empty()) {
@@ -96,18 +104,13 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
   const std::string& kind = r.body.event["kind"].get_ref<const std::string&>();
   const bool last = kind == "end";
   s_->metrics.events_registered.inc();
-  bool last_stored = false;  // the end needs no wait for the store (there is none to wait for)
-  if (s_->db) {
+  if (store) {
     store_write w;
     w.w.match = id_;
     w.w.event = stored_event{seq_, kind, r.body.event.dump(), at};
     w.w.status_json = to_json(status_);
     w.w.ended = last;
-    auto store = ctx.node().whereis("store");
-    if (!store) {
-      ctx.reply(r.from, event_result{0, "not stored: the store is not running"});
-      last_stored = true;
-    } else if (!last) {
+    if (!last) {
       w.answer = r.from;  // the store answers the watcher once the event is stored
       ctx.send(*store, std::move(w));
     } else {
@@ -131,7 +134,7 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
     for (const auto& sub : subs_) ctx.demonitor(sub.monitor);
     subs_.clear();
     at_.clear();
-    if (!s_->db || last_stored) ctx.exit("normal");  // else when the store has answered
+    if (!s_->db) ctx.exit("normal");  // else when the store has answered
   } else {
     publish(false);
   }
