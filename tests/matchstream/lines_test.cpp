@@ -73,6 +73,24 @@ TEST_CASE("the sentence for a bad match id names the id escaped and cut, and the
         "match id \"" + std::string(64, 'z') + "...\" is not 1 to 64 bytes of A-Z a-z 0-9 _ . -");
 }
 
+TEST_CASE("a connect line whose user is past 64 bytes, holds a control character or is not UTF-8 is a bad user") {
+  for (std::string user : {std::string(65, 'u'), std::string("\x1b[31mred"), std::string("a\x07"), std::string("a\xff"),
+                           std::string("a\xc2\x85")}) {
+    CAPTURE(user);
+    auto p = parse_first_line("VERSION:1:CONNECT:" + user + ":MATCH:m1");
+    CHECK(p.what == first_line::kind::bad_user);
+    CHECK(p.user == user);
+  }
+  CHECK(matchstream::user_error("\x1b[31mred") ==
+        "user \"\\x1b[31mred\" is not 1 to 64 bytes of UTF-8 without control characters");
+  // The match id is checked first: a line bad in both names the id.
+  CHECK(parse_first_line("VERSION:1:CONNECT:a\x07:MATCH:b\x07").what == first_line::kind::bad_match_id);
+  for (std::string user : {std::string(64, 'u'), std::string("Zoë@example.org"), std::string("u 1")}) {
+    CAPTURE(user);
+    CHECK(parse_first_line("VERSION:1:CONNECT:" + user + ":MATCH:m1").what == first_line::kind::connect);
+  }
+}
+
 TEST_CASE("a watcher line that is a JSON object with a string kind is an event") {
   auto w = parse_watcher_line(R"({"kind":"goal","team":"tig","player":7})");
   CHECK(w.error.empty());

@@ -401,6 +401,8 @@ def scenario_no_trace(srv):
                          ("VERSION:1:WATCH:%s\n" % ("w" * 60000), "w" * 64 + "..."),
                          ("VERSION:1:CONNECT:a:MATCH:\n", ""), ("VERSION:1:CONNECT:a:MATCH:b c\n", "b c")):
         refused(srv, first, 'ERROR: match id "%s"' % shown + ID_RULE, "bad_first_line")
+    refused(srv, "VERSION:1:CONNECT:\x1b]0;pwn\x07:MATCH:m7\n",
+            'ERROR: user "\\x1b]0;pwn\\x07" is not 1 to 64 bytes of UTF-8 without control characters', "bad_first_line")
     w = watcher(srv, "m7")
     # Refused starts on a match that does not exist yet create nothing.
     for line, want in (('{"kind":"start","home":"a\\u0007","visit":"b"}', "home contains a control character"),

@@ -20,6 +20,11 @@ std::string match_id_error(std::string_view id) {
   return fmt::format("match id \"{}\" is not 1 to {} bytes of A-Z a-z 0-9 _ . -", escaped(id), max_match_id_bytes);
 }
 
+std::string user_error(std::string_view user) {
+  if (user.size() <= max_user_bytes && unrenderable(user).empty()) return {};
+  return fmt::format("user \"{}\" is not 1 to {} bytes of UTF-8 without control characters", escaped(user), max_user_bytes);
+}
+
 first_line parse_first_line(std::string_view line) {
   std::string_view p[7];
   std::size_t n = 0, from = 0;
@@ -43,6 +48,8 @@ first_line parse_first_line(std::string_view line) {
   }
   if ((out.what == first_line::kind::connect || out.what == first_line::kind::watch) && !match_id_error(out.match).empty())
     out.what = first_line::kind::bad_match_id;
+  else if (out.what == first_line::kind::connect && !user_error(out.user).empty())
+    out.what = first_line::kind::bad_user;
   return out;
 }
 

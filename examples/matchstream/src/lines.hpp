@@ -17,16 +17,17 @@ struct first_line {
     watch,                ///< VERSION:1:WATCH:<match-id>: `match` set
     unsupported_version,  ///< VERSION:<v>:… with v other than 1: `version` holds v
     bad_match_id,         ///< a connect or watch line whose id breaks the match id rule: `match` holds it
+    bad_user,             ///< a connect line whose user breaks user_error's rule: `user` holds it
     bad,                  ///< anything else
   };
   kind what = kind::bad;
   std::string user, match, version;
 };
 
-/// Parses a first line (without its "\n" or "\r"). A connect's `user` is never empty and holds no
-/// ':' (its other bytes are taken as they are: escaped() before echoing it); a connect's or watch's
-/// `match` keeps match_id_error's rule, else the line is bad_match_id (the one kind whose `match`
-/// breaks it). Cost: one pass and a copy of the fields.
+/// Parses a first line (without its "\n" or "\r"). A connect's `user` is never empty, holds no ':'
+/// and keeps user_error's rule, else the line is bad_user; a connect's or watch's `match` keeps
+/// match_id_error's rule, else the line is bad_match_id (checked first). Cost: one pass and a copy
+/// of the fields.
 first_line parse_first_line(std::string_view line);
 
 /// Longest match id, in bytes.
@@ -36,6 +37,15 @@ inline constexpr std::size_t max_match_id_bytes = 64;
 /// sentence for the ERROR line, naming the id (escaped, at most 64 bytes shown) and the rule.
 /// Any thread. Cost: one pass over at most max_match_id_bytes + 1 bytes.
 std::string match_id_error(std::string_view id);
+
+/// Longest user name, in bytes.
+inline constexpr std::size_t max_user_bytes = 64;
+/// The user rule (for a name that is not empty: an empty one is a bad first line): at most
+/// max_user_bytes bytes of valid UTF-8 without a control character, so the name a user process
+/// describes itself with is one printable line. Returns "" for a name that keeps it, else the
+/// sentence for the ERROR line, naming the user (escaped, at most 64 bytes shown) and the rule.
+/// Any thread. Cost: one pass over at most max_user_bytes + 1 bytes.
+std::string user_error(std::string_view user);
 
 /// A watcher line as an event: a JSON object with a string "kind" (then `error` is empty) or an
 /// error sentence for the watcher's `ERROR:` answer, one of: "the line nests arrays and objects
