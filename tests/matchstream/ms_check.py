@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 
 DEADLINE = 60.0
@@ -300,7 +301,7 @@ def scenario_bad_input(srv):
     if not (r := send_event(w, {"kind": "goal", "team": "x"})).startswith("ERROR: unknown match m2 (send a start event first)"):
         fail("an event before start answered %r" % r)
     w.send("{not json\n")
-    if (r := w.line()) != 'ERROR: each line must be a JSON object with a "kind"':
+    if (r := w.line()) != "ERROR: invalid JSON at byte 3: invalid literal":
         fail("malformed JSON answered %r" % r)
     if not (r := send_event(w, {"team": "x"})).startswith("ERROR: each line"):
         fail("an event without kind answered %r" % r)
@@ -334,10 +335,11 @@ def scenario_bad_input(srv):
     if kind != "goal" or fields.get("seq") != "2" or fields.get("player") != "Albil (25)":
         fail("the block after the status is %r, not the goal" % raw)
     # ERROR lines escape what they echo.
-    refused(srv, "VERSION:1:CONNECT:a:MATCH:x\x1b[2J\n", "ERROR: unknown match x\\x1b[2J", "unknown_match")
+    refused(srv, "VERSION:1:CONNECT:a:MATCH:x\x1b[2J\n", 'ERROR: match id "x\\x1b[2J"' + ID_RULE, "bad_first_line")
     refused(srv, b"VERSION:\xff\xfe:CONNECT:a:MATCH:x\n", "ERROR: unsupported version \\xff\\xfe (this server speaks 1)",
             "unsupported_version")
-    refused(srv, "VERSION:1:CONNECT:a:MATCH:%s\n" % ("m" * 100), "ERROR: unknown match %s..." % ("m" * 64), "unknown_match")
+    refused(srv, "VERSION:1:CONNECT:a:MATCH:%s\n" % ("m" * 100), 'ERROR: match id "%s..."' % ("m" * 64) + ID_RULE,
+            "bad_first_line")
     # A watcher line past 64 KiB gets ERROR and closes the watcher, whether its newline came with it or not.
     for tail in (b"", b"\n" + json.dumps({"kind": "goal", "team": "elp"}).encode() + b"\n"):
         lw = watcher(srv, "m2")
@@ -360,6 +362,83 @@ def scenario_bad_input(srv):
                 fail("a big event was refused")
     if srv.metric("matchstream_events_dropped_total", '{reason="send_buffer_full"}') < 1:
         fail("the slow client's undelivered blocks were not counted")
+    if srv.proc.poll() is not None:
+        fail("matchstream died")
+    srv.stop()
+
+
+ID_RULE = " is not 1 to 64 bytes of A-Z a-z 0-9 _ . -"
+
+
+def nothing_of(srv, match, why):
+    """Fails unless `match` is nowhere: not in GET /matches, a 404 on GET /matches/<id>, no process
+    named match:<id>, and a client naming it is refused as an unknown match."""
+    if any(m["id"] == match for m in srv.http_get("/matches")):
+        fail("%s: GET /matches lists %s: %r" % (why, match, srv.http_get("/matches")))
+    try:
+        got = srv.http_get("/matches/" + match)
+        fail("%s: GET /matches/%s answered %r, not 404" % (why, match, got))
+    except urllib.error.HTTPError as e:
+        if e.code != 404:
+            fail("%s: GET /matches/%s answered %d, not 404" % (why, match, e.code))
+    top = subprocess.run([os.path.join(srv.bin_dir, "agner-ctl"), srv.sock, "top", "--n", "1000"], capture_output=True,
+                         text=True, timeout=DEADLINE).stdout
+    if "match_sup" not in top:
+        fail("agner-ctl top shows no match_sup (so it cannot show the absence of match:%s): %s" % (match, top))
+    if re.search(r"\smatch:%s\s" % re.escape(match), top):
+        fail("%s: a process named match:%s runs: %s" % (why, match, top))
+    c = srv.connect()
+    c.send("VERSION:1:CONNECT:probe:MATCH:%s\n" % match)
+    if (l := c.line()) != "ERROR: unknown match " + match:
+        fail("%s: a client of %s got %r, not ERROR: unknown match" % (why, match, l))
+
+
+def scenario_no_trace(srv):
+    """A refused line changes nothing: no match, no live entry, no subscription; a bad match id on a
+    first line is refused naming the rule; duplicate keys, numbers past a double and invalid JSON
+    each get their own sentence."""
+    for first, shown in (("VERSION:1:WATCH:x\x1b[2J\n", "x\\x1b[2J"), (b"VERSION:1:WATCH:a\xff\n", "a\\xff"),
+                         ("VERSION:1:WATCH:%s\n" % ("w" * 60000), "w" * 64 + "..."),
+                         ("VERSION:1:CONNECT:a:MATCH:\n", ""), ("VERSION:1:CONNECT:a:MATCH:b c\n", "b c")):
+        refused(srv, first, 'ERROR: match id "%s"' % shown + ID_RULE, "bad_first_line")
+    refused(srv, "VERSION:1:CONNECT:\x1b]0;pwn\x07:MATCH:m7\n",
+            'ERROR: user "\\x1b]0;pwn\\x07" is not 1 to 64 bytes of UTF-8 without control characters', "bad_first_line")
+    w = watcher(srv, "m7")
+    # Refused starts on a match that does not exist yet create nothing.
+    for line, want in (('{"kind":"start","home":"a\\u0007","visit":"b"}', "home contains a control character"),
+                       ('{"kind":"start","home":"a","visit":"b","home_players":[[10000,"x"]]}',
+                        "home_players has player number 10000 outside 0..9999"),
+                       ('{"kind":"goal","kind":"start","home":"a","visit":"b"}', "key kind appears more than once"),
+                       ('{"kind":"start","home":"a","visit":"b","x":{"y":1,"y":2}}', "key y appears more than once"),
+                       ('{"kind":"start","home":"a","visit":"b","x":1e400}', "number 1e400 is out of range"),
+                       ('{"kind":"start","home":"a","visit":"b"}\x00 and more', "invalid JSON at byte 40: a NUL byte"),
+                       ('{"kind":"start","home":"\\ud800","visit":"b"}',
+                        "invalid JSON at byte 31: invalid string: surrogate U+D800..U+DBFF must be followed by "
+                        "U+DC00..U+DFFF")):
+        w.send(line + "\n")
+        if (r := w.line()) != "ERROR: " + want:
+            fail("%s answered %r, not ERROR: %s" % (line, r, want))
+        nothing_of(srv, "m7", line)
+    # The watcher stays open, and a good start is event 1 of a fresh match.
+    if (r := send_event(w, START)) != "OK 1":
+        fail("a start after refused starts answered %r, not OK 1" % r)
+    c = srv.connect()
+    c.send("VERSION:1:CONNECT:alice:MATCH:m7\n")
+    kind, fields, raw = c.block()
+    if kind != "status" or fields.get("seq") != "1" or fields.get("home") != "elp":
+        fail("the status after refused starts is %r" % raw)
+    # A refused restart of a live match leaves it as it was: same status, same seq.
+    w.send('{"kind":"start","kind":"start","home":"x","visit":"y"}\n')
+    if (r := w.line()) != "ERROR: key kind appears more than once":
+        fail("a duplicate-key restart answered %r" % r)
+    listed = [m for m in srv.http_get("/matches") if m["id"] == "m7"]
+    if len(listed) != 1 or listed[0]["seq"] != 1 or listed[0]["home"] != "elp":
+        fail("a refused restart changed the match: %r" % listed)
+    if (r := send_event(w, {"kind": "goal", "team": "elp", "player": 25})) != "OK 2":
+        fail("a goal after a refused restart answered %r, not OK 2" % r)
+    kind, fields, raw = c.block()
+    if kind != "goal" or fields.get("seq") != "2":
+        fail("the block after refused restarts is %r, not the goal seq 2" % raw)
     if srv.proc.poll() is not None:
         fail("matchstream died")
     srv.stop()
@@ -534,6 +613,8 @@ def main():
         scenario_bad_input(Server(bin_dir, tmp))
     elif scenario == "restart":
         scenario_restart(lambda: Server(bin_dir, tmp, db=os.path.join(tmp, "ms.db")))
+    elif scenario == "no-trace":
+        scenario_no_trace(Server(bin_dir, tmp))
     elif scenario == "compat":
         scenario_compat(bin_dir, tmp)
     elif scenario == "shedding":

@@ -99,6 +99,8 @@ void client_process::on_first_line(agner::context& ctx, std::string line) {
     ctx.exit("normal");
     return;
   }
+  if (p.what == first_line::kind::bad_match_id) return refuse(ctx, match_id_error(p.match), s_->metrics.refused_bad_first_line);
+  if (p.what == first_line::kind::bad_user) return refuse(ctx, user_error(p.user), s_->metrics.refused_bad_first_line);
   if (p.what == first_line::kind::unsupported_version)
     return refuse(ctx, fmt::format("unsupported version {} (this server speaks 1)", escaped(p.version)), s_->metrics.refused_unsupported_version);
   refuse(ctx, "expected VERSION:1:CONNECT:<user>:MATCH:<match-id>", s_->metrics.refused_bad_first_line);

@@ -1,5 +1,7 @@
 #include "match_process.hpp"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 namespace matchstream {
@@ -11,7 +13,11 @@ match_process::match_process(service* s, std::string id, match_status status, st
 
 match_process::~match_process() { s_->metrics.matches.dec(); }
 
-void match_process::init(agner::context&) { publish(false); }
+void match_process::init(agner::context&) {
+  // A match created for a start is not live until that start is applied: a client or GET /matches
+  // sees nothing of it before (a stored match comes back started).
+  if (status_.started) publish(false);
+}
 
 std::string match_process::describe() const {
   if (!status_.started) return fmt::format("match {}: not started, seq {}, {} subscribers", id_, seq_, subs_.size());
@@ -50,6 +56,10 @@ void match_process::handle(agner::context& ctx, agner::message& m) {
     on_event(ctx, *r);
   } else if (auto* sub = m.get<subscribe>()) {
     if (at_.count(sub->client)) return;
+    if (!status_.started) {  // created for a start not yet applied: no status to send
+      ctx.send(sub->client, refused{"unknown match " + escaped(id_), "unknown_match"});
+      return;
+    }
     const auto at = now_us();
     ctx.send(sub->client, block{agner::binary(render_status(status_, seq_, at)), seq_, at, false});
     at_.emplace(sub->client, subs_.size());
@@ -73,6 +83,17 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
     ctx.reply(r.from, event_result{0, "match ended"});
     return;
   }
+  if (!status_.started && r.body.event["kind"] != "start") {
+    // Created for another watcher's start that has not arrived yet: as if the match did not exist.
+    ctx.reply(r.from, event_result{0, fmt::format("unknown match {} (send a start event first)", escaped(id_))});
+    return;
+  }
+  std::optional<agner::pid> store;
+  if (s_->db && !(store = ctx.node().whereis("store"))) {
+    // Refused before it is applied: no client sees an event its watcher is told was not stored.
+    ctx.reply(r.from, event_result{0, "not stored: the store is not running"});
+    return;
+  }
   const auto at = now_us();
   auto a = apply_event(status_, r.body.event, seq_ + 1, at);
   if (!a.error.empty()) {
@@ -83,18 +104,13 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
   const std::string& kind = r.body.event["kind"].get_ref<const std::string&>();
   const bool last = kind == "end";
   s_->metrics.events_registered.inc();
-  bool last_stored = false;  // the end needs no wait for the store (there is none to wait for)
-  if (s_->db) {
+  if (store) {
     store_write w;
     w.w.match = id_;
     w.w.event = stored_event{seq_, kind, r.body.event.dump(), at};
     w.w.status_json = to_json(status_);
     w.w.ended = last;
-    auto store = ctx.node().whereis("store");
-    if (!store) {
-      ctx.reply(r.from, event_result{0, "not stored: the store is not running"});
-      last_stored = true;
-    } else if (!last) {
+    if (!last) {
       w.answer = r.from;  // the store answers the watcher once the event is stored
       ctx.send(*store, std::move(w));
     } else {
@@ -118,7 +134,7 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
     for (const auto& sub : subs_) ctx.demonitor(sub.monitor);
     subs_.clear();
     at_.clear();
-    if (!s_->db || last_stored) ctx.exit("normal");  // else when the store has answered
+    if (!s_->db) ctx.exit("normal");  // else when the store has answered
   } else {
     publish(false);
   }

@@ -25,7 +25,7 @@ void user_process::init(agner::context& ctx) {
   }
   auto m = ctx.node().whereis(match_name(match_));
   if (!m) {
-    ctx.send(client_, refused{"unknown match " + match_, "unknown_match"});
+    ctx.send(client_, refused{"unknown match " + escaped(match_), "unknown_match"});
     return;
   }
   ctx.send(*m, subscribe{client_, ctx.self()});

@@ -73,6 +73,16 @@ void watcher_process::next(agner::context& ctx) {
     if (auto m = ctx.node().whereis(match_name(match_))) {
       send_event(ctx, *m, std::move(event));
     } else if (event["kind"] == "start") {
+      // A start the match would refuse creates nothing: it is applied to a scratch status first (a
+      // start resets the whole status, so the match gives the same answer).
+      match_status scratch;
+      if (auto tried = apply_event(scratch, event, 1, now_us()); !tried.error.empty()) {
+        busy_ = false;
+        ++errors_;
+        answer(ctx, fmt::format("ERROR: {}\n", tried.error));
+        s_->unanswered.fetch_sub(1, std::memory_order_relaxed);
+        continue;
+      }
       // The first start creates the match under match_sup (a race with another watcher's start
       // loses to it: the name is then taken, and the event goes to the winner).
       agner::child_spec spec;
