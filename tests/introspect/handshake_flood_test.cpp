@@ -150,13 +150,13 @@ TEST_CASE("thirty wrong provers never take a key holder's place") {
 }
 
 TEST_CASE("a mixed flood larger than the handshake slots closes the oldest, and the key holder still gets in") {
-  // 64 slots against 200 churning strangers: every accept closes the oldest of them. A key holder
-  // is closed only if 64 connections arrive within its own round trip.
+  // 256 slots against 400 churning strangers: every accept closes the oldest of them. A key holder
+  // is closed only if 256 connections arrive within its own round trip (then it attaches again).
   server_limits limits;
-  limits.max_unauthenticated_tcp = 64;
+  limits.max_unauthenticated_tcp = 256;
   attached_node node(limits);
   const auto port = node.srv->tcp_port();
-  flood idle(port, stranger::idle, 100), hello(port, stranger::hello, 100), wrong(port, stranger::wrong_proof, 8);
+  flood idle(port, stranger::idle, 200), hello(port, stranger::hello, 200), wrong(port, stranger::wrong_proof, 8);
   REQUIRE(eventually([&] { return evictions(node) > 0 && node.srv->auth_failures() > 0; }));
   const std::uint64_t before = idle.opened + hello.opened;
   CHECK(attaches(node, 10) == 10);
