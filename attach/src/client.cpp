@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <deque>
 #include <chrono>
+#include <string_view>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -197,15 +198,12 @@ client client::attach_unix(const std::string& path_or_name, const std::string& r
   return client(std::move(i));
 }
 
-client client::attach_tcp(const std::string& host, std::uint16_t port, const std::string& cookie_file,
-                          const std::string& role, std::chrono::milliseconds reply_within) {
-  std::string key;
-  try {
-    key = detail::load_cookie(cookie_file, false);
-  } catch (const std::runtime_error& e) {
-    throw client_error("bad_key", e.what());
-  }
-  auto i = std::make_unique<impl>();
+namespace {
+
+/// One TCP attach: connect, hello, auth, and the node's proof checked.
+std::unique_ptr<client::impl> attach_tcp_once(const std::string& host, std::uint16_t port, const std::string& key,
+                                              const std::string& role, std::chrono::milliseconds reply_within) {
+  auto i = std::make_unique<client::impl>();
   i->reply_within = std::max(reply_within, std::chrono::milliseconds(1));
   asio::ip::tcp::socket s(i->io);
   boost::system::error_code ec;
@@ -244,7 +242,34 @@ client client::attach_tcp(const std::string& host, std::uint16_t port, const std
     throw client_error("not_the_node",
                        fmt::format("{}:{} did not prove it knows the key: not the node you meant", host, port));
   i->role = field("role", role);
-  return client(std::move(i));
+  return i;
+}
+
+/// The node closed this connection, still in its handshake, to let a newer one in
+/// (docs/protocol.md, "Limits"): strangers flood it; a new attempt usually gets through.
+bool evicted_in_handshake(const client_error& e) {
+  return e.code() == "busy" && std::string_view(e.what()).starts_with("too many connections in their handshake");
+}
+
+}  // namespace
+
+client client::attach_tcp(const std::string& host, std::uint16_t port, const std::string& cookie_file,
+                          const std::string& role, std::chrono::milliseconds reply_within) {
+  std::string key;
+  try {
+    key = detail::load_cookie(cookie_file, false);
+  } catch (const std::runtime_error& e) {
+    throw client_error("bad_key", e.what());
+  }
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return client(attach_tcp_once(host, port, key, role, reply_within));
+    } catch (const client_error& e) {
+      if (attempt >= tcp_attach_attempts || !evicted_in_handshake(e)) throw;
+    }
+    // A little apart, so that the retries do not meet the same burst.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 * attempt));
+  }
 }
 
 const std::string& client::node() const noexcept { return impl_->node; }

@@ -179,18 +179,38 @@ void server::impl::accept_tcp() {
 }
 
 void server::impl::make_room_before_handshake(bool tcp) {
+  // Oldest first: a key holder proves its key about one round trip after it connects, so it is
+  // evicted only if more than `limit` connections arrive within that round trip. Ranking by what a
+  // connection said would not help: a stranger can say anything a key holder says before the proof
+  // (and a key holder whose hello is not read yet looks silent).
   const std::size_t limit = tcp ? options.limits.max_unauthenticated_tcp : options.limits.max_unauthenticated_unix;
+  const auto waiting_here = [tcp](const session* s) {
+    return !s->closing() && !s->authenticated() && s->tcp() == tcp && !s->proof_failed();
+  };
   std::size_t waiting = 0;
-  session* victim = nullptr;  // the oldest of the lowest rank: failed proofs, then silent ones
-  for (session* s : sessions) {  // (in connection order)
-    if (s->closing() || s->authenticated() || s->tcp() != tcp) continue;
-    ++waiting;
-    if (!victim || s->handshake_rank() < victim->handshake_rank()) victim = s;
+  session* oldest = nullptr;
+  for (session* s : sessions)  // (in connection order)
+    if (waiting_here(s) && !waiting++) oldest = s;
+  if (waiting < limit || !oldest) return;
+  session* victim = oldest;  // the oldest with nothing unread, if any: a proof that arrived is read first
+  for (session* s : sessions)
+    if (waiting_here(s) && !s->unread_input()) {
+      victim = s;
+      break;
+    }
+  connection_error(fmt::format("closed {}: the oldest of {} connections in their handshake", victim->peer(), waiting));
+  victim->evict(fmt::format("too many connections in their handshake ({}); retry", limit));
+}
+
+void server::impl::bound_failed_proofs() {
+  std::size_t failed = 0;
+  session* oldest = nullptr;
+  for (session* s : sessions) {
+    if (s->closing() || !s->proof_failed()) continue;
+    ++failed;
+    if (!oldest) oldest = s;
   }
-  if (waiting >= limit && victim) {
-    connection_error(fmt::format("closed {}: still in its handshake when {} others were waiting", victim->peer(), limit));
-    victim->evict(fmt::format("too many connections in their handshake ({}); retry", limit));
-  }
+  if (failed > options.limits.max_failed_proofs && oldest) oldest->answer_failed_proof_now();
 }
 
 bool server::impl::make_room_for_session(const session* newcomer, bool privileged) {

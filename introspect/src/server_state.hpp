@@ -64,8 +64,12 @@ struct server::impl {
   void accept_unix();
   void accept_tcp();
   /// Makes room for one more connection still in its handshake on this transport, closing the
-  /// oldest such connection when the limit is reached.
+  /// oldest such connection (one without unread input first: its proof may be there) when the
+  /// limit is reached. Failed provers do not count. O(connections).
   void make_room_before_handshake(bool tcp);
+  /// Past limits.max_failed_proofs connections waiting for their delayed `authentication failed`,
+  /// answers the oldest now and closes it. O(connections).
+  void bound_failed_proofs();
   /// Whether `newcomer` may become an authenticated session: yes below the limit; at it, a
   /// `privileged` newcomer (admin, or a Unix peer) closes the idlest other session and gets in.
   bool make_room_for_session(const session* newcomer, bool privileged);

@@ -118,6 +118,17 @@ void session::evict(const std::string& why) {
   if (stage_ != stage::closed) fail_and_close(nullptr, codes::busy, why);
 }
 
+void session::answer_failed_proof_now() {
+  if (stage_ != stage::closed && proof_failed_)
+    fail_and_close(failed_proof_id_, codes::unauthenticated, "authentication failed");
+}
+
+bool session::unread_input() const noexcept {
+  boost::system::error_code ec;
+  const std::size_t n = sock_.available(ec);
+  return !ec && n > 0;
+}
+
 void session::read() {
   if (stage_ == stage::closed) return;
   const auto& limits = srv_.options.limits;
@@ -248,7 +259,9 @@ void session::auth(const json& req, const json& id) {
   if (key.empty() || !detail::same_secret(given, expected)) {
     ++srv_.failures;
     proof_failed_ = true;
+    failed_proof_id_ = id;
     srv_.connection_error(fmt::format("authentication failed for {} ({} role)", peer_, role_name(asked)));
+    srv_.bound_failed_proofs();  // it leaves the handshake slots; the waiting failed provers are bounded apart
     // Slow this connection down, and only this one: nobody else waits, and a right proof on
     // another connection is never refused.
     auto delay = std::make_shared<asio::steady_timer>(srv_.io, srv_.options.limits.auth_failure_delay);

@@ -33,13 +33,17 @@ class session : public std::enable_shared_from_this<session> {
   bool tcp() const noexcept { return tcp_; }
   bool authenticated() const noexcept { return stage_ == stage::ready; }
   bool closing() const noexcept { return stage_ == stage::closed; }
-  /// Which handshaking connection to close first when their limit is full (lowest first): 0 after a
-  /// wrong proof (waiting for its delayed answer), 1 before hello, 2 waiting to prove its key.
-  int handshake_rank() const noexcept { return proof_failed_ ? 0 : stage_ == stage::hello ? 1 : 2; }
+  /// Whether its proof was wrong: it only waits for its delayed answer (not a handshake slot).
+  bool proof_failed() const noexcept { return proof_failed_; }
+  /// Whether bytes it sent wait unread in the socket (its proof may be among them). One ioctl.
+  bool unread_input() const noexcept;
   const std::string& peer() const noexcept { return peer_; }
   clock::time_point last_request() const noexcept { return last_request_; }
   /// Closes the session to make room for another, telling the client why (code `busy`).
   void evict(const std::string& why);
+  /// Gives a failed prover its answer (`authentication failed`) now rather than after the delay,
+  /// and closes it: too many wait for theirs.
+  void answer_failed_proof_now();
 
  private:
   using json = nlohmann::json;
@@ -96,6 +100,7 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t out_bytes_ = 0;
   bool writing_ = false;
   bool proof_failed_ = false;
+  json failed_proof_id_;  ///< the id of the auth request whose answer is delayed
   clock::time_point last_request_ = clock::now();
   asio::steady_timer handshake_timer_;
   asio::steady_timer idle_timer_;

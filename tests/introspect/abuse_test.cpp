@@ -177,27 +177,33 @@ TEST_CASE("a request nested 32,000 deep is refused before parsing and the node g
   CHECK(node.unix_client().top("msgq", 1).size() == 1);
 }
 
-TEST_CASE("when the TCP handshake slots are full, a failed prover goes first, then the silent, never a key holder first") {
-  // 4 slots. The failed prover must still be waiting for its answer, and the others in their
-  // handshake, when the newcomers arrive: with the defaults (1 s, 3 s) a loaded machine could let
-  // the answer or the deadline come first. The wait for the prover's answer at the end costs 10 s.
+TEST_CASE("when the TCP handshake slots are full the oldest is closed, and a failed prover waits apart") {
+  // 3 slots, 1 failed prover waiting. The answers and the deadline are far off (a loaded machine
+  // must not let them come first); the test never waits for them.
   server_limits limits;
-  limits.auth_failure_delay = std::chrono::seconds(10);
-  limits.handshake_timeout = std::chrono::seconds(120);
+  limits.max_unauthenticated_tcp = 3;
+  limits.max_failed_proofs = 1;
+  limits.auth_failure_delay = std::chrono::hours(1);
+  limits.handshake_timeout = std::chrono::hours(1);
   attached_node node(limits);
   const auto port = node.srv->tcp_port();
   raw failed(port);
   REQUIRE(failed.tcp_hello()["ok"] == true);
   failed.send(R"({"id":2,"op":"auth","role":"admin","proof":"00"})" "\n");
   REQUIRE(eventually([&] { return node.srv->auth_failures() == 1; }));
-  raw prover(port);  // said hello, about to prove its key
-  REQUIRE(prover.tcp_hello()["ok"] == true);
+  raw oldest(port);  // said hello, about to prove its key
+  REQUIRE(oldest.tcp_hello()["ok"] == true);
   raw silent1(port), silent2(port);
   REQUIRE(eventually([&] { return node.srv->sessions() == 4; }));
-  raw newcomer1(port);  // full: the failed prover is closed, told busy (not its delayed answer)
-  CHECK(failed.reply()["code"] == "busy");
-  raw newcomer2(port);  // full again: the oldest silent one goes, the prover stays
+  raw newcomer(port);  // 3 in their handshake (the failed prover is not counted): the oldest goes
+  CHECK(oldest.reply()["code"] == "busy");
+  REQUIRE(eventually([&] { return node.srv->sessions() == 4; }));
+  REQUIRE(newcomer.tcp_hello()["ok"] == true);  // never refused, and it proceeds
+  raw failed2(port);  // the oldest silent one makes room for it
   CHECK(silent1.reply()["code"] == "busy");
-  prover.send(json({{"id", 2}, {"op", "auth"}, {"role", "admin"}, {"proof", "00"}}).dump() + "\n");
-  CHECK(prover.reply()["code"] == "unauthenticated");  // its own answer: it was never evicted
+  REQUIRE(failed2.tcp_hello()["ok"] == true);
+  failed2.send(R"({"id":2,"op":"auth","role":"admin","proof":"00"})" "\n");
+  // Two failed provers waiting, one allowed: the first gets its answer now, not in an hour.
+  CHECK(failed.reply()["code"] == "unauthenticated");
+  CHECK(node.srv->auth_failures() == 2);
 }

@@ -42,6 +42,9 @@ class client_error : public std::runtime_error {
 /// accepts on, reaches it.
 inline constexpr std::chrono::seconds reply_deadline{20};
 
+/// Attempts attach_tcp makes in all when the node evicts its connection during the handshake.
+inline constexpr int tcp_attach_attempts = 4;
+
 class client {
  public:
   /// Attaches over a Unix socket (a path, or a node name looked up in default_socket_dir()).
@@ -52,7 +55,10 @@ class client {
   static client attach_unix(const std::string& path_or_name, const std::string& role = "admin",
                             std::chrono::milliseconds reply_within = reply_deadline);
   /// Attaches over TCP, proving the key in `cookie_file` (mutual HMAC: the node proves it too).
-  /// `reply_within` as for attach_unix (per step: resolve excepted, connect, hello, auth).
+  /// `reply_within` as for attach_unix (per step: resolve excepted, connect, hello, auth). When the
+  /// node closes the connection during the handshake to let a newer one in (code `busy`, "too many
+  /// connections in their handshake": strangers flood it), attaches again, up to
+  /// tcp_attach_attempts attempts in all, 10 ms, 20 ms, ... apart; then throws that error.
   static client attach_tcp(const std::string& host, std::uint16_t port, const std::string& cookie_file,
                            const std::string& role = "admin", std::chrono::milliseconds reply_within = reply_deadline);
   client(client&&) noexcept;

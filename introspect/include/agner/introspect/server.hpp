@@ -24,13 +24,21 @@ struct server_limits {
   /// Authenticated sessions. Past it, an admin or a Unix peer of the node's uid closes the idlest
   /// session to get in (so the owner can always attach); a TCP viewer is refused (`busy`).
   std::size_t max_sessions = 16;
-  /// TCP connections still in their handshake. Past it one of them is closed (`busy`): first one
-  /// that sent a wrong proof, else the oldest that has not said hello, else the oldest. So
-  /// strangers that hold connections open cannot keep a key holder out for long.
-  std::size_t max_unauthenticated_tcp = 4;
-  /// The same for the Unix socket (only the node's uid gets that far), counted apart: TCP strangers
-  /// never make the owner wait.
-  std::size_t max_unauthenticated_unix = 4;
+  /// TCP connections still in their handshake (accepted, not yet proven; a connection whose proof
+  /// failed is counted apart, below). Past it the oldest of them is closed (`busy`) to let the
+  /// newcomer in: a newcomer is never refused, and a key holder, who proves its key about one
+  /// round trip after connecting, is evicted only if strangers open more than this many
+  /// connections within that round trip. Each costs one fd and at most ~5 KiB (the session, its
+  /// nonces and a line of at most preauth_frame_bytes) until the handshake deadline: 512 is ~2.5 MiB
+  /// and 512 fds, well under a 1,024-fd soft limit together with max_failed_proofs and max_sessions.
+  std::size_t max_unauthenticated_tcp = 512;
+  /// Connections whose proof was wrong and that wait for their delayed answer (auth_failure_delay).
+  /// Past it the oldest is answered (`authentication failed`) and closed at once. They never take
+  /// a handshake slot, so wrong provers cannot evict a key holder. Each costs one fd.
+  std::size_t max_failed_proofs = 256;
+  /// The same as max_unauthenticated_tcp for the Unix socket (only the node's uid gets that far),
+  /// counted apart: TCP strangers never make the owner wait.
+  std::size_t max_unauthenticated_unix = 64;
   std::size_t preauth_frame_bytes = 4096;   ///< longest line before authentication
   std::size_t frame_bytes = 65536;          ///< longest line after
   std::size_t output_bytes = 4 << 20;       ///< replies queued for a session that does not read
