@@ -106,6 +106,8 @@ const node_family table[] = {
      [](const node_sources& in, sink& out) { out.push_back(gauge_of(d(in.node.ports.open))); }},
     {"agner_ports_accepted_total", C, "Connections accepted by listening ports.",
      [](const node_sources& in, sink& out) { out.push_back(counter_of(d(in.node.ports.accepted))); }},
+    {"agner_ports_accept_failures_total", C, "Accepts that failed for want of descriptors or memory; the listener retries.",
+     [](const node_sources& in, sink& out) { out.push_back(counter_of(d(in.node.ports.accept_failures))); }},
     {"agner_port_io_bytes_total", C, "Bytes moved through ports, by direction.",
      [](const node_sources& in, sink& out) {
        out.push_back(counter_of(d(in.node.ports.bytes_in), {{"direction", "in"}}));

@@ -156,6 +156,11 @@ void server::impl::accept_unix() {
       }
     } else {
       connection_error(fmt::format("accept on the Unix socket failed: {}", ec.message()));
+      unix_accept_pause.expires_after(std::chrono::milliseconds(50));
+      unix_accept_pause.async_wait([this](const boost::system::error_code& e) {
+        if (!e) accept_unix();
+      });
+      return;
     }
     accept_unix();
   });
@@ -173,6 +178,11 @@ void server::impl::accept_tcp() {
           ->start();
     } else {
       connection_error(fmt::format("accept on TCP failed: {}", ec.message()));
+      tcp_accept_pause.expires_after(std::chrono::milliseconds(50));
+      tcp_accept_pause.async_wait([this](const boost::system::error_code& e) {
+        if (!e) accept_tcp();
+      });
+      return;
     }
     accept_tcp();
   });

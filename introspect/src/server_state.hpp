@@ -57,6 +57,9 @@ struct server::impl {
   std::string admin_key, viewer_key;
   detail::socket_place socket_place;
   asio::steady_timer connection_log_flush{io};
+  /// After a failed accept (out of descriptors or memory: EMFILE, ENOBUFS), each acceptor pauses
+  /// 50 ms before the next, rather than spin the attach thread until a descriptor frees up.
+  asio::steady_timer unix_accept_pause{io}, tcp_accept_pause{io};
   bool connection_log_flush_armed = false;
   std::unique_ptr<warning_watch> warnings;  ///< made by the first `warnings` request; after `io`, which its timer uses
   std::thread thread;

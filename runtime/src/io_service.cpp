@@ -38,7 +38,7 @@ struct io_service::port {
   std::size_t out_front_written = 0;             // bytes of out.front() already written
   std::size_t out_bytes = 0;                     // bytes in `out` not yet written
   bool closing = false;                          // closed by its owner, writing what was queued
-  std::unique_ptr<asio::steady_timer> linger;    // how long that may last
+  std::unique_ptr<asio::steady_timer> linger;    // how long that may last; a listener's retry after EMFILE
 
   port(std::uint64_t i, pid o, tcp::acceptor a) : id(i), owner(o), handle(std::move(a)) {}
   port(std::uint64_t i, pid o, tcp::socket s) : id(i), owner(o), handle(std::move(s)) {}
@@ -54,6 +54,8 @@ constexpr int writes_per_flush = 16;
 // Connections accepted per wake-up of a listener: the listen queue drains at the rate the I/O
 // thread turns, not one connection per turn.
 constexpr int accepts_per_turn = 64;
+// After an accept fails for want of descriptors or memory, the listener tries again this much later.
+constexpr std::chrono::milliseconds accept_retry{50};
 
 std::string peer_of(tcp::socket& s) {
   boost::system::error_code ec;
@@ -88,7 +90,7 @@ io_service::~io_service() {
 std::uint64_t io_service::new_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
 
 port_counters io_service::counters() const noexcept {
-  return port_counters{open_.get(), accepted_.get(), bytes_in_.get(), bytes_out_.get()};
+  return port_counters{open_.get(), accepted_.get(), bytes_in_.get(), bytes_out_.get(), accept_failures_.get()};
 }
 
 void io_service::add(std::shared_ptr<port> p) {
@@ -137,6 +139,18 @@ std::pair<port_id, std::uint16_t> io_service::listen(pid owner, const std::strin
 void io_service::accept(std::shared_ptr<port> p) {
   p->acceptor()->async_accept([this, p](boost::system::error_code ec, tcp::socket s) {
     if (!ports_.count(p->id)) return;  // closed meanwhile
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space || ec == asio::error::no_memory ||
+        ec == boost::system::errc::too_many_files_open_in_system) {
+      // The node's trouble, not the listener's: keep it, and try again shortly (as an Erlang acceptor
+      // retries after {error, emfile}) rather than spin or close it.
+      accept_failures_.add();
+      if (!p->linger) p->linger = std::make_unique<asio::steady_timer>(io_);
+      p->linger->expires_after(accept_retry);
+      p->linger->async_wait([this, p](boost::system::error_code e) {
+        if (!e && ports_.count(p->id)) accept(p);
+      });
+      return;
+    }
     if (ec) {
       if (ec != asio::error::operation_aborted) drop(p, ec.message(), false);
       return;

@@ -81,6 +81,7 @@ class io_service {
   single_writer_counter bytes_in_;
   single_writer_counter bytes_out_;
   single_writer_counter accepted_;
+  single_writer_counter accept_failures_;  // accepts refused for want of descriptors or memory
   // Sends waiting for the I/O thread (enqueue/drain_sends): any thread appends under the mutex.
   std::mutex sends_mutex_;
   std::vector<std::pair<port_id, chunk>> sends_;

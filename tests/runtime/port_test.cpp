@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -233,4 +235,65 @@ TEST_CASE("blocking work runs off the schedulers and its result comes back to th
   });
   rt.send(q, 0);
   CHECK(failure.get_future().get() == "disk on fire");
+}
+
+namespace {
+/// Counts what it accepts and keeps the sockets; remembers whether its listener was closed.
+class holding_listener final : public behaviour {
+ public:
+  holding_listener(std::promise<std::uint16_t>& port, std::atomic<int>& accepted, std::atomic<bool>& lost)
+      : port_(port), accepted_(accepted), lost_(lost) {}
+  void init(context& ctx) { port_.set_value(ctx.tcp_listen("127.0.0.1", 0, 256).second); }
+  void handle(context&, message& m) override {
+    if (m.is<tcp_accepted>()) ++accepted_;
+    if (m.is<tcp_closed>()) lost_ = true;
+  }
+
+ private:
+  std::promise<std::uint16_t>& port_;
+  std::atomic<int>& accepted_;
+  std::atomic<bool>& lost_;
+};
+
+/// The lowest free descriptor number: a soft RLIMIT_NOFILE there leaves no descriptor to take.
+int lowest_free_descriptor() {
+  const int fd = ::open("/dev/null", O_RDONLY);
+  ::close(fd);
+  return fd;
+}
+}  // namespace
+
+TEST_CASE("a listener that runs out of descriptors keeps listening and accepts once some are free") {
+  // As an Erlang acceptor retries after {error, emfile}: EMFILE is the node's trouble, not the listener's.
+  runtime rt(test::two_schedulers());
+  std::promise<std::uint16_t> port;
+  std::atomic<int> accepted{0};
+  std::atomic<bool> lost{false};
+  rt.spawn<holding_listener>(port, accepted, lost);
+  const std::uint16_t p = port.get_future().get();
+  std::vector<int> clients;
+  for (int i = 0; i < 8; ++i) clients.push_back(::socket(AF_INET, SOCK_STREAM, 0));
+  rlimit original{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &original) == 0);
+  struct restore {
+    rlimit limit;
+    ~restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+  } guard{original};
+  // No descriptor left: the client sockets exist already, and connecting takes none.
+  rlimit none = original;
+  none.rlim_cur = static_cast<rlim_t>(lowest_free_descriptor());
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &none) == 0);
+  for (int fd : clients) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(p);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  CHECK(eventually([&] { return rt.ports().accept_failures >= 1; }));
+  CHECK(accepted.load() == 0);
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &original) == 0);
+  CHECK(eventually([&] { return accepted.load() == 8; }));
+  CHECK_FALSE(lost.load());
+  for (int fd : clients) ::close(fd);
 }

@@ -149,6 +149,9 @@ struct port_counters {
   std::uint64_t accepted = 0;   ///< connections accepted, monotonic
   std::uint64_t bytes_in = 0;   ///< read from sockets, monotonic
   std::uint64_t bytes_out = 0;  ///< written to sockets, monotonic
+  /// Accepts that failed for want of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM); the
+  /// listener stays open and tries again 50 ms later. Monotonic.
+  std::uint64_t accept_failures = 0;
   bool operator==(const port_counters&) const = default;
 };
 

@@ -292,7 +292,8 @@ inline nlohmann::json to_json(const node_info& n) {
            {{"open", n.ports.open},
             {"accepted", n.ports.accepted},
             {"bytes_in", n.ports.bytes_in},
-            {"bytes_out", n.ports.bytes_out}}},
+            {"bytes_out", n.ports.bytes_out},
+            {"accept_failures", n.ports.accept_failures}}},
           {"alarms", std::move(alarms)},
           {"valves", std::move(valves)}};
 }
@@ -324,7 +325,8 @@ inline node_info node_info_from_json(const nlohmann::json& j) {
               json_detail::whole<std::uint64_t>(mem.at("binary_bytes")), json_detail::whole<std::uint64_t>(mem.at("resident_bytes"))};
   auto& p = j.at("ports");
   n.ports = {json_detail::whole<std::uint64_t>(p.at("open")), json_detail::whole<std::uint64_t>(p.at("accepted")),
-             json_detail::whole<std::uint64_t>(p.at("bytes_in")), json_detail::whole<std::uint64_t>(p.at("bytes_out"))};
+             json_detail::whole<std::uint64_t>(p.at("bytes_in")), json_detail::whole<std::uint64_t>(p.at("bytes_out")),
+             p.contains("accept_failures") ? json_detail::whole<std::uint64_t>(p.at("accept_failures")) : 0};  // older nodes
   for (auto& v : j.value("valves", nlohmann::json::array())) n.valves.push_back(valve_row_from_json(v));
   for (auto& a : j.at("alarms")) n.alarms.push_back(alarm_row_from_json(a));
   return n;
