@@ -94,6 +94,7 @@ struct attempt {
   beast::flat_buffer buffer{alertmanager_notifier::max_reply_header_bytes + alertmanager_notifier::max_reply_body_bytes};
   http::request<http::string_body> req;
   http::response_parser<http::string_body> parser;
+  const char* step = "resolving the host";  // what the deadline interrupted, for its sentence
   bool done = false;
 };
 
@@ -120,17 +121,20 @@ void alertmanager_notifier::shared::kick() {
   // Handlers hold `this` raw: they only run inside io.run(), which the I/O thread keeps alive.
   a->deadline.expires_after(std::chrono::milliseconds(post_deadline_ms));
   a->deadline.async_wait([this, a](boost::system::error_code ec) {
-    if (!ec && !a->done) finish(a, fmt::format("no answer within {} ms", post_deadline_ms));
+    if (!ec && !a->done) finish(a, fmt::format("no answer within {} ms, while {}", post_deadline_ms, a->step));
   });
   a->resolver.async_resolve(host, port, [this, a](boost::system::error_code resolved, boost::asio::ip::tcp::resolver::results_type found) {
     if (a->done) return;
     if (resolved) return finish(a, "resolving " + agner::alarms::escaped_for_log(host) + ": " + resolved.message());
+    a->step = "connecting";
     boost::asio::async_connect(a->socket, found, [this, a](boost::system::error_code connected, const boost::asio::ip::tcp::endpoint&) {
       if (a->done) return;
       if (connected) return finish(a, "connecting: " + connected.message());
+      a->step = "sending the alerts";
       http::async_write(a->socket, a->req, [this, a](boost::system::error_code written, std::size_t) {
         if (a->done) return;
         if (written) return finish(a, "sending: " + written.message());
+        a->step = "reading the answer's header";
         // The header first, then the body: Boost 1.74's eager parser skips the Content-Length check
         // against body_limit when the body came in the same read as the header (and then reserves
         // whatever Content-Length says), so the length is checked here between the two reads.
@@ -139,6 +143,7 @@ void alertmanager_notifier::shared::kick() {
           if (ec) return finish(a, reply_error(ec));
           if (a->parser.content_length() && *a->parser.content_length() > max_reply_body_bytes)
             return finish(a, reply_error(http::error::body_limit));
+          a->step = "reading the answer's body";
           http::async_read(a->socket, a->buffer, a->parser, [this, a](boost::system::error_code read, std::size_t) {
             if (a->done) return;
             if (read) return finish(a, reply_error(read));
