@@ -167,13 +167,17 @@ void alertmanager_notifier::shared::finish(std::shared_ptr<attempt> a, const std
   a->socket.close(ignored);
   if (current == a) current.reset();
   if (stopping) return;
+  // The state first, the log line last: a log call that throws (caught at the thread boundary)
+  // must not lose the batch or the retry.
   if (error.empty()) {
     ++posted;
-    if (failing) say(fmt::format("alertmanager {}: reachable again", url));
+    const bool was_failing = failing;
     failing = false;
-    return kick();
+    kick();
+    if (was_failing) say(fmt::format("alertmanager {}: reachable again", url));
+    return;
   }
-  if (!failing) say(fmt::format("alertmanager {}: cannot post alerts ({}); will retry", url, error));
+  const bool first = !failing;
   failing = true;
   {
     std::lock_guard lock(mutex);
@@ -184,17 +188,11 @@ void alertmanager_notifier::shared::finish(std::shared_ptr<attempt> a, const std
   retry.async_wait([this](boost::system::error_code ec) {
     if (!ec) kick();
   });
+  if (first) say(fmt::format("alertmanager {}: cannot post alerts ({}); will retry", url, error));
 }
 
 void alertmanager_notifier::shared::recover(const std::string& what) {
   ++exceptions;
-  const auto now = std::chrono::steady_clock::now();
-  if (exceptions_logged == 0 || now - exception_logged_at >= std::chrono::minutes(1)) {
-    say(fmt::format("alertmanager {}: a post failed on an exception ({}; {} in all); the sender goes on", url,
-                    agner::alarms::escaped_for_log(what), exceptions));
-    exceptions_logged = exceptions;
-    exception_logged_at = now;
-  }
   if (current && !current->done) finish(current, "an exception: " + agner::alarms::escaped_for_log(what));
   else if (current) current.reset();
   if (!current && !stopping) {  // nothing in flight any more: make sure what waits is tried again
@@ -202,6 +200,13 @@ void alertmanager_notifier::shared::recover(const std::string& what) {
     retry.async_wait([this](boost::system::error_code ec) {
       if (!ec) kick();
     });
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (exceptions_logged == 0 || now - exception_logged_at >= std::chrono::minutes(1)) {
+    exceptions_logged = exceptions;
+    exception_logged_at = now;
+    say(fmt::format("alertmanager {}: a post failed on an exception ({}; {} in all); the sender goes on", url,
+                    agner::alarms::escaped_for_log(what), exceptions));
   }
 }
 

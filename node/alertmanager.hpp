@@ -37,7 +37,8 @@ class alertmanager_notifier {
 
   /// Starts the I/O thread. `rule.url` is http://HOST[:PORT][/PATH] (checked by the rules parser; a
   /// URL parse_alertmanager_url refuses is logged once and nothing is posted, every batch dropped).
-  /// `log` is called from the I/O thread (and the destructor's) and must be thread-safe.
+  /// `log` is called from the I/O thread (and the destructor's) and must be thread-safe; if it throws,
+  /// the line is lost and nothing else (the batch and its retry are settled before a line is logged).
   alertmanager_notifier(alarms::alertmanager_rule rule, std::string node, std::int64_t tick_ms,
                         std::function<void(std::string_view)> log);
   /// Cancels what is in flight and waits at most stop_wait_ms for the I/O thread; if it has not

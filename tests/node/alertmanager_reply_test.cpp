@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -168,4 +169,21 @@ TEST_CASE("a huge or endless answer fails the post within its bound and the same
   CHECK(eventually([&] { return notifier.posted() >= 1 && peer.served[static_cast<int>(answer::good)] >= 1; }, std::chrono::seconds(60)));
   CHECK(log.has("reachable again"));
   CHECK_FALSE(log.has("exception"));
+}
+
+TEST_CASE("a log callback that throws loses no batch and stops no sender") {
+  fake_alertmanager peer;  // answers a huge Content-Length first: a failure, so a log line
+  alarms::alertmanager_rule rule;
+  rule.url = fmt::format("http://127.0.0.1:{}/api/v2/alerts", peer.port);
+  std::atomic<int> calls{0};
+  node::alertmanager_notifier notifier(rule, "n", 100, [&calls](std::string_view) {
+    ++calls;
+    throw std::runtime_error("the log is broken");
+  });
+  std::vector<introspect::alarm_row> active{{"backlog_high", "application", "major", "d", 1'000'000, false}};
+  notifier.update(active, 1'000'100);
+  CHECK(eventually([&] { return peer.served[static_cast<int>(answer::huge_length)] >= 1 && calls >= 1; }, std::chrono::seconds(60)));
+  peer.mode = answer::good;  // the batch was kept for its retry although the log line threw
+  CHECK(eventually([&] { return notifier.posted() >= 1; }, std::chrono::seconds(60)));
+  CHECK(peer.served[static_cast<int>(answer::good)] >= 1);
 }
