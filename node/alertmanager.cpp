@@ -1,5 +1,7 @@
 #include "alertmanager.hpp"
 
+#include "agner/alarms/alertmanager_url.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <ctime>
@@ -30,12 +32,23 @@ std::string iso8601(std::int64_t ms) {
                      tm.tm_min, tm.tm_sec, ms % 1000);
 }
 
+/// The sentence for a failed read of the answer.
+std::string reply_error(boost::system::error_code ec) {
+  if (ec == http::error::body_limit)
+    return fmt::format("the answer's body is longer than {} bytes; it was not read", alertmanager_notifier::max_reply_body_bytes);
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+    return fmt::format("the answer's header is longer than {} bytes; it was not read", alertmanager_notifier::max_reply_header_bytes);
+  return "reading the answer: " + ec.message();
+}
+
 }  // namespace
 
 struct alertmanager_notifier::shared {
   boost::asio::io_context io;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard{io.get_executor()};
-  std::string url, host, port, target;
+  std::string url;  // escaped for the log
+  std::string host, port, host_header, target;
+  std::string invalid;  // why the URL cannot be used (a rule built without the parser), else empty
   std::function<void(std::string_view)> log;
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> posted{0}, dropped{0};
@@ -44,6 +57,9 @@ struct alertmanager_notifier::shared {
   std::deque<std::string> queue;
   std::uint64_t dropped_logged = 0;
   std::int64_t drop_logged_ms = 0;
+  // Exceptions caught at the thread boundary (the I/O thread's own): logged at most once a minute.
+  std::uint64_t exceptions = 0, exceptions_logged = 0;
+  std::chrono::steady_clock::time_point exception_logged_at{};
   // The I/O thread's own.
   std::shared_ptr<struct attempt> current;
   boost::asio::steady_timer retry{io};
@@ -58,18 +74,27 @@ struct alertmanager_notifier::shared {
   }
   void kick();
   /// Ends an attempt; a failed batch is retried first unless `retry` is false (Alertmanager refused it).
-  void finish(const std::shared_ptr<attempt>& a, const std::string& error, bool retry = true);
+  void finish(std::shared_ptr<attempt> a, const std::string& error, bool retry = true);  // by value: `a` may be `current`, reset here
   void cancel();
+  /// After a handler threw out of io.run(): says so (at most once a minute), fails the post in flight
+  /// (so it is retried), and lets the thread run again.
+  void recover(const std::string& what);
 };
 
 struct attempt {
-  explicit attempt(boost::asio::io_context& io) : resolver(io), socket(io), deadline(io) {}
+  explicit attempt(boost::asio::io_context& io) : resolver(io), socket(io), deadline(io) {
+    // Alertmanager answers a few bytes of JSON: a longer header or body is refused as it arrives,
+    // before it is stored (by default Beast would reserve whatever Content-Length says).
+    parser.header_limit(alertmanager_notifier::max_reply_header_bytes);
+    parser.body_limit(alertmanager_notifier::max_reply_body_bytes);
+  }
   boost::asio::ip::tcp::resolver resolver;
   boost::asio::ip::tcp::socket socket;
   boost::asio::steady_timer deadline;
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer{alertmanager_notifier::max_reply_header_bytes + alertmanager_notifier::max_reply_body_bytes};
   http::request<http::string_body> req;
-  http::response<http::string_body> res;
+  http::response_parser<http::string_body> parser;
+  const char* step = "resolving the host";  // what the deadline interrupted, for its sentence
   bool done = false;
 };
 
@@ -78,6 +103,10 @@ void alertmanager_notifier::shared::kick() {
   std::string body;
   {
     std::lock_guard lock(mutex);
+    if (!invalid.empty()) {  // never posted: counted as dropped (logged once, at the start)
+      dropped += queue.size();
+      queue.clear();
+    }
     if (queue.empty()) return;
     body = std::move(queue.front());
     queue.pop_front();
@@ -85,37 +114,52 @@ void alertmanager_notifier::shared::kick() {
   auto a = std::make_shared<attempt>(io);
   current = a;
   a->req = {http::verb::post, target, 11};
-  a->req.set(http::field::host, host);
+  a->req.set(http::field::host, host_header);
   a->req.set(http::field::content_type, "application/json");
   a->req.body() = std::move(body);
   a->req.prepare_payload();
   // Handlers hold `this` raw: they only run inside io.run(), which the I/O thread keeps alive.
   a->deadline.expires_after(std::chrono::milliseconds(post_deadline_ms));
   a->deadline.async_wait([this, a](boost::system::error_code ec) {
-    if (!ec && !a->done) finish(a, fmt::format("no answer within {} ms", post_deadline_ms));
+    if (!ec && !a->done) finish(a, fmt::format("no answer within {} ms, while {}", post_deadline_ms, a->step));
   });
   a->resolver.async_resolve(host, port, [this, a](boost::system::error_code resolved, boost::asio::ip::tcp::resolver::results_type found) {
     if (a->done) return;
-    if (resolved) return finish(a, "resolving " + host + ": " + resolved.message());
+    if (resolved) return finish(a, "resolving " + agner::alarms::escaped_for_log(host) + ": " + resolved.message());
+    a->step = "connecting";
     boost::asio::async_connect(a->socket, found, [this, a](boost::system::error_code connected, const boost::asio::ip::tcp::endpoint&) {
       if (a->done) return;
       if (connected) return finish(a, "connecting: " + connected.message());
+      a->step = "sending the alerts";
       http::async_write(a->socket, a->req, [this, a](boost::system::error_code written, std::size_t) {
         if (a->done) return;
         if (written) return finish(a, "sending: " + written.message());
-        http::async_read(a->socket, a->buffer, a->res, [this, a](boost::system::error_code ec, std::size_t) {
+        a->step = "reading the answer's header";
+        // The header first, then the body: Boost 1.74's eager parser skips the Content-Length check
+        // against body_limit when the body came in the same read as the header (and then reserves
+        // whatever Content-Length says), so the length is checked here between the two reads.
+        http::async_read_header(a->socket, a->buffer, a->parser, [this, a](boost::system::error_code ec, std::size_t) {
           if (a->done) return;
-          if (ec) return finish(a, "reading the answer: " + ec.message());
-          if (a->res.result_int() / 100 != 2)  // 4xx: this batch will never be taken; 5xx: try it again
-            return finish(a, fmt::format("HTTP {}: {}", a->res.result_int(), a->res.body().substr(0, 200)), a->res.result_int() / 100 != 4);
-          finish(a, "");
+          if (ec) return finish(a, reply_error(ec));
+          if (a->parser.content_length() && *a->parser.content_length() > max_reply_body_bytes)
+            return finish(a, reply_error(http::error::body_limit));
+          a->step = "reading the answer's body";
+          http::async_read(a->socket, a->buffer, a->parser, [this, a](boost::system::error_code read, std::size_t) {
+            if (a->done) return;
+            if (read) return finish(a, reply_error(read));
+            const auto& res = a->parser.get();
+            if (res.result_int() / 100 != 2)  // 4xx: this batch will never be taken; 5xx: try it again
+              return finish(a, fmt::format("HTTP {}: {}", res.result_int(), agner::alarms::escaped_for_log(res.body(), 200)),
+                            res.result_int() / 100 != 4);
+            finish(a, "");
+          });
         });
       });
     });
   });
 }
 
-void alertmanager_notifier::shared::finish(const std::shared_ptr<attempt>& a, const std::string& error, bool retry_it) {
+void alertmanager_notifier::shared::finish(std::shared_ptr<attempt> a, const std::string& error, bool retry_it) {
   a->done = true;
   boost::system::error_code ignored;
   a->deadline.cancel();
@@ -123,13 +167,17 @@ void alertmanager_notifier::shared::finish(const std::shared_ptr<attempt>& a, co
   a->socket.close(ignored);
   if (current == a) current.reset();
   if (stopping) return;
+  // The state first, the log line last: a log call that throws (caught at the thread boundary)
+  // must not lose the batch or the retry.
   if (error.empty()) {
     ++posted;
-    if (failing) say(fmt::format("alertmanager {}: reachable again", url));
+    const bool was_failing = failing;
     failing = false;
-    return kick();
+    kick();
+    if (was_failing) say(fmt::format("alertmanager {}: reachable again", url));
+    return;
   }
-  if (!failing) say(fmt::format("alertmanager {}: cannot post alerts ({}); will retry", url, error));
+  const bool first = !failing;
   failing = true;
   {
     std::lock_guard lock(mutex);
@@ -140,6 +188,26 @@ void alertmanager_notifier::shared::finish(const std::shared_ptr<attempt>& a, co
   retry.async_wait([this](boost::system::error_code ec) {
     if (!ec) kick();
   });
+  if (first) say(fmt::format("alertmanager {}: cannot post alerts ({}); will retry", url, error));
+}
+
+void alertmanager_notifier::shared::recover(const std::string& what) {
+  ++exceptions;
+  if (current && !current->done) finish(current, "an exception: " + agner::alarms::escaped_for_log(what));
+  else if (current) current.reset();
+  if (!current && !stopping) {  // nothing in flight any more: make sure what waits is tried again
+    retry.expires_after(std::chrono::seconds(1));
+    retry.async_wait([this](boost::system::error_code ec) {
+      if (!ec) kick();
+    });
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (exceptions_logged == 0 || now - exception_logged_at >= std::chrono::minutes(1)) {
+    exceptions_logged = exceptions;
+    exception_logged_at = now;
+    say(fmt::format("alertmanager {}: a post failed on an exception ({}; {} in all); the sender goes on", url,
+                    agner::alarms::escaped_for_log(what), exceptions));
+  }
 }
 
 void alertmanager_notifier::shared::cancel() {
@@ -152,21 +220,33 @@ alertmanager_notifier::alertmanager_notifier(alarms::alertmanager_rule rule, std
                                              std::function<void(std::string_view)> log)
     : rule_(std::move(rule)), node_(std::move(node)), tick_ms_(tick_ms), shared_(std::make_shared<shared>()) {
   auto& s = *shared_;
-  s.url = rule_.url;
+  s.url = agner::alarms::escaped_for_log(rule_.url);
   s.log = std::move(log);
-  // http://HOST:PORT/PATH (validated by the rules parser)
-  std::string rest = rule_.url.substr(7);
-  const auto slash = rest.find('/');
-  s.target = slash == std::string::npos ? "/api/v2/alerts" : rest.substr(slash);
-  rest = rest.substr(0, slash);
-  const auto colon = rest.rfind(':');
-  s.host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  s.port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  auto parsed = agner::alarms::parse_alertmanager_url(rule_.url);  // checked by the rules parser already
+  if (auto* url = std::get_if<agner::alarms::alertmanager_url>(&parsed)) {
+    s.host = std::move(url->host);
+    s.port = std::move(url->port);
+    s.host_header = std::move(url->host_header);
+    s.target = std::move(url->target);
+  } else {
+    s.invalid = std::get<std::string>(parsed);
+    s.say(fmt::format("alertmanager {}: not used: the URL {}", s.url, s.invalid));
+  }
   thread_ = std::thread([keep = shared_] {
-    try {
-      keep->io.run();
-    } catch (const std::exception& e) {  // a thread boundary: say it, never terminate the node
-      keep->say(fmt::format("alertmanager {}: the sender stopped: {}", keep->url, e.what()));
+    // A thread boundary: an exception out of a handler (a bad_alloc, say) fails that post and the
+    // thread runs on; the sender must not die and leave every later alert unsent.
+    for (;;) {
+      try {
+        try {
+          keep->io.run();
+          break;  // stopped: the destructor reset the work guard
+        } catch (const std::exception& e) {
+          keep->recover(e.what());
+        } catch (...) {
+          keep->recover("an unknown exception");
+        }
+      } catch (...) {  // recover() itself failed (memory exhausted): run again all the same
+      }
     }
     std::lock_guard lock(keep->done_mutex);
     keep->done = true;

@@ -5,7 +5,8 @@
 //
 // All network I/O is asynchronous on the notifier's own io_context thread, under one deadline per
 // post (resolve, connect, write and read together): nothing the ticker, a reload or a signal does
-// ever waits on the network.
+// ever waits on the network. What a post reads is bounded too (max_reply_*_bytes), and an exception
+// in a post fails that post only: the I/O thread runs on.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -26,11 +27,18 @@ class alertmanager_notifier {
   static constexpr std::size_t max_queued = 16;
   /// One post (resolve + connect + write + read) is abandoned after this long.
   static constexpr std::int64_t post_deadline_ms = 5000;
+  /// Longest answer header read from Alertmanager, in bytes; past it the post fails (retried).
+  static constexpr std::uint32_t max_reply_header_bytes = 8192;
+  /// Longest answer body read, in bytes (Alertmanager answers a few bytes of JSON); past it, or past
+  /// a Content-Length that says more, the post fails (retried) and the connection is closed unread.
+  static constexpr std::uint32_t max_reply_body_bytes = 8192;
   /// How long the destructor waits for the I/O thread to finish before leaving it to end alone.
   static constexpr std::int64_t stop_wait_ms = 1000;
 
-  /// Starts the I/O thread. `rule.url` is http://HOST[:PORT][/PATH] (checked by the rules parser).
-  /// `log` is called from the I/O thread (and the destructor's) and must be thread-safe.
+  /// Starts the I/O thread. `rule.url` is http://HOST[:PORT][/PATH] (checked by the rules parser; a
+  /// URL parse_alertmanager_url refuses is logged once and nothing is posted, every batch dropped).
+  /// `log` is called from the I/O thread (and the destructor's) and must be thread-safe; if it throws,
+  /// the line is lost and nothing else (the batch and its retry are settled before a line is logged).
   alertmanager_notifier(alarms::alertmanager_rule rule, std::string node, std::int64_t tick_ms,
                         std::function<void(std::string_view)> log);
   /// Cancels what is in flight and waits at most stop_wait_ms for the I/O thread; if it has not

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "agner/alarms/alertmanager_url.hpp"
 #include "agner/alarms/bounded_file.hpp"
 #include "agner/alarms/engine.hpp"
 #include "agner/alarms/metric_names.hpp"
@@ -543,8 +544,10 @@ std::variant<rules, std::vector<rule_error>> check_document(const json& doc, con
         c.only(*am, p, {"url", "resend_ms", "labels"});
         alertmanager_rule a;
         a.url = c.text(*am, "url", p, true);
-        if (am->contains("url") && (!a.url.starts_with("http://") || a.url.size() < 10))
-          c.fail(p + "/url", "must be http://HOST:PORT/PATH (Alertmanager's /api/v2/alerts)");
+        if (am->contains("url") && (*am)["url"].is_string()) {
+          const auto parsed = parse_alertmanager_url(a.url);
+          if (auto* why = std::get_if<std::string>(&parsed)) c.fail(p + "/url", *why);
+        }
         a.resend_ms = c.millis(*am, "resend_ms", p, 60000);
         if (a.resend_ms < 1000) c.fail(p + "/resend_ms", "must be at least 1000");
         if (const json* l = c.object(*am, "labels", p, false))

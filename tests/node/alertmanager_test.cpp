@@ -77,7 +77,7 @@ TEST_CASE("a hung Alertmanager: posts time out and are logged, the queue drops i
   CHECK(notifier->dropped() >= 40 - 1 - node::alertmanager_notifier::max_queued);
   CHECK(log.has("1 queued post dropped (oldest first; 1 in all): it is not keeping up"));  // then at most a line a minute
   // The post in flight is abandoned at its deadline, and said so once.
-  CHECK(eventually([&] { return log.has("cannot post alerts (no answer within 5000 ms); will retry"); }, std::chrono::seconds(60)));
+  CHECK(eventually([&] { return log.has("cannot post alerts (no answer within 5000 ms, while reading the answer's header); will retry"); }, std::chrono::seconds(60)));
   CHECK(notifier->posted() == 0);
   // Stopping cancels what is in flight: it never waits for the peer.
   const auto t1 = std::chrono::steady_clock::now();

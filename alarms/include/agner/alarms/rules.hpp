@@ -64,7 +64,7 @@ struct valve_rule {
 
 /// Where alarms are sent as Prometheus alerts (Alertmanager's v2 API), if anywhere.
 struct alertmanager_rule {
-  std::string url;             ///< http://HOST:PORT/api/v2/alerts (plain HTTP: keep it on loopback or a private network)
+  std::string url;             ///< http://HOST[:PORT][/PATH] as parse_alertmanager_url takes it (plain HTTP: keep it on loopback or a private network)
   std::int64_t resend_ms = 60000;
   std::map<std::string, std::string> labels;  ///< added to every alert
 };
