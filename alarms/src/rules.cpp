@@ -361,10 +361,15 @@ class checker {
     }
     return parent[key].get<double>();
   }
-  std::int64_t millis(const json& parent, const std::string& key, const std::string& path, std::int64_t fallback) {
+  std::int64_t millis(const json& parent, const std::string& key, const std::string& path, std::int64_t fallback,
+                      std::int64_t min = 0) {
     const double v = number(parent, key, path, false, static_cast<double>(fallback));
-    if (!(v >= 0 && v <= 86'400'000)) {
-      fail(path + "/" + key, "must be between 0 and 86400000 (a day)");
+    if (!(v >= static_cast<double>(min) && v <= 86'400'000)) {
+      fail(path + "/" + key, fmt::format("must be between {} and 86400000 (a day)", min));
+      return fallback;
+    }
+    if (v != std::floor(v)) {
+      fail(path + "/" + key, "must be a whole number of milliseconds");
       return fallback;
     }
     return static_cast<std::int64_t>(v);
@@ -559,8 +564,7 @@ std::variant<rules, std::vector<rule_error>> check_document(const json& doc, con
       }
     }
     if (c.number(doc, "version", "", true, 1) != 1) c.fail("/version", "must be 1");
-    r.tick_ms = c.millis(doc, "tick_ms", "", 250);
-    if (r.tick_ms < 10) c.fail("/tick_ms", "must be at least 10");
+    r.tick_ms = c.millis(doc, "tick_ms", "", 250, 10);
     const double hist = c.number(doc, "history_size", "", false, 1000);
     if (!(hist >= 1 && hist <= 100000)) c.fail("/history_size", "must be between 1 and 100000");
     else r.history_size = static_cast<std::size_t>(hist);

@@ -46,7 +46,8 @@ std::variant<rules, std::vector<std::string>> reload_rules(engine& e, const std:
   const std::string alarm(reload_failed_alarm);
   if (auto* errors = std::get_if<std::vector<rule_error>>(&loaded)) {
     auto lines = error_lines(*errors);
-    log(fmt::format("rules reload failed; the old rules stay in force ({} error{}):", lines.size(), lines.size() == 1 ? "" : "s"));
+    // No count here: past max_rule_errors the last line says how many more there are.
+    log("rules reload failed; the old rules stay in force:");
     for (auto& l : lines) log(fmt::format("  {}", l));
     e.set(alarm, severity::major, fmt::format("{} (old rules in force)", lines.front()), now_ms);
     return lines;

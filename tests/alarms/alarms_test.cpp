@@ -261,7 +261,9 @@ TEST_CASE("each kind of error in a rules file is reported with file:line:column 
   CHECK(e.size() == expected.size());
   for (std::size_t i = 0; i < std::min(e.size(), expected.size()); ++i) CHECK(e[i] == expected[i]);
   CHECK(errors_of(R"({"version": 2, "tick_ms": 1})") ==
-        std::vector<std::string>{"bad.json:1:13: /version: must be 1", "bad.json:1:27: /tick_ms: must be at least 10"});
+        std::vector<std::string>{"bad.json:1:13: /version: must be 1", "bad.json:1:27: /tick_ms: must be between 10 and 86400000 (a day)"});
+  CHECK(errors_of(R"({"version": 1, "tick_ms": 250.5})") ==
+        std::vector<std::string>{"bad.json:1:27: /tick_ms: must be a whole number of milliseconds"});
 }
 
 #include <atomic>

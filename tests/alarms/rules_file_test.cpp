@@ -58,7 +58,7 @@ TEST_CASE("a number outside double range is a located error, not an exception") 
   CHECK(errors_of("{\"version\": 1,\n \"tick_ms\": -1e999}") ==
         "bad.json:2:13: /: the number -1e999 is out of range");
   CHECK(errors_of("{\"version\": 1, \"tick_ms\": 1e300}") ==
-        "bad.json:1:27: /tick_ms: must be between 0 and 86400000 (a day)");
+        "bad.json:1:27: /tick_ms: must be between 10 and 86400000 (a day)");
 }
 
 TEST_CASE("nesting deeper than 64 is refused at once, located, however deep it goes") {
