@@ -1,6 +1,7 @@
 #include "socket_path.hpp"
 
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -42,6 +43,12 @@ void check_private_dir(const std::string& dir) {
 }  // namespace
 
 socket_place prepare_socket_path(const std::string& path) {
+  // sockaddr_un holds 108 bytes with the terminating NUL; the kernel's own error ("File name too
+  // long") would name neither the path nor the limit.
+  constexpr std::size_t max_path = sizeof(sockaddr_un::sun_path) - 1;
+  if (path.size() > max_path)
+    refuse(fmt::format("socket path {} is {} bytes; a Unix socket path holds at most {}: pick a shorter --socket",
+                       path, path.size(), max_path));
   socket_place place{path, {}};
   const auto parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? std::string(".") : parent.string();
@@ -63,7 +70,12 @@ socket_place prepare_socket_path(const std::string& path) {
     if (::lstat(path.c_str(), &st) == 0) {
       if (!S_ISSOCK(st.st_mode))
         refuse(fmt::format("{} exists and is not a socket; remove it or pick another --socket", path));
-      if (socket_answers(path)) refuse(fmt::format("another node is serving {}; pick another --name", path));
+      if (socket_answers(path))
+        refuse(fmt::format("another node is serving {} (something answers there); pick another --name or --socket", path));
+      if (st.st_uid != ::geteuid())  // not ours to remove, stale or not
+        refuse(fmt::format("{} belongs to uid {}, not to this user (uid {}); remove it if it is stale, or pick another "
+                           "--socket",
+                           path, st.st_uid, ::geteuid()));
       if (::unlink(path.c_str()) != 0)  // a stale socket, left by a node that did not stop cleanly
         refuse(fmt::format("cannot remove the stale socket {}: {}", path, std::strerror(errno)));
     }

@@ -96,6 +96,25 @@ TEST_CASE("a socket directory the node does not own privately is refused and lef
   }  // closed, the file stays: what a killed node leaves
   REQUIRE(std::filesystem::exists(mine + "/y.sock"));
   CHECK(start_error(rt, unix_only(mine + "/y.sock")) == "");
+
+  // A stale socket of another user is not ours to remove (only root can test it: chown).
+  {
+    asio::io_context io;
+    asio::local::stream_protocol::acceptor stale(io, asio::local::stream_protocol::endpoint(mine + "/z.sock"));
+  }
+  if (::chown((mine + "/z.sock").c_str(), 65534, 65534) == 0) {
+    CHECK(start_error(rt, unix_only(mine + "/z.sock")) ==
+          fmt::format("{}/z.sock belongs to uid 65534, not to this user (uid {}); remove it if it is stale, or pick "
+                      "another --socket",
+                      mine, ::geteuid()));
+    CHECK(std::filesystem::exists(mine + "/z.sock"));
+  }
+
+  // A path past sockaddr_un's 107 bytes is named with its length and the limit.
+  const std::string long_path = mine + "/" + std::string(120, 'a') + ".sock";
+  CHECK(start_error(rt, unix_only(long_path)) ==
+        fmt::format("socket path {} is {} bytes; a Unix socket path holds at most 107: pick a shorter --socket", long_path,
+                    long_path.size()));
   std::filesystem::remove_all(dir);
 }
 
