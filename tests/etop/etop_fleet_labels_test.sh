@@ -25,7 +25,9 @@ for _ in $(seq 1 300); do [ -S "$dir/a/node.sock" ] && [ -S "$dir/b/node.sock" ]
 [ -S "$dir/a/node.sock" ] && [ -S "$dir/b/node.sock" ] || fail "the nodes did not start: $(cat "$dir"/*.log)"
 
 echo "== text: the nodes: line and the NODE column tell the two apart"
-out=$("$etop_bin" --batch --lines 10 "$dir/a/node.sock" "$dir/b/node.sock")
+# Sorted by pid, so each node's first processes are among the rows whatever their queues are at
+# that moment (by queue, slow_consumer can still rank below eight workers holding one message each).
+out=$("$etop_bin" --batch --sort pid --lines 40 "$dir/a/node.sock" "$dir/b/node.sock")
 grep -qE "^nodes: a/node up .* \| +b/node up " <<<"$out" || fail "nodes: line: $out"
 grep -qE "^a/node +<0\.2\.0> +slow_consumer" <<<"$out" || fail "no a/node row: $out"
 grep -qE "^b/node +<0\.2\.0> +slow_consumer" <<<"$out" || fail "no b/node row: $out"
