@@ -4,6 +4,7 @@
 #include "agner/alarms/rules.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -658,6 +659,9 @@ std::variant<rules, std::vector<rule_error>> check_document(const json& doc, con
     auto [line, column] = line_column(text, where.of(p.path, p.at_key));
     errors.push_back({file, line, column, printable(p.path), printable(p.message)});
   }
+  // In file order, as a reader goes through the file (the checks find them by kind).
+  std::stable_sort(errors.begin(), errors.end(),
+                   [](const rule_error& a, const rule_error& b) { return std::tie(a.line, a.column) < std::tie(b.line, b.column); });
   if (c.problem_count > listed)
     errors.push_back({file, 0, 0, "", fmt::format("and {} more error{}", c.problem_count - listed, c.problem_count - listed == 1 ? "" : "s")});
   return errors;

@@ -245,13 +245,13 @@ TEST_CASE("each kind of error in a rules file is reported with file:line:column 
   "valves": [ {"id": "v", "triggers": ["q", "ghost"], "mode": "loud"} ]
 })";
   const auto e = errors_of(bad);
-  const std::vector<std::string> expected{
+  const std::vector<std::string> expected{  // in file order
       "bad.json:5:98: /alarms/0/levels/0/clear: must be at most raise (100) for an alarm above its threshold",
-      "bad.json:6:40: /alarms/1/levles: unknown key 'levles' (known here: id, metric, labels, direction, levels, for_ms, hold_ms, mean_over_ms, pressure, description)",
+      "bad.json:6:13: /alarms/1/id: alarm id 'q' is used twice",
       "bad.json:6:28: /alarms/1/metric: unknown metric 'nonsense' (system metrics: dead_letters_per_s, process_ratio, processes, resident_bytes, run_queue, run_queue_per_scheduler, scheduler_utilisation; or business:NAME; or process:message_queue_len, process:oldest_message_age_ms)",
+      "bad.json:6:40: /alarms/1/levles: unknown key 'levles' (known here: id, metric, labels, direction, levels, for_ms, hold_ms, mean_over_ms, pressure, description)",
       "bad.json:6:79: /alarms/1/levels/0/severity: unknown severity 'huge' (critical, major, minor, warning)",
       "bad.json:6:96: /alarms/1/levels/0/raise: must be a number",
-      "bad.json:6:13: /alarms/1/id: alarm id 'q' is used twice",
       "bad.json:7:103: /alarms/2/levels/1/severity: levels must go up in severity",
       "bad.json:7:121: /alarms/2/levels/1/raise: must be higher than the previous level's raise (100)",
       "bad.json:8:49: /alarms/2/pressure/saturation: scaling (10) must be less than saturation (5)",
