@@ -1,5 +1,6 @@
 #include <algorithm>
 #include "agner/node/flags.hpp"
+#include "agner/snapshot/visible_text.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -160,29 +161,14 @@ void parse_or_exit(CLI::App& app, int argc, char** argv, const std::string& prog
   }
 }
 
-namespace {
-/// The sentence may echo the operator's text: control bytes are shown as \xNN, so that a value
-/// cannot write to the terminal and the sentence stays one line.
-std::string visible(const std::string& sentence) {
-  std::string shown;
-  for (const unsigned char c : sentence) {
-    if (c < 0x20 || c == 0x7f) {
-      shown += fmt::format("\\x{:02x}", c);
-    } else {
-      shown += static_cast<char>(c);
-    }
-  }
-  return shown;
-}
-}  // namespace
 
 std::string describe(const CLI::ParseError& e, const CLI::App& app) {
   if (dynamic_cast<const CLI::ExtrasError*>(&e)) {
     for (auto& arg : app.remaining())
-      if (arg.starts_with("-")) return visible(fmt::format("unknown flag {}", arg.substr(0, arg.find('='))));
-    if (!app.remaining().empty()) return visible(fmt::format("unexpected argument '{}'", app.remaining().front()));
+      if (arg.starts_with("-")) return agner::visible_text(fmt::format("unknown flag {}", arg.substr(0, arg.find('='))));
+    if (!app.remaining().empty()) return agner::visible_text(fmt::format("unexpected argument '{}'", app.remaining().front()));
   }
-  return visible(e.what());
+  return agner::visible_text(e.what());
 }
 
 }  // namespace agner::node

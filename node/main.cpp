@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "agner/snapshot/visible_text.hpp"
 #include "agner/node/node.hpp"
 #include "agner/alarms/rules_file.hpp"  // check_rules_file
 #include "workload.hpp"
@@ -65,8 +66,8 @@ options parse(int argc, char** argv) {
   }
   if (!check.empty()) {
     auto errors = agner::alarms::check_rules_file(check);
-    for (auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
-    if (errors.empty()) std::printf("%s: the rules are good\n", check.c_str());
+    for (auto& e : errors) std::fprintf(stderr, "%s\n", agner::visible_text(e).c_str());
+    if (errors.empty()) std::printf("%s: the rules are good\n", agner::visible_text(check).c_str());
     std::exit(errors.empty() ? 0 : 1);
   }
   return o;
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
     node.wait();
     node.stop();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "agner-node: %s\n", e.what());
+    std::fprintf(stderr, "agner-node: %s\n", agner::visible_lines(e.what()).c_str());
     return 1;
   }
   return 0;

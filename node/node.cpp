@@ -1,5 +1,6 @@
 // The embeddable node: the composition root agner-node and every embedding service share.
 #include "agner/node/node.hpp"
+#include "agner/snapshot/visible_text.hpp"
 
 #include <signal.h>
 
@@ -111,7 +112,8 @@ host::host(runtime* borrowed, node_options o, std::function<void(host&)> setup) 
         p_->exporter = std::make_unique<exporter::exporter>(*p_->snapshots, metrics_options, business_);
       } catch (const std::exception& e) {
         if (o_.metrics_chosen) throw;
-        std::fprintf(stderr, "%s: running without /metrics: %s (choose with --metrics-listen)\n", o_.program.c_str(), e.what());
+        std::fprintf(stderr, "%s: running without /metrics: %s (choose with --metrics-listen)\n", o_.program.c_str(),
+                     agner::visible_text(e.what()).c_str());
       }
     }
     p_->server->start_accepting();
@@ -210,7 +212,7 @@ void host::stop() noexcept {
       p_->alarms.reset();
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: while stopping: %s\n", o_.program.c_str(), e.what());
+    std::fprintf(stderr, "%s: while stopping: %s\n", o_.program.c_str(), agner::visible_text(e.what()).c_str());
   }
   if (signal_) {
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);

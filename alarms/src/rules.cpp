@@ -1,6 +1,7 @@
 // Parsing and validating a rules file. A first pass bounds the nesting depth and the numbers; then
 // nlohmann_json parses (its callback catches duplicate keys); a small scanner remembers where each
 // value starts, so an error can name its line and column as well as its key path.
+#include "agner/snapshot/visible_text.hpp"
 #include "agner/alarms/rules.hpp"
 
 #include <algorithm>
@@ -45,8 +46,10 @@ severity severity_named(std::string_view name) {
 }
 
 std::string rule_error::text() const {
-  if (line == 0 && path.empty()) return message.starts_with(file) ? message : fmt::format("{}: {}", file, message);  // the file as a whole
-  return fmt::format("{}:{}:{}: {}: {}", file, line, column, path.empty() ? "/" : path, message);
+  // The file name is the operator's, and may hold anything: shown visibly, as path and message are.
+  const std::string shown = visible_text(file);
+  if (line == 0 && path.empty()) return message.starts_with(shown) ? message : fmt::format("{}: {}", shown, message);  // the file as a whole
+  return fmt::format("{}:{}:{}: {}: {}", shown, line, column, path.empty() ? "/" : path, message);
 }
 
 namespace {
@@ -82,43 +85,8 @@ std::optional<std::pair<std::size_t, std::string>> prescan(std::string_view t) {
   return std::nullopt;
 }
 
-/// Control characters from the file shown as \xNN (C1 controls as \u00NN, bytes that are not
-/// UTF-8 as \xNN): an error line stays one line and cannot drive the terminal it is printed on.
-std::string printable(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size();) {
-    const auto ch = static_cast<unsigned char>(text[i]);
-    if (ch < 0x80) {
-      if (ch < 0x20 || ch == 0x7f) out += fmt::format("\\x{:02x}", ch);
-      else out += static_cast<char>(ch);
-      ++i;
-      continue;
-    }
-    // A well-formed UTF-8 sequence is copied, except a C1 control (U+0080..U+009F).
-    const std::size_t n = ch >= 0xf0 && ch <= 0xf4 ? 4 : ch >= 0xe0 ? 3 : ch >= 0xc2 && ch <= 0xdf ? 2 : 0;
-    bool ok = n != 0 && i + n <= text.size();
-    for (std::size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
-    if (ok && n == 3) {
-      const auto c1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(ch == 0xe0 && c1 < 0xa0) && !(ch == 0xed && c1 >= 0xa0);  // overlong, surrogate
-    }
-    if (ok && n == 4) {
-      const auto c1 = static_cast<unsigned char>(text[i + 1]);
-      ok = !(ch == 0xf0 && c1 < 0x90) && !(ch == 0xf4 && c1 >= 0x90);  // overlong, past U+10FFFF
-    }
-    if (!ok) {
-      out += fmt::format("\\x{:02x}", ch);
-      ++i;
-    } else if (n == 2 && ch == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0) {
-      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));
-      i += 2;
-    } else {
-      out.append(text.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
-}
+/// Text from the file as an error line may show it: one line, no escape sequence (visible_text).
+std::string printable(std::string_view text) { return visible_text(text); }
 
 std::string escape_key(std::string_view key) {
   std::string out;

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include "agner/snapshot/visible_text.hpp"
 
 namespace agner::introspect::detail {
 namespace {
@@ -29,7 +30,7 @@ std::string hex(const unsigned char* p, std::size_t n) {
 }
 
 [[noreturn]] void refuse(const std::string& path, const std::string& why) {
-  throw std::runtime_error(fmt::format("cookie file {}: {}", path, why));
+  throw std::runtime_error(fmt::format("cookie file {}: {}", visible_text(path), why));
 }
 
 }  // namespace

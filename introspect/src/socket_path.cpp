@@ -14,11 +14,13 @@
 #include <fmt/format.h>
 
 #include "agner/attach/discovery.hpp"
+#include "agner/snapshot/visible_text.hpp"
 
 namespace agner::introspect::detail {
 namespace {
 
-[[noreturn]] void refuse(const std::string& text) { throw std::runtime_error(text); }
+// One line whatever the path holds: the operator's path is shown visibly (visible_text).
+[[noreturn]] void refuse(const std::string& text) { throw std::runtime_error(visible_text(text)); }
 
 void check_private_dir(const std::string& dir) {
   struct stat st {};

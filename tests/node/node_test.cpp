@@ -191,6 +191,10 @@ TEST_CASE("--check-rules says a good file is good and lists each error of a bad 
   CHECK(err.find(bad + ":2:52: /alarms/0/levels: needs at least one level") != std::string::npos);
   CHECK(run({AGNER_NODE_BIN, "--rules", bad, "--socket", dir + "/s.sock"}, dir + "/err") == 1);  // will not start on it
   CHECK(slurp(dir + "/err").find("the rules file has errors") != std::string::npos);
+  // A file name with a line break and an escape cannot forge a line or drive the terminal.
+  const auto odd = write_temp(dir, "r\nagner: FORGED\x1b[31m.json", "{\"version\": 1, \"tick_ms\": 5}");
+  CHECK(run({AGNER_NODE_BIN, "--check-rules", odd}, dir + "/err") == 1);
+  CHECK(slurp(dir + "/err") == dir + "/r\\x0aagner: FORGED\\x1b[31m.json:1:27: /tick_ms: must be between 10 and 86400000 (a day)\n");
   std::filesystem::remove_all(dir);
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "store.hpp"
+#include "agner/snapshot/visible_text.hpp"
 
 namespace matchstream {
 namespace {
@@ -82,7 +83,7 @@ struct database::impl {
   }
 
   [[noreturn]] void fail(std::string_view doing) const {
-    throw std::runtime_error("store " + path + ": " + std::string(doing) + ": " +
+    throw std::runtime_error("store " + agner::visible_text(path) + ": " + std::string(doing) + ": " +
                              (db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
   }
   void check(int rc, std::string_view doing) const {

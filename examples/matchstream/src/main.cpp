@@ -12,6 +12,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 
+#include "agner/snapshot/visible_text.hpp"
 #include "agner/node/node.hpp"
 #include "http_api.hpp"
 #include "service.hpp"
@@ -125,7 +126,7 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     host.stop();  // the runtime's processes end before the service, the API and the database go
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "matchstream: %s\n", e.what());
+    std::fprintf(stderr, "matchstream: %s\n", agner::visible_lines(e.what()).c_str());
     return 1;
   }
 }
