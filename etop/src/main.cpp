@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -94,6 +95,23 @@ constexpr double one_shot_timeout_s = 5;
   std::exit(code);
 }
 
+/// `text` as a whole number from `min` to `max`, or nullopt: nothing but digits (atoi would read
+/// "4000abc" as 4000 and "x" as 0).
+std::optional<long> whole_number(const std::string& text, long min, long max) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 9) return std::nullopt;
+  const long v = std::strtol(text.c_str(), nullptr, 10);
+  if (v < min || v > max) return std::nullopt;
+  return v;
+}
+
+/// `text` as seconds from `min` to `max` (a decimal number, nothing after it), or nullopt.
+std::optional<double> seconds_value(const std::string& text, double min, double max) {
+  char* end = nullptr;
+  const double s = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end || !(s >= min && s <= max)) return std::nullopt;
+  return s;
+}
+
 /// JSON as one ASCII line (or indented): every control character and non-ASCII code point is a \u
 /// escape, and invalid UTF-8 from the node becomes U+FFFD instead of an exception.
 std::string json_text(const nlohmann::json& j, int indent = -1) {
@@ -132,9 +150,11 @@ target resolve(const std::string& node, const std::string& cookie, const std::st
       std::fflush(stdout);
       std::string answer;
       std::getline(std::cin, answer);
-      const auto pick = static_cast<std::size_t>(std::atoi(answer.c_str()));
-      if (pick < 1 || pick > names.size()) fail("no node chosen", 1);
-      chosen = names[pick - 1];
+      while (!answer.empty() && (answer.back() == ' ' || answer.back() == '\r')) answer.pop_back();
+      while (!answer.empty() && answer.front() == ' ') answer.erase(0, 1);
+      const auto pick = whole_number(answer, 1, static_cast<long>(names.size()));
+      if (!pick) fail("no node chosen", 1);
+      chosen = names[static_cast<std::size_t>(*pick - 1)];
     }
     t.display = t.unix_path = chosen;
     return t;
@@ -143,9 +163,9 @@ target resolve(const std::string& node, const std::string& cookie, const std::st
   const auto colon = node.rfind(':');
   if (node.find('/') == std::string::npos && colon != std::string::npos) {
     t.host = node.substr(0, colon);
-    const int port = std::atoi(node.c_str() + colon + 1);
-    if (port <= 0 || port > 65535) fail(fmt::format("'{}' is not HOST:PORT", node));
-    t.port = static_cast<std::uint16_t>(port);
+    const auto port = whole_number(node.substr(colon + 1), 1, 65535);
+    if (!port) fail(fmt::format("'{}' is not HOST:PORT (a port from 1 to 65535)", node));
+    t.port = static_cast<std::uint16_t>(*port);
   } else {
     t.unix_path = node;
   }
@@ -209,14 +229,13 @@ options parse(int argc, char** argv) {
       std::fputs(usage, stdout);
       std::exit(0);
     } else if (a == "--interval") {
-      o.interval = std::atof(value(i).c_str());
-      if (o.interval < 0.1 || o.interval > 3600) fail("--interval wants seconds from 0.1 to 3600");
+      const auto s = seconds_value(value(i), 0.1, 3600);
+      if (!s) fail("--interval wants seconds from 0.1 to 3600");
+      o.interval = *s;
     } else if (a == "--timeout") {
-      char* end = nullptr;
-      const std::string& text = value(i);
-      const double s = std::strtod(text.c_str(), &end);
-      if (text.empty() || *end || !(s >= 0.1 && s <= 3600)) fail("--timeout wants seconds from 0.1 to 3600");
-      o.timeout_s = s;
+      const auto s = seconds_value(value(i), 0.1, 3600);
+      if (!s) fail("--timeout wants seconds from 0.1 to 3600");
+      o.timeout_s = *s;
     } else if (a == "--cookie-file") {
       cookie = value(i);
     } else if (a == "--role") {
@@ -231,12 +250,13 @@ options parse(int argc, char** argv) {
     } else if (a == "--tree") {
       o.tree = true;
     } else if (a == "--iterations") {
-      o.iterations = std::atoi(value(i).c_str());
-      if (o.iterations < 1) fail("--iterations wants a positive number");
+      const auto n = whole_number(value(i), 1, 100'000'000);
+      if (!n) fail("--iterations wants a positive number");
+      o.iterations = static_cast<int>(*n);
     } else if (a == "--lines") {
-      const int n = std::atoi(value(i).c_str());
-      if (n < 1 || n > 1000) fail("--lines wants a number from 1 to 1000");
-      o.lines = static_cast<std::size_t>(n);
+      const auto n = whole_number(value(i), 1, 1000);
+      if (!n) fail("--lines wants a number from 1 to 1000");
+      o.lines = static_cast<std::size_t>(*n);
     } else if (a == "--sort") {
       o.sort = value(i);
     } else if (a == "--inspect") {

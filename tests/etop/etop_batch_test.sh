@@ -26,6 +26,13 @@ grep -q 'MEMORY' <<<"$out" || fail "--sort=memory: no MEMORY column"
 grep -q 'workload_sup' <<<"$("$etop" --inspect=workload_sup "$sock")" || fail "--inspect=workload_sup did not inspect"
 rc=0; err=$("$etop" --batch=yes "$sock" 2>&1 >/dev/null) || rc=$?
 [ "$rc" -eq 2 ] && grep -q -- "--batch takes no value" <<<"$err" || fail "--batch=yes: rc $rc, $err"
+# A number or a port with anything after it is refused, not read up to the junk.
+rc=0; err=$("$etop" --batch 127.0.0.1:4000abc 2>&1 >/dev/null) || rc=$?
+[ "$rc" -eq 2 ] && grep -q -- "'127.0.0.1:4000abc' is not HOST:PORT" <<<"$err" || fail "port with junk: rc $rc, $err"
+for flag in "--interval 1x" "--lines 5x" "--iterations 2x" "--timeout 1x"; do
+  rc=0; err=$("$etop" --batch $flag "$sock" 2>&1 >/dev/null) || rc=$?
+  [ "$rc" -eq 2 ] && grep -q -- "${flag%% *} wants" <<<"$err" || fail "$flag: rc $rc, $err"
+done
 
 echo "== one refresh already has rates: a busy node is not shown idle"
 out=$("$etop" --batch --iterations 1 "$sock")
