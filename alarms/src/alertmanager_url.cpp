@@ -89,7 +89,7 @@ std::variant<alertmanager_url, std::string> parse_alertmanager_url(std::string_v
   }
   out.host = std::string(host);
   if (path.empty()) out.target = "/api/v2/alerts";
-  else if (path.front() != '/') out.target = "/" + std::string(path);  // http://h?x: the query of "/"
+  else if (path.front() != '/') out.target = "/api/v2/alerts" + std::string(path);  // http://h?x: no path, a query
   else out.target = std::string(path);
   return out;
 }

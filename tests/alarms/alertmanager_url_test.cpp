@@ -82,6 +82,8 @@ TEST_CASE("a good URL is taken apart into host, port, Host header and target") {
   CHECK(name.port == "80");
   CHECK(name.host_header == "am.example");
   CHECK(name.target == "/x?y=1");
+  // No path means Alertmanager's, a query or not.
+  CHECK(std::get<alertmanager_url>(parse_alertmanager_url("http://127.0.0.1:9093?x=1")).target == "/api/v2/alerts?x=1");
 }
 
 TEST_CASE("text put in a log line is escaped: no line break, no terminal control, bounded") {
