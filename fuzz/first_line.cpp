@@ -63,6 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(p.version != "1" && p.version.find(':') == std::string::npos);
       check_echo(p.version);
       break;
+    case kind::bad_watch:
+      check(line.starts_with("VERSION:1:WATCH"));
+      check(p.user.empty() && p.match.empty() && p.version.empty());
+      break;
     case kind::bad:
       check(p.user.empty() && p.match.empty() && p.version.empty());
       break;

@@ -32,7 +32,7 @@ TEST_CASE("a first line with another version is an unsupported version whatever 
 
 TEST_CASE("a first line with an empty user, a field too many or too few, or another word is bad") {
   for (const char* line : {"VERSION:1:CONNECT::MATCH:m", "VERSION:1:CONNECT:a:MATCH:m:x", "VERSION:1:CONNECT:a:MATCH",
-                           "VERSION:1:WATCH:", "VERSION:1:WATCH:m:x", "VERSION:1:LISTEN:a:MATCH:m", "", "VERSION",
+                           "VERSION:1:LISTEN:a:MATCH:m", "", "VERSION",
                            "version:1:WATCH:m", "GET / HTTP/1.1"}) {
     CAPTURE(line);
     auto p = parse_first_line(line);
@@ -53,7 +53,29 @@ TEST_CASE("a connect or watch line whose match id breaks the id rule is a bad ma
       CHECK(p.match == id);
     }
   }
-  CHECK(parse_first_line("VERSION:1:WATCH:").what == first_line::kind::bad);
+  CHECK(parse_first_line("VERSION:1:WATCH:").what == first_line::kind::bad_watch);
+}
+
+TEST_CASE("a watch line without an id or with a field too many is a bad watch line, not a bad connect line") {
+  for (const char* line : {"VERSION:1:WATCH:", "VERSION:1:WATCH", "VERSION:1:WATCH:m:x", "VERSION:1:WATCH::"}) {
+    CAPTURE(line);
+    auto p = parse_first_line(line);
+    CHECK(p.what == first_line::kind::bad_watch);
+    CHECK((p.user.empty() && p.match.empty() && p.version.empty()));
+  }
+  CHECK(matchstream::watch_usage == "expected VERSION:1:WATCH:<match-id>");
+  CHECK(parse_first_line("VERSION:1:CONNECT::MATCH:x").what == first_line::kind::bad);
+}
+
+TEST_CASE("a match id of dots only is refused, as a URL cannot name it") {
+  for (std::string id : {std::string("."), std::string(".."), std::string("..."), std::string(matchstream::max_match_id_bytes, '.')}) {
+    CAPTURE(id);
+    CHECK(matchstream::match_id_error(id) == "match id \"" + id + "\" is all dots (a URL cannot name it)");
+    CHECK(parse_first_line("VERSION:1:WATCH:" + id).what == first_line::kind::bad_match_id);
+    CHECK(parse_first_line("VERSION:1:CONNECT:bob:MATCH:" + id).what == first_line::kind::bad_match_id);
+  }
+  CHECK(matchstream::match_id_error("..a").empty());
+  CHECK(matchstream::match_id_error("a.").empty());
 }
 
 TEST_CASE("a match id of 1 to 64 letters, digits, underscores, dots and dashes keeps the rule") {

@@ -122,3 +122,61 @@ TEST_CASE("echoed input shows control bytes and invalid UTF-8 as hex escapes and
   CHECK(matchstream::escaped("Müller") == "Müller");
   CHECK(matchstream::escaped(std::string(100, 'a'), 64) == std::string(64, 'a') + "...");
 }
+
+TEST_CASE("a start without both team names or with loose rosters is refused naming the field") {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"kind":"start"})", "home must be a team name of 1 to 64 bytes"},
+      {R"({"kind":"start","home":"a"})", "visit must be a team name of 1 to 64 bytes"},
+      {R"({"kind":"start","home":1,"visit":"b"})", "home must be a team name of 1 to 64 bytes"},
+      {R"({"kind":"start","home":"","visit":"b"})", "home must be a team name of 1 to 64 bytes"},
+      {R"({"kind":"start","home":"a","visit":"a"})", "home and visit are the same team a"},
+      {R"({"kind":"start","home":"a","visit":"b","home_players":"x"})",
+       "home_players must be a list of [number, \"name\"] pairs"},
+      {R"({"kind":"start","home":"a","visit":"b","home_players":[[1.5,"y"]]})",
+       "home_players entry [1.5,\"y\"] is not a [number 0..9999, \"name of 1 to 64 bytes\"] pair"},
+      {R"({"kind":"start","home":"a","visit":"b","visit_players":[["1","s"]]})",
+       "visit_players entry [\"1\",\"s\"] is not a [number 0..9999, \"name of 1 to 64 bytes\"] pair"},
+      {R"({"kind":"start","home":"a","visit":"b","home_players":[[1]]})",
+       "home_players entry [1] is not a [number 0..9999, \"name of 1 to 64 bytes\"] pair"},
+      {R"({"kind":"start","home":"a","visit":"b","home_players":[{"n":1}]})",
+       "home_players entry {\"n\":1} is not a [number 0..9999, \"name of 1 to 64 bytes\"] pair"},
+      {R"({"kind":"start","home":"a","visit":"b","home_players":[[1,"a","b"]]})",
+       "home_players entry [1,\"a\",\"b\"] is not a [number 0..9999, \"name of 1 to 64 bytes\"] pair"},
+      {R"({"kind":"start","home":"a","visit":"b","home_players":[[1,""]]})",
+       "home_players entry [1,\"\"] is not a [number 0..9999, \"name of 1 to 64 bytes\"] pair"},
+      {R"({"kind":"start","home":"a","visit":"b","home_players":[[1,"x"],[1,"dup"]]})",
+       "home_players lists number 1 twice"},
+  };
+  for (const auto& [event, want] : cases) {
+    CAPTURE(event);
+    match_status fresh;
+    CHECK(apply_event(fresh, json::parse(event), 1, at).error == want);
+    CHECK(!fresh.started);
+    auto s = started();
+    const auto before = matchstream::to_json(s);
+    CHECK(apply_event(s, json::parse(event), 2, at).error == want);
+    CHECK(matchstream::to_json(s) == before);
+  }
+  match_status s;
+  const std::string long_name(65, 'n');
+  CHECK(apply_event(s, json{{"kind", "start"}, {"home", long_name}, {"visit", "b"}}, 1, at).error ==
+        "home must be a team name of 1 to 64 bytes");
+  CHECK(apply_event(s, json{{"kind", "start"}, {"home", "a"}, {"visit", "b"},
+                            {"home_players", json::array({json::array({1, long_name})})}}, 1, at)
+            .error.starts_with("home_players entry [1,\"nnnn"));
+  CHECK(!s.started);
+  CHECK(apply_event(s, json{{"kind", "start"}, {"home", std::string(64, 'h')}, {"visit", "b"},
+                            {"home_players", json::array({json::array({0, std::string(64, 'p')}), json::array({9999, "Z"})})}},
+                    1, at).error.empty());
+  CHECK(s.home_players.size() == 2);
+}
+
+TEST_CASE("the kind rule is the same whether or not the match exists") {
+  CHECK(matchstream::kind_error(json{{"kind", ""}}) == "bad event kind");
+  CHECK(matchstream::kind_error(json{{"kind", std::string(33, 'k')}}) == "bad event kind");
+  CHECK(matchstream::kind_error(json{{"kind", "start\x07"}}) == "kind contains a control character");
+  CHECK(matchstream::kind_error(json{{"kind", std::string("go\xff")}}) == "kind is not valid UTF-8");
+  CHECK(matchstream::kind_error(json{{"kind", std::string(32, 'k')}}).empty());
+  match_status s;
+  CHECK(apply_event(s, json{{"kind", ""}}, 1, at).error == "bad event kind");
+}

@@ -285,6 +285,8 @@ def check_flags(bin_dir, tmp):
 def scenario_bad_input(srv):
     refused(srv, "HELLO\n", "ERROR: expected VERSION:1:CONNECT:<user>:MATCH:<match-id>", "bad_first_line")
     refused(srv, "VERSION:1:CONNECT::MATCH:x\n", "ERROR: expected VERSION:1:CONNECT:<user>:MATCH:<match-id>", "bad_first_line")
+    for first in ("VERSION:1:WATCH:\n", "VERSION:1:WATCH\n", "VERSION:1:WATCH:m:x\n"):
+        refused(srv, first, "ERROR: expected VERSION:1:WATCH:<match-id>", "bad_first_line")
     refused(srv, "VERSION:2:CONNECT:a:MATCH:x\n", "ERROR: unsupported version 2 (this server speaks 1)", "unsupported_version")
     refused(srv, "VERSION:1:CONNECT:a:MATCH:nope\n", "ERROR: unknown match nope", "unknown_match")
     refused(srv, "x" * (70 * 1024), "ERROR: line longer than 64 KiB", "line_too_long")
@@ -401,6 +403,9 @@ def scenario_no_trace(srv):
                          ("VERSION:1:WATCH:%s\n" % ("w" * 60000), "w" * 64 + "..."),
                          ("VERSION:1:CONNECT:a:MATCH:\n", ""), ("VERSION:1:CONNECT:a:MATCH:b c\n", "b c")):
         refused(srv, first, 'ERROR: match id "%s"' % shown + ID_RULE, "bad_first_line")
+    for first, shown in (("VERSION:1:WATCH:.\n", "."), ("VERSION:1:WATCH:..\n", ".."),
+                         ("VERSION:1:CONNECT:a:MATCH:..\n", "..")):
+        refused(srv, first, 'ERROR: match id "%s" is all dots (a URL cannot name it)' % shown, "bad_first_line")
     refused(srv, "VERSION:1:CONNECT:\x1b]0;pwn\x07:MATCH:m7\n",
             'ERROR: user "\\x1b]0;pwn\\x07" is not 1 to 64 bytes of UTF-8 without control characters', "bad_first_line")
     w = watcher(srv, "m7")
@@ -414,7 +419,24 @@ def scenario_no_trace(srv):
                        ('{"kind":"start","home":"a","visit":"b"}\x00 and more', "invalid JSON at byte 40: a NUL byte"),
                        ('{"kind":"start","home":"\\ud800","visit":"b"}',
                         "invalid JSON at byte 31: invalid string: surrogate U+D800..U+DBFF must be followed by "
-                        "U+DC00..U+DFFF")):
+                        "U+DC00..U+DFFF"),
+                       # The kind's shape is checked before the match is looked up.
+                       ('{"kind":"%s"}' % ("k" * 33), "bad event kind"), ('{"kind":""}', "bad event kind"),
+                       ('{"kind":"start\\u0007","home":"a","visit":"b"}', "kind contains a control character"),
+                       # A start names both teams, and its rosters are lists of [number, "name"] pairs.
+                       ('{"kind":"start"}', "home must be a team name of 1 to 64 bytes"),
+                       ('{"kind":"start","home":1,"visit":"b"}', "home must be a team name of 1 to 64 bytes"),
+                       ('{"kind":"start","home":"%s","visit":"b"}' % ("h" * 60000),
+                        "home must be a team name of 1 to 64 bytes"),
+                       ('{"kind":"start","home":"a","visit":"a"}', "home and visit are the same team a"),
+                       ('{"kind":"start","home":"a","visit":"b","home_players":"x"}',
+                        'home_players must be a list of [number, "name"] pairs'),
+                       ('{"kind":"start","home":"a","visit":"b","visit_players":[[1.5,"y"]]}',
+                        'visit_players entry [1.5,"y"] is not a [number 0..9999, "name of 1 to 64 bytes"] pair'),
+                       ('{"kind":"start","home":"a","visit":"b","home_players":[{"n":1}]}',
+                        'home_players entry {"n":1} is not a [number 0..9999, "name of 1 to 64 bytes"] pair'),
+                       ('{"kind":"start","home":"a","visit":"b","home_players":[[1,"x"],[1,"dup"]]}',
+                        "home_players lists number 1 twice")):
         w.send(line + "\n")
         if (r := w.line()) != "ERROR: " + want:
             fail("%s answered %r, not ERROR: %s" % (line, r, want))

@@ -103,7 +103,8 @@ void client_process::on_first_line(agner::context& ctx, std::string line) {
   if (p.what == first_line::kind::bad_user) return refuse(ctx, user_error(p.user), s_->metrics.refused_bad_first_line);
   if (p.what == first_line::kind::unsupported_version)
     return refuse(ctx, fmt::format("unsupported version {} (this server speaks 1)", escaped(p.version)), s_->metrics.refused_unsupported_version);
-  refuse(ctx, "expected VERSION:1:CONNECT:<user>:MATCH:<match-id>", s_->metrics.refused_bad_first_line);
+  refuse(ctx, std::string(p.what == first_line::kind::bad_watch ? watch_usage : connect_usage),
+         s_->metrics.refused_bad_first_line);
 }
 
 void client_process::connect(agner::context& ctx, const std::string& user, const std::string& match) {

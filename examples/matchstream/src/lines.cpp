@@ -16,6 +16,8 @@ std::string match_id_error(std::string_view id) {
     const char c = id[i];
     ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
   }
+  if (ok && id.find_first_not_of('.') == std::string_view::npos)
+    return fmt::format("match id \"{}\" is all dots (a URL cannot name it)", escaped(id));
   if (ok) return {};
   return fmt::format("match id \"{}\" is not 1 to {} bytes of A-Z a-z 0-9 _ . -", escaped(id), max_match_id_bytes);
 }
@@ -45,6 +47,8 @@ first_line parse_first_line(std::string_view line) {
   } else if (n == 4 && p[0] == "VERSION" && p[2] == "WATCH" && !p[3].empty()) {
     out.what = first_line::kind::watch;
     out.match = p[3];
+  } else if (n >= 3 && p[0] == "VERSION" && p[1] == "1" && p[2] == "WATCH") {
+    out.what = first_line::kind::bad_watch;
   }
   if ((out.what == first_line::kind::connect || out.what == first_line::kind::watch) && !match_id_error(out.match).empty())
     out.what = first_line::kind::bad_match_id;

@@ -18,6 +18,8 @@ struct first_line {
     unsupported_version,  ///< VERSION:<v>:… with v other than 1: `version` holds v
     bad_match_id,         ///< a connect or watch line whose id breaks the match id rule: `match` holds it
     bad_user,             ///< a connect line whose user breaks user_error's rule: `user` holds it
+    bad_watch,            ///< VERSION:1:WATCH… that is not VERSION:1:WATCH:<match-id> (no id, a field
+                          ///< too many): answered with watch_usage, not the CONNECT sentence
     bad,                  ///< anything else
   };
   kind what = kind::bad;
@@ -30,11 +32,16 @@ struct first_line {
 /// of the fields.
 first_line parse_first_line(std::string_view line);
 
+/// The sentences for a bad first line: a WATCH line's (kind::bad_watch) and any other's (kind::bad).
+inline constexpr std::string_view watch_usage = "expected VERSION:1:WATCH:<match-id>";
+inline constexpr std::string_view connect_usage = "expected VERSION:1:CONNECT:<user>:MATCH:<match-id>";
+
 /// Longest match id, in bytes.
 inline constexpr std::size_t max_match_id_bytes = 64;
-/// The match id rule: 1..max_match_id_bytes bytes of A-Z a-z 0-9 '_' '.' '-' (so an id is safe to
-/// echo, to name a process "match:<id>" and to store). Returns "" for an id that keeps it, else the
-/// sentence for the ERROR line, naming the id (escaped, at most 64 bytes shown) and the rule.
+/// The match id rule: 1..max_match_id_bytes bytes of A-Z a-z 0-9 '_' '.' '-', not all dots (so an
+/// id is safe to echo, to name a process "match:<id>", to store, and to put in a URL: clients
+/// collapse a path segment "." or ".."). Returns "" for an id that keeps it, else the sentence for
+/// the ERROR line, naming the id (escaped, at most 64 bytes shown) and the rule it breaks.
 /// Any thread. Cost: one pass over at most max_match_id_bytes + 1 bytes.
 std::string match_id_error(std::string_view id);
 

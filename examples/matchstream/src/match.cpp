@@ -3,6 +3,7 @@
 #include <chrono>
 #include <algorithm>
 #include <ctime>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -188,7 +189,47 @@ std::string check_event(const json& e) {
   return {};
 }
 
+/// A roster's sentence, or "": see start_error.
+std::string check_roster(const std::string& field, const json& list) {
+  if (!list.is_array()) return fmt::format("{} must be a list of [number, \"name\"] pairs", field);
+  std::set<long long> numbers;
+  for (const auto& p : list) {
+    const bool ok = p.is_array() && p.size() == 2 && p[0].is_number_integer() && player_number_ok(p[0]) &&
+                    p[1].is_string() && !p[1].get_ref<const std::string&>().empty() &&
+                    p[1].get_ref<const std::string&>().size() <= max_name_bytes;
+    if (!ok)
+      return fmt::format("{} entry {} is not a [number 0..{}, \"name of 1 to {} bytes\"] pair", field,
+                         escaped(p.dump(-1, ' ', false, json::error_handler_t::replace)), max_player_number,
+                         max_name_bytes);
+    if (!numbers.insert(p[0].get<long long>()).second)
+      return fmt::format("{} lists number {} twice", field, p[0].get<long long>());
+  }
+  return {};
+}
+
 }  // namespace
+
+std::string kind_error(const json& event) {
+  const std::string& kind = event["kind"].get_ref<const std::string&>();
+  if (kind.empty() || kind.size() > max_key_bytes) return "bad event kind";
+  if (auto why = unrenderable(kind); !why.empty()) return fmt::format("kind {}", why);
+  return {};
+}
+
+std::string start_error(const json& e) {
+  for (const char* team : {"home", "visit"}) {
+    const auto it = e.find(team);
+    if (it == e.end() || !it->is_string() || it->get_ref<const std::string&>().empty() ||
+        it->get_ref<const std::string&>().size() > max_name_bytes)
+      return fmt::format("{} must be a team name of 1 to {} bytes", team, max_name_bytes);
+  }
+  if (e["home"] == e["visit"])
+    return fmt::format("home and visit are the same team {}", escaped(e["home"].get_ref<const std::string&>()));
+  for (const char* field : {"home_players", "visit_players"})
+    if (const auto it = e.find(field); it != e.end())
+      if (auto why = check_roster(field, *it); !why.empty()) return why;
+  return {};
+}
 
 std::string render_status(const match_status& s, std::int64_t seq, std::int64_t at_us) {
   std::string out;
@@ -202,11 +243,9 @@ std::string render_status(const match_status& s, std::int64_t seq, std::int64_t 
 applied apply_event(match_status& s, const json& e, std::int64_t seq, std::int64_t at_us) {
   const std::string& kind = e["kind"].get_ref<const std::string&>();
   applied a;
-  if (kind.empty() || kind.size() > 32) {
-    a.error = "bad event kind";
-    return a;
-  }
-  a.error = check_event(e);
+  a.error = kind_error(e);
+  if (a.error.empty()) a.error = check_event(e);
+  if (a.error.empty() && kind == "start") a.error = start_error(e);
   if (!a.error.empty()) return a;
   a.block.reserve(256);
   head(a.block, kind, seq, at_us);

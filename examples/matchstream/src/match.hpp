@@ -44,10 +44,30 @@ struct applied {
 /// `goal` counts for the team named, `period` sets the period, any other kind of 1..32 bytes
 /// leaves the status as it is. Player numbers in `player`/`player_out` become `Name (N)` from the
 /// event team's roster, `[N, "Name"]` pairs become `Name (N)`, fields are sorted by key.
-/// Refused, the status unchanged (data never becomes framing): a key or kind past 32 bytes, a key
-/// or text value holding a control character or invalid UTF-8 ("<field> contains a control
-/// character"), a player number outside 0..max_player_number.
+/// Refused, the status unchanged (data never becomes framing): a kind that breaks kind_error's
+/// rule, a key past 32 bytes, a key or text value holding a control character or invalid UTF-8
+/// ("<field> contains a control character"), a player number outside 0..max_player_number, and a
+/// `start` that breaks start_error's rule.
 applied apply_event(match_status& s, const nlohmann::json& event, std::int64_t seq, std::int64_t at_us);
+
+/// The kind rule, checked before the match is looked up (so a fresh match id gets the sentence a
+/// started match gives): `kind` of `event` (a string, as parse_watcher_line leaves it) is 1..32
+/// bytes ("bad event kind") of UTF-8 ("kind is not valid UTF-8") without a control character
+/// ("kind contains a control character"). Returns "" when it keeps it. Any thread. Cost: one pass.
+std::string kind_error(const nlohmann::json& event);
+
+/// The start rule: `home` and `visit` are required team names, strings of 1..max_name_bytes bytes
+/// ("home must be a team name of 1 to 64 bytes"), not the same ("home and visit are the same team
+/// elp"); `home_players` and `visit_players` are optional lists ("home_players must be a list of
+/// [number, \"name\"] pairs") of [N, "Name"] pairs with N a whole number 0..max_player_number and
+/// Name a string of 1..max_name_bytes bytes ("home_players entry [1.5,\"y\"] is not a [number
+/// 0..9999, \"name of 1 to 64 bytes\"] pair", the entry escaped, cut at 64 bytes), each number
+/// once ("home_players lists number 1 twice"). Returns "" when `event` keeps it. Any thread. Cost:
+/// one pass over the rosters and a set of their numbers.
+std::string start_error(const nlohmann::json& event);
+
+/// Longest team or player name in a start, in bytes.
+inline constexpr std::size_t max_name_bytes = 64;
 
 /// Shirt numbers a roster, `player`, `player_out` or `[N, "Name"]` pair may hold: 0..9999 (a
 /// larger or negative JSON number is refused, so no number wraps onto another player's).

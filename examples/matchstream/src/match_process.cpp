@@ -83,6 +83,10 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
     ctx.reply(r.from, event_result{0, "match ended"});
     return;
   }
+  if (auto why = kind_error(r.body.event); !why.empty()) {  // the same sentence, started or not
+    ctx.reply(r.from, event_result{0, std::move(why)});
+    return;
+  }
   if (!status_.started && r.body.event["kind"] != "start") {
     // Created for another watcher's start that has not arrived yet: as if the match did not exist.
     ctx.reply(r.from, event_result{0, fmt::format("unknown match {} (send a start event first)", escaped(id_))});

@@ -68,6 +68,12 @@ void watcher_process::next(agner::context& ctx) {
       continue;
     }
     auto& event = parsed.event;
+    // The kind's shape first: a fresh match id gets the sentence a started match gives.
+    if (auto why = kind_error(event); !why.empty()) {
+      ++errors_;
+      answer(ctx, fmt::format("ERROR: {}\n", why));
+      continue;
+    }
     busy_ = true;
     s_->unanswered.fetch_add(1, std::memory_order_relaxed);
     if (auto m = ctx.node().whereis(match_name(match_))) {
