@@ -21,6 +21,7 @@
 
 #include "../../node/alertmanager.hpp"
 #include "support.hpp"
+#include "log_lines.hpp"
 
 using namespace agner;
 using agner::test::eventually;
@@ -127,18 +128,9 @@ std::size_t rss_bytes() {
   return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
-struct log_lines {
-  std::mutex mutex;
-  std::vector<std::string> lines;
-  bool has(const std::string& part) {
-    std::lock_guard lock(mutex);
-    for (auto& l : lines)
-      if (l.find(part) != std::string::npos) return true;
-    return false;
-  }
-};
-
 }  // namespace
+
+using agner::test::log_lines;
 
 TEST_CASE("a huge or endless answer fails the post within its bound and the same sender then posts to a good Alertmanager") {
   fake_alertmanager peer;

@@ -16,6 +16,7 @@
 
 #include "../../node/alertmanager.hpp"
 #include "support.hpp"
+#include "log_lines.hpp"
 
 using namespace agner;
 using agner::test::eventually;
@@ -42,18 +43,9 @@ struct hung_peer {
   ~hung_peer() { ::close(fd); }
 };
 
-struct log_lines {
-  std::mutex mutex;
-  std::vector<std::string> lines;
-  bool has(const std::string& part) {
-    std::lock_guard lock(mutex);
-    for (auto& l : lines)
-      if (l.find(part) != std::string::npos) return true;
-    return false;
-  }
-};
-
 }  // namespace
+
+using agner::test::log_lines;
 
 TEST_CASE("a hung Alertmanager: posts time out and are logged, the queue drops its oldest, and stopping is bounded") {
   hung_peer peer;
