@@ -6,6 +6,7 @@
 
 #include "agner/alarms/alertmanager_url.hpp"
 #include "agner/alarms/rules.hpp"
+#include "rule_errors.hpp"
 
 using namespace agner::alarms;
 
@@ -13,15 +14,8 @@ namespace {
 
 /// The errors of a rules file whose Alertmanager URL is `url_json` (a JSON string literal), one a line.
 std::string errors_for(const std::string& url_json) {
-  const std::string text = fmt::format("{{\"version\": 1,\n \"notify\": {{\"alertmanager\": {{\"url\": {}}}}}}}", url_json);
-  auto r = parse_rules(text, "am.json");
-  std::string out;
-  if (auto* errors = std::get_if<std::vector<rule_error>>(&r))
-    for (auto& e : *errors) {
-      if (!out.empty()) out += '\n';
-      out += e.text();
-    }
-  return out;
+  return agner::test::rule_errors(
+      fmt::format("{{\"version\": 1,\n \"notify\": {{\"alertmanager\": {{\"url\": {}}}}}}}", url_json), "am.json");
 }
 
 }  // namespace

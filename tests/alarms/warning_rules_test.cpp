@@ -2,22 +2,14 @@
 #include <doctest/doctest.h>
 
 #include "agner/alarms/rules.hpp"
+#include "rule_errors.hpp"
 
 using namespace agner;
 using namespace agner::alarms;
 
 namespace {
 
-std::string errors_of(const std::string& text) {
-  auto r = parse_rules(text, "w.json");
-  std::string out;
-  if (auto* errors = std::get_if<std::vector<rule_error>>(&r))
-    for (auto& e : *errors) {
-      if (!out.empty()) out += '\n';
-      out += e.text();
-    }
-  return out;
-}
+std::string errors_of(const std::string& text) { return agner::test::rule_errors(text, "w.json"); }
 
 }  // namespace
 
