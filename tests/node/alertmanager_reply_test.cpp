@@ -21,7 +21,7 @@
 
 #include "../../node/alertmanager.hpp"
 #include "support.hpp"
-#include "log_lines.hpp"
+#include "notifier_support.hpp"
 
 using namespace agner;
 using agner::test::eventually;
@@ -43,16 +43,8 @@ struct fake_alertmanager {
   std::thread thread;
 
   fake_alertmanager() {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    fd = agner::test::listen_loopback(16, port);
     REQUIRE(fd >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd, 16) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port = ntohs(a.sin_port);
     thread = std::thread([this] { run(); });
   }
   ~fake_alertmanager() {
