@@ -44,8 +44,9 @@ std::uint64_t context::new_ref() noexcept {
 
 void context::send_request(pid to, std::uint64_t ref, message* request) {
   auto& n = rt_->internals();
-  // The request goes first: a monitor queued ahead of it would take a place in a bounded mailbox
-  // (signals count in its length) and refuse the request of an idle max_len = 1 server.
+  // The request goes first, so that a request refused (dead target, full bounded mailbox) costs no
+  // monitor. (A monitor takes no place in a bounded mailbox: it is a bookkeeping signal, see
+  // message_type::tally.)
   const auto sent = n.send(to, request, sched_);
   if (sent != detail::send_outcome::queued) {
     const char* reason = sent == detail::send_outcome::dead_letter ? "noproc" : "refused";
