@@ -49,7 +49,8 @@ std::string rule_error::text() const {
   // The file name is the operator's, and may hold anything: shown visibly, as path and message are.
   const std::string shown = visible_text(file);
   if (line == 0 && path.empty()) return message.starts_with(shown) ? message : fmt::format("{}: {}", shown, message);  // the file as a whole
-  return fmt::format("{}:{}:{}: {}: {}", shown, line, column, path.empty() ? "/" : path, message);
+  if (path.empty()) return fmt::format("{}:{}:{}: {}", shown, line, column, message);  // the text, not a key: a syntax error, say
+  return fmt::format("{}:{}:{}: {}: {}", shown, line, column, path, message);
 }
 
 namespace {

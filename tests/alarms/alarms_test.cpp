@@ -232,7 +232,7 @@ TEST_CASE("programmatic alarms are set, updated and cleared by the application")
 
 TEST_CASE("each kind of error in a rules file is reported with file:line:column and key path") {
   CHECK(errors_of("{\n  \"version\": 1,\n  \"alarms\": [\n}") ==
-        std::vector<std::string>{"bad.json:4:1: /: not valid JSON: syntax error while parsing value - unexpected '}'; expected '[', '{', or a literal"});
+        std::vector<std::string>{"bad.json:4:1: not valid JSON: syntax error while parsing value - unexpected '}'; expected '[', '{', or a literal"});
   const std::string bad = R"({
   "version": 1,
   "tick_ms": 250,

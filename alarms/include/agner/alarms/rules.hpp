@@ -85,7 +85,9 @@ struct rule_error {
   int line = 0, column = 0;
   std::string path;     ///< JSON pointer to the offending key, e.g. /alarms/2/levels/0/clear
   std::string message;
-  std::string text() const;  ///< "FILE:LINE:COLUMN: PATH: MESSAGE"; line 0 (the file as a whole): "FILE: MESSAGE"
+  /// "FILE:LINE:COLUMN: PATH: MESSAGE"; no path (the text itself, e.g. not valid JSON):
+  /// "FILE:LINE:COLUMN: MESSAGE"; line 0 (the file as a whole): "FILE: MESSAGE"
+  std::string text() const;
 };
 
 /// A rules file larger than this is refused before it is read.
