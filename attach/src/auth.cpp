@@ -33,6 +33,23 @@ std::string hex(const unsigned char* p, std::size_t n) {
   throw std::runtime_error(fmt::format("cookie file {}: {}", visible_text(path), why));
 }
 
+/// Refuses a cookie whose directory lets someone else replace it: one owned by another user (root
+/// aside), or writable by group or others without the sticky bit (as ssh's StrictModes does).
+void check_directory(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return;  // a missing directory: opening the file says so
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    refuse(path, fmt::format("its directory {} is owned by uid {}, who could replace the key; keep the cookie in a "
+                             "directory of your own, e.g. ~/.config/agner",
+                             visible_text(dir), st.st_uid));
+  if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX))
+    refuse(path, fmt::format("its directory {} is writable by group or others (mode {:04o}), who could replace the "
+                             "key; fix with: chmod go-w {}",
+                             visible_text(dir), st.st_mode & 07777, visible_text(dir)));
+}
+
 }  // namespace
 
 std::string random_hex(std::size_t bytes) {
@@ -52,6 +69,7 @@ std::string random_hex(std::size_t bytes) {
 std::string load_cookie(const std::string& path, bool create) {
   // O_NONBLOCK: a fifo at the path must not hang the start; O_NOFOLLOW: not a link to elsewhere.
   constexpr int read_flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+  check_directory(path);
   int fd = ::open(path.c_str(), read_flags);
   if (fd < 0 && errno == ENOENT && create) {
     fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -139,7 +139,7 @@ TEST_CASE("a failed start leaves no socket file behind") {
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a cookie file that is a fifo, a link or too large is refused at once") {
+TEST_CASE("a cookie file that is a fifo, a link, too large or in a directory others may write is refused at once") {
   const std::string dir = temp_dir();
   runtime rt(two_schedulers());
   server_options o = unix_only("off");
@@ -163,5 +163,15 @@ TEST_CASE("a cookie file that is a fifo, a link or too large is refused at once"
   o.cookie_file = dir + "/good";
   write_file(o.cookie_file, std::string(64, 'k') + "\n", 0600);
   CHECK(start_error(rt, o) == "");
+
+  // A directory others may write in lets them swap the key: refused, with the fix; the sticky bit
+  // (as on /tmp) keeps others from replacing a file they do not own, so it is enough.
+  REQUIRE(::chmod(dir.c_str(), 0777) == 0);
+  CHECK(start_error(rt, o) == fmt::format("cookie file {}: its directory {} is writable by group or others (mode 0777), "
+                                          "who could replace the key; fix with: chmod go-w {}",
+                                          o.cookie_file, dir, dir));
+  REQUIRE(::chmod(dir.c_str(), 01777) == 0);
+  CHECK(start_error(rt, o) == "");
+  REQUIRE(::chmod(dir.c_str(), 0700) == 0);
   std::filesystem::remove_all(dir);
 }

@@ -17,7 +17,8 @@ inline constexpr std::size_t max_cookie_bytes = 1024;
 /// The key in a cookie file, creating the file (0600, 32 random bytes as hex) if `create` and it
 /// does not exist. Throws std::runtime_error naming the file and the fix when it cannot be used:
 /// readable by group or others, not owned by this user, not a regular file (a fifo, a device, a
-/// symbolic link: opened non-blocking, so nothing hangs), larger than max_cookie_bytes (checked
+/// symbolic link: opened non-blocking, so nothing hangs), in a directory someone else could swap it
+/// in (owned by another user but root, or writable by group or others without the sticky bit), larger than max_cookie_bytes (checked
 /// before reading), shorter than 32 characters, or unreadable.
 std::string load_cookie(const std::string& path, bool create);
 
