@@ -33,7 +33,7 @@ TEST_CASE("strings from the node reach the terminal without raw control characte
   CHECK(out.find('\x07') == std::string::npos);
   CHECK(out.find("\xc2\x9b") == std::string::npos);
   CHECK(out.find("x\\x1b]0;t\\x07 minor") != std::string::npos);
-  CHECK(out.find("a\\nb\\u009b\n") != std::string::npos);
+  CHECK(out.find("a\\x0ab\\u009b\n") != std::string::npos);
 }
 
 TEST_CASE("a history line shows the transition and its value") {

@@ -15,7 +15,7 @@ TEST_CASE("visible leaves printable ASCII and UTF-8 alone") {
 
 TEST_CASE("visible shows C0 controls, ESC and DEL as escapes") {
   CHECK(visible("\x1b]0;title\x07") == "\\x1b]0;title\\x07");
-  CHECK(visible("a\nb\tc\rd") == "a\\nb\\tc\\rd");
+  CHECK(visible("a\nb\tc\rd") == "a\\x0ab\\x09c\\x0dd");
   CHECK(visible(std::string("nul\0x", 5)) == "nul\\x00x");
   CHECK(visible("del\x7f") == "del\\x7f");
 }
@@ -44,6 +44,9 @@ TEST_CASE("json_line escapes controls and stays valid JSON") {
   const std::string line = json_line(j);
   CHECK(line == R"({"id":"x\u001b[2J\u007f\u009b","n":1})");
   CHECK(nlohmann::json::parse(line) == j);
+  const nlohmann::json bidi = std::string("id \u202eevil\u2028 caf\u00e9");  // an override, a line separator
+  CHECK(json_line(bidi) == R"("id \u202eevil\u2028 caf)" "\u00e9\"");
+  CHECK(nlohmann::json::parse(json_line(bidi)) == bidi);
 }
 
 TEST_CASE("json_line replaces bytes that are not UTF-8") {

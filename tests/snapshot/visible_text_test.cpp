@@ -14,6 +14,10 @@ TEST_CASE("visible_text shows control bytes, C1 controls and malformed UTF-8, an
   CHECK(visible_text("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a surrogate
   CHECK(visible_text("cut \xe6\x97") == "cut \\xe6\\x97");  // truncated at the end
   CHECK(visible_text(std::string_view("nul\0x", 5)) == "nul\\x00x");
+  // What reorders or splits the rest of a line on a terminal (a "Trojan Source" override, say).
+  CHECK(visible_text("id \u202eevil\u202c") == "id \\u202eevil\\u202c");
+  CHECK(visible_text("\u2066\u2069\u061c\u2028\u2029\ufeff") == "\\u2066\\u2069\\u061c\\u2028\\u2029\\ufeff");
+  CHECK(visible_text("\u2027\u202f\u2065\u206a") == "\u2027\u202f\u2065\u206a");  // neighbours pass
 }
 
 TEST_CASE("visible_lines keeps the line breaks of a message that is several lines and escapes within each") {

@@ -11,17 +11,17 @@
 
 namespace agner::ctl {
 
-/// `s` with every control character shown visibly: C0 and DEL as `\n`, `\t`, `\r` or `\xNN`, C1
-/// (U+0080..U+009F) as `\u0080`, and a byte that is not valid UTF-8 as `\xNN`. Printable UTF-8
-/// passes unchanged.
+/// agner::visible_text(s): every control character shown visibly (C0 and DEL as `\xNN`, C1 as
+/// `\u0080`..`\u009f`, the characters that reorder a line such as U+202E as `\uNNNN`), a byte that
+/// is not valid UTF-8 as `\xNN`; printable UTF-8 passes unchanged. One rule for the whole product.
 std::string visible(std::string_view s);
 
 /// visible(s) cut to at most `width` bytes without splitting a UTF-8 sequence; "~" marks a cut.
 std::string visible_cut(std::string_view s, std::size_t width);
 
 /// `j` as one line of JSON that is safe on a terminal and still valid JSON: nlohmann's dump escapes
-/// C0; DEL and C1 (legal raw in a JSON string) are escaped as \u007f, \u0080...; bytes that are not
-/// UTF-8 become U+FFFD.
+/// C0; DEL, C1 and what visible() escapes beyond (legal raw in a JSON string) are escaped as
+/// \u007f, \u0080, \u202e...; bytes that are not UTF-8 become U+FFFD.
 std::string json_line(const nlohmann::json& j);
 
 }  // namespace agner::ctl

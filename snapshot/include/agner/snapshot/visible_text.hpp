@@ -7,9 +7,12 @@
 
 namespace agner {
 
-/// `text` with C0 controls and DEL as `\xNN`, C1 controls (U+0080..U+009F) as `\u00NN`, and every
-/// byte that does not start a well-formed UTF-8 sequence (overlong, surrogate, past U+10FFFF,
-/// truncated) as `\xNN`. Printable ASCII and well-formed UTF-8 pass unchanged.
+/// `text` with C0 controls and DEL as `\xNN`, C1 controls (U+0080..U+009F) as `\u00NN`, the
+/// characters that reorder or split what follows on a terminal (bidirectional embeddings, overrides
+/// and isolates U+202A..U+202E, U+2066..U+2069, U+061C; line and paragraph separators U+2028,
+/// U+2029; U+FEFF) as `\uNNNN`, and every byte that does not start a well-formed UTF-8 sequence
+/// (overlong, surrogate, past U+10FFFF, truncated) as `\xNN`. Other printable ASCII and well-formed
+/// UTF-8 pass unchanged.
 inline std::string visible_text(std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
@@ -47,6 +50,16 @@ inline std::string visible_text(std::string_view text) {
     } else if (n == 2 && ch == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0) {
       escape("\\u00", static_cast<unsigned char>(text[i + 1]));  // C1: U+0080..U+009F
       i += 2;
+    } else if (const unsigned cp = n == 2 ? (ch & 0x1fu) << 6 | (static_cast<unsigned char>(text[i + 1]) & 0x3fu)
+                                 : n == 3 ? (ch & 0x0fu) << 12 | (static_cast<unsigned char>(text[i + 1]) & 0x3fu) << 6 |
+                                                (static_cast<unsigned char>(text[i + 2]) & 0x3fu)
+                                          : 0;
+               cp == 0x061c || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+               (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff) {
+      escape("\\u", static_cast<unsigned char>(cp >> 8));
+      out += hex[(cp >> 4) & 15];
+      out += hex[cp & 15];
+      i += n;
     } else {
       out.append(text.substr(i, n));
       i += n;
