@@ -86,3 +86,39 @@ TEST_CASE("an event the store cannot take is refused before it is applied, so no
   CHECK(agner::test::eventually([&] { return blocks_before_unsubscribed.load() >= 0; }));
   CHECK(blocks_before_unsubscribed.load() == 1);
 }
+
+TEST_CASE("a store that stops with an event queued makes its watcher hear 'not stored' at once, for a goal and an end") {
+  agner::exporter::metrics m;
+  matchstream::service s(m);
+  auto db = matchstream::database::open(":memory:");
+  s.db = db.get();
+  agner::runtime rt(agner::test::two_schedulers());
+  matchstream::match_status started;
+  started.started = true;
+  started.home = "elp";
+  started.visit = "tig";
+  started.period = "first";
+  auto match = rt.spawn_with<matchstream::match_process>(agner::spawn_options{.name = "match:m"}, &s, std::string("m"),
+                                                         started, std::int64_t{4});
+  for (const char* kind : {"goal", "end"}) {
+    CAPTURE(kind);
+    // A store that takes the write and dies before it answers, as a crash in the middle of a batch.
+    std::atomic<int> writes{0};
+    rt.spawn_fn(
+        [&](agner::context& ctx, agner::message& msg) {
+          if (msg.is<agner::request<matchstream::store_write>>()) {
+            ++writes;
+            ctx.exit("disk_on_fire");
+          }
+        },
+        agner::spawn_options{.name = "store"});
+    // The match's own request is 30 s: an answer that names the stop is the monitor's, not a timeout.
+    auto r = rt.call(match, matchstream::register_event{json{{"kind", kind}, {"team", "elp"}}}, 60s);
+    REQUIRE(r.get<matchstream::event_result>());
+    CHECK(r.get<matchstream::event_result>()->error == "not stored: the store stopped (disk_on_fire)");
+    CHECK(writes.load() == 1);
+    CHECK(agner::test::eventually([&] { return !rt.whereis("store"); }));
+  }
+  // The end was applied (its watcher heard why it was not stored) and the match has ended.
+  CHECK(agner::test::eventually([&] { return !rt.whereis("match:m"); }));
+}

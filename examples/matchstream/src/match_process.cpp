@@ -114,19 +114,20 @@ void match_process::on_event(agner::context& ctx, agner::request<register_event>
     w.w.event = stored_event{seq_, kind, r.body.event.dump(), at};
     w.w.status_json = to_json(status_);
     w.w.ended = last;
-    if (!last) {
-      w.answer = r.from;  // the store answers the watcher once the event is stored
-      ctx.send(*store, std::move(w));
-    } else {
-      // The watcher's request monitors this process: passing it on and ending at once could reach
-      // the watcher (a DOWN, "match ended") before the store's answer. So the match asks the store
-      // itself, answers the watcher and only then ends.
-      ctx.request(*store, std::move(w), std::chrono::seconds(30), [from = r.from](agner::context& c, agner::reply& stored) {
-        auto* res = stored.get<event_result>();
-        c.reply(from, res ? *res : event_result{0, "not stored: the store did not answer"});
-        c.exit("normal");
-      });
-    }
+    // The match asks the store and answers the watcher itself: the request monitors the store, so a
+    // store that stops with the write queued is a prompt "not stored", not the watcher's 30 s wait.
+    // And an end answers the watcher before the match ends (its DOWN, "match ended", comes after).
+    ctx.request(*store, std::move(w), std::chrono::seconds(30), [from = r.from, last](agner::context& c, agner::reply& stored) {
+      if (auto* res = stored.get<event_result>()) {
+        c.reply(from, *res);
+      } else if (stored.outcome() == agner::reply::status::noproc) {
+        auto* why = stored.get<std::string>();
+        c.reply(from, event_result{0, fmt::format("not stored: the store stopped ({})", escaped(why ? *why : "noproc"))});
+      } else {
+        c.reply(from, event_result{0, "not stored: the store did not answer in 30 s"});
+      }
+      if (last) c.exit("normal");
+    });
   }
   agner::binary shared(a.block);  // one copy into the shared block; every subscriber gets a reference
   for (const auto& sub : subs_) ctx.send(sub.client, block{shared, seq_, at, last});

@@ -63,22 +63,20 @@ class database {
   std::unique_ptr<impl> impl_;
 };
 
-/// What a match process sends the store process (registered as "store") after each event. The
-/// store, not the match, answers the watcher: event_result{seq} ("OK <seq>") once the batch holding
-/// the write has committed, or event_result{0, "not stored: <why>"} if it failed. So a watcher's OK
-/// always means the event is on disk (synchronous=NORMAL: it survives a crash of the program).
-/// A match's last event comes as agner::request<store_write> instead, answered to the match (which
-/// answers its watcher, then ends): a process that passed the watcher's request on and ended at
-/// once would reach the watcher's monitor before the store's answer.
+/// What a match asks the store process (registered as "store") after each event, as a request
+/// (context::request<store_write>). The answer comes once the batch holding the write has committed:
+/// event_result{seq}, or event_result{0, "not stored: <why>"} if it failed; the match passes it on
+/// to its watcher ("OK <seq>"). So a watcher's OK always means the event is on disk
+/// (synchronous=NORMAL: it survives a crash of the program), and since the request monitors the
+/// store, a store that stops with the write queued is a prompt "not stored", never a silent wait.
 struct store_write {
   database::write w;
-  std::optional<agner::reply_to> answer;  ///< the watcher's request; empty: nobody to answer
 };
 
 /// Spawns the store process (name "store"): it batches store_write messages and writes each batch
 /// (one transaction) through context::run_blocking, never on a scheduler; one batch in flight at a
 /// time, the next one is what queued meanwhile. Each failed write counts once in `errors` (may be
-/// null: not counted), besides the answer to its watcher. `db` and `errors` must outlive the
+/// null: not counted), besides the answer to its match. `db` and `errors` must outlive the
 /// runtime's processes.
 agner::pid spawn_store(agner::runtime& rt, database& db, agner::exporter::counter* errors = nullptr);
 /// The same process as a supervisor's child (id and name "store"), for matchstream_sup.

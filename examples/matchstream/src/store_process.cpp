@@ -22,13 +22,9 @@ class store_process final : public agner::behaviour {
   store_process(database& db, agner::exporter::counter* errors) : db_(&db), errors_(errors) {}
 
   void handle(agner::context& ctx, agner::message& m) override {
-    if (auto* w = m.get<store_write>()) {
-      pending_.push_back(std::move(w->w));
-      answers_.push_back(std::move(w->answer));
-      if (!busy_) flush(ctx);
-    } else if (auto* r = m.get<agner::request<store_write>>()) {  // a match's end: it waits to end
+    if (auto* r = m.get<agner::request<store_write>>()) {
       pending_.push_back(std::move(r->body.w));
-      answers_.emplace_back(r->from);
+      answers_.push_back(r->from);
       if (!busy_) flush(ctx);
     } else {
       ctx.unhandled(m);
@@ -57,12 +53,12 @@ class store_process final : public agner::behaviour {
         [this](agner::context& c, agner::reply& r) {
           busy_ = false;
           ++batches_;
-          // The watchers hear only now: an OK means the event is in the database.
+          // The matches (and through them the watchers) hear only now: an OK means the event is in the database.
           const std::size_t n = in_flight_.size();
           if (r.ok()) {
             written_ += r.as<std::size_t>();
             for (std::size_t k = 0; k < n; ++k)
-              if (in_flight_[k]) c.reply(*in_flight_[k], event_result{seqs_[k], {}});
+              c.reply(in_flight_[k], event_result{seqs_[k], {}});
           } else {
             ++failed_;
             auto* why = r.get<std::string>();
@@ -70,7 +66,7 @@ class store_process final : public agner::behaviour {
             if (errors_ != nullptr) errors_->inc(static_cast<double>(n));
             c.node().log(fmt::format("matchstream store: a batch of {} events was not written: {}", n, sentence));
             for (std::size_t k = 0; k < n; ++k)
-              if (in_flight_[k]) c.reply(*in_flight_[k], event_result{0, "not stored: " + sentence});
+              c.reply(in_flight_[k], event_result{0, "not stored: " + sentence});
           }
           in_flight_.clear();
           seqs_.clear();
@@ -81,8 +77,8 @@ class store_process final : public agner::behaviour {
   database* db_;
   agner::exporter::counter* errors_;
   std::vector<database::write> pending_;
-  std::vector<std::optional<agner::reply_to>> answers_;    // pending_'s watchers
-  std::vector<std::optional<agner::reply_to>> in_flight_;  // the batch being written: its watchers
+  std::vector<agner::reply_to> answers_;    // pending_'s matches
+  std::vector<agner::reply_to> in_flight_;  // the batch being written: its matches
   std::vector<std::int64_t> seqs_;                         // … and its seqs
   bool busy_ = false;
   std::uint64_t written_ = 0, batches_ = 0, failed_ = 0;
