@@ -38,6 +38,7 @@ struct io_service::port {
   std::size_t out_front_written = 0;             // bytes of out.front() already written
   std::size_t out_bytes = 0;                     // bytes in `out` not yet written
   bool closing = false;                          // closed by its owner, writing what was queued
+  bool draining = false;                         // all written and FIN sent: reading the peer's rest until its FIN
   std::unique_ptr<asio::steady_timer> linger;    // how long that may last; a listener's retry after EMFILE
 
   port(std::uint64_t i, pid o, tcp::acceptor a) : id(i), owner(o), handle(std::move(a)) {}
@@ -220,11 +221,15 @@ void io_service::read(std::shared_ptr<port> p) {
     std::size_t n = 0;
     if (!ec) n = p->socket()->read_some(asio::buffer(read_buffer_), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {  // readable, then not: wait again
-      if (!p->closing) read(p);
+      if (!p->closing || p->draining) read(p);
       return;
     }
     if (ec) {
       drop(p, ec == asio::error::eof ? "closed" : ec.message(), true);
+      return;
+    }
+    if (p->draining) {  // the peer's bytes after our close: discarded, until its FIN (or the linger ends)
+      read(p);
       return;
     }
     if (p->closing) return;  // its owner closed it: nobody reads any more
@@ -328,7 +333,7 @@ void io_service::flush(const std::shared_ptr<port>& p) {
     }
   }
   if (p->out.empty()) {
-    if (p->closing) drop(p, "", false);
+    if (p->closing) drain_input(p);
     return;
   }
   // The socket would block, or this flush had its turn: go on once it is writable.
@@ -349,12 +354,13 @@ void io_service::close(port_id id) {
     auto it = ports_.find(id.id);
     if (it == ports_.end() || it->second->closing) return;
     auto p = it->second;
-    if (!p->socket() || p->out.empty()) {
+    if (!p->socket()) {
       drop(p, "", false);
       return;
     }
-    // Bytes are still queued: write them first (a client's last block must reach it), for at most
-    // close_linger; the port no longer belongs to anyone, so its owner may end meanwhile.
+    // Bytes may still be queued: written first (a client's last block must reach it), then the peer
+    // is read to its end (drain_input), all in at most port_close_linger; the port no longer belongs
+    // to anyone, so its owner may end meanwhile.
     forget_owner(*p);
     p->closing = true;
     p->owner = pid{};
@@ -362,7 +368,23 @@ void io_service::close(port_id id) {
     p->linger->async_wait([this, p](boost::system::error_code ec) {
       if (!ec && ports_.count(p->id)) drop(p, "", false);
     });
+    if (p->out.empty() && !p->writing) drain_input(p);
   });
+}
+
+// A lingering close, as HTTP servers do: send our FIN after what was written, then read and discard
+// until the peer's FIN. Closing with the peer's bytes unread would send an RST instead, and a peer
+// that is still sending (a line too long, say) would lose the last answer it had not read yet.
+void io_service::drain_input(const std::shared_ptr<port>& p) {
+  if (p->draining) return;
+  p->draining = true;
+  boost::system::error_code ec;
+  p->socket()->shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) {
+    drop(p, "", false);
+    return;
+  }
+  if (!p->reading) read(p);
 }
 
 void io_service::forget_owner(const port& p) {

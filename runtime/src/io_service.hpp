@@ -41,7 +41,9 @@ class io_service {
   void send(port_id p, std::string bytes);
   void send(port_id p, binary bytes);
   void activate(port_id p);
-  /// Closes at once, or once the bytes queued on it are written (at most close_linger later).
+  /// A listener closes at once. A socket writes what is queued, sends its FIN, then reads and
+  /// discards the peer's bytes until its FIN (so unread input does not turn the close into an RST
+  /// that loses our last bytes), for at most port_close_linger in all.
   void close(port_id p);
   void give(port_id p, pid from, pid to);
   void owner_died(pid owner);
@@ -62,6 +64,7 @@ class io_service {
   void adopt(const port& listener, boost::asio::ip::tcp::socket s);
   void read(std::shared_ptr<port> p);
   void flush(const std::shared_ptr<port>& p);
+  void drain_input(const std::shared_ptr<port>& p);
   struct chunk;
   void forget_owner(const port& p);
   void drain_sends();

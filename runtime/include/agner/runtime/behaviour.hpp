@@ -197,9 +197,11 @@ class context {
   /// Lets the socket deliver its next tcp_data.
   void activate(port_id socket);
   /// Closes a port this process owns; no tcp_closed follows. Bytes already queued with tcp_send
-  /// are written first (for at most port_close_linger; then the socket is closed anyway), so a
-  /// goodbye line sent just before reaches the peer; the port stops counting as this process's
-  /// at once, and nothing more is read from it or queued on it.
+  /// are written first, then the socket sends its FIN and reads and discards what the peer still
+  /// sends until the peer's FIN (a lingering close: unread input would make the kernel reset the
+  /// connection and lose the goodbye), all for at most port_close_linger; then it is closed
+  /// anyway. So a goodbye line sent just before reaches the peer, even one still sending. The port
+  /// stops counting as this process's at once, and nothing more is delivered from it or queued on it.
   void close_port(port_id port);
   /// Hands a port to another process (Erlang's controlling_process); it gets port_given.
   void give_port(port_id port, pid new_owner);

@@ -52,7 +52,8 @@ struct port_given {
 /// Bytes queued for sending on one socket before it is closed with "send buffer full".
 inline constexpr std::size_t port_send_buffer_limit = 4u << 20;
 
-/// How long a socket closed with bytes still queued (context::close_port) keeps writing them.
+/// How long a socket closed by its owner (context::close_port) may go on writing what was queued
+/// and reading the peer to its end before it is closed anyway (a file descriptor held that long).
 inline constexpr std::chrono::milliseconds port_close_linger{5000};
 
 }  // namespace agner
