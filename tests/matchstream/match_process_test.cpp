@@ -15,6 +15,21 @@
 using namespace std::chrono_literals;
 using nlohmann::json;
 
+namespace {
+
+/// Match "m", started (elp against tig, first period) with 4 events stored before.
+agner::pid spawn_started(agner::runtime& rt, matchstream::service& s) {
+  matchstream::match_status started;
+  started.started = true;
+  started.home = "elp";
+  started.visit = "tig";
+  started.period = "first";
+  return rt.spawn_with<matchstream::match_process>(agner::spawn_options{.name = "match:m"}, &s, std::string("m"), started,
+                                                   std::int64_t{4});
+}
+
+}  // namespace
+
 TEST_CASE("a match created for a start is off the board and refuses events and subscribers until the start") {
   agner::exporter::metrics m;
   matchstream::service s(m);
@@ -56,13 +71,7 @@ TEST_CASE("an event the store cannot take is refused before it is applied, so no
   auto db = matchstream::database::open(":memory:");
   s.db = db.get();  // a database, but no process registered as "store" (as between its crash and restart)
   agner::runtime rt(agner::test::two_schedulers());
-  matchstream::match_status started;
-  started.started = true;
-  started.home = "elp";
-  started.visit = "tig";
-  started.period = "first";
-  auto match = rt.spawn_with<matchstream::match_process>(agner::spawn_options{.name = "match:m"}, &s, std::string("m"),
-                                                         started, std::int64_t{4});
+  auto match = spawn_started(rt, s);
   std::atomic<int> blocks{0}, blocks_before_unsubscribed{-1};
   auto client = rt.spawn_fn([&](agner::context&, agner::message& msg) {
     if (msg.is<matchstream::block>()) ++blocks;
@@ -93,13 +102,7 @@ TEST_CASE("a store that stops with an event queued makes its watcher hear 'not s
   auto db = matchstream::database::open(":memory:");
   s.db = db.get();
   agner::runtime rt(agner::test::two_schedulers());
-  matchstream::match_status started;
-  started.started = true;
-  started.home = "elp";
-  started.visit = "tig";
-  started.period = "first";
-  auto match = rt.spawn_with<matchstream::match_process>(agner::spawn_options{.name = "match:m"}, &s, std::string("m"),
-                                                         started, std::int64_t{4});
+  auto match = spawn_started(rt, s);
   for (const char* kind : {"goal", "end"}) {
     CAPTURE(kind);
     // A store that takes the write and dies before it answers, as a crash in the middle of a batch.
