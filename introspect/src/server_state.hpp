@@ -45,6 +45,7 @@ struct server::impl {
   std::atomic<std::size_t> session_count{0};
   std::list<session*> sessions;  ///< every session alive, in the order they connected
   std::size_t windowed = 0;
+  std::size_t lingering = 0;  ///< sessions reading a closing client to its end (session::linger)
   std::size_t traces = 0;  ///< message traces of all sessions (limit: limits.max_traces)
   std::atomic<std::uint64_t> failures{0};
   log_limiter connection_log{options.limits.logged_connection_errors, std::chrono::seconds(10)};

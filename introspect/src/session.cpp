@@ -3,6 +3,8 @@
 // code, and before authentication the connection is closed as well.
 #include "session.hpp"
 
+#include <array>
+
 #include <optional>
 #include <set>
 #include <string>
@@ -99,6 +101,7 @@ session::session(server::impl& srv, socket sock, bool tcp, std::string peer)
 }
 
 session::~session() {
+  if (lingering_) --srv_.lingering;
   --srv_.session_count;
   srv_.sessions.erase(registered_);
   if (window_ || group_window_) --srv_.windowed;
@@ -133,10 +136,16 @@ void session::read() {
   if (stage_ == stage::closed) return;
   const auto& limits = srv_.options.limits;
   const std::size_t limit = stage_ == stage::ready ? limits.frame_bytes : limits.preauth_frame_bytes;
+  reading_ = true;
   asio::async_read_until(sock_, asio::dynamic_buffer(in_, limit + 1), '\n',
                          [self = shared_from_this(), limit](const boost::system::error_code& ec, std::size_t n) {
-                           if (self->stage_ == stage::closed) return;
+                           self->reading_ = false;
+                           if (self->stage_ == stage::closed) {
+                             if (self->lingering_ && self->sock_.is_open()) self->discard();
+                             return;
+                           }
                            if (ec == asio::error::not_found) {
+                             self->drain_on_close_ = true;  // the rest of that frame is surely on its way
                              return self->fail_and_close(nullptr, codes::too_large,
                                                          fmt::format("frame longer than {} bytes", limit));
                            }
@@ -331,7 +340,7 @@ void session::send(const json& j) {
 void session::write_next() {
   if (out_.empty()) {
     writing_ = false;
-    if (stage_ == stage::closed) close();
+    if (stage_ == stage::closed) linger();
     return;
   }
   writing_ = true;
@@ -349,12 +358,44 @@ void session::write_next() {
 
 void session::close() {
   stage_ = stage::closed;
+  if (lingering_) {
+    lingering_ = false;
+    --srv_.lingering;
+  }
   end_traces();
   handshake_timer_.cancel();
   idle_timer_.cancel();
   boost::system::error_code ignored;
   sock_.shutdown(socket::shutdown_both, ignored);
   sock_.close(ignored);
+}
+
+void session::linger() {
+  if (lingering_ || !sock_.is_open()) return;
+  // Only for input that would be left unread, and for a bounded number at once: an evicted idle
+  // stranger closes at once, so floods of connections cannot pile up lingering descriptors.
+  if (!(drain_on_close_ || unread_input()) || srv_.lingering >= max_lingering) return close();
+  lingering_ = true;
+  ++srv_.lingering;
+  in_.clear();
+  boost::system::error_code ec;
+  sock_.shutdown(socket::shutdown_send, ec);
+  if (ec) return close();
+  handshake_timer_.expires_after(linger_time);
+  handshake_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+    if (!e) self->close();
+  });
+  if (!reading_) discard();
+}
+
+void session::discard() {
+  static std::array<char, 4096> scratch;  // the server's one thread reads here, and drops it
+  reading_ = true;
+  sock_.async_read_some(asio::buffer(scratch), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+    self->reading_ = false;
+    if (ec || !self->sock_.is_open()) return self->close();  // the client's FIN, a reset, or the linger's end
+    self->discard();
+  });
 }
 
 void session::arm_idle() {

@@ -83,6 +83,15 @@ class session : public std::enable_shared_from_this<session> {
   void send(const json& j);
   void write_next();
   void close();
+  /// How long, and how many sessions at once, linger() reads a closing client to its end.
+  static constexpr std::chrono::milliseconds linger_time{2000};
+  static constexpr std::size_t max_lingering = 64;
+  /// After the last answer of a closing session that has input left unread (or a frame past the
+  /// limit on its way): FIN, then read and drop what the client still sends until its FIN or
+  /// linger_time, so the unread input does not turn the close into an RST that loses the answer.
+  /// Past max_lingering sessions lingering, or with nothing unread: close() at once.
+  void linger();
+  void discard();
   void arm_idle();
 
   server::impl& srv_;
@@ -99,6 +108,9 @@ class session : public std::enable_shared_from_this<session> {
   std::deque<std::string> out_;
   std::size_t out_bytes_ = 0;
   bool writing_ = false;
+  bool reading_ = false;    ///< a read of the socket is under way
+  bool lingering_ = false;  ///< linger() has begun and close() has not yet ended it
+  bool drain_on_close_ = false;  ///< closing for a frame past the limit: linger even if nothing is unread yet
   bool proof_failed_ = false;
   json failed_proof_id_;  ///< the id of the auth request whose answer is delayed
   clock::time_point last_request_ = clock::now();
