@@ -4,6 +4,7 @@
 
 #include <utility>  // before Asio (Boost 1.74's awaitable.hpp needs std::exchange)
 
+#include <array>
 #include <atomic>
 #include <list>
 #include <optional>
@@ -40,7 +41,8 @@ struct http_server::impl {
   http_error_answer error;
   // Declared before the io_context: sessions still queued when it is destroyed remove themselves.
   std::list<http_session*> sessions;
-  std::size_t closing = 0;  // sessions closed whose handlers have not run yet
+  std::size_t closing = 0;    // sessions closed whose handlers have not run yet
+  std::size_t lingering = 0;  // sessions reading a client to its end before they close (http_session::finish)
   std::atomic<std::uint64_t> open{0}, accepted{0}, evicted{0}, timed_out{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
@@ -66,6 +68,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   }
   ~http_session() {
     if (closed_) --server_.closing;
+    if (lingering_) --server_.lingering;
     server_.sessions.erase(where_);
     server_.count();
   }
@@ -80,9 +83,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
   /// Closed (by us) but not yet destroyed: its handlers still have to run.
   bool closed() const { return closed_; }
   void close() {
-    if (!closed_) ++server_.closing;
-    closed_ = true;
-    server_.count();
+    mark_closed();
+    if (lingering_) {
+      lingering_ = false;
+      --server_.lingering;
+    }
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
@@ -109,6 +114,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     }
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted) return;
     if (ec) {  // malformed or too large: say so and close
+      drain_ = true;  // the rest of the request may still be on its way
       auto a = server_.error(400, "bad request: " + ec.message());
       a.close = true;
       answer(std::move(a), 11, false);
@@ -150,8 +156,40 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   void on_write(beast::error_code ec) {
     if (ec == beast::error::timeout) server_.timed_out.fetch_add(1, std::memory_order_relaxed);
-    if (ec || !res_.keep_alive()) return close();
+    if (ec) return close();
+    if (!res_.keep_alive()) return finish();
     read(server_.limits.idle_timeout);
+  }
+
+  void mark_closed() {
+    if (!closed_) ++server_.closing;
+    closed_ = true;
+    server_.count();
+  }
+
+  // After an answer that ends the connection: with the client's bytes still unread (a request past
+  // the limit whose rest is on its way), closing would send an RST that can lose the answer. So send
+  // FIN, read and drop until the client's FIN or linger_time, then close; at most max_lingering at
+  // once (they count as closed: never open, never evicted). Else close at once.
+  void finish() {
+    static constexpr std::size_t max_lingering = 64;
+    static constexpr std::chrono::seconds linger_time{2};
+    beast::error_code ec;
+    auto& sock = stream_.socket();
+    if (!(drain_ || sock.available(ec) > 0) || server_.lingering >= max_lingering) return close();
+    mark_closed();
+    lingering_ = true;
+    ++server_.lingering;
+    sock.shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(linger_time);
+    discard();
+  }
+  void discard() {
+    static std::array<char, 4096> scratch;  // the server's one thread reads here, and drops it
+    stream_.async_read_some(asio::buffer(scratch), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (ec) return self->close();  // the client's FIN, a reset, or the linger's end
+      self->discard();
+    });
   }
 
   http_server::impl& server_;
@@ -162,6 +200,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::list<http_session*>::iterator where_;
   bool reading_ = true;
   bool closed_ = false;
+  bool drain_ = false;      // the request was refused unread: linger at the end even if nothing waits yet
+  bool lingering_ = false;  // finish() reads the client to its end
   steady::time_point since_ = steady::now();
 };
 
