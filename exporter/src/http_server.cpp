@@ -43,6 +43,7 @@ struct http_server::impl {
   std::list<http_session*> sessions;
   std::size_t closing = 0;    // sessions closed whose handlers have not run yet
   std::size_t lingering = 0;  // sessions reading a client to its end before they close (http_session::finish)
+  std::array<char, 4096> dropped{};  // where they read it: this server's one thread, what lands here is dropped
   std::atomic<std::uint64_t> open{0}, accepted{0}, evicted{0}, timed_out{0};
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
@@ -185,8 +186,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
     discard();
   }
   void discard() {
-    static std::array<char, 4096> scratch;  // the server's one thread reads here, and drops it
-    stream_.async_read_some(asio::buffer(scratch), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+    stream_.async_read_some(asio::buffer(server_.dropped), [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->close();  // the client's FIN, a reset, or the linger's end
       self->discard();
     });

@@ -1,6 +1,7 @@
 #pragma once
 // What the attach server's sessions share. Everything here is used on the server's one thread,
 // except the atomics and the gate.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <list>
@@ -46,6 +47,7 @@ struct server::impl {
   std::list<session*> sessions;  ///< every session alive, in the order they connected
   std::size_t windowed = 0;
   std::size_t lingering = 0;  ///< sessions reading a closing client to its end (session::linger)
+  std::array<char, 4096> dropped{};  ///< where they read it (this server's one thread), to drop it
   std::size_t traces = 0;  ///< message traces of all sessions (limit: limits.max_traces)
   std::atomic<std::uint64_t> failures{0};
   log_limiter connection_log{options.limits.logged_connection_errors, std::chrono::seconds(10)};

@@ -3,7 +3,6 @@
 // code, and before authentication the connection is closed as well.
 #include "session.hpp"
 
-#include <array>
 
 #include <optional>
 #include <set>
@@ -389,9 +388,8 @@ void session::linger() {
 }
 
 void session::discard() {
-  static std::array<char, 4096> scratch;  // the server's one thread reads here, and drops it
   reading_ = true;
-  sock_.async_read_some(asio::buffer(scratch), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+  sock_.async_read_some(asio::buffer(srv_.dropped), [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
     self->reading_ = false;
     if (ec || !self->sock_.is_open()) return self->close();  // the client's FIN, a reset, or the linger's end
     self->discard();
