@@ -3,7 +3,6 @@
 // code, and before authentication the connection is closed as well.
 #include "session.hpp"
 
-
 #include <optional>
 #include <set>
 #include <string>
