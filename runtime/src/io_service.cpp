@@ -23,6 +23,7 @@ struct io_service::chunk {
   std::string owned;
   binary shared;
   bool is_shared = false;  // spares a call into the binary (and a touch of its block) for owned bytes
+  bool is_close = false;   // not bytes: close_port, queued behind the sends before it
   std::string_view view() const noexcept { return is_shared ? shared.view() : std::string_view(owned); }
 };
 
@@ -282,6 +283,10 @@ void io_service::drain_sends() {
     }
     if (!cur) continue;
     port& p = **cur;
+    if (c.is_close) {
+      if (!begin_close(*cur)) cur = nullptr;  // dropped at once (a listener): erased
+      continue;
+    }
     if (!p.socket() || p.closing) continue;
     p.out_bytes += c.view().size();
     p.out.push_back(std::move(c));
@@ -349,27 +354,29 @@ void io_service::flush(const std::shared_ptr<port>& p) {
   });
 }
 
-void io_service::close(port_id id) {
-  asio::post(io_, [this, id] {
-    auto it = ports_.find(id.id);
-    if (it == ports_.end() || it->second->closing) return;
-    auto p = it->second;
-    if (!p->socket()) {
-      drop(p, "", false);
-      return;
-    }
-    // Bytes may still be queued: written first (a client's last block must reach it), then the peer
-    // is read to its end (drain_input), all in at most port_close_linger; the port no longer belongs
-    // to anyone, so its owner may end meanwhile.
-    forget_owner(*p);
-    p->closing = true;
-    p->owner = pid{};
-    p->linger = std::make_unique<asio::steady_timer>(io_, port_close_linger);
-    p->linger->async_wait([this, p](boost::system::error_code ec) {
-      if (!ec && ports_.count(p->id)) drop(p, "", false);
-    });
-    if (p->out.empty() && !p->writing) drain_input(p);
+// A close goes through the send queue, behind the sends before it: posted on its own, it could
+// overtake a send whose doorbell another thread had yet to ring, and the last line would be lost.
+void io_service::close(port_id id) { enqueue(id, chunk{{}, {}, false, true}); }
+
+bool io_service::begin_close(const std::shared_ptr<port>& p) {
+  if (p->closing) return true;
+  if (!p->socket()) {
+    drop(p, "", false);
+    return false;
+  }
+  // Bytes may still be queued: written first (a client's last block must reach it), then the peer
+  // is read to its end (drain_input), all in at most port_close_linger; the port no longer belongs
+  // to anyone, so its owner may end meanwhile.
+  forget_owner(*p);
+  p->closing = true;
+  p->owner = pid{};
+  p->linger = std::make_unique<asio::steady_timer>(io_, port_close_linger);
+  p->linger->async_wait([this, p](boost::system::error_code ec) {
+    if (!ec && ports_.count(p->id)) drop(p, "", false);
   });
+  // Else the flush that writes the last queued bytes starts the drain.
+  if (p->out.empty() && !p->writing && !p->flush_due) drain_input(p);
+  return true;
 }
 
 // A lingering close, as HTTP servers do: send our FIN after what was written, then read and discard
@@ -417,6 +424,9 @@ void io_service::give(port_id id, pid from, pid to) {
 
 void io_service::owner_died(pid owner) {
   asio::post(io_, [this, owner] {
+    // What the owner sent and closed before it died is in the send queue, but its doorbell may not
+    // have rung yet (another thread's): taken first, so a last line and its close_port hold.
+    drain_sends();
     std::vector<std::shared_ptr<port>> owned;
     auto [lo, hi] = by_owner_.equal_range(owner);
     for (auto o = lo; o != hi; ++o)
