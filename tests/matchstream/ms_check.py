@@ -350,6 +350,24 @@ def scenario_bad_input(srv):
             fail("a 70,000-byte watcher line%s answered %r" % (" with its newline" if tail else "", r))
         if not lw.closed() or b"OK" in lw.buf:
             fail("the watcher stayed open after a line past 64 KiB (then got %r)" % lw.buf)
+    # 64 KiB is the line without its "\r\n": a line of exactly 65,536 bytes is read (and refused as JSON).
+    lw = watcher(srv, "m2")
+    lw.send(b"x" * 65536 + b"\r\n")
+    if (r := lw.line()).startswith("ERROR: line longer") or not r.startswith("ERROR: "):
+        fail("a 65,536-byte watcher line ended by \\r\\n answered %r" % r)
+    if not (r := send_event(lw, {"kind": "note", "text": "still here"})).startswith("OK "):
+        fail("after a line of exactly 64 KiB the watcher answered %r to a note" % r)
+    # A connected client has nothing more to say; what it sends is dropped, but a line past 64 KiB ends it.
+    c = srv.connect()
+    c.send("VERSION:1:CONNECT:talker:MATCH:m2\n" + "keepalive\n" * 3)
+    if (b := c.block()) is None or b[0] != "status":
+        fail("a client on m2 got %r for its first block" % (b,))
+    c.send(b"y" * 70000)
+    while (l := c.line()) != "ERROR: line longer than 64 KiB":
+        if not l.startswith(" ") and l and not re.fullmatch(r"\d{4}-.*:", l):
+            fail("a connected client sending 70,000 bytes got %r" % l)
+    if not c.closed():
+        fail("a connected client stayed open after a line past 64 KiB")
     # A client that stops reading is closed at its send-buffer limit and its blocks are counted.
     slow = srv.connect()
     slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

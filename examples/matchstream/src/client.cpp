@@ -69,19 +69,24 @@ void client_process::handle(agner::context& ctx, agner::message& m) {
 }
 
 void client_process::on_data(agner::context& ctx, std::string& bytes) {
-  if (state_ != state::first_line) {  // a client has nothing more to say; read on to see it hang up
+  if (state_ != state::first_line) {
+    // A client has nothing more to say: read on (and drop it) to see it hang up, but a line past
+    // 64 KiB ends it as it would end any connection (docs/matchstream-protocol.md).
+    const auto nl = bytes.rfind('\n');
+    unterminated_ = nl == std::string::npos ? unterminated_ + bytes.size() : bytes.size() - nl - 1;
+    if (unterminated_ > max_line + 1)  // + 1: the "\r" a line may end with
+      return refuse(ctx, "line longer than 64 KiB", s_->metrics.refused_line_too_long);
     ctx.activate(socket_);
     return;
   }
   if (buffer_.empty()) buffer_.swap(bytes);
   else buffer_ += bytes;
   const auto nl = buffer_.find('\n');
+  if (line_too_long(buffer_, nl)) return refuse(ctx, "line longer than 64 KiB", s_->metrics.refused_line_too_long);
   if (nl == std::string::npos) {
-    if (buffer_.size() > max_line) return refuse(ctx, "line longer than 64 KiB", s_->metrics.refused_line_too_long);
     ctx.activate(socket_);
     return;
   }
-  if (nl > max_line) return refuse(ctx, "line longer than 64 KiB", s_->metrics.refused_line_too_long);
   std::string line = buffer_.substr(0, nl);
   buffer_.erase(0, nl + 1);
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
@@ -112,6 +117,10 @@ void client_process::connect(agner::context& ctx, const std::string& user, const
   if (!m) return refuse(ctx, "unknown match " + escaped(match), s_->metrics.refused_unknown_match);
   user_ = user;
   match_ = match;
+  // What came after the CONNECT line in the same read: only its unended tail counts (on_data).
+  if (const auto nl = buffer_.rfind('\n'); nl != std::string::npos) buffer_.erase(0, nl + 1);
+  unterminated_ = buffer_.size();
+  buffer_.clear();
   match_pid_ = *m;
   state_ = state::subscribing;
   ctx.monitor(match_pid_);

@@ -15,8 +15,16 @@
 
 namespace matchstream {
 
-/// Longest first line or watcher line, in bytes (without its "\n").
+/// Longest first line or watcher line, in bytes (without its "\n", and without a "\r" before it).
 inline constexpr std::size_t max_line = 64 * 1024;
+
+/// Whether `buffer` holds a line past max_line: the one ending at `nl` (std::string::npos: a line
+/// not ended yet, whose "\r" may still be the one before its "\n"). O(1).
+inline bool line_too_long(const std::string& buffer, std::size_t nl) {
+  const std::size_t end = nl == std::string::npos ? buffer.size() : nl;
+  const bool cr = end > 0 && buffer[end - 1] == '\r';
+  return end - (cr ? 1 : 0) > max_line;
+}
 /// How long a new connection has to send its first line.
 inline constexpr std::chrono::seconds first_line_timeout{10};
 
@@ -45,6 +53,7 @@ class client_process final : public agner::behaviour {
   std::string peer_;
   state state_ = state::first_line;
   std::string buffer_;
+  std::size_t unterminated_ = 0;  // after the first line: bytes read since the client's last "\n"
   std::string user_, match_;
   agner::pid match_pid_;
   agner::timer_ref deadline_;

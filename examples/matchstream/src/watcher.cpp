@@ -45,7 +45,7 @@ void watcher_process::next(agner::context& ctx) {
     const auto nl = buffer_.find('\n');
     // A line past 64 KiB ends the watcher however TCP cut it: with its newline in the same read
     // or not yet sent (docs/matchstream-protocol.md).
-    if ((nl == std::string::npos ? buffer_.size() : nl) > max_line) {
+    if (line_too_long(buffer_, nl)) {
       ++errors_;
       s_->metrics.refused_line_too_long.inc();
       answer(ctx, "ERROR: line longer than 64 KiB\n");
