@@ -6,6 +6,7 @@
 
 #include "agner/alarms/metric_names.hpp"
 #include "agner/alarms/valve_control.hpp"
+#include "agner/snapshot/visible_text.hpp"
 
 namespace agner::alarms {
 namespace {
@@ -85,7 +86,11 @@ std::int64_t engine::tick_ms() const {
 }
 
 void engine::note(transition t) {
-  if (log_) log_(fmt::format("alarm {}{}: {} -> {} (value {})", t.alarm, t.source.empty() ? "" : " (" + t.source + ")", t.from, t.to, t.value));
+  // An application alarm's id comes from whoever raised it (agner-ctl set): shown visibly, as
+  // everywhere else a node's text reaches a log or a terminal.
+  if (log_)
+    log_(fmt::format("alarm {}{}: {} -> {} (value {})", visible_text(t.alarm),
+                     t.source.empty() ? "" : " (" + visible_text(t.source) + ")", t.from, t.to, t.value));
   count_transition(t.alarm);
   history_.push_back(std::move(t));
   while (history_.size() > rules_.history_size) history_.pop_front();

@@ -2,28 +2,25 @@
 
 #include <fmt/format.h>
 
+#include "agner/snapshot/visible_text.hpp"
+
 namespace agner::introspect {
 
 std::string log_escape(std::string_view text, std::size_t max_bytes) {
+  // visible_text's rule (one for the product), with backslash and quote escaped too, so a value
+  // cannot pass for an escape or end a quoted field.
+  const std::string_view cut = text.substr(0, max_bytes);
   std::string out;
-  out.reserve(std::min(text.size(), max_bytes) + 8);
-  for (std::size_t i = 0; i < text.size() && i < max_bytes; ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += fmt::format("\\x{:02x}", c);
-    } else {
-      out.push_back(static_cast<char>(c));
+  out.reserve(cut.size() + 8);
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= cut.size(); ++i) {
+    if (i < cut.size() && cut[i] != '\\' && cut[i] != '"') continue;
+    out += visible_text(cut.substr(start, i - start));
+    if (i < cut.size()) {
+      out += '\\';
+      out += cut[i];
     }
+    start = i + 1;
   }
   if (text.size() > max_bytes) out += "...";
   return out;

@@ -10,8 +10,9 @@
 
 namespace agner::introspect {
 
-/// `text` with backslash, quote, control and non-ASCII bytes written as \\, \", \n, \xNN, cut to
-/// `max_bytes` of input (then "..."): safe inside one log line. Cost: one pass, one allocation.
+/// `text` cut to `max_bytes` of input (then "..."), shown as agner::visible_text shows it (control
+/// bytes, C1, bidi controls and malformed UTF-8 escaped; other UTF-8 kept), with backslash and
+/// double quote written \\ and \": safe inside one log line. Cost: one pass.
 std::string log_escape(std::string_view text, std::size_t max_bytes = 128);
 
 /// Lets through at most `per_window` lines in each `window`; counts the rest, and says how many were

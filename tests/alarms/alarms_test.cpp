@@ -230,6 +230,14 @@ TEST_CASE("programmatic alarms are set, updated and cleared by the application")
   CHECK(e.history().size() == 3);
 }
 
+TEST_CASE("an application alarm's id reaches the node's log visibly, whatever it holds") {
+  std::vector<std::string> lines;
+  engine e(parsed(R"({"version": 1})"), {}, [&](std::string_view l) { lines.emplace_back(l); });
+  e.set("b\u202eevil\nagner: FORGED\x1b[2J", severity::minor, "", 10);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == "alarm b\\u202eevil\\x0aagner: FORGED\\x1b[2J (application): inactive -> minor (value 0)");
+}
+
 TEST_CASE("each kind of error in a rules file is reported with file:line:column and key path") {
   CHECK(errors_of("{\n  \"version\": 1,\n  \"alarms\": [\n}") ==
         std::vector<std::string>{"bad.json:4:1: not valid JSON: syntax error while parsing value - unexpected '}'; expected '[', '{', or a literal"});

@@ -100,7 +100,7 @@ TEST_CASE("agner-node rejects a bad flag with its usage, and exits 2") {
   refused({"--name", "a/b"}, "--name: \"a/b\" " + rule);
   refused({"--name", "\x1b[2Jred\x01"}, "--name: \"\\x1b[2Jred\\x01\" " + rule);
   refused({"--name", "caf\xc3"}, "--name: \"caf\\xc3\" " + rule);  // invalid UTF-8
-  refused({"--name", "caf\xc3\xa9"}, "--name: \"caf\\xc3\\xa9\" " + rule);  // valid, but not ASCII
+  refused({"--name", "caf\xc3\xa9"}, "--name: \"caf\xc3\xa9\" " + rule);  // valid UTF-8, shown as it is, but not ASCII
   refused({"--name=-x"}, "--name: \"-x\" " + rule);
   refused({"--name="}, "--name: 1 required NAME missing");
   refused({"--process-limit", "5"},
