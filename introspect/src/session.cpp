@@ -12,6 +12,7 @@
 
 #include "agner/snapshot/json.hpp"
 #include "agner/attach/auth.hpp"
+#include "agner/snapshot/visible_text.hpp"
 #include "fields.hpp"
 
 namespace agner::introspect {
@@ -299,14 +300,16 @@ void session::reply(const json& id, json body) {
 }
 
 void session::fail(const json& id, const char* code, const std::string& error) {
-  send({{"id", id}, {"ok", false}, {"code", code}, {"error", error}});
+  // An error may echo what the client sent (a name, an op, a sort key): shown visibly, so that the
+  // decoded sentence (`jq -r .error`) holds no control byte, as the node's other text (visible_text).
+  send({{"id", id}, {"ok", false}, {"code", code}, {"error", visible_text(error)}});
 }
 
 void session::fail_noproc(const json& id, pid p) {
   // A process that ended lately is named with its exit reason, as etop shows a dead inspected one.
   if (auto reason = srv_.rt.exit_reason(p))
     return send({{"id", id}, {"ok", false}, {"code", codes::noproc},
-                 {"error", fmt::format("process {} exited: {}", p, *reason)}, {"exit_reason", *reason}});
+                 {"error", visible_text(fmt::format("process {} exited: {}", p, *reason))}, {"exit_reason", *reason}});
   fail(id, codes::noproc, fmt::format("no such process: {}", p));
 }
 

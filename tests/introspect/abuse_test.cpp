@@ -153,6 +153,24 @@ TEST_CASE("peer text cannot forge a log line") {
   CHECK(count_lines(lines, "reason=say \\\"bye\\\" caf\xc3\xa9") == 1);
 }
 
+TEST_CASE("an error that echoes a request shows it visibly: no control byte, C1 or bidi override once decoded") {
+  attached_node node;
+  auto admin = node.unix_client();
+  const std::string hostile = "x\x1b[2J\xc2\x9b\u2028\u202e";
+  for (const json& req : {json{{"op", "process_info"}, {"name", hostile}}, json{{"op", hostile}},
+                          json{{"op", "top"}, {"sort", hostile}}}) {
+    CAPTURE(req.dump());
+    try {
+      admin.call(req);
+      FAIL("a hostile request was answered");
+    } catch (const client_error& e) {
+      const std::string what = e.what();
+      CHECK(what.find("x\\x1b[2J\\u009b\\u2028\\u202e") != std::string::npos);
+      CHECK(what.find('\x1b') == std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("a request nested 32,000 deep is refused before parsing and the node goes on serving") {
   attached_node node;
   const std::string deep = R"({"op":"top","id":)" + std::string(32000, '[') + std::string(32000, ']') + "}\n";
