@@ -69,7 +69,14 @@ alarm_rule parse_alarm(checker& c, const json& a, const std::string& p) {
   if (a.contains("metric") && a["metric"].is_string() && r.metric.empty())
     c.fail(p + "/metric", "must not be empty (a system metric, business:NAME or a process: metric)");
   const metric_kind kind = kind_of(r.metric);
-  if (r.metric == business_prefix) c.fail(p + "/metric", "names no business metric: write business:NAME");
+  if (r.metric == business_prefix) {
+    c.fail(p + "/metric", "names no business metric: write business:NAME");
+  } else if (kind == metric_kind::business) {
+    const std::string_view name = std::string_view(r.metric).substr(business_prefix.size());
+    const bool ok = name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:") ==
+                        std::string_view::npos && !(name[0] >= '0' && name[0] <= '9');
+    if (!ok) c.fail(p + "/metric", fmt::format("'{}' is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)", name));
+  }
   if (r.id == reload_failed_alarm) c.fail(p + "/id", fmt::format("'{}' is the node's own alarm: choose another id", reload_failed_alarm));
   const bool per_process = alarms::per_process(kind);
   if (!r.metric.empty() && kind == metric_kind::unknown) {

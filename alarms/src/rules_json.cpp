@@ -136,11 +136,59 @@ void positions::ws() {
 }
 
 std::string positions::string() {
+  // Decoded as nlohmann decodes it, so a key written with escapes ("bo\u0041gus") maps to the path
+  // the checker names. Malformed escapes end the mapping (nlohmann reports them).
   std::string s;
   ++i_;  // opening quote
+  auto hex4 = [this](std::size_t at) -> long {
+    if (at + 4 > t_.size()) return -1;
+    long v = 0;
+    for (std::size_t k = at; k < at + 4; ++k) {
+      const char c = t_[k];
+      const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+      if (d < 0) return -1;
+      v = v * 16 + d;
+    }
+    return v;
+  };
   while (i_ < t_.size() && t_[i_] != '"') {
-    if (t_[i_] == '\\') ++i_;
-    if (i_ < t_.size()) s.push_back(t_[i_++]);
+    if (t_[i_] != '\\') {
+      s.push_back(t_[i_++]);
+      continue;
+    }
+    if (++i_ >= t_.size()) throw 0;
+    const char e = t_[i_++];
+    if (e != 'u') {
+      const auto at = std::string_view("\"\\/bfnrt").find(e);
+      if (at == std::string_view::npos) throw 0;
+      s.push_back("\"\\/\b\f\n\r\t"[at]);
+      continue;
+    }
+    long cp = hex4(i_);
+    if (cp < 0) throw 0;
+    i_ += 4;
+    if (cp >= 0xd800 && cp <= 0xdbff && i_ + 1 < t_.size() && t_[i_] == '\\' && t_[i_ + 1] == 'u') {
+      const long lo = hex4(i_ + 2);
+      if (lo >= 0xdc00 && lo <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        i_ += 6;
+      }
+    }
+    if (cp < 0x80) {
+      s.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      s.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+      s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else if (cp < 0x10000) {
+      s.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+      s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+      s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    } else {
+      s.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+      s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+      s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+      s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+    }
   }
   ++i_;
   return s;

@@ -88,6 +88,12 @@ TEST_CASE("duplicate keys are refused where the second one is") {
         "bad.json:2:18: /tick_ms: this key is given twice (the first would be silently ignored)");
   CHECK(errors_of(R"({"version": 1, "alarms": [{"id": "a", "metric": "processes", "levels": [{"severity": "warning", "raise": 1, "raise": 2}]}]})") ==
         "bad.json:1:109: /alarms/0/levels/0/raise: this key is given twice (the first would be silently ignored)");
+  // A key written with escapes is located as nlohmann reads it: the second copy, the key itself.
+  CHECK(errors_of("{\"version\": 1,\n \"tick_ms\": 100, \"tick\\u005fms\": 200}") ==
+        "bad.json:2:18: /tick_ms: this key is given twice (the first would be silently ignored)");
+  CHECK(errors_of("{\"version\": 1,\n  \"bo\\u0041gus\": 1}").starts_with("bad.json:2:3: /boAgus: unknown key 'boAgus'"));
+  CHECK(errors_of("{\"version\": 1, \"alarms\": [\n {\"extra\\n\": 1}]}").find(
+            "bad.json:2:3: /alarms/0/extra\\x0a: unknown key 'extra\\x0a'") != std::string::npos);
 }
 
 TEST_CASE("accepted-but-wrong rules are refused: empty metric, empty business name, empty class, reserved id") {
@@ -95,6 +101,10 @@ TEST_CASE("accepted-but-wrong rules are refused: empty metric, empty business na
         "bad.json:1:49: /alarms/0/metric: must not be empty (a system metric, business:NAME or a process: metric)");
   CHECK(errors_of(one_alarm("a", "business:")) ==
         "bad.json:1:49: /alarms/0/metric: names no business metric: write business:NAME");
+  CHECK(errors_of(one_alarm("a", "business:orders\\u001b[2J")) ==
+        "bad.json:1:49: /alarms/0/metric: 'orders\\x1b[2J' is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)");
+  CHECK(errors_of(one_alarm("a", "business:9lives")) ==
+        "bad.json:1:49: /alarms/0/metric: '9lives' is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)");
   CHECK(errors_of(one_alarm("rules_reload_failed", "processes")) ==
         "bad.json:1:34: /alarms/0/id: 'rules_reload_failed' is the node's own alarm: choose another id");
   CHECK(errors_of(R"({"version": 1, "classes": [{"name": "", "band": [0, 1]}]})") ==
