@@ -91,7 +91,8 @@ std::string load_cookie(const std::string& path, bool create) {
   }
   if (st.st_uid != ::geteuid()) {
     ::close(fd);
-    refuse(path, fmt::format("owned by uid {}, not by this user (uid {})", st.st_uid, ::geteuid()));
+    refuse(path, fmt::format("owned by uid {}, not by this user (uid {}); use a cookie file of your own, or "
+                             "chown {} {}", st.st_uid, ::geteuid(), ::geteuid(), visible_text(path)));
   }
   if (st.st_mode & 077) {
     ::close(fd);

@@ -173,5 +173,12 @@ TEST_CASE("a cookie file that is a fifo, a link, too large or in a directory oth
   REQUIRE(::chmod(dir.c_str(), 01777) == 0);
   CHECK(start_error(rt, o) == "");
   REQUIRE(::chmod(dir.c_str(), 0700) == 0);
+
+  if (::geteuid() == 0) {  // root can give the file away: another user's key is refused, with the fix
+    REQUIRE(::chown(o.cookie_file.c_str(), 65534, static_cast<gid_t>(-1)) == 0);
+    CHECK(start_error(rt, o) == fmt::format("cookie file {}: owned by uid 65534, not by this user (uid 0); use a cookie "
+                                            "file of your own, or chown 0 {}",
+                                            o.cookie_file, o.cookie_file));
+  }
   std::filesystem::remove_all(dir);
 }
