@@ -284,7 +284,7 @@ void io_service::drain_sends() {
     if (!cur) continue;
     port& p = **cur;
     if (c.is_close) {
-      if (!begin_close(*cur)) cur = nullptr;  // dropped at once (a listener): erased
+      if (!begin_close(std::shared_ptr<port>(*cur))) cur = nullptr;  // dropped (a listener, a dead socket): erased
       continue;
     }
     if (!p.socket() || p.closing) continue;
@@ -358,7 +358,7 @@ void io_service::flush(const std::shared_ptr<port>& p) {
 // overtake a send whose doorbell another thread had yet to ring, and the last line would be lost.
 void io_service::close(port_id id) { enqueue(id, chunk{{}, {}, false, true}); }
 
-bool io_service::begin_close(const std::shared_ptr<port>& p) {
+bool io_service::begin_close(std::shared_ptr<port> p) {  // a copy: drop() erases the map's
   if (p->closing) return true;
   if (!p->socket()) {
     drop(p, "", false);
@@ -376,7 +376,7 @@ bool io_service::begin_close(const std::shared_ptr<port>& p) {
   });
   // Else the flush that writes the last queued bytes starts the drain.
   if (p->out.empty() && !p->writing && !p->flush_due) drain_input(p);
-  return true;
+  return !p->dropped;
 }
 
 // A lingering close, as HTTP servers do: send our FIN after what was written, then read and discard

@@ -66,7 +66,7 @@ class io_service {
   void flush(const std::shared_ptr<port>& p);
   void drain_input(const std::shared_ptr<port>& p);
   /// close()'s work, on the I/O thread, in send order; false when the port was dropped at once.
-  bool begin_close(const std::shared_ptr<port>& p);
+  bool begin_close(std::shared_ptr<port> p);
   struct chunk;
   void forget_owner(const port& p);
   void drain_sends();
