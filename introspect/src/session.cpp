@@ -378,7 +378,6 @@ void session::linger() {
   if (!(drain_on_close_ || unread_input()) || srv_.lingering >= max_lingering) return close();
   lingering_ = true;
   ++srv_.lingering;
-  in_.clear();
   boost::system::error_code ec;
   sock_.shutdown(socket::shutdown_send, ec);
   if (ec) return close();
