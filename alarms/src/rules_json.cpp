@@ -174,21 +174,7 @@ std::string positions::string() {
         i_ += 6;
       }
     }
-    if (cp < 0x80) {
-      s.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      s.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-      s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-      s.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-      s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-      s.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-      s.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-      s.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      s.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    }
+    append_utf8(static_cast<char32_t>(cp), s);
   }
   ++i_;
   return s;

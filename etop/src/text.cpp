@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "agner/snapshot/visible_text.hpp"
+
 namespace agner::etop {
 namespace {
 
@@ -43,24 +45,6 @@ char32_t decode(std::string_view s, std::size_t& i) {
   }
   i += static_cast<std::size_t>(len);
   return cp;
-}
-
-void encode(char32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 /// wcwidth() in C.UTF-8, so widths do not depend on how the process's locale was set. -1: not
@@ -119,7 +103,7 @@ std::string printable(std::string_view raw) {
     } else if (escaped(cp) || table.of(cp) < 0) {
       out += fmt::format("\\u{:04x}", static_cast<unsigned>(cp));
     } else {
-      encode(cp, out);
+      agner::append_utf8(cp, out);
     }
   }
   return out;

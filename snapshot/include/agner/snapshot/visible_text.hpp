@@ -68,6 +68,25 @@ inline std::string visible_text(std::string_view text) {
   return out;
 }
 
+/// Appends code point `cp` (at most U+10FFFF, not a surrogate: the caller checks) to `out` as UTF-8.
+inline void append_utf8(char32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
 /// visible_text of each line of `text`, the line breaks kept: for a message that is several lines
 /// by design (a rules file's errors, one a line) whose parts came visible_text'd from their source.
 inline std::string visible_lines(std::string_view text) {
